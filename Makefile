@@ -1,0 +1,21 @@
+# Two commands for a fresh clone:
+#   make run    start the service (SQLite, local gateway, demo region) and print the simulator address
+#   make test   run the whole test suite (set TEST_DATABASE_URL to also run it on PostgreSQL)
+VENV ?= .venv
+PYTHON ?= python3
+
+.PHONY: run test install
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[test]'
+	touch $@
+
+run: $(VENV)/.installed
+	$(VENV)/bin/flask --app service serve
+
+test: $(VENV)/.installed
+	$(VENV)/bin/pytest

@@ -1,0 +1,69 @@
+"""Every setting of the Dehqon service, read from the environment.
+
+Each attribute of :class:`Config` names the environment variable it reads and
+its default. ``service.create_app(overrides)`` starts from these values and
+applies ``overrides`` (a dict) on top, which is how tests configure the app.
+
+| Variable | Default | Meaning |
+|---|---|---|
+| ``DATABASE_URL`` | ``sqlite:///instance/dehqon.sqlite3`` | SQLAlchemy URL. SQLite is the embedded default; PostgreSQL (``postgresql+psycopg://...``) for more than one machine. |
+| ``SMS_GATEWAY`` | ``local`` | ``local`` keeps MT messages in the outbox for the phone simulator; ``africastalking`` sends them through AT. |
+| ``WEBHOOK_TOKEN`` | empty | Secret expected as ``?key=`` on every gateway callback. Several tokens separated by commas are all accepted (rotation). Required when ``SMS_GATEWAY=africastalking``. |
+| ``AT_USERNAME`` | ``sandbox`` | Africa's Talking application username. |
+| ``AT_API_KEY`` | empty | Africa's Talking API key. |
+| ``AT_SENDER_ID`` | empty | Registered short code or alphanumeric sender ID; empty = AT's default sender. |
+| ``AT_TIMEOUT`` | ``3.05,9.05`` | (connect, read) HTTP timeout of an AT API call, seconds. |
+| ``USSD_SERVICE_CODE`` | ``*384*7#`` | The USSD code farmers dial. |
+| ``TIMEZONE`` | ``Asia/Dushanbe`` | IANA zone for everything shown to people; storage is UTC. |
+| ``STAFF_PHONES`` | empty | Comma-separated phones of extension staff allowed to use staff SMS commands (``SETPRICE``). Any form that normalises to E.164 (+992...). |
+| ``DEFAULT_LANGUAGE`` | ``tg`` | Language of a phone the service does not know yet (``tg``, ``ru``, ``uz``, ``en``). |
+| ``SCHEDULER_EMBEDDED`` | ``1`` with SQLite, else ``0`` | Run the APScheduler jobs (outbox dispatcher) inside the web process. |
+| ``DISPATCH_INTERVAL_SECONDS`` | ``5`` | How often the dispatcher sends queued MT messages. |
+| ``DISPATCH_BATCH_SIZE`` | ``100`` | Outbox rows claimed per dispatcher pass (AT takes at most 100 recipients a call). |
+| ``PROXY_HOPS`` | ``0`` | Number of trusted reverse proxies in front of the app (``X-Forwarded-*`` is read only from them). |
+| ``SECRET_KEY`` | random per process | Flask secret for the dashboard session and CSRF. |
+| ``LOG_LEVEL`` | ``INFO`` | Python logging level. |
+"""
+from __future__ import annotations
+
+import os
+import secrets
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name)
+    return default if value is None or value.strip() == "" else value.strip()
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+class Config:
+    """Settings as class attributes; see the module docstring for the table."""
+
+    DATABASE_URL = _env("DATABASE_URL", "sqlite:///instance/dehqon.sqlite3")
+    SMS_GATEWAY = _env("SMS_GATEWAY", "local")
+    WEBHOOK_TOKENS = _split(_env("WEBHOOK_TOKEN", ""))
+    AT_USERNAME = _env("AT_USERNAME", "sandbox")
+    AT_API_KEY = _env("AT_API_KEY", "")
+    AT_SENDER_ID = _env("AT_SENDER_ID", "") or None
+    AT_TIMEOUT = tuple(float(x) for x in _split(_env("AT_TIMEOUT", "3.05,9.05")))
+    USSD_SERVICE_CODE = _env("USSD_SERVICE_CODE", "*384*7#")
+    TIMEZONE = _env("TIMEZONE", "Asia/Dushanbe")
+    STAFF_PHONES = _split(_env("STAFF_PHONES", ""))
+    DEFAULT_LANGUAGE = _env("DEFAULT_LANGUAGE", "tg")
+    SCHEDULER_EMBEDDED = _env(
+        "SCHEDULER_EMBEDDED",
+        "1" if _env("DATABASE_URL", "sqlite:").startswith("sqlite") else "0",
+    ) in ("1", "true", "yes", "on")
+    DISPATCH_INTERVAL_SECONDS = float(_env("DISPATCH_INTERVAL_SECONDS", "5"))
+    DISPATCH_BATCH_SIZE = int(_env("DISPATCH_BATCH_SIZE", "100"))
+    PROXY_HOPS = int(_env("PROXY_HOPS", "0"))
+    SECRET_KEY = _env("SECRET_KEY", "") or secrets.token_hex(32)
+    LOG_LEVEL = _env("LOG_LEVEL", "INFO")
+
+
+def as_dict() -> dict:
+    """Return the settings as a plain dict (upper-case keys), read afresh from the environment."""
+    return {k: getattr(Config, k) for k in dir(Config) if k.isupper()}

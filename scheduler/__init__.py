@@ -1,0 +1,1 @@
+"""APScheduler wiring: jobs that call service functions (no domain logic here)."""

@@ -1,0 +1,110 @@
+"""Dehqon: USSD and SMS service for farmers' producer groups, behind Africa's Talking.
+
+``create_app(overrides=None)`` is the application factory (``flask --app service ...``).
+The domain lives in the modules of this package, one per programme noun, with
+no Flask import; ``handlers`` holds the thin HTTP adapters and ``scheduler``
+the APScheduler wiring.
+"""
+from __future__ import annotations
+
+import logging
+import re
+
+from flask import Flask
+from sqlalchemy.orm import Session
+
+import templates_sms
+from config import Config
+from service import db as dbmod
+from service import reference_data
+
+GATEWAYS = ("local", "africastalking")
+
+
+class _RedactTokens(logging.Filter):
+    """Keeps webhook tokens (``key=...``) out of access logs."""
+
+    _pattern = re.compile(r"([?&]key=)[^&\s\"]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = self._pattern.sub(r"\1[redacted]", record.msg)
+        if record.args:
+            record.args = tuple(self._pattern.sub(r"\1[redacted]", a) if isinstance(a, str) else a
+                                for a in (record.args if isinstance(record.args, tuple) else (record.args,)))
+        return True
+
+
+def _settings(overrides: dict | None) -> dict:
+    settings = {k: getattr(Config, k) for k in dir(Config) if k.isupper()}
+    overrides = dict(overrides or {})
+    if "WEBHOOK_TOKEN" in overrides:  # accept the environment variable's name too
+        raw = overrides.pop("WEBHOOK_TOKEN") or ""
+        overrides["WEBHOOK_TOKENS"] = [t.strip() for t in raw.split(",") if t.strip()]
+    settings.update(overrides)
+    return settings
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the Flask app.
+
+    ``overrides``: settings (names as in ``config.py``) replacing the
+    environment's. Raises ``RuntimeError`` when ``SMS_GATEWAY`` is unknown, or is
+    ``africastalking`` without ``WEBHOOK_TOKEN`` or ``AT_API_KEY``.
+    On SQLite the schema and reference data are created on first start.
+    """
+    settings = _settings(overrides)
+    if settings["SMS_GATEWAY"] not in GATEWAYS:
+        raise RuntimeError(f"SMS_GATEWAY must be one of {GATEWAYS}, not {settings['SMS_GATEWAY']!r}")
+    if settings["SMS_GATEWAY"] == "africastalking":
+        if not settings["WEBHOOK_TOKENS"]:
+            raise RuntimeError("SMS_GATEWAY=africastalking needs WEBHOOK_TOKEN: AT signs no callback")
+        if not settings["AT_API_KEY"]:
+            raise RuntimeError("SMS_GATEWAY=africastalking needs AT_API_KEY")
+
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.update(settings)
+    app.config["JSON_AS_ASCII"] = False
+    app.json.ensure_ascii = False
+    logging.getLogger("werkzeug").addFilter(_RedactTokens())
+    logging.getLogger("gunicorn.access").addFilter(_RedactTokens())
+    logging.basicConfig(level=settings.get("LOG_LEVEL", "INFO"))
+
+    if settings.get("PROXY_HOPS"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        n = int(settings["PROXY_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
+
+    templates_sms.GLOBALS["ussd"] = settings["USSD_SERVICE_CODE"]
+
+    engine = dbmod.make_engine(settings["DATABASE_URL"])
+    app.extensions["dehqon.engine"] = engine
+    app.extensions["dehqon.sessionmaker"] = dbmod.make_sessionmaker(engine)
+    if engine.dialect.name == "sqlite":
+        init_db(app)
+
+    from handlers import register_blueprints
+    register_blueprints(app)
+
+    from service import cli
+    cli.register(app)
+    return app
+
+
+def session_factory(app: Flask):
+    """The app's SQLAlchemy session factory (``sessionmaker``)."""
+    return app.extensions["dehqon.sessionmaker"]
+
+
+def init_db(app: Flask) -> bool:
+    """Create missing tables and load the reference data if absent; True when data was loaded."""
+    dbmod.create_schema(app.extensions["dehqon.engine"])
+    with session_factory(app)() as session:
+        loaded = reference_data.load(session)
+        session.commit()
+    return loaded
+
+
+def new_session(app: Flask) -> Session:
+    """A new session on the app's database (the caller closes it)."""
+    return session_factory(app)()

@@ -1,0 +1,114 @@
+"""Database plumbing: the declarative base, engines and sessions.
+
+The domain modules (``service.farmer``, ``service.membership`` ...) declare
+their models on :class:`Base` and take a SQLAlchemy ``Session`` argument; no
+Flask import lives below the app factory. SQLite (the embedded default) gets
+WAL, foreign keys and a busy timeout so the web thread and the in-process
+scheduler can share one file; PostgreSQL is used as it is.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC datetime on every backend.
+
+    Values must be aware (naive ones raise ``ValueError``); they are stored as
+    UTC and always come back as aware UTC datetimes, also from SQLite, which
+    has no time zone type.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware UTC datetime")
+        value = value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every Dehqon model."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict: JSON, list: JSON, dt.datetime: UTCDateTime}
+
+
+def utcnow() -> dt.datetime:
+    """Now as an aware UTC datetime."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    """Create an engine for ``url``; SQLite files get their folder, WAL and FK pragmas."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1] if "///" in url else ""
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            if path and path != ":memory:":
+                cur.execute("PRAGMA journal_mode=WAL")
+            cur.close()
+
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """A session factory bound to ``engine`` (objects stay usable after commit)."""
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def import_models() -> None:
+    """Import every module that declares models, so ``Base.metadata`` is complete."""
+    from service import (  # noqa: F401
+        cluster,
+        crop,
+        farmer,
+        geography,
+        market,
+        membership,
+        message,
+        optout,
+        producer_group,
+        ussd_session,
+    )
+
+
+def create_schema(engine: Engine) -> None:
+    """Create every table that does not exist yet."""
+    import_models()
+    Base.metadata.create_all(engine)

@@ -1,0 +1,119 @@
+"""MO and MT SMS: inbound messages, the outbox and delivery reports.
+
+Every MT message is first a row of the outbox (:class:`OutboundMessage`);
+the dispatcher (``service.dispatch``) sends queued rows through the gateway
+adapter chosen by ``SMS_GATEWAY``. States follow
+``shared/reference/africastalking.md`` §4 and §6:
+``queued → sending → accepted → in_transit → delivered | failed``, plus
+``suppressed`` (opted out at send time) and ``held`` (account problem).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from service.db import Base, utcnow
+from service.encoding import measure
+
+OUT_STATES = ("queued", "sending", "accepted", "in_transit", "delivered", "failed", "suppressed", "held")
+FINAL_STATES = ("delivered", "failed", "suppressed")
+# kinds of MT message; ``stop_confirm`` is the only kind sent to a suppressed phone
+KINDS = ("reply", "stop_confirm", "notice", "alert", "tip", "broadcast")
+PRIORITY = {"stop_confirm": 0, "reply": 1, "alert": 2, "notice": 3, "broadcast": 5, "tip": 6}
+
+
+class InboundMessage(Base):
+    """An MO SMS as AT posted it. ``gateway_id`` (AT ``id``) is unique: the idempotency key.
+    ``status``: ``processed`` or ``error`` (kept with ``error`` text, never lost)."""
+
+    __tablename__ = "inbound_message"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gateway_id: Mapped[str] = mapped_column(String(100), unique=True)
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    to: Mapped[str | None] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text, default="")
+    network_code: Mapped[str | None] = mapped_column(String(12))
+    link_id: Mapped[str | None] = mapped_column(String(100))
+    sent_at: Mapped[dt.datetime]
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    farmer_id: Mapped[int | None] = mapped_column(ForeignKey("farmer.id", ondelete="SET NULL"))
+    command: Mapped[str | None] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(12), default="processed")
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class OutboundMessage(Base):
+    """An MT SMS in the outbox.
+
+    ``phone`` E.164; ``text`` already normalised; ``encoding`` ``GSM-7``/``UCS-2``
+    and ``segments`` as measured at queue time; ``gateway_message_id`` AT's
+    ``messageId`` once accepted (never the string "None"); ``cost`` as AT
+    reports it (e.g. ``"TJS 0.1000"``); times UTC.
+    """
+
+    __tablename__ = "outbound_message"
+    __table_args__ = (
+        Index("ix_outbound_message_due", "status", "priority", "next_attempt_at"),
+        UniqueConstraint("dedupe_key"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    farmer_id: Mapped[int | None] = mapped_column(ForeignKey("farmer.id", ondelete="SET NULL"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(2))
+    kind: Mapped[str] = mapped_column(String(16), default="reply")
+    priority: Mapped[int] = mapped_column(default=1)
+    encoding: Mapped[str] = mapped_column(String(6))
+    segments: Mapped[int]
+    status: Mapped[str] = mapped_column(String(12), default="queued")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    gateway_message_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    gateway_status_code: Mapped[int | None]
+    cost: Mapped[str | None] = mapped_column(String(32))
+    failure_reason: Mapped[str | None] = mapped_column(String(200))
+    in_reply_to: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id", ondelete="SET NULL"))
+    dedupe_key: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None]
+    delivered_at: Mapped[dt.datetime | None]
+
+
+class DeliveryReport(Base):
+    """Every raw delivery report as received (history). Deduplicated on
+    (``gateway_message_id``, ``status``, ``retry_count``); ``applied`` False while the
+    message id is unknown (an orphan)."""
+
+    __tablename__ = "delivery_report"
+    __table_args__ = (UniqueConstraint("gateway_message_id", "status", "retry_count"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gateway_message_id: Mapped[str] = mapped_column(String(100), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    network_code: Mapped[str | None] = mapped_column(String(12))
+    failure_reason: Mapped[str | None] = mapped_column(String(100))
+    retry_count: Mapped[int] = mapped_column(default=0)
+    applied: Mapped[bool] = mapped_column(default=False)
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+def queue_sms(session: Session, phone: str, text: str, *, kind: str = "reply", farmer_id: int | None = None,
+              language: str | None = None, in_reply_to: int | None = None, dedupe_key: str | None = None,
+              not_before: dt.datetime | None = None) -> OutboundMessage:
+    """Add an MT message to the outbox (in the caller's transaction) and return it.
+
+    ``text`` is normalised and measured here (see ``service.encoding``);
+    ``kind`` is one of :data:`KINDS` and sets the priority. Nothing is sent
+    here: the dispatcher sends after the transaction commits.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}")
+    m = measure(text)
+    row = OutboundMessage(phone=phone, farmer_id=farmer_id, text=m.text, language=language, kind=kind,
+                          priority=PRIORITY[kind], encoding=m.encoding, segments=m.segments,
+                          in_reply_to=in_reply_to, dedupe_key=dedupe_key,
+                          next_attempt_at=not_before or utcnow())
+    session.add(row)
+    return row

@@ -1,0 +1,55 @@
+"""The suppression list: phones that must get no MT message but the STOP confirmation.
+
+STOP (SMS keyword or USSD "stop messages"), AT's bulk opt-out callback and a
+delivery report with ``UserInBlackList`` all feed this one list, and the
+dispatcher checks it at send time (``shared/reference/africastalking.md`` §5).
+Opting out is per phone: every profile sharing the phone stops receiving.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import String, delete, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from service.db import Base, utcnow
+
+SOURCES = ("keyword", "ussd", "gateway_optout", "blacklist")
+
+
+class Suppression(Base):
+    """One suppressed phone (E.164) with why (:data:`SOURCES`) and since when (UTC)."""
+
+    __tablename__ = "suppression"
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)
+    source: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+def is_suppressed(session: Session, phone: str) -> bool:
+    """True when ``phone`` (E.164) is on the suppression list."""
+    return session.get(Suppression, phone) is not None
+
+
+def opt_out(session: Session, phone: str, source: str) -> bool:
+    """Put ``phone`` on the list; returns False when it already was (nothing changes)."""
+    if source not in SOURCES:
+        raise ValueError(f"unknown opt-out source {source!r}")
+    if is_suppressed(session, phone):
+        return False
+    session.add(Suppression(phone=phone, source=source))
+    session.flush()
+    return True
+
+
+def opt_in(session: Session, phone: str) -> bool:
+    """Take ``phone`` off the list; returns False when it was not on it."""
+    result = session.execute(delete(Suppression).where(Suppression.phone == phone))
+    return result.rowcount > 0
+
+
+def suppressed_among(session: Session, phones: list[str]) -> set[str]:
+    """The subset of ``phones`` that is suppressed (one query)."""
+    if not phones:
+        return set()
+    return set(session.scalars(select(Suppression.phone).where(Suppression.phone.in_(phones))))

@@ -1,0 +1,77 @@
+"""Every farmer-facing text of Dehqon, in Tajik (default), Russian, Uzbek and English.
+
+Texts live in the ``*.toml`` files of this folder, one table per message key
+with one string per language::
+
+    [ussd.main_menu]
+    tg = "..."
+    ru = "..."
+    uz = "..."
+    en = "..."
+
+Keys are ``<file stem>.<table path>`` (``ussd.main_menu``), except in
+``common.toml`` whose keys carry no prefix (``err.land``). Placeholders use
+``str.format`` syntax (``{name}``) and must be the same in all four languages.
+Uzbek is written in Latin script with the ASCII apostrophe (``o'``, ``g'``),
+which keeps it in GSM-7 (``shared/reference/message-budgets.md`` §4).
+No HTML escaping is ever applied.
+"""
+from __future__ import annotations
+
+import string
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+
+LANGUAGES = ("tg", "ru", "uz", "en")
+DEFAULT_LANGUAGE = "tg"
+_HERE = Path(__file__).parent
+
+
+def _flatten(prefix: str, table: dict, out: dict) -> None:
+    if set(table) & set(LANGUAGES) and all(isinstance(v, str) for v in table.values()):
+        out[prefix] = table
+        return
+    for key, value in table.items():
+        if isinstance(value, dict):
+            _flatten(f"{prefix}.{key}", value, out)
+
+
+@lru_cache(maxsize=1)
+def catalogue() -> dict[str, dict[str, str]]:
+    """All texts as ``{key: {lang: text}}``, loaded once from the TOML files."""
+    out: dict[str, dict[str, str]] = {}
+    for path in sorted(_HERE.glob("*.toml")):
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+        if path.stem == "common":
+            for key, value in data.items():
+                _flatten(key, value, out)
+        else:
+            _flatten(path.stem, data, out)
+    return out
+
+
+def placeholders(text: str) -> set[str]:
+    """Names of the ``{placeholders}`` in a template text."""
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+#: values every template may use without the caller passing them; ``ussd`` is the
+#: USSD code farmers dial (set from ``USSD_SERVICE_CODE`` by the app factory).
+GLOBALS: dict[str, str] = {"ussd": "*384*7#"}
+
+
+def text(key: str, lang: str, **params) -> str:
+    """The text ``key`` in ``lang`` (Tajik when ``lang`` is unknown) with ``params`` filled in.
+
+    Raises ``KeyError`` for an unknown key or a missing placeholder value.
+    """
+    entry = catalogue()[key]
+    template = entry.get(lang) or entry[DEFAULT_LANGUAGE]
+    return template.format(**{**GLOBALS, **params}) if "{" in template else template
+
+
+def has(key: str) -> bool:
+    """True when ``key`` exists in the catalogue."""
+    return key in catalogue()
