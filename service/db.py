@@ -108,7 +108,23 @@ def import_models() -> None:
     )
 
 
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def migration_config(connection=None):
+    """An Alembic ``Config`` for the migrations in ``service/migrations`` (optionally on ``connection``)."""
+    from alembic.config import Config as AlembicConfig
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
 def create_schema(engine: Engine) -> None:
-    """Create every table that does not exist yet."""
-    import_models()
-    Base.metadata.create_all(engine)
+    """Bring the schema to the newest migration (creates every table on an empty database)."""
+    from alembic import command
+
+    with engine.begin() as connection:
+        command.upgrade(migration_config(connection), "head")
