@@ -1,0 +1,60 @@
+"""Random bodies posted to every gateway webhook never produce a 5xx (and USSD always answers CON/END)."""
+from __future__ import annotations
+
+import json
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+WEBHOOKS = {
+    "/ussd": ["sessionId", "serviceCode", "phoneNumber", "networkCode", "text"],
+    "/ussd/events": ["date", "sessionId", "serviceCode", "phoneNumber", "networkCode", "status", "cost",
+                     "durationInMillis", "hopsCount", "input", "lastAppResponse", "errorMessage"],
+    "/sms/inbound": ["id", "from", "to", "text", "date", "networkCode", "linkId"],
+    "/sms/delivery": ["id", "status", "phoneNumber", "networkCode", "failureReason", "retryCount"],
+    "/sms/optout": ["senderId", "phoneNumber"],
+}
+
+values = st.one_of(
+    st.text(max_size=200),
+    st.sampled_from(["", "+992901234567", " 992901234567", "*", "**", "1*", "1**2", "#", "00", "98", "0",
+                     "ATUid_0123456789abcdef0123456789abcdef", "Success", "Failed", "2026-11-29 08:00:00",
+                     "KES 0.10", "NaN", "-1", "9" * 40, "STOP", "стоп", "PRICE пиёз", "JOIN VOS03"]),
+    st.integers().map(str),
+)
+
+
+def _form(fields):
+    return st.dictionaries(st.sampled_from(fields), values, max_size=len(fields))
+
+
+FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def _check(path, resp):
+    assert resp.status_code < 500, (path, resp.status_code, resp.data[:200])
+    if path == "/ussd" and resp.status_code == 200:
+        assert resp.data.decode().startswith(("CON ", "END ")), resp.data
+        assert resp.mimetype == "text/plain"
+
+
+@FUZZ
+@given(path=st.sampled_from(sorted(WEBHOOKS)), data=st.data())
+def test_random_forms_never_5xx(client, path, data):
+    form = data.draw(_form(WEBHOOKS[path]))
+    _check(path, client.post(path, data=form))
+
+
+@FUZZ
+@given(path=st.sampled_from(sorted(WEBHOOKS)), body=st.binary(max_size=300),
+       ctype=st.sampled_from(["application/json", "application/x-www-form-urlencoded", "text/plain",
+                              "multipart/form-data; boundary=x", ""]))
+def test_random_raw_bodies_never_5xx(client, path, body, ctype):
+    _check(path, client.post(path, data=body, headers={"Content-Type": ctype} if ctype else {}))
+
+
+@FUZZ
+@given(path=st.sampled_from(sorted(WEBHOOKS)), data=st.data())
+def test_json_bodies_never_5xx(client, path, data):
+    payload = data.draw(_form(WEBHOOKS[path]))
+    _check(path, client.post(path, data=json.dumps(payload), content_type="application/json"))
