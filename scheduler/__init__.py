@@ -9,6 +9,7 @@ runs it as its own process.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from zoneinfo import ZoneInfo
 
@@ -28,6 +29,8 @@ def build(config: Mapping, *, blocking: bool = False) -> BaseScheduler:
 
     ``blocking``: a ``BlockingScheduler`` (own process) instead of a ``BackgroundScheduler``.
     """
+    # the jobs log what they did; APScheduler's own "running job" lines every few seconds are noise
+    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
     cls = BlockingScheduler if blocking else BackgroundScheduler
     scheduler = cls(timezone=ZoneInfo(config["TIMEZONE"]),
                     job_defaults={"coalesce": True, "max_instances": 1,

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Mapping
 
 from service import delivery, gateways
-from service.db import make_engine, make_sessionmaker
+from service.db import import_models, make_engine, make_sessionmaker
 from service.dispatch import dispatch_once
 
 log = logging.getLogger(__name__)
@@ -22,6 +22,7 @@ DISPATCH_SETTINGS = ("SMS_GATEWAY", "AT_USERNAME", "AT_API_KEY", "AT_SENDER_ID",
 
 @functools.cache
 def _sessions(database_url: str):
+    import_models()  # the outbox's foreign keys need every model mapped
     return make_sessionmaker(make_engine(database_url))
 
 

@@ -122,7 +122,13 @@ def dispatch_once(session_factory: Callable[[], Session], gateway: Gateway, conf
 
 
 def _claim(session: Session, limit: int, now: dt.datetime) -> list[OutboundMessage]:
-    """Mark up to ``limit`` due rows ``sending`` in one statement, commit, and return them in send order."""
+    """Mark up to ``limit`` due rows ``sending``, commit, and return them in send order.
+
+    The UPDATE re-checks ``status = 'queued'`` so a row another dispatcher got
+    first is skipped; on PostgreSQL the candidates are also locked
+    (``FOR UPDATE SKIP LOCKED``) until the claim commits, so parallel
+    dispatchers take different rows instead of competing for the same ones.
+    """
     order = (OutboundMessage.priority, OutboundMessage.created_at, OutboundMessage.id)
     due = (select(OutboundMessage.id)
            .where(OutboundMessage.status == "queued", OutboundMessage.next_attempt_at <= now,
@@ -131,16 +137,18 @@ def _claim(session: Session, limit: int, now: dt.datetime) -> list[OutboundMessa
            .limit(limit))
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
+    candidates = session.scalars(due).all()
+    if not candidates:
+        session.commit()
+        return []
     ids = session.scalars(
         update(OutboundMessage)
-        .where(OutboundMessage.id.in_(due.scalar_subquery()), OutboundMessage.status == "queued")
+        .where(OutboundMessage.id.in_(candidates), OutboundMessage.status == "queued")
         .values(status="sending", attempts=OutboundMessage.attempts + 1, sent_at=now)
         .returning(OutboundMessage.id)
         .execution_options(synchronize_session=False)
     ).all()
     session.commit()
-    if not ids:
-        return []
     return list(session.scalars(select(OutboundMessage).where(OutboundMessage.id.in_(ids)).order_by(*order)))
 
 

@@ -35,9 +35,14 @@ def play(rsps: responses.RequestsMock, name: str) -> None:
     rsps.add(responses.POST, SEND_URL, body=body, status=rec["status"], content_type=rec["content_type"])
 
 
+def fields(request) -> dict[str, str]:
+    """The form fields of a request the SDK sent (one value per field)."""
+    return {k: v[0] for k, v in urllib.parse.parse_qs(request.body).items()}
+
+
 def form(call) -> dict[str, str]:
-    """The form fields of a recorded request (one value per field)."""
-    return {k: v[0] for k, v in urllib.parse.parse_qs(call.request.body).items()}
+    """The form fields of a recorded call (``rsps.calls[i]``)."""
+    return fields(call.request)
 
 
 def accept_all(request) -> tuple[int, dict, str]:
@@ -45,8 +50,7 @@ def accept_all(request) -> tuple[int, dict, str]:
     of the request accepted with its own message id."""
     template = load("success")
     entry = template["body"]["SMSMessageData"]["Recipients"][0]
-    fields = {k: v[0] for k, v in urllib.parse.parse_qs(request.body).items()}
-    phones = fields["to"].split(",")
+    phones = fields(request)["to"].split(",")
     recipients = [dict(entry, number=p, messageId=f"ATXid_{uuid.uuid4().hex}") for p in phones]
     body = {"SMSMessageData": {"Message": f"Sent to {len(phones)}/{len(phones)}", "Recipients": recipients}}
     return template["status"], {}, json.dumps(body)
