@@ -38,7 +38,6 @@ from service.gateways import (
     DELIVERED,
     PERMANENT,
     RETRY,
-    REVIEW,
     UNCONFIRMED,
     Gateway,
     RecipientResult,

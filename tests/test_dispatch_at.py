@@ -139,7 +139,7 @@ def test_account_status_code_holds_queued_rows_too(session, rsps, run):
 
 
 def test_auth_refusal_alerts_without_a_tight_loop(session, rsps, run, caplog):
-    (row_id,) = [queue(session, A)]
+    row_id = queue(session, A)
     play(rsps, "auth_401")
     now = utcnow()
     with caplog.at_level(logging.ERROR, logger="service.dispatch"):
@@ -155,7 +155,7 @@ def test_auth_refusal_alerts_without_a_tight_loop(session, rsps, run, caplog):
 
 def test_json_with_charset_read_from_string(session, rsps, run):
     text = "Нархи пахта: 7,50 сомонӣ/кг"
-    (row_id,) = [queue(session, A, text=text)]
+    row_id = queue(session, A, text=text)
     play(rsps, "success_charset")
     run()
     assert form(rsps.calls[0])["message"] == text
@@ -165,7 +165,7 @@ def test_json_with_charset_read_from_string(session, rsps, run):
 
 
 def test_connection_error_retries_later(session, rsps, run):
-    (row_id,) = [queue(session, A)]
+    row_id = queue(session, A)
     play(rsps, "connection_error")
     now = utcnow()
     run(now)
@@ -181,7 +181,7 @@ def test_connection_error_retries_later(session, rsps, run):
 
 
 def test_http_error_backs_off_exponentially_then_gives_up(session, rsps, run):
-    (row_id,) = [queue(session, A)]
+    row_id = queue(session, A)
     (row,) = rows(session, row_id)
     row.attempts = 3
     session.commit()
@@ -201,7 +201,7 @@ def test_http_error_backs_off_exponentially_then_gives_up(session, rsps, run):
 
 
 def test_read_timeout_is_never_resent(session, rsps, run):
-    (row_id,) = [queue(session, A)]
+    row_id = queue(session, A)
     play(rsps, "read_timeout")
     now = utcnow()
     run(now)
@@ -243,7 +243,7 @@ def test_identical_texts_grouped_in_requests_of_at_most_100(session, rsps, run):
 
 
 def test_row_with_message_id_is_never_sent_again(session, rsps, run):
-    (row_id,) = [queue(session, A)]
+    row_id = queue(session, A)
     (row,) = rows(session, row_id)
     row.gateway_message_id = "ATXid_already"
     session.commit()
