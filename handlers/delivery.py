@@ -1,6 +1,47 @@
-"""AT delivery reports (``POST /sms/delivery``) and bulk-SMS opt-out notices (``POST /sms/optout``)."""
+"""AT delivery reports (``POST /sms/delivery``) and bulk-SMS opt-out notices (``POST /sms/optout``).
+
+Both need the webhook token (403, nothing stored). A well-formed callback
+gets 200 ``OK``, duplicates and unknown message ids included; a body without
+the identifying fields (JSON, empty, garbage) gets 400; never a 5xx.
+"""
 from __future__ import annotations
 
 from flask import Blueprint
 
+from handlers.common import db, field, require_token
+from service import delivery
+
 bp = Blueprint("delivery", __name__)
+
+_PLAIN = {"Content-Type": "text/plain; charset=utf-8"}
+
+
+@bp.post("/sms/delivery")
+@require_token
+def delivery_report():
+    """Store and apply one delivery report (fields ``id``, ``status``, ``phoneNumber``,
+    ``networkCode``, ``failureReason``, ``retryCount``)."""
+    session = db()
+    try:
+        delivery.record_report(session, message_id=field("id"), status=field("status"),
+                               phone=field("phoneNumber"), network_code=field("networkCode"),
+                               failure_reason=field("failureReason"), retry_count=field("retryCount"))
+    except delivery.BadReport as exc:
+        session.rollback()
+        return f"bad delivery report: {exc}", 400, _PLAIN
+    session.commit()
+    return "OK", 200, _PLAIN
+
+
+@bp.post("/sms/optout")
+@require_token
+def optout_notice():
+    """Suppress the phone of an AT bulk-SMS opt-out notice (fields ``senderId``, ``phoneNumber``)."""
+    session = db()
+    try:
+        delivery.record_optout(session, field("phoneNumber"))
+    except delivery.BadReport as exc:
+        session.rollback()
+        return f"bad opt-out notice: {exc}", 400, _PLAIN
+    session.commit()
+    return "OK", 200, _PLAIN

@@ -5,7 +5,9 @@ the dispatcher (``service.dispatch``) sends queued rows through the gateway
 adapter chosen by ``SMS_GATEWAY``. States follow
 ``shared/reference/africastalking.md`` §4 and §6:
 ``queued → sending → accepted → in_transit → delivered | failed``, plus
-``suppressed`` (opted out at send time) and ``held`` (account problem).
+``suppressed`` (opted out at send time), ``held`` (AT answered a status code
+that needs a person's review) and ``unconfirmed`` (the outcome is unknown, e.g.
+the send timed out after AT may have accepted it: never resent automatically).
 """
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from service.db import Base, utcnow
 from service.encoding import measure
 
-OUT_STATES = ("queued", "sending", "accepted", "in_transit", "delivered", "failed", "suppressed", "held")
+OUT_STATES = ("queued", "sending", "accepted", "in_transit", "delivered", "failed", "suppressed", "held",
+              "unconfirmed")
 FINAL_STATES = ("delivered", "failed", "suppressed")
 # kinds of MT message; ``stop_confirm`` is the only kind sent to a suppressed phone
 KINDS = ("reply", "stop_confirm", "notice", "alert", "tip", "broadcast")
@@ -50,7 +53,10 @@ class OutboundMessage(Base):
     ``phone`` E.164; ``text`` already normalised; ``encoding`` ``GSM-7``/``UCS-2``
     and ``segments`` as measured at queue time; ``gateway_message_id`` AT's
     ``messageId`` once accepted (never the string "None"); ``cost`` as AT
-    reports it (e.g. ``"TJS 0.1000"``); times UTC.
+    reports it (e.g. ``"TJS 0.1000"``, NULL when AT reports ``"0"``);
+    ``billed_parts`` AT's ``messageParts`` (NULL when absent); ``attempts``
+    counts send attempts; ``sent_at`` when the latest attempt started;
+    ``failure_reason`` why the row failed, is held or waits for a retry; times UTC.
     """
 
     __tablename__ = "outbound_message"
@@ -73,6 +79,7 @@ class OutboundMessage(Base):
     gateway_message_id: Mapped[str | None] = mapped_column(String(100), unique=True)
     gateway_status_code: Mapped[int | None]
     cost: Mapped[str | None] = mapped_column(String(32))
+    billed_parts: Mapped[int | None]
     failure_reason: Mapped[str | None] = mapped_column(String(200))
     in_reply_to: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id", ondelete="SET NULL"))
     dedupe_key: Mapped[str | None] = mapped_column(String(120))

@@ -1,0 +1,47 @@
+"""Scheduler jobs: module-level functions taking primitive arguments.
+
+Each job opens its own session (from an engine kept per database URL for the
+process) and calls one service function; no domain logic lives here.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Mapping
+
+from service import delivery, gateways
+from service.db import import_models, make_engine, make_sessionmaker
+from service.dispatch import dispatch_once
+
+log = logging.getLogger(__name__)
+
+# the settings the dispatcher job needs (gateway adapter and batch size)
+DISPATCH_SETTINGS = ("SMS_GATEWAY", "AT_USERNAME", "AT_API_KEY", "AT_SENDER_ID", "AT_TIMEOUT",
+                     "DISPATCH_BATCH_SIZE")
+
+
+@functools.cache
+def _sessions(database_url: str):
+    import_models()  # the outbox's foreign keys need every model mapped
+    return make_sessionmaker(make_engine(database_url))
+
+
+def dispatch_settings(config: Mapping) -> dict:
+    """The dispatcher's settings from ``config`` as a dict of plain values (job arguments)."""
+    settings = {name: config.get(name) for name in DISPATCH_SETTINGS}
+    settings["AT_TIMEOUT"] = list(settings["AT_TIMEOUT"])
+    return settings
+
+
+def dispatch_job(database_url: str, settings: dict) -> None:
+    """One dispatcher pass on ``database_url``; ``settings`` from :func:`dispatch_settings`."""
+    dispatch_once(_sessions(database_url), gateways.for_config(settings), settings)
+
+
+def sweep_job(database_url: str) -> None:
+    """Mark rows without a final delivery report or stuck mid-send ``unconfirmed``; apply late orphans."""
+    with _sessions(database_url)() as session:
+        counts = delivery.sweep(session)
+        session.commit()
+    if any(counts.values()):
+        log.info("sweep: %s", counts)

@@ -1,0 +1,204 @@
+"""Delivery reports and opt-out notices from AT (``shared/reference/africastalking.md`` §4, §5).
+
+Every report is kept raw (:class:`service.message.DeliveryReport`), deduplicated
+on (message id, status, retryCount). A report moves its outbox row forward
+only, with a conditional UPDATE: ``accepted → in_transit → delivered | failed``;
+the first final status wins. A report whose message id is not stored yet is
+parked as an orphan and applied once the dispatcher stores that id
+(:func:`apply_orphans`); orphans older than :data:`ORPHAN_TTL` are ignored.
+:func:`sweep` marks rows that never got a final report as ``unconfirmed``
+(never resent). No Flask here: callers pass a Session and plain values and commit.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from service import optout
+from service.db import utcnow
+from service.message import DeliveryReport, OutboundMessage
+from service.phone import InvalidPhone, to_e164
+
+log = logging.getLogger(__name__)
+
+ORPHAN_TTL = dt.timedelta(hours=24)
+NO_REPORT_AFTER = dt.timedelta(hours=24)
+STUCK_SENDING_AFTER = dt.timedelta(hours=1)
+
+# AT status word (lower case) → our state; any other word changes nothing
+STATE_OF_STATUS = {
+    "sent": "in_transit", "submitted": "in_transit", "buffered": "in_transit",
+    "success": "delivered",
+    "failed": "failed", "rejected": "failed", "expired": "failed",
+}
+# forward only: the states a row may be in for a report to move it
+MOVES_FROM = {
+    "in_transit": ("accepted",),
+    "delivered": ("accepted", "in_transit", "unconfirmed"),
+    "failed": ("accepted", "in_transit", "unconfirmed"),
+}
+BLACKLIST_REASON = "userinblacklist"
+BAD_NUMBER_REASONS = ("userdoesnotexist", "notnetworksubscriber")
+PREMIUM_ONLY_REASONS = ("insufficientcredit", "invalidlinkid", "usernotsubscribedtoproduct")
+
+# answers of record_report
+DUPLICATE, ORPHAN, APPLIED = "duplicate", "orphan", "applied"
+
+
+class BadReport(ValueError):
+    """A callback without the fields that identify it (report ``id``/``status``, opt-out ``phoneNumber``)."""
+
+
+def _phone_or_none(raw: str) -> str | None:
+    try:
+        return to_e164(raw)
+    except InvalidPhone:
+        return None
+
+
+def _retry_count(raw: str) -> int:
+    try:
+        return max(0, int(str(raw).strip()))
+    except ValueError:
+        return 0
+
+
+def record_report(session: Session, *, message_id: str, status: str, phone: str = "",
+                  network_code: str = "", failure_reason: str = "", retry_count: str | int = "",
+                  now: dt.datetime | None = None) -> str:
+    """Store one delivery report as AT posted it (strings, possibly empty) and apply it.
+
+    Returns :data:`DUPLICATE` (same id, status and retryCount seen before:
+    nothing changes), :data:`ORPHAN` (message id unknown: parked) or
+    :data:`APPLIED` (the row was matched; its state moved forward if the status
+    allows). ``UserInBlackList`` puts the phone on the suppression list.
+    Raises :class:`BadReport` when ``message_id`` or ``status`` is empty.
+    """
+    message_id, status = (message_id or "").strip(), (status or "").strip()
+    if not message_id or not status:
+        raise BadReport("id and status are required")
+    if len(message_id) > 100:
+        raise BadReport("id too long")
+    now = now or utcnow()
+    e164 = _phone_or_none(phone)
+    reason = (failure_reason or "").strip()[:100] or None
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    report_id = session.scalar(
+        insert(DeliveryReport)
+        .values(gateway_message_id=message_id, status=status[:20], phone=e164,
+                network_code=(network_code or "").strip()[:12] or None, failure_reason=reason,
+                retry_count=_retry_count(retry_count), applied=False, received_at=now)
+        .on_conflict_do_nothing()
+        .returning(DeliveryReport.id)
+    )
+    if report_id is None:
+        return DUPLICATE
+    report = session.get(DeliveryReport, report_id)
+    _act_on_reason(session, report)
+    known = session.scalar(select(OutboundMessage.id).where(OutboundMessage.gateway_message_id == message_id))
+    if known is None:
+        log.info("delivery report for unknown message id %s parked as an orphan", message_id)
+        return ORPHAN
+    _apply(session, report, now)
+    return APPLIED
+
+
+def _act_on_reason(session: Session, report: DeliveryReport) -> None:
+    reason = (report.failure_reason or "").lower()
+    if reason == BLACKLIST_REASON and report.phone:
+        optout.opt_out(session, report.phone, "blacklist")
+    elif reason in BAD_NUMBER_REASONS:
+        log.warning("number %s needs correction: %s", report.phone, report.failure_reason)
+    elif reason in PREMIUM_ONLY_REASONS:
+        log.error("ALERT: premium-only delivery failure %s on bulk message %s",
+                  report.failure_reason, report.gateway_message_id)
+
+
+def _apply(session: Session, report: DeliveryReport, now: dt.datetime) -> bool:
+    """Move the report's outbox row forward (conditional UPDATE); True when its state changed."""
+    report.applied = True
+    state = STATE_OF_STATUS.get(report.status.lower())
+    if state is None:
+        log.warning("delivery report %s has unknown status %r: stored, state unchanged",
+                    report.gateway_message_id, report.status)
+        return False
+    values: dict = {"status": state}
+    if state == "delivered":
+        values["delivered_at"] = now
+    elif state == "failed":
+        values["failure_reason"] = (f"{report.status}: {report.failure_reason}" if report.failure_reason
+                                    else report.status)
+    moved = session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.gateway_message_id == report.gateway_message_id,
+               OutboundMessage.status.in_(MOVES_FROM[state]))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return moved.rowcount > 0
+
+
+def apply_orphans(session: Session, message_ids: list[str] | None = None,
+                  now: dt.datetime | None = None) -> int:
+    """Apply parked reports whose message id is now stored; returns how many were applied.
+
+    ``message_ids`` limits the work to these ids (the dispatcher passes the ids
+    it just stored); None looks at every orphan. Reports are applied in the
+    order received; orphans older than :data:`ORPHAN_TTL` are left alone.
+    """
+    now = now or utcnow()
+    query = (select(DeliveryReport)
+             .join(OutboundMessage, OutboundMessage.gateway_message_id == DeliveryReport.gateway_message_id)
+             .where(DeliveryReport.applied.is_(False), DeliveryReport.received_at >= now - ORPHAN_TTL)
+             .order_by(DeliveryReport.id))
+    if message_ids is not None:
+        if not message_ids:
+            return 0
+        query = query.where(DeliveryReport.gateway_message_id.in_(message_ids))
+    reports = session.scalars(query).all()
+    for report in reports:
+        _apply(session, report, now)
+    return len(reports)
+
+
+def record_optout(session: Session, phone: str) -> bool:
+    """AT's bulk-SMS opt-out notice: suppress ``phone`` (any form AT posts).
+
+    Returns False when it already was suppressed. Raises :class:`BadReport`
+    when ``phone`` is not a phone number.
+    """
+    e164 = _phone_or_none(phone)
+    if e164 is None:
+        raise BadReport("phoneNumber is missing or invalid")
+    return optout.opt_out(session, e164, "gateway_optout")
+
+
+def sweep(session: Session, now: dt.datetime | None = None) -> dict[str, int]:
+    """Housekeeping the dispatcher cannot do in its pass; returns counts by kind.
+
+    ``no_report``: accepted/in-transit rows sent more than
+    :data:`NO_REPORT_AFTER` ago become ``unconfirmed`` (a late final report
+    still applies; nothing is resent). ``stuck``: rows left ``sending`` for more
+    than :data:`STUCK_SENDING_AFTER` (the dispatcher stopped mid-send) become
+    ``unconfirmed``. ``orphans``: parked reports applied now.
+    """
+    now = now or utcnow()
+    hours = int(NO_REPORT_AFTER.total_seconds() // 3600)
+    no_report = session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.status.in_(("accepted", "in_transit")),
+               OutboundMessage.sent_at < now - NO_REPORT_AFTER)
+        .values(status="unconfirmed", failure_reason=f"no delivery report after {hours} h")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    stuck = session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.status == "sending", OutboundMessage.sent_at < now - STUCK_SENDING_AFTER)
+        .values(status="unconfirmed", failure_reason="dispatcher stopped during the send; not resent")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return {"no_report": no_report, "stuck": stuck, "orphans": apply_orphans(session, None, now)}

@@ -1,0 +1,250 @@
+"""The outbox dispatcher: sends queued MT messages through the gateway adapter.
+
+One pass (:func:`dispatch_once`), following ``shared/reference/africastalking.md`` §5, §6:
+
+1. claim due ``queued`` rows atomically (``status → sending``; on PostgreSQL
+   ``FOR UPDATE SKIP LOCKED`` so parallel dispatchers never share a row),
+   highest priority first, then oldest, at most ``DISPATCH_BATCH_SIZE``;
+   rows that already carry a gateway message id are never claimed again;
+2. drop rows to suppressed phones (state ``suppressed``), except the STOP
+   confirmation (kind ``stop_confirm``), checked now, at send time;
+3. send identical texts together, ≤ :data:`MAX_RECIPIENTS` distinct phones a request;
+4. record each recipient's outcome and commit after every request; then apply
+   delivery reports that arrived before the message ids were stored.
+
+Retries are rows put back to ``queued`` with ``next_attempt_at`` in the
+future (exponential backoff with jitter, at most :data:`MAX_ATTEMPTS`
+attempts); an account problem holds the whole queue for :data:`ACCOUNT_HOLD`
+and logs an ERROR alert; an unclear outcome (read timeout) leaves the row
+``unconfirmed`` and it is not resent.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from service import delivery, optout
+from service.db import utcnow
+from service.gateways import (
+    ACCEPTED,
+    ACCOUNT,
+    DELIVERED,
+    PERMANENT,
+    RETRY,
+    UNCONFIRMED,
+    Gateway,
+    RecipientResult,
+)
+from service.message import OutboundMessage
+
+log = logging.getLogger(__name__)
+
+MAX_RECIPIENTS = 100
+MAX_ATTEMPTS = 5
+BACKOFF_BASE = dt.timedelta(seconds=30)
+BACKOFF_CAP = dt.timedelta(hours=1)
+ACCOUNT_HOLD = dt.timedelta(minutes=15)
+
+
+@dataclass
+class Summary:
+    """What one pass did: ``claimed`` rows, their ``states`` after the pass (state → count)
+    and the ``reasons`` of everything not sent (reason → count)."""
+
+    claimed: int = 0
+    states: Counter = field(default_factory=Counter)
+    reasons: Counter = field(default_factory=Counter)
+
+    @property
+    def sent(self) -> int:
+        """Rows the gateway took (accepted or, on the local gateway, delivered)."""
+        return self.states["accepted"] + self.states["delivered"]
+
+    def __str__(self) -> str:
+        parts = [f"{self.sent} sent", f"{self.states['failed']} failed"]
+        for state, label in (("queued", "to retry"), ("held", "held"), ("suppressed", "suppressed"),
+                             ("unconfirmed", "unconfirmed")):
+            if self.states[state]:
+                parts.append(f"{self.states[state]} {label}")
+        text = ", ".join(parts)
+        if self.reasons:
+            text += " (" + "; ".join(f"{reason} ×{n}" for reason, n in self.reasons.most_common()) + ")"
+        return text
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """Wait before attempt ``attempts + 1``: ``BACKOFF_BASE · 2^(attempts-1)``, capped at
+    ``BACKOFF_CAP``, times a random factor in [0.5, 1] (jitter spreads the retries)."""
+    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, attempts - 1))
+    return ceiling * random.uniform(0.5, 1.0)
+
+
+def dispatch_once(session_factory: Callable[[], Session], gateway: Gateway, config: Mapping,
+                  *, now: dt.datetime | None = None) -> Summary:
+    """Run one dispatcher pass and return its :class:`Summary`.
+
+    ``session_factory`` makes the pass's own session; ``gateway`` an adapter
+    (``service.gateways.for_config``); ``config`` gives ``DISPATCH_BATCH_SIZE``;
+    ``now`` (aware UTC) decides which rows are due.
+    """
+    now = now or utcnow()
+    summary = Summary()
+    with session_factory() as session:
+        rows = _claim(session, int(config["DISPATCH_BATCH_SIZE"]), now)
+        summary.claimed = len(rows)
+        rows = _drop_suppressed(session, rows, summary)
+        session.commit()
+        batches = _batches(rows)
+        for i, (text, batch) in enumerate(batches):
+            results = _send(gateway, text, batch)
+            ids = _record(session, batch, results, now, summary)
+            session.commit()
+            if ids:
+                delivery.apply_orphans(session, ids, now)
+                session.commit()
+            problem = next((r.reason for r in results.values() if r.outcome == ACCOUNT), None)
+            if problem:
+                rest = [row for _, later in batches[i + 1:] for row in later]
+                _hold_queue(session, rest, now + ACCOUNT_HOLD, problem, summary)
+                session.commit()
+                break
+    if summary.claimed:
+        log.info("dispatch through %s: %s", gateway.name, summary)
+    return summary
+
+
+def _claim(session: Session, limit: int, now: dt.datetime) -> list[OutboundMessage]:
+    """Mark up to ``limit`` due rows ``sending``, commit, and return them in send order.
+
+    The UPDATE re-checks ``status = 'queued'`` so a row another dispatcher got
+    first is skipped; on PostgreSQL the candidates are also locked
+    (``FOR UPDATE SKIP LOCKED``) until the claim commits, so parallel
+    dispatchers take different rows instead of competing for the same ones.
+    """
+    order = (OutboundMessage.priority, OutboundMessage.created_at, OutboundMessage.id)
+    due = (select(OutboundMessage.id)
+           .where(OutboundMessage.status == "queued", OutboundMessage.next_attempt_at <= now,
+                  OutboundMessage.gateway_message_id.is_(None))
+           .order_by(*order)
+           .limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    candidates = session.scalars(due).all()
+    if not candidates:
+        session.commit()
+        return []
+    ids = session.scalars(
+        update(OutboundMessage)
+        .where(OutboundMessage.id.in_(candidates), OutboundMessage.status == "queued")
+        .values(status="sending", attempts=OutboundMessage.attempts + 1, sent_at=now)
+        .returning(OutboundMessage.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    session.commit()
+    return list(session.scalars(select(OutboundMessage).where(OutboundMessage.id.in_(ids)).order_by(*order)))
+
+
+def _drop_suppressed(session: Session, rows: list[OutboundMessage], summary: Summary) -> list[OutboundMessage]:
+    suppressed = optout.suppressed_among(session, sorted({r.phone for r in rows}))
+    keep = []
+    for row in rows:
+        if row.phone in suppressed and row.kind != "stop_confirm":
+            row.status, row.failure_reason = "suppressed", "phone opted out"
+            summary.states["suppressed"] += 1
+        else:
+            keep.append(row)
+    return keep
+
+
+def _batches(rows: list[OutboundMessage]) -> list[tuple[str, list[OutboundMessage]]]:
+    """Group rows by text into requests of ≤ MAX_RECIPIENTS distinct phones, in send order.
+    Two rows with the same text and phone go into different requests."""
+    batches: list[tuple[str, list[OutboundMessage]]] = []
+    open_batches: dict[str, list[list[OutboundMessage]]] = {}
+    for row in rows:
+        for batch in open_batches.setdefault(row.text, []):
+            if len(batch) < MAX_RECIPIENTS and all(r.phone != row.phone for r in batch):
+                batch.append(row)
+                break
+        else:
+            batch = [row]
+            open_batches[row.text].append(batch)
+            batches.append((row.text, batch))
+    return batches
+
+
+def _send(gateway: Gateway, text: str, batch: list[OutboundMessage]) -> dict[str, RecipientResult]:
+    """The gateway's result per phone; an unexpected error counts as an unknown outcome (no resend)."""
+    phones = [row.phone for row in batch]
+    try:
+        results = gateway.send(text, phones)
+    except Exception as exc:
+        log.exception("gateway %s failed unexpectedly", gateway.name)
+        results = [RecipientResult(p, UNCONFIRMED, reason=f"gateway error: {type(exc).__name__}")
+                   for p in phones]
+    return {r.phone: r for r in results}
+
+
+def _record(session: Session, batch: list[OutboundMessage], results: dict[str, RecipientResult],
+            now: dt.datetime, summary: Summary) -> list[str]:
+    """Apply each row's result; returns the message ids stored."""
+    stored = []
+    for row in batch:
+        result = results[row.phone]
+        row.gateway_status_code = result.status_code
+        row.failure_reason = result.reason
+        if result.outcome == ACCEPTED:
+            row.status, row.gateway_message_id = "accepted", result.message_id
+            row.cost, row.billed_parts = result.cost, result.parts
+            if result.message_id:
+                stored.append(result.message_id)
+        elif result.outcome == DELIVERED:
+            row.status, row.delivered_at = "delivered", now
+        elif result.outcome == PERMANENT:
+            row.status = "failed"
+            if result.suppress:
+                optout.opt_out(session, row.phone, "blacklist")
+        elif result.outcome == RETRY:
+            if row.attempts >= MAX_ATTEMPTS:
+                row.status = "failed"
+                row.failure_reason = f"gave up after {row.attempts} attempts: {result.reason}"[:200]
+            else:
+                row.status, row.next_attempt_at = "queued", now + retry_delay(row.attempts)
+        elif result.outcome == ACCOUNT:
+            # not the row's fault: the attempt does not count
+            row.status, row.attempts = "queued", row.attempts - 1
+            row.next_attempt_at = now + ACCOUNT_HOLD
+        elif result.outcome == UNCONFIRMED:
+            row.status = "unconfirmed"
+        else:  # REVIEW
+            row.status = "held"
+            log.warning("outbox row %s held for review: %s", row.id, result.reason)
+        summary.states[row.status] += 1
+        if row.status not in ("accepted", "delivered") and result.reason:
+            summary.reasons[result.reason] += 1
+    return stored
+
+
+def _hold_queue(session: Session, unsent: list[OutboundMessage], until: dt.datetime, problem: str,
+                summary: Summary) -> None:
+    """Account problem: put back the pass's unsent rows and delay every queued row until ``until``."""
+    for row in unsent:
+        row.status, row.attempts, row.next_attempt_at = "queued", row.attempts - 1, until
+        summary.states["queued"] += 1
+    session.flush()
+    session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.status == "queued", OutboundMessage.next_attempt_at < until)
+        .values(next_attempt_at=until)
+        .execution_options(synchronize_session=False)
+    )
+    log.error("ALERT: SMS gateway account problem (%s): sending held until %s UTC; a person must act "
+              "(top up, sender ID approval, risk hold or API key)",
+              problem, until.strftime("%Y-%m-%d %H:%M"))

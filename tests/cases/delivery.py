@@ -1,0 +1,139 @@
+"""Labelled AT delivery-report and opt-out callbacks with the expected answer and effect.
+
+Each :class:`Case` starts from an outbox holding the rows in ``outbox``
+(message id → state, all to :data:`PHONE`), posts ``posts`` in order (form
+fields as AT sends them, or a raw body) and expects each answer's status code,
+then the rows' states and failure reasons, how many raw reports were stored
+(and how many of them are parked orphans) and which phones are suppressed.
+Run by ``tests/test_delivery.py``.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+TOKEN = "dlr-secret-token"
+PHONE = "+992901234567"
+OTHER_PHONE = "+992911234568"
+MID = "ATXid_5f0c3a1e2b7d4c1a9e8f6b2d3c4a5e6f"
+
+
+@dataclass
+class Post:
+    """One callback: ``form`` fields (form-urlencoded) or a raw ``body`` with ``content_type``."""
+
+    form: dict[str, str] | None = None
+    body: str | bytes | None = None
+    content_type: str | None = None
+    path: str = "/sms/delivery"
+    key: str | None = TOKEN
+    expect: int = 200
+
+
+@dataclass
+class Case:
+    label: str
+    posts: list[Post]
+    outbox: dict[str, str] = field(default_factory=lambda: {MID: "accepted"})
+    states: dict[str, str] = field(default_factory=dict)
+    reasons: dict[str, str | None] = field(default_factory=dict)
+    reports: int = 0
+    orphans: int = 0
+    suppressed: set[str] = field(default_factory=set)
+
+
+def dlr(status: str, *, id: str = MID, phone: str = PHONE, reason: str | None = None,
+        retry: str | None = "0", **post) -> Post:
+    """A delivery report as AT posts it."""
+    form = {"id": id, "status": status, "phoneNumber": phone, "networkCode": "43601"}
+    if reason is not None:
+        form["failureReason"] = reason
+    if retry is not None:
+        form["retryCount"] = retry
+    return Post(form=form, **post)
+
+
+def optout(phone: str = PHONE, **post) -> Post:
+    """A bulk-SMS opt-out notice as AT posts it."""
+    return Post(form={"senderId": "DEHQON", "phoneNumber": phone}, path="/sms/optout", **post)
+
+
+CASES = [
+    # state machine: forward only, first final wins
+    Case("Sent moves accepted to in_transit", [dlr("Sent")], states={MID: "in_transit"}, reports=1),
+    Case("Submitted moves accepted to in_transit", [dlr("Submitted")], states={MID: "in_transit"}, reports=1),
+    Case("Buffered moves accepted to in_transit", [dlr("Buffered")], states={MID: "in_transit"}, reports=1),
+    Case("Success delivers", [dlr("Success")], states={MID: "delivered"}, reports=1),
+    Case("Success after in_transit delivers", [dlr("Success")], outbox={MID: "in_transit"},
+         states={MID: "delivered"}, reports=1),
+    Case("status word in another case still counts", [dlr("success")], states={MID: "delivered"}, reports=1),
+    Case("Failed with reason fails", [dlr("Failed", reason="DeliveryFailure")],
+         states={MID: "failed"}, reasons={MID: "Failed: DeliveryFailure"}, reports=1),
+    Case("Rejected fails as rejected", [dlr("Rejected", reason="UserIsInactive")],
+         states={MID: "failed"}, reasons={MID: "Rejected: UserIsInactive"}, reports=1),
+    Case("Expired fails as expired", [dlr("Expired")], states={MID: "failed"}, reasons={MID: "Expired"},
+         reports=1),
+    Case("Sent after Success does not go back", [dlr("Success"), dlr("Sent")],
+         states={MID: "delivered"}, reports=2),
+    Case("first final wins: Failed after Success", [dlr("Success"), dlr("Failed", reason="DeliveryFailure")],
+         states={MID: "delivered"}, reasons={MID: None}, reports=2),
+    Case("first final wins: Success after Expired", [dlr("Expired"), dlr("Success")],
+         states={MID: "failed"}, reasons={MID: "Expired"}, reports=2),
+    Case("late final report on an unconfirmed row applies", [dlr("Success")], outbox={MID: "unconfirmed"},
+         states={MID: "delivered"}, reports=1),
+    Case("Sent does not touch an unconfirmed row", [dlr("Sent")], outbox={MID: "unconfirmed"},
+         states={MID: "unconfirmed"}, reports=1),
+    Case("unknown status stored, state unchanged", [dlr("DeliveredToTerminal")],
+         states={MID: "accepted"}, reports=1),
+    # duplicates: (id, status, retryCount)
+    Case("duplicate report stored once, both answered 200", [dlr("Success"), dlr("Success")],
+         states={MID: "delivered"}, reports=1),
+    Case("same status with a new retryCount is a new report", [dlr("Failed", retry="0"), dlr("Failed", retry="1")],
+         states={MID: "failed"}, reports=2),
+    Case("missing retryCount counts as 0", [dlr("Success", retry=None), dlr("Success", retry="0")],
+         states={MID: "delivered"}, reports=1),
+    Case("retryCount that is not a number counts as 0", [dlr("Success", retry="x"), dlr("Success")],
+         states={MID: "delivered"}, reports=1),
+    # unknown ids
+    Case("unknown id parked as an orphan", [dlr("Success", id="ATXid_not_ours")],
+         states={MID: "accepted"}, reports=1, orphans=1),
+    Case("only the matching row moves", [dlr("Success", id="ATXid_b")],
+         outbox={MID: "accepted", "ATXid_b": "accepted"}, states={MID: "accepted", "ATXid_b": "delivered"},
+         reports=1),
+    # failure reasons that act
+    Case("UserInBlackList suppresses the phone", [dlr("Failed", reason="UserInBlackList")],
+         states={MID: "failed"}, reasons={MID: "Failed: UserInBlackList"}, reports=1, suppressed={PHONE}),
+    Case("UserInBlackList on an orphan suppresses too", [dlr("Rejected", id="ATXid_x", phone=OTHER_PHONE,
+                                                             reason="UserInBlackList")],
+         states={MID: "accepted"}, reports=1, orphans=1, suppressed={OTHER_PHONE}),
+    Case("phone with an undecoded plus is read as E.164",
+         [dlr("Failed", phone=" 992901234567", reason="UserInBlackList")],
+         states={MID: "failed"}, reports=1, suppressed={PHONE}),
+    Case("other failure reasons do not suppress", [dlr("Failed", reason="UserDoesNotExist")],
+         states={MID: "failed"}, reasons={MID: "Failed: UserDoesNotExist"}, reports=1),
+    # token
+    Case("wrong token: 403, nothing stored", [dlr("Success", key="wrong", expect=403)],
+         states={MID: "accepted"}),
+    Case("no token: 403, nothing stored", [dlr("Success", key=None, expect=403)], states={MID: "accepted"}),
+    # junk bodies: a clear 400, never a 5xx, nothing stored
+    Case("JSON body is not read", [Post(body=json.dumps({"id": MID, "status": "Success"}),
+                                        content_type="application/json", expect=400)],
+         states={MID: "accepted"}),
+    Case("empty body", [Post(body=b"", content_type="application/x-www-form-urlencoded", expect=400)],
+         states={MID: "accepted"}),
+    Case("garbage bytes", [Post(body=b"\xff\xfe%%%=&&id", content_type="application/x-www-form-urlencoded",
+                                expect=400)], states={MID: "accepted"}),
+    Case("broken multipart body", [Post(body=b"--x\r\nnot a part", content_type="multipart/form-data; boundary=x",
+                                        expect=400)], states={MID: "accepted"}),
+    Case("status missing", [Post(form={"id": MID}, expect=400)], states={MID: "accepted"}),
+    Case("id far too long", [dlr("Success", id="A" * 300, expect=400)], states={MID: "accepted"}),
+    # opt-out notices
+    Case("opt-out notice suppresses the phone", [optout()], suppressed={PHONE}),
+    Case("opt-out notice twice is fine", [optout(), optout()], suppressed={PHONE}),
+    Case("opt-out phone with an undecoded plus", [optout(" 992911234568")], suppressed={OTHER_PHONE}),
+    Case("opt-out without a phone", [Post(form={"senderId": "DEHQON"}, path="/sms/optout", expect=400)]),
+    Case("opt-out with a phone that is not one", [optout("not-a-phone", expect=400)]),
+    Case("opt-out wrong token: 403, nothing stored", [optout(key="wrong", expect=403)]),
+    Case("opt-out JSON body", [Post(body=json.dumps({"phoneNumber": PHONE}), content_type="application/json",
+                                    path="/sms/optout", expect=400)]),
+]

@@ -1,0 +1,104 @@
+"""Delivery reports and opt-out notices (tables in ``tests/cases/delivery.py``), orphans and the sweep."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from cases.delivery import CASES, MID, PHONE, TOKEN, Case, dlr
+from service import delivery
+from service.db import utcnow
+from service.message import DeliveryReport, OutboundMessage, queue_sms
+from service.optout import Suppression
+
+
+@pytest.fixture
+def app_settings():
+    return {"WEBHOOK_TOKEN": TOKEN}
+
+
+def add_row(session, message_id: str | None, status: str, sent_at=None) -> int:
+    row = queue_sms(session, PHONE, "Salom", kind="notice")
+    row.status, row.gateway_message_id, row.sent_at = status, message_id, sent_at or utcnow()
+    session.commit()
+    return row.id
+
+
+def post(client, p):
+    query = {"key": p.key} if p.key is not None else None
+    if p.form is not None:
+        return client.post(p.path, query_string=query, data=p.form)
+    return client.post(p.path, query_string=query, data=p.body, content_type=p.content_type)
+
+
+def by_message_id(session, message_id):
+    return session.scalar(select(OutboundMessage).where(OutboundMessage.gateway_message_id == message_id))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.label for c in CASES])
+def test_callback(case: Case, client, session):
+    for message_id, status in case.outbox.items():
+        add_row(session, message_id, status)
+
+    for p in case.posts:
+        resp = post(client, p)
+        assert resp.status_code == p.expect, resp.get_data(as_text=True)
+        if p.expect == 200:
+            assert resp.get_data(as_text=True) == "OK"
+
+    session.expire_all()
+    for message_id, status in case.states.items():
+        assert by_message_id(session, message_id).status == status
+    for message_id, reason in case.reasons.items():
+        assert by_message_id(session, message_id).failure_reason == reason
+    assert session.scalar(select(func.count()).select_from(DeliveryReport)) == case.reports
+    assert session.scalar(select(func.count()).where(DeliveryReport.applied.is_(False))) == case.orphans
+    assert set(session.scalars(select(Suppression.phone))) == case.suppressed
+
+
+def test_report_keeps_the_raw_fields(client, session):
+    add_row(session, MID, "accepted")
+    p = dlr("Failed", reason="DeliveryFailure", retry="2")
+    assert post(client, p).status_code == 200
+    report = session.scalar(select(DeliveryReport))
+    assert (report.gateway_message_id, report.status, report.phone, report.network_code,
+            report.failure_reason, report.retry_count, report.applied) == \
+        (MID, "Failed", PHONE, "43601", "DeliveryFailure", 2, True)
+
+
+def test_delivered_at_set_on_success(client, session):
+    row_id = add_row(session, MID, "accepted")
+    post(client, dlr("Success"))
+    session.expire_all()
+    assert session.get(OutboundMessage, row_id).delivered_at is not None
+
+
+def test_orphan_applied_when_the_id_appears_within_a_day(session):
+    now = utcnow()
+    assert delivery.record_report(session, message_id="ATXid_late", status="Success", now=now) == delivery.ORPHAN
+    assert delivery.record_report(session, message_id="ATXid_stale", status="Success",
+                                  now=now - dt.timedelta(hours=25)) == delivery.ORPHAN
+    late = add_row(session, "ATXid_late", "accepted")
+    stale = add_row(session, "ATXid_stale", "accepted")
+    assert delivery.sweep(session, now)["orphans"] == 1
+    session.commit()
+    session.expire_all()
+    assert session.get(OutboundMessage, late).status == "delivered"
+    assert session.get(OutboundMessage, stale).status == "accepted"  # orphan expired after 24 h
+
+
+def test_sweep_marks_rows_without_final_report_and_stuck_sends(session):
+    now = utcnow()
+    silent = add_row(session, "ATXid_1", "in_transit", sent_at=now - dt.timedelta(hours=25))
+    recent = add_row(session, "ATXid_2", "accepted", sent_at=now - dt.timedelta(hours=23))
+    stuck = add_row(session, None, "sending", sent_at=now - dt.timedelta(hours=2))
+    sending = add_row(session, None, "sending", sent_at=now - dt.timedelta(minutes=5))
+    assert delivery.sweep(session, now) == {"no_report": 1, "stuck": 1, "orphans": 0}
+    session.commit()
+    session.expire_all()
+    got = {i: session.get(OutboundMessage, i) for i in (silent, recent, stuck, sending)}
+    assert (got[silent].status, got[silent].failure_reason) == ("unconfirmed", "no delivery report after 24 h")
+    assert got[recent].status == "accepted"
+    assert got[stuck].status == "unconfirmed"
+    assert got[sending].status == "sending"
