@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 8776143f1c12
+Revision ID: 29d904dffb2d
 Revises: 
-Create Date: 2026-11-29 07:59:15.266776
+Create Date: 2026-11-29 08:08:57.659946
 
 """
 from typing import Sequence, Union
@@ -13,7 +13,7 @@ import service.db
 
 
 # revision identifiers, used by Alembic.
-revision: str = '8776143f1c12'
+revision: str = '29d904dffb2d'
 down_revision: Union[str, Sequence[str], None] = None
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
@@ -268,6 +268,7 @@ def upgrade() -> None:
     sa.Column('gateway_message_id', sa.String(length=100), nullable=True),
     sa.Column('gateway_status_code', sa.Integer(), nullable=True),
     sa.Column('cost', sa.String(length=32), nullable=True),
+    sa.Column('billed_parts', sa.Integer(), nullable=True),
     sa.Column('failure_reason', sa.String(length=200), nullable=True),
     sa.Column('in_reply_to', sa.Integer(), nullable=True),
     sa.Column('dedupe_key', sa.String(length=120), nullable=True),
