@@ -195,13 +195,18 @@ def parse(text: str) -> Parsed:
     """Read ``[member code] KEYWORD args...``; the keyword must be the first word after the code."""
     words = tokens(text)
     code = None
-    if len(words) > 1 and word_key(words[0]).isdigit() and len(word_key(words[0])) <= 11:
-        code, words = word_key(words[0]), words[1:]
+    if len(words) > 1 and (member := member_id(word_key(words[0]))) is not None:
+        code, words = str(member), words[1:]
     keys = [word_key(w) for w in words]
     for alias, meaning in vocabulary().commands.items():
         if tuple(keys[:len(alias)]) == alias:
             return Parsed(code, meaning.value, meaning.languages, words[len(alias):])
     return Parsed(code, None, (), words)
+
+
+def member_id(code: str) -> int | None:
+    """The farmer id a typed member code stands for (1 to 9 digits; ``"01207"`` → 1207), else None."""
+    return int(code) if code.isdecimal() and len(code) <= 9 else None
 
 
 def language_of(languages: tuple[str, ...], default: str) -> str | None:
@@ -314,6 +319,7 @@ class Context:
 
     @property
     def phone(self) -> str:
+        """The sender's phone (E.164)."""
         return self.inbound.phone
 
     def reply(self, key: str, *, kind: str = "reply", **params) -> None:
@@ -440,7 +446,7 @@ def _approve(ctx: Context, args: list[str]) -> None:
         raise Refusal("sms.approve.usage")
     code = echo(word_key(args[0]))
     approver = ctx.registered()
-    applicant = ctx.session.get(Farmer, int(code)) if code.isdigit() and len(code) <= 11 else None
+    applicant = ctx.session.get(Farmer, member_id(code)) if member_id(code) else None
     current = membership.current(ctx.session, applicant) if applicant else None
     was_active = current is not None and current.status == "active"
     m, applicant = membership.approve(ctx.session, approver, code)

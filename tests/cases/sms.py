@@ -214,6 +214,8 @@ CASES: list[Case] = [
     sms("APPROVE from an unknown phone", NEW, "APPROVE {zarina}", [Out(NEW, key="err.not_registered", lang="tg")]),
     sms("APPROVE an unknown code", RUSTAM, "APPROVE 99999",
         [Out(RUSTAM, key="err.member_unknown", lang="tg", params={"code": "99999"})]),
+    sms("APPROVE a code beyond any id", RUSTAM, "APPROVE 99999999999",
+        [Out(RUSTAM, key="err.member_unknown", lang="tg", params={"code": "99999999999"})]),
     sms("APPROVE a member already active", RUSTAM, "APPROVE {farrukh}",
         [Out(RUSTAM, key="sms.approve.already", lang="tg", params={"name": "Farrukh", "code": "{farrukh}"})]),
     sms("APPROVE without a code", RUSTAM, "APPROVE", [Out(RUSTAM, key="sms.approve.usage", lang="tg")]),
