@@ -17,7 +17,7 @@ from service.sms_commands import parse, parse_at_date, parse_registration, price
 LANGS = ("tg", "ru", "uz", "en")
 SMS_KEYS = sorted(k for k in templates_sms.catalogue() if k.startswith("sms."))
 REFUSAL_KEYS = sorted(k for k in templates_sms.catalogue() if k.startswith("err."))
-ONE_SMS = ("sms.help", "sms.stop.done", "sms.start.done", "sms.join.usage", "sms.join.pending", "sms.join.done",
+ONE_SMS = ("sms.help", "sms.reg.usage", "sms.stop.done", "sms.start.done", "sms.join.usage", "sms.join.pending", "sms.join.done",
            "sms.join.already", "sms.lang.done", "sms.code_not_here")
 
 # Long but real values; a farmer's own words are cut to ECHO_MAX.
