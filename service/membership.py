@@ -112,7 +112,7 @@ def approve(session: Session, approver: Farmer, member_code: str) -> tuple[Membe
     if own is None or own.status != "active" or own.role not in EC_ROLES:
         raise Refusal("err.not_ec")
     code = (member_code or "").strip()
-    applicant = session.get(Farmer, int(code)) if code.isdigit() and len(code) < 12 else None
+    applicant = session.get(Farmer, int(code)) if code.isdecimal() and len(code) <= 9 else None
     pending = None if applicant is None else session.scalar(select(Membership).where(
         Membership.farmer_id == applicant.id, Membership.pg_id == own.pg_id, Membership.status != "left"))
     if pending is None:

@@ -1,0 +1,332 @@
+"""Inbound SMS webhook cases: AT requests (form fields as AT posts them) and what they must do.
+
+Run by ``tests/test_sms.py`` against the world it builds (see ``WORLD``). In
+texts, ``{gulnora}`` etc. stand for the member code (farmer id) of that world
+profile. Each case lists the new outbox rows exactly (in order), the inbound
+rows stored, and the state it changes; every other farmer, membership,
+suppression and price row must stay as it was.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+TOKEN = "s3cret"
+SHORT_CODE = "12345"
+
+HOUSEHOLD = "+992901000001"  # Gulnora (tg, main) and Dilshod (ru) share this phone
+RUSTAM = "+992901000002"     # chair (EC) of VOS03, tg
+ZARINA = "+992901000003"     # uz, pending in VOS03
+FARRUKH = "+992901000004"    # en, ordinary active member of VOS03
+NEW = "+992901000099"        # not registered
+STAFF = "+992900000001"      # in STAFF_PHONES (configured as "992 900 000 001")
+
+WORLD = """
+PGs: VOS03 (Guliston, Vose; EC: Rustam chair), KUL01 (Kulob; no EC yet, so joining is immediate).
+Profiles: gulnora (HOUSEHOLD, main, female, tg, Dahana), dilshod (HOUSEHOLD, male, ru),
+rustam (RUSTAM, tg, chair VOS03), zarina (ZARINA, uz, pending VOS03),
+farrukh (FARRUKH, en, member VOS03).
+Prices (diram/kg): onion at VOSE 130 yesterday and 140 today, onion at KULOB 135 today; no tomato prices.
+"""
+
+
+def at(msg_id: str, sender: str, text: str | None, **extra) -> dict:
+    """An inbound SMS form as AT posts it; ``extra`` overrides or adds fields (None drops one)."""
+    form = {"id": msg_id, "from": sender, "to": SHORT_CODE, "text": text, "date": "2024-05-12 10:00:00",
+            "networkCode": "99999", "linkId": ""}
+    form.update(extra)
+    return {k: v for k, v in form.items() if v is not None}
+
+
+@dataclass
+class Post:
+    """One request: ``form`` url-encoded as AT does, or ``raw`` body (with ``content_type``)."""
+
+    form: dict | None = None
+    raw: str | None = None
+    content_type: str = "application/x-www-form-urlencoded"
+    key: str | None = TOKEN
+    status: int = 200
+    answer: str | None = None
+
+
+@dataclass
+class Out:
+    """An expected outbox row. Text: ``key`` rendered in ``lang`` with ``params`` (exact),
+    or containing every ``has`` and none of ``lacks``."""
+
+    to: str
+    kind: str = "reply"
+    lang: str | None = None
+    key: str | None = None
+    params: dict = field(default_factory=dict)
+    has: tuple[str, ...] = ()
+    lacks: tuple[str, ...] = ()
+    segments: int | None = None
+
+
+@dataclass
+class Case:
+    label: str
+    posts: list[Post]
+    out: list[Out] = field(default_factory=list)
+    inbound: list[dict] = field(default_factory=list)  # expected inbound rows (subset of columns)
+    new_farmer: dict | None = None                     # the one profile that must be added
+    languages: dict = field(default_factory=dict)      # profile -> language after
+    memberships: dict = field(default_factory=dict)    # profile -> (PG code, status) or None
+    suppressed: tuple[str, ...] | None = None          # exactly the suppressed phones after
+    prices: dict = field(default_factory=dict)         # (crop, market code) -> (diram, source) today
+
+
+def sms(label: str, sender: str, text: str, out: list[Out] | None = None, **kw) -> Case:
+    """A case of one well-formed message ``text`` from ``sender`` (id ``m1``)."""
+    return Case(label, [Post(at("m1", sender, text))], out or [], **kw)
+
+
+def helped(to: str, lang: str = "tg") -> Out:
+    return Out(to, lang=lang, key="sms.help", segments=1)
+
+
+CASES: list[Case] = [
+    # ---- the AT contract: fields, ids, dates, bodies, token
+    Case("help from a farmer", [Post(at("ATXid_1", HOUSEHOLD, "HELP"), answer="processed")],
+         [helped(HOUSEHOLD)],
+         inbound=[{"gateway_id": "ATXid_1", "phone": HOUSEHOLD, "to": SHORT_CODE, "network_code": "99999",
+                   "link_id": None, "status": "processed", "command": "help", "farmer": "gulnora"}]),
+    Case("duplicate id gets one reply",
+         [Post(at("dup", HOUSEHOLD, "PRICE onion")),
+          Post(at("dup", HOUSEHOLD, "PRICE onion"), answer="duplicate")],
+         [Out(HOUSEHOLD, has=("VOSE",))], inbound=[{"gateway_id": "dup", "status": "processed"}]),
+    Case("same text under two ids is two messages",
+         [Post(at("a1", HOUSEHOLD, "PRICE onion")), Post(at("a2", HOUSEHOLD, "PRICE onion"))],
+         [Out(HOUSEHOLD, has=("VOSE",)), Out(HOUSEHOLD, has=("VOSE",))],
+         inbound=[{"gateway_id": "a1"}, {"gateway_id": "a2"}]),
+    Case("duplicate STOP opts out once and confirms once",
+         [Post(at("s1", HOUSEHOLD, "STOP")), Post(at("s1", HOUSEHOLD, "STOP"), answer="duplicate")],
+         [Out(HOUSEHOLD, kind="stop_confirm", key="sms.stop.done", lang="tg")], suppressed=(HOUSEHOLD,)),
+    Case("date with a space is UTC", [Post(at("d1", HOUSEHOLD, "HELP", date="2024-05-12 10:00:00"))],
+         [helped(HOUSEHOLD)], inbound=[{"sent_at": "2024-05-12T10:00:00+00:00"}]),
+    Case("date in ISO form with Z", [Post(at("d2", HOUSEHOLD, "HELP", date="2024-05-12T10:00:01Z"))],
+         [helped(HOUSEHOLD)], inbound=[{"sent_at": "2024-05-12T10:00:01+00:00"}]),
+    Case("date with milliseconds and Z", [Post(at("d3", HOUSEHOLD, "HELP", date="2024-05-12T10:00:01.250Z"))],
+         [helped(HOUSEHOLD)], inbound=[{"sent_at": "2024-05-12T10:00:01.250000+00:00"}]),
+    Case("unparseable date: receive time, still processed", [Post(at("d4", HOUSEHOLD, "HELP", date="12/05/2024"))],
+         [helped(HOUSEHOLD)], inbound=[{"sent_at": "now", "status": "processed"}]),
+    Case("missing date: receive time", [Post(at("d5", HOUSEHOLD, "HELP", date=None))],
+         [helped(HOUSEHOLD)], inbound=[{"sent_at": "now"}]),
+    Case("empty text is stored, not answered", [Post(at("e1", HOUSEHOLD, ""))], [],
+         inbound=[{"text": "", "command": "empty", "status": "processed"}]),
+    Case("missing text is stored, not answered", [Post(at("e2", HOUSEHOLD, None))], [],
+         inbound=[{"text": "", "command": "empty"}]),
+    Case("linkId field absent", [Post(at("l1", HOUSEHOLD, "HELP", linkId=None))],
+         [helped(HOUSEHOLD)], inbound=[{"link_id": None}]),
+    Case("linkId given is kept", [Post(at("l2", HOUSEHOLD, "HELP", linkId="SampleLinkId123"))],
+         [helped(HOUSEHOLD)], inbound=[{"link_id": "SampleLinkId123"}]),
+    Case("networkCode absent", [Post(at("n1", HOUSEHOLD, "HELP", networkCode=None))],
+         [helped(HOUSEHOLD)], inbound=[{"network_code": None}]),
+    Case("un-encoded + in from decodes to a space",
+         [Post(raw="id=p1&from=+992901000001&to=12345&text=HELP&date=2024-05-12+10%3A00%3A00")],
+         [helped(HOUSEHOLD)], inbound=[{"phone": HOUSEHOLD, "sent_at": "2024-05-12T10:00:00+00:00"}]),
+    Case("integer id", [Post(at("123456", HOUSEHOLD, "HELP"))], [helped(HOUSEHOLD)],
+         inbound=[{"gateway_id": "123456"}]),
+    Case("JSON body is ignored",
+         [Post(raw='{"id": "j1", "from": "+992901000001", "text": "STOP"}', content_type="application/json",
+               answer="ignored")]),
+    Case("empty body is ignored", [Post(raw="", answer="ignored")]),
+    Case("missing id is ignored", [Post(at(None, HOUSEHOLD, "STOP"), answer="ignored")]),
+    Case("missing from is ignored", [Post(at("f1", None, "STOP"), answer="ignored")]),
+    Case("unparseable from is ignored", [Post(at("f2", "Tcell", "STOP"), answer="ignored")]),
+    Case("wrong token: 403, nothing stored", [Post(at("t1", HOUSEHOLD, "STOP"), key="wrong", status=403)]),
+    Case("no token: 403, nothing stored", [Post(at("t2", HOUSEHOLD, "STOP"), key=None, status=403)]),
+
+    # ---- STOP / START
+    sms("STOP", HOUSEHOLD, "STOP", [Out(HOUSEHOLD, kind="stop_confirm", key="sms.stop.done", lang="tg")],
+        suppressed=(HOUSEHOLD,), inbound=[{"command": "stop", "farmer": "gulnora"}]),
+    sms("stop! in lower case with punctuation", HOUSEHOLD, "  Stop!  ",
+        [Out(HOUSEHOLD, kind="stop_confirm", lang="tg", key="sms.stop.done")], suppressed=(HOUSEHOLD,)),
+    sms("СТОП from an unknown phone", NEW, "СТОП",
+        [Out(NEW, kind="stop_confirm", lang="tg", key="sms.stop.done")], suppressed=(NEW,)),
+    sms("ОТПИСАТЬСЯ tells Russian", NEW, "отписаться.",
+        [Out(NEW, kind="stop_confirm", lang="ru", key="sms.stop.done")], suppressed=(NEW,)),
+    sms("member code then stop", HOUSEHOLD, "{dilshod} stop",
+        [Out(HOUSEHOLD, kind="stop_confirm", lang="ru", key="sms.stop.done")], suppressed=(HOUSEHOLD,),
+        inbound=[{"farmer": "dilshod"}]),
+    sms("stop after another phone's code still opts out", HOUSEHOLD, "{rustam} STOP",
+        [Out(HOUSEHOLD, kind="stop_confirm", lang="tg", key="sms.stop.done")], suppressed=(HOUSEHOLD,)),
+    sms("stop inside a sentence is not STOP", HOUSEHOLD, "how do I stop pests?", [helped(HOUSEHOLD)],
+        suppressed=(), inbound=[{"command": "unknown"}]),
+    sms("STOPPED is not STOP", HOUSEHOLD, "stopped", [helped(HOUSEHOLD)], suppressed=()),
+    Case("START after STOP opts back in",
+         [Post(at("s1", HOUSEHOLD, "STOP")), Post(at("s2", HOUSEHOLD, "start"))],
+         [Out(HOUSEHOLD, kind="stop_confirm", key="sms.stop.done", lang="tg"),
+          Out(HOUSEHOLD, key="sms.start.done", lang="tg", segments=1)], suppressed=()),
+    Case("an opted-out phone's commands are still carried out",
+         [Post(at("s1", HOUSEHOLD, "STOP")), Post(at("s2", HOUSEHOLD, "LANG ru"))],
+         [Out(HOUSEHOLD, kind="stop_confirm", key="sms.stop.done", lang="tg"),
+          Out(HOUSEHOLD, key="sms.lang.done", lang="ru")],
+         suppressed=(HOUSEHOLD,), languages={"gulnora": "ru"}),
+
+    # ---- household phone: member code prefix
+    sms("member code acts for that profile", HOUSEHOLD, "{dilshod} JOIN KUL01",
+        [Out(HOUSEHOLD, key="sms.join.done", lang="ru", params={"pg": "KUL01"}, segments=1)],
+        memberships={"dilshod": ("KUL01", "active"), "gulnora": None}, inbound=[{"farmer": "dilshod"}]),
+    sms("without a code the main profile acts", HOUSEHOLD, "JOIN KUL01",
+        [Out(HOUSEHOLD, key="sms.join.done", lang="tg", params={"pg": "KUL01"})],
+        memberships={"gulnora": ("KUL01", "active"), "dilshod": None}, inbound=[{"farmer": "gulnora"}]),
+    sms("code of a profile on another phone is refused", HOUSEHOLD, "{rustam} JOIN KUL01",
+        [Out(HOUSEHOLD, key="sms.code_not_here", lang="tg", params={"code": "{rustam}"})]),
+    sms("code of nobody is refused", HOUSEHOLD, "99999 LEAVE",
+        [Out(HOUSEHOLD, key="sms.code_not_here", lang="tg", params={"code": "99999"})]),
+
+    # ---- JOIN / LEAVE
+    sms("JOIN a PG with an EC: pending, EC told", HOUSEHOLD, "join vos-03",
+        [Out(HOUSEHOLD, key="sms.join.pending", lang="tg", params={"pg": "VOS03"}, segments=1),
+         Out(RUSTAM, kind="notice", lang="tg", key="sms.join.ec_notice",
+             params={"name": "Gulnora", "code": "{gulnora}", "pg": "VOS03"})],
+        memberships={"gulnora": ("VOS03", "pending")}),
+    sms("JOIN by the Tajik alias with Russian letters", HOUSEHOLD, "азо kul01",
+        [Out(HOUSEHOLD, key="sms.join.done", lang="tg", params={"pg": "KUL01"})],
+        memberships={"gulnora": ("KUL01", "active")}),
+    sms("JOIN an unknown PG", HOUSEHOLD, "JOIN XYZ99",
+        [Out(HOUSEHOLD, key="err.pg_unknown", lang="tg", params={"code": "XYZ99"})]),
+    sms("JOIN without a code", HOUSEHOLD, "JOIN", [Out(HOUSEHOLD, key="sms.join.usage", lang="tg")]),
+    sms("JOIN from an unknown phone", NEW, "ВСТУПИТЬ KUL01", [Out(NEW, key="err.not_registered", lang="ru")]),
+    sms("JOIN while in another PG", FARRUKH, "JOIN KUL01",
+        [Out(FARRUKH, key="err.in_other_pg", lang="en", params={"code": "VOS03"})]),
+    sms("JOIN again while pending", ZARINA, "JOIN VOS03",
+        [Out(ZARINA, key="sms.join.already", lang="uz", params={"pg": "VOS03"}, segments=1)]),
+    sms("LEAVE", FARRUKH, "leave", [Out(FARRUKH, key="sms.leave.done", lang="en", params={"pg": "VOS03"})],
+        memberships={"farrukh": None}),
+    sms("LEAVE without a group", HOUSEHOLD, "LEAVE", [Out(HOUSEHOLD, key="err.not_member", lang="tg")]),
+
+    # ---- APPROVE
+    sms("APPROVE by an EC member", RUSTAM, "APPROVE {zarina}",
+        [Out(RUSTAM, key="sms.approve.done", lang="tg", params={"name": "Zarina", "code": "{zarina}", "pg": "VOS03"}),
+         Out(ZARINA, kind="notice", key="sms.approve.welcome", lang="uz", params={"name": "Zarina", "pg": "VOS03"})],
+        memberships={"zarina": ("VOS03", "active")}),
+    sms("APPROVE by the Tajik alias typed with Russian letters", RUSTAM, "тасдик {zarina}",
+        [Out(RUSTAM, key="sms.approve.done", lang="tg", params={"name": "Zarina", "code": "{zarina}", "pg": "VOS03"}),
+         Out(ZARINA, kind="notice", lang="uz", has=("VOS03",))],
+        memberships={"zarina": ("VOS03", "active")}),
+    sms("APPROVE by an ordinary member is refused", FARRUKH, "APPROVE {zarina}",
+        [Out(FARRUKH, key="err.not_ec", lang="en")], memberships={"zarina": ("VOS03", "pending")}),
+    sms("APPROVE by a farmer outside the PG is refused", HOUSEHOLD, "APPROVE {zarina}",
+        [Out(HOUSEHOLD, key="err.not_ec", lang="tg")]),
+    sms("APPROVE from an unknown phone", NEW, "APPROVE {zarina}", [Out(NEW, key="err.not_registered", lang="tg")]),
+    sms("APPROVE an unknown code", RUSTAM, "APPROVE 99999",
+        [Out(RUSTAM, key="err.member_unknown", lang="tg", params={"code": "99999"})]),
+    sms("APPROVE a code beyond any id", RUSTAM, "APPROVE 99999999999",
+        [Out(RUSTAM, key="err.member_unknown", lang="tg", params={"code": "99999999999"})]),
+    sms("APPROVE a member already active", RUSTAM, "APPROVE {farrukh}",
+        [Out(RUSTAM, key="sms.approve.already", lang="tg", params={"name": "Farrukh", "code": "{farrukh}"})]),
+    sms("APPROVE without a code", RUSTAM, "APPROVE", [Out(RUSTAM, key="sms.approve.usage", lang="tg")]),
+
+    # ---- SETPRICE
+    sms("SETPRICE by staff", STAFF, "SETPRICE onion VOSE 1.50",
+        [Out(STAFF, lang="tg", has=("Пиёз", "VOSE", "1,50"))], prices={("onion", "VOSE"): (150, STAFF)}),
+    sms("SETPRICE with decimal comma and currency word", STAFF, "setprice piyoz vose 1,5 TJS",
+        [Out(STAFF, lang="tg", has=("1,50",))], prices={("onion", "VOSE"): (150, STAFF)}),
+    sms("SETPRICE new market for the day", STAFF, "SET PRICE tomato KULOB 4",
+        [Out(STAFF, lang="tg", has=("Помидор", "4,00"))], prices={("tomato", "KULOB"): (400, STAFF)}),
+    sms("SETPRICE by the Russian alias answers in Russian", STAFF, "Новая цена лук VOSE 1,45",
+        [Out(STAFF, lang="ru", has=("Лук", "1,45 сомони/кг"))], prices={("onion", "VOSE"): (145, STAFF)}),
+    sms("SETPRICE by a non-staff phone", HOUSEHOLD, "SETPRICE onion VOSE 1.50",
+        [Out(HOUSEHOLD, key="sms.setprice.not_staff", lang="tg")]),
+    sms("SETPRICE zero", STAFF, "SETPRICE onion VOSE 0", [Out(STAFF, key="err.price", lang="tg")]),
+    sms("SETPRICE not a number", STAFF, "SETPRICE onion VOSE cheap", [Out(STAFF, key="err.price", lang="tg")]),
+    sms("SETPRICE three decimals", STAFF, "SETPRICE onion VOSE 1.555", [Out(STAFF, key="err.price", lang="tg")]),
+    sms("SETPRICE absurd price", STAFF, "SETPRICE onion VOSE 5000", [Out(STAFF, key="err.price", lang="tg")]),
+    sms("SETPRICE negative price", STAFF, "SETPRICE onion VOSE -1", [Out(STAFF, key="err.price", lang="tg")]),
+    sms("SETPRICE unknown crop", STAFF, "SETPRICE mango VOSE 1.5",
+        [Out(STAFF, key="sms.price.crop_unknown", lang="tg",
+             params={"crop": "mango", "crops": "Пиёз, Шолӣ, Помидор"})]),
+    sms("SETPRICE unknown market", STAFF, "SETPRICE onion MOSCOW 1.5",
+        [Out(STAFF, lang="tg", has=("MOSCOW", "KULOB"))]),
+    sms("SETPRICE missing the market", STAFF, "SETPRICE onion 1.5", [Out(STAFF, key="sms.setprice.usage", lang="tg")]),
+
+    # ---- PRICE
+    sms("PRICE of a crop: every market, one SMS", HOUSEHOLD, "PRICE onion",
+        [Out(HOUSEHOLD, lang="tg", has=("Пиёз, сомонӣ/кг", "VOSE 1,40 (+0,10)", "KULOB 1,35"), segments=1)]),
+    sms("PRICE at one market", HOUSEHOLD, "price onion vose",
+        [Out(HOUSEHOLD, lang="tg", has=("Бозори Восеъ 1,40 (+0,10)",), lacks=("KULOB",), segments=1)]),
+    sms("PRICE market first", HOUSEHOLD, "PRICE KULOB onion",
+        [Out(HOUSEHOLD, lang="tg", has=("Бозори Кӯлоб 1,35",), lacks=("VOSE",))]),
+    sms("ЦЕНА from an unknown phone answers in Russian", NEW, "ЦЕНА лук",
+        [Out(NEW, lang="ru", has=("Лук, сомони/кг", "VOSE 1,40 (+0,10)"))]),
+    sms("NARX from an unknown phone answers in Uzbek", NEW, "narx piyoz",
+        [Out(NEW, lang="uz", has=("Piyoz, TJS/kg", "VOSE 1.40 (+0.10)"))]),
+    sms("a profile's language wins over the keyword's", FARRUKH, "НАРХ пиёз",
+        [Out(FARRUKH, lang="en", has=("Onion, TJS/kg",))]),
+    sms("PRICE with no price yet", HOUSEHOLD, "PRICE tomato",
+        [Out(HOUSEHOLD, key="sms.price.none", lang="tg", params={"crop": "Помидор"})]),
+    sms("PRICE of an unknown crop", HOUSEHOLD, "PRICE mango",
+        [Out(HOUSEHOLD, key="sms.price.crop_unknown", lang="tg",
+             params={"crop": "mango", "crops": "Пиёз, Шолӣ, Помидор"})]),
+    sms("PRICE at an unknown market", HOUSEHOLD, "PRICE onion Moscow", [Out(HOUSEHOLD, lang="tg", has=("Moscow",))]),
+    sms("PRICE without a crop", HOUSEHOLD, "PRICE",
+        [Out(HOUSEHOLD, key="sms.price.usage", lang="tg", params={"crops": "Пиёз, Шолӣ, Помидор"})]),
+
+    # ---- LANG
+    sms("LANG ru", HOUSEHOLD, "LANG ru", [Out(HOUSEHOLD, key="sms.lang.done", lang="ru")], languages={"gulnora": "ru"}),
+    sms("language by name", HOUSEHOLD, "язык O'zbekcha", [Out(HOUSEHOLD, key="sms.lang.done", lang="uz")],
+        languages={"gulnora": "uz"}),
+    sms("LANG for the second profile", HOUSEHOLD, "{dilshod} LANG English",
+        [Out(HOUSEHOLD, key="sms.lang.done", lang="en")], languages={"dilshod": "en", "gulnora": "tg"}),
+    sms("LANG unknown language", HOUSEHOLD, "LANG klingon", [Out(HOUSEHOLD, key="sms.lang.usage", lang="tg")]),
+    sms("LANG from an unknown phone", NEW, "LANG ru", [Out(NEW, key="err.not_registered", lang="ru")]),
+
+    # ---- REG
+    sms("REG with everything", NEW, "REG Gulnora Karimova F Dahana tomato, onion 0.5",
+        [Out(NEW, key="sms.reg.done", lang="tg", params={"name": "Gulnora Karimova", "code": "{new}"})],
+        new_farmer={"phone": NEW, "name": "Gulnora Karimova", "gender": "female", "language": "tg",
+                    "village": "Dahana", "crops": ["onion", "tomato"], "land_m2": 5000, "is_main": True,
+                    "registered_via": "sms"}),
+    sms("РЕГ with Ж registers in Russian", NEW, "рег Мадина Ж Дахана",
+        [Out(NEW, key="sms.reg.done", lang="ru", params={"name": "Мадина", "code": "{new}"})],
+        new_farmer={"name": "Мадина", "gender": "female", "language": "ru", "village": "Dahana", "crops": [],
+                    "land_m2": None}),
+    sms("САБТ in Tajik typed with Russian letters", NEW, "сабт Хусейн м Кулоб пиёз 1,5 га",
+        [Out(NEW, key="sms.reg.done", lang="tg", params={"name": "Хусейн", "code": "{new}"})],
+        new_farmer={"name": "Хусейн", "gender": "male", "language": "tg", "village": "Kulob", "crops": ["onion"],
+                    "land_m2": 15000}),
+    sms("REG with Uzbek gender word registers in Uzbek", NEW, "REG Ali erkak Jomi sholi 2ha",
+        [Out(NEW, key="sms.reg.done", lang="uz", params={"name": "Ali", "code": "{new}"})],
+        new_farmer={"gender": "male", "language": "uz", "village": "Jomi", "crops": ["rice"], "land_m2": 20000}),
+    sms("REG naming a district with one village", NEW, "REG Nigora F Vose",
+        [Out(NEW, lang="tg", has=("Nigora",))], new_farmer={"village": "Guliston"}),
+    sms("REG with a name found in two districts plus the district", NEW, "REG Nigora F Kalinin Balkhi",
+        [Out(NEW, lang="tg", has=("Nigora",))], new_farmer={"village": "Kalinin", "district": "balkhi"}),
+    sms("REG adds a profile on a household phone", HOUSEHOLD, "REG Nodira F Dahana",
+        [Out(HOUSEHOLD, key="sms.reg.done", lang="tg", params={"name": "Nodira", "code": "{new}"})],
+        new_farmer={"phone": HOUSEHOLD, "language": "tg", "is_main": False}),
+    sms("REG without gender is refused", NEW, "REG Gulnora Dahana", [Out(NEW, key="sms.reg.gender", lang="tg")]),
+    sms("REG alone explains the form", NEW, "REG", [Out(NEW, key="sms.reg.usage", lang="tg")]),
+    sms("REG without a place", NEW, "REG Gulnora F", [Out(NEW, key="sms.reg.place", lang="tg")]),
+    sms("REG with an unknown place", NEW, "REG Gulnora F Atlantis",
+        [Out(NEW, key="sms.reg.place_unknown", lang="tg", params={"place": "Atlantis"})]),
+    sms("REG with a place in two districts", NEW, "REG Gulnora F Kalinin",
+        [Out(NEW, key="sms.reg.place_ambiguous", lang="tg", params={"place": "Kalinin"})]),
+    sms("REG with a district of many villages", NEW, "REG Gulnora Ж Balkhi",
+        [Out(NEW, key="sms.reg.which_village", lang="ru", params={"district": "Балхи"})]),
+    sms("REG with too much land", NEW, "REG Gulnora F Dahana 900", [Out(NEW, key="err.land", lang="tg")]),
+    sms("REG with two land sizes", NEW, "REG Gulnora F Dahana 0.5 2", [Out(NEW, key="err.land", lang="tg")]),
+    sms("REG with negative land", NEW, "REG Gulnora F Dahana -1", [Out(NEW, key="err.land", lang="tg")]),
+    sms("REG with a one-letter name", NEW, "REG G F Dahana", [Out(NEW, key="err.name", lang="tg")]),
+    sms("REG of a name already on the phone", HOUSEHOLD, "REG gulnora F Dahana",
+        [Out(HOUSEHOLD, key="err.already_registered", lang="tg", params={"name": "gulnora"})]),
+
+    # ---- unknown text and the help-loop guard
+    sms("unknown text from an unknown phone gets help", NEW, "Salom", [helped(NEW)],
+        inbound=[{"command": "unknown", "farmer": None}]),
+    Case("second unknown text within 10 minutes gets nothing",
+         [Post(at("u1", NEW, "Salom")), Post(at("u2", NEW, "Auto-reply: I am away"))],
+         [helped(NEW)], inbound=[{"gateway_id": "u1", "command": "unknown"},
+                                 {"gateway_id": "u2", "command": "unknown", "status": "processed"}]),
+    Case("the guard is per phone",
+         [Post(at("u1", NEW, "Salom")), Post(at("u2", HOUSEHOLD, "Salom"))], [helped(NEW), helped(HOUSEHOLD)]),
+    Case("HELP asked for is always answered",
+         [Post(at("u1", NEW, "Salom")), Post(at("u2", NEW, "help"))], [helped(NEW), helped(NEW)]),
+    Case("a refusal does not count as help",
+         [Post(at("u1", NEW, "JOIN KUL01")), Post(at("u2", NEW, "Salom"))],
+         [Out(NEW, key="err.not_registered", lang="tg"), helped(NEW)]),
+    sms("a member code alone is unknown", HOUSEHOLD, "{dilshod}", [helped(HOUSEHOLD)]),
+]
