@@ -160,13 +160,14 @@ class Page:
 def layout(view: View, *, lang: str, start: int = 0, notice: str = "", root: bool = True, keep: int = 0) -> Page:
     """Fit ``view`` on one screen from list item ``start``.
 
-    The page is laid out without the notice, so a notice never renumbers it:
+    The page is laid out without the notice, so a notice does not renumber it:
     as many items as fit (at most :data:`MAX_OPTIONS` lines with the extras), or
-    ``keep`` items when that many still fit (a re-shown page keeps its numbering).
-    When one item does not fit, the navigation hints ``00`` then ``99`` are
-    dropped (the keys keep working), then the dynamic :class:`Part` texts are
-    shortened, longest first, then the ``0`` hint goes too. The notice goes
-    above the head, else in place of it, else in place of it with fewer items.
+    ``keep`` items when that many still fit (a re-shown page keeps its numbering),
+    leaving out the ``00`` hint rather than an item. When one item does not
+    fit, the ``99`` hint goes too, then the dynamic :class:`Part` texts are
+    shortened, longest first, and last the ``0`` hint goes. (Hints are only
+    reminders: the keys work on every screen.) The notice goes above the head,
+    else in place of it, else in place of it with fewer items.
     """
     prefix = END if view.end else CON
     total = len(view.items)
@@ -194,15 +195,15 @@ def layout(view: View, *, lang: str, start: int = 0, notice: str = "", root: boo
 
     def fit() -> tuple:
         for count in [*([keep] if 0 < keep <= most else []), *range(most, 0, -1)] or [0]:
-            if fits_ussd(compose(count).body):
-                return count, (), None
+            for drop in ((), ("home",)):
+                if fits_ussd(compose(count, drop).body):
+                    return count, drop, None
         count = min(most, 1)
-        for drop in (("home",), ("home", "prev")):
-            if fits_ussd(compose(count, drop).body):
-                return count, drop, None
+        if fits_ussd(compose(count, ("home", "prev")).body):
+            return count, ("home", "prev"), None
         labels = [*view.head, *(o.label for o in [*view.items[start:start + count], *view.extras])]
         longest = max((len(t.value) for t in labels if isinstance(t, Part)), default=0)
-        for drop in (("home", "prev"), ("home", "prev", "back")):
+        for drop in (("home",), ("home", "prev"), ("home", "prev", "back")):
             for cut in range(longest - 1, 0, -1):
                 if fits_ussd(compose(count, drop, cut).body):
                     return count, drop, cut
@@ -350,11 +351,13 @@ class Dialogue:
             if frame["start"] + frame["count"] < frame["total"]:
                 frame["starts"].append(frame["start"])
                 frame["start"] += frame["count"]
+                frame["keep"] = 0
             else:
                 self.notice = "ussd.notice.invalid"
         elif value == PREV:
             if frame["starts"]:
                 frame["start"] = frame["starts"].pop()
+                frame["keep"] = 0
             else:
                 self.notice = "ussd.notice.invalid"
         else:
@@ -616,9 +619,9 @@ class RegConfirm(Screen):
     def view(self, d, data):
         form = d.form
         village = d.db.get(geography.Village, form.get("village") or 0)
-        who = f"{form.get('name', '')}, {village.name(d.lang) if village else ''}"
-        summary = Part(who, d.t("ussd.reg.summary", who="{}", land=hectares(form.get("land_m2") or 0, d.lang)))
-        return View(head=[d.t("ussd.reg.confirm"), summary],
+        land = hectares(form.get("land_m2") or 0, d.lang)
+        return View(head=[Part(form.get("name", "")),
+                          Part(village.name(d.lang) if village else "", d.t("ussd.reg.summary", village="{}", land=land))],
                     extras=[Option(d.t("ussd.reg.save"), "yes"), Option(d.t("ussd.reg.cancel"), "no")])
 
     def choose(self, d, data, value):
@@ -670,7 +673,7 @@ class Join(Screen):
         person = d.farmer
         pgs = producer_group.of_village(d.db, person.village_id) if person and person.village_id else []
         return View(head=[d.t("ussd.join.title" if pgs else "ussd.join.none")],
-                    items=[Option(Part(_pg_label(pg)), pg.id) for pg in pgs],
+                    items=[Option(Part(pg.name), pg.id) for pg in pgs],
                     extras=[Option(d.t("ussd.join.by_code"), "code")])
 
     def choose(self, d, data, value):
