@@ -203,7 +203,7 @@ def layout(view: View, *, lang: str, start: int = 0, notice: str = "", root: boo
             return count, ("home", "prev"), None
         labels = [*view.head, *(o.label for o in [*view.items[start:start + count], *view.extras])]
         longest = max((len(t.value) for t in labels if isinstance(t, Part)), default=0)
-        for drop in (("home",), ("home", "prev"), ("home", "prev", "back")):
+        for drop in (("home", "prev"), ("home", "prev", "back")):
             for cut in range(longest - 1, 0, -1):
                 if fits_ussd(compose(count, drop, cut).body):
                     return count, drop, cut
@@ -277,14 +277,17 @@ class Dialogue:
 
     @property
     def lang(self) -> str:
+        """The caller's language (tg/ru/uz/en)."""
         return self.state["lang"]
 
     @property
     def stack(self) -> list[dict]:
+        """The screen frames, the current one last."""
         return self.state["stack"]
 
     @property
     def form(self) -> dict:
+        """The registration form being filled (name, gender, district, village, crops, land_m2)."""
         return self.state["form"]
 
     @property
@@ -364,7 +367,7 @@ class Dialogue:
             screen = SCREENS[frame["s"]]
             if screen.prompt:
                 step = screen.submit(self, frame["d"], value) if value else stay("ussd.notice.invalid")
-            elif value.isdigit() and 1 <= int(value) <= len(frame["shown"]):
+            elif value.isascii() and value.isdigit() and 1 <= int(value) <= len(frame["shown"]):
                 step = screen.choose(self, frame["d"], frame["shown"][int(value) - 1])
             else:
                 step = stay("ussd.notice.invalid")
@@ -443,6 +446,8 @@ def _pg_label(pg: ProducerGroup) -> str:
 
 @screen
 class Main(Screen):
+    """Main menu: register first for an unknown caller, else my group, prices, account, add a person."""
+
     name = "main"
 
     def view(self, d, data):
@@ -460,6 +465,8 @@ class Main(Screen):
 
 @screen
 class Who(Screen):
+    """A household phone: who is calling (the profiles, then someone new)."""
+
     name = "who"
 
     def view(self, d, data):
@@ -502,6 +509,8 @@ def start_register(d: Dialogue) -> Step:
 
 @screen
 class RegResume(Screen):
+    """A saved half form: continue it or start again."""
+
     name = "reg_resume"
 
     def view(self, d, data):
@@ -519,6 +528,8 @@ class RegResume(Screen):
 
 @screen
 class RegName(Screen):
+    """Registration: the person's name (free text; a typed ``*`` stays in it)."""
+
     name = "reg_name"
     prompt = True
 
@@ -538,6 +549,8 @@ class RegName(Screen):
 
 @screen
 class RegGender(Screen):
+    """Registration: woman or man."""
+
     name = "reg_gender"
 
     def view(self, d, data):
@@ -551,6 +564,8 @@ class RegGender(Screen):
 
 @screen
 class RegDistrict(Screen):
+    """Registration: the district."""
+
     name = "reg_district"
 
     def view(self, d, data):
@@ -565,6 +580,8 @@ class RegDistrict(Screen):
 
 @screen
 class RegVillage(Screen):
+    """Registration: the village, from the district's list."""
+
     name = "reg_village"
 
     def view(self, d, data):
@@ -578,6 +595,8 @@ class RegVillage(Screen):
 
 @screen
 class RegCrops(Screen):
+    """Registration: crops grown, ticked on and off (``+``), then Done."""
+
     name = "reg_crops"
 
     def view(self, d, data):
@@ -598,6 +617,8 @@ class RegCrops(Screen):
 
 @screen
 class RegLand(Screen):
+    """Registration: land farmed in hectares."""
+
     name = "reg_land"
     prompt = True
 
@@ -614,6 +635,8 @@ class RegLand(Screen):
 
 @screen
 class RegConfirm(Screen):
+    """Registration: name, village and land; Save registers and queues the SMS receipt."""
+
     name = "reg_confirm"
 
     def view(self, d, data):
@@ -656,6 +679,8 @@ def open_group(d: Dialogue) -> Step:
 
 @screen
 class NeedRegister(Screen):
+    """My group for a caller without a profile: register first."""
+
     name = "need_register"
 
     def view(self, d, data):
@@ -667,6 +692,8 @@ class NeedRegister(Screen):
 
 @screen
 class Join(Screen):
+    """My group without a membership: the PGs of the caller's village, or by code."""
+
     name = "join"
 
     def view(self, d, data):
@@ -682,6 +709,8 @@ class Join(Screen):
 
 @screen
 class JoinCode(Screen):
+    """Join by PG code (free text)."""
+
     name = "join_code"
     prompt = True
 
@@ -695,6 +724,8 @@ class JoinCode(Screen):
 
 @screen
 class JoinConfirm(Screen):
+    """Join this PG? Queues SMS to the caller and to the PG's EC members."""
+
     name = "join_confirm"
 
     def view(self, d, data):
@@ -729,6 +760,8 @@ class JoinConfirm(Screen):
 
 @screen
 class Group(Screen):
+    """My group: the pending request's status, or the PG with its committee and Leave."""
+
     name = "group"
 
     def view(self, d, data):
@@ -748,6 +781,8 @@ class Group(Screen):
 
 @screen
 class ExecutiveCommittee(Screen):
+    """The Executive Committee of the caller's PG: role and name, one per line."""
+
     name = "ec"
 
     def view(self, d, data):
@@ -761,6 +796,8 @@ class ExecutiveCommittee(Screen):
 
 @screen
 class LeaveConfirm(Screen):
+    """Leave the PG? (asks first)"""
+
     name = "leave_confirm"
 
     def view(self, d, data):
@@ -785,6 +822,8 @@ class LeaveConfirm(Screen):
 
 @screen
 class PricesCrop(Screen):
+    """Market prices: which crop."""
+
     name = "prices_crop"
 
     def view(self, d, data):
@@ -796,6 +835,8 @@ class PricesCrop(Screen):
 
 @screen
 class Prices(Screen):
+    """Latest price per market for a crop, with the change since the previous report and its date."""
+
     name = "prices"
 
     def view(self, d, data):
@@ -816,6 +857,8 @@ class Prices(Screen):
 
 @screen
 class Account(Screen):
+    """My account: language, stop or restart SMS."""
+
     name = "account"
 
     def view(self, d, data):
@@ -838,6 +881,8 @@ class Account(Screen):
 
 @screen
 class Language(Screen):
+    """Pick a language; the next screen is already in it."""
+
     name = "language"
 
     def view(self, d, data):

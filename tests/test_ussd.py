@@ -9,7 +9,7 @@ import pytest
 import templates_sms
 from cases import ussd as cases
 from service import ussd
-from service.encoding import fits_ussd
+from service.encoding import fits_ussd, measure, normalise
 from service.names import LANGUAGES
 
 PLAIN = "text/plain; charset=utf-8"
@@ -166,3 +166,26 @@ def test_notice_never_renumbers_a_page():
     noticed = ussd.layout(view, lang="tg", root=False, notice="Ақаллан як зироат.")
     assert noticed.shown == plain.shown and noticed.body.startswith("CON Ақаллан як зироат.")
     assert fits_ussd(noticed.body)
+
+
+# -- texts ----------------------------------------------------------------------------
+
+USSD_KEYS = sorted(k for k in templates_sms.catalogue() if k.startswith("ussd."))
+
+
+@pytest.mark.parametrize("key", USSD_KEYS)
+def test_every_ussd_text_in_four_languages_with_the_same_placeholders(key):
+    entry = templates_sms.catalogue()[key]
+    assert set(entry) == set(LANGUAGES)
+    assert len({frozenset(templates_sms.placeholders(v)) for v in entry.values()}) == 1, entry
+    for lang, value in entry.items():
+        assert value.strip() and normalise(value) == value, (lang, value)
+        if lang in ("uz", "en"):
+            assert measure(value).encoding == "GSM-7", (lang, value)
+
+
+@pytest.mark.parametrize("key", [k for k in USSD_KEYS if k.startswith("ussd.sms.")])
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_sms_texts_fit_one_message_even_with_a_cyrillic_name(key, lang):
+    text = templates_sms.text(key, lang, name="Зарина Каримова", code="12070", pg="DAH01")
+    assert measure(text).segments == 1, text

@@ -316,7 +316,7 @@ def joined(status: str, ec_notices: bool):
         assert set(notices) == set(EC_PHONES)
         approve = f"APPROVE {person.code}"
         assert all(approve in x.text for x in notices.values())
-        assert notices[EC_PHONES[1]].language == "ru" and "просит" in notices[EC_PHONES[1]].text
+        assert notices[EC_PHONES[1]].language == "ru" and "просится" in notices[EC_PHONES[1]].text
         assert notices[EC_PHONES[2]].language == "uz" and notices[EC_PHONES[3]].language == "en"
     return check
 
