@@ -19,6 +19,16 @@ Contract: ``shared/reference/africastalking.md`` §2 and ``message-budgets.md`` 
   as many items as fit the screen budget (:func:`service.encoding.fits_ussd`)
   in the caller's language, and a pick refers to the page shown.
 
+Menus (screen names in brackets)::
+
+    [who] a phone with several profiles: who is calling? (names, someone new)
+    [main] register / add a person  -> [reg_resume] -> [reg_name] [reg_gender] [reg_district]
+                                       [reg_village] [reg_crops] [reg_land] [reg_confirm]
+           my group   -> [need_register] | [join] -> [join_code] -> [join_confirm]
+                         | [group] (pending status; or [ec], [leave_confirm])
+           market prices -> [prices_crop] -> [prices]
+           my account -> [language]; stop / restart messages
+
 Nothing here sends anything: SMS go to the outbox (:func:`service.message.queue_sms`).
 """
 from __future__ import annotations
