@@ -1,6 +1,70 @@
-"""AT USSD callbacks: ``POST /ussd`` (hops) and ``POST /ussd/events`` (end-of-session notice)."""
+"""AT USSD callbacks: ``POST /ussd`` (hops) and ``POST /ussd/events`` (end-of-session notice).
+
+Contract: ``shared/reference/africastalking.md`` §2. A hop always gets HTTP 200,
+``text/plain; charset=utf-8`` and a ``CON ``/``END `` body; the dialogue itself
+lives in :mod:`service.ussd`. One transaction per request, rolled back on error.
+"""
 from __future__ import annotations
 
-from flask import Blueprint
+import logging
+
+from flask import Blueprint, Response, current_app
+
+from handlers.common import db, field, require_token
+from service import ussd
+from service.phone import InvalidPhone, to_e164
 
 bp = Blueprint("ussd", __name__)
+log = logging.getLogger(__name__)
+
+
+def _plain(body: str, status: int = 200) -> Response:
+    return Response(body, status=status, content_type="text/plain; charset=utf-8")
+
+
+@bp.route("/ussd", methods=["POST", "GET"])
+@require_token
+def hop():
+    """One USSD hop: fields ``sessionId``, ``serviceCode``, ``phoneNumber``, ``networkCode``, ``text``."""
+    config = current_app.config
+    default_language = config["DEFAULT_LANGUAGE"]
+    session_id = field("sessionId").strip()
+    try:
+        phone = to_e164(field("phoneNumber"))
+    except InvalidPhone:
+        phone = ""
+    if not session_id or len(session_id) > 100 or not phone:
+        return _plain(ussd.unavailable(default_language))
+    request_hop = ussd.Hop(session_id=session_id, phone=phone, text=field("text"),
+                           service_code=field("serviceCode").strip(), network_code=field("networkCode").strip())
+    session = db()
+    try:
+        body = ussd.answer(session, request_hop, default_language=default_language,
+                           service_code=config["USSD_SERVICE_CODE"])
+        session.commit()
+    except Exception:
+        log.exception("USSD hop failed (session %s)", session_id)
+        session.rollback()
+        body = ussd.apology(session, request_hop, default_language)
+    return _plain(body)
+
+
+@bp.post("/ussd/events")
+@require_token
+def events():
+    """AT's end-of-session notice; answers ``OK`` (400 only without ``sessionId``)."""
+    session_id = field("sessionId").strip()
+    if not session_id or len(session_id) > 100:
+        return _plain("sessionId missing", 400)
+    session = db()
+    try:
+        ussd.record_end(
+            session, session_id=session_id, phone=field("phoneNumber"), service_code=field("serviceCode"),
+            network_code=field("networkCode"), status=field("status"), cost=field("cost"),
+            duration_ms=field("durationInMillis"), hops_count=field("hopsCount"), final_input=field("input"),
+            last_response=field("lastAppResponse"), error_message=field("errorMessage"), date=field("date"))
+        session.commit()
+    except Exception:
+        log.exception("USSD end-of-session notice not stored (session %s)", session_id)
+        session.rollback()
+    return _plain("OK")

@@ -18,8 +18,9 @@ from service.db import Base, utcnow
 
 class UssdSession(Base):
     """One USSD session. ``state``: the dialogue's JSON state; ``status`` ``open``/``ended``;
-    the end-of-session notice fills ``end_status`` (Success/Incomplete/Failed), ``cost``,
-    ``duration_ms``, ``hops_count``, ``error_message``."""
+    the end-of-session notice fills ``end_status`` (Success/Incomplete/Failed), ``cost``
+    (as AT wrote it, e.g. ``"KES 0.10"``), ``duration_ms``, ``hops_count``, ``final_input``,
+    ``last_response`` (AT's ``lastAppResponse``) and ``error_message``."""
 
     __tablename__ = "ussd_session"
     session_id: Mapped[str] = mapped_column(String(100), primary_key=True)
@@ -37,6 +38,7 @@ class UssdSession(Base):
     duration_ms: Mapped[int | None]
     hops_count: Mapped[int | None]
     final_input: Mapped[str | None] = mapped_column(Text)
+    last_response: Mapped[str | None] = mapped_column(Text)
     error_message: Mapped[str | None] = mapped_column(Text)
     ended_at: Mapped[dt.datetime | None]
 

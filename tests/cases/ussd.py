@@ -1,0 +1,495 @@
+"""USSD webhook cases: labelled AT hops (form fields exactly as AT posts them), the
+expected answer and the expected effect, run by ``tests/test_ussd.py``.
+
+Also :func:`build_world`, a small demo-like region (villages, PGs, an Executive
+Committee, a household phone, prices) used by the cases, the screen walk and
+the journey tests.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Callable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+import templates_sms
+from service import farmer as farmermod
+from service import market, membership, optout
+from service.geography import Village, villages_of
+from service.db import utcnow
+from service.message import OutboundMessage
+from service.optout import Suppression
+from service.producer_group import ProducerGroup
+from service.ussd_session import FormDraft, UssdHop, UssdSession
+
+SERVICE_CODE = "*384*7#"
+SID = "ATUid_0f5c1a9e2b7d4c3a8e6f1b2c3d4e5f60"
+NEW_PHONE = "+992901110001"      # no profile
+SOLO_PHONE = "+992901110002"     # one profile (tg), no group, village Dahana
+HOUSEHOLD = "+992901110003"      # three profiles, opted out of SMS
+EC_PHONES = ["+992901120001", "+992901120002", "+992901120003", "+992901120004", "+992901120005"]
+FORM = "application/x-www-form-urlencoded"
+
+
+# ---------------------------------------------------------------------------
+# The demo-like world
+# ---------------------------------------------------------------------------
+
+def build_world(session: Session, lang: str = "tg") -> dict:
+    """Create villages, PGs, an EC, a household phone and prices; return handy ids.
+
+    Profiles of the household and of ``SOLO_PHONE`` speak ``lang``. The EC of PG
+    ``DAH01`` speaks all four languages (chair tg, deputy ru, secretary uz,
+    treasurer en, member tg). ``DAH01``…``DAH06`` are in village Dahana, ``YOK01``
+    (no EC: members are admitted at once) in Yokhsuchiyon.
+    """
+    dahana = next(v for v in villages_of(session, "kulob") if v.names["en"] == "Dahana")
+    yokh = next(v for v in villages_of(session, "kulob") if v.names["en"] == "Yokhsuchiyon")
+    for tg, ru, latin in [("Гулистони Боло-Даҳана", "Гулистон-Верхняя Дахана", "Guliston-Bolo-Dahana"),
+                          ("Саргул", "Саргул", "Sargul"), ("Ҳасанобод", "Хасанабад", "Hasanobod")]:
+        session.add(Village(jamoat_id="kulob.dahana", district_id="kulob",
+                            names={"tg": tg, "ru": ru, "uz": latin, "en": latin}))
+    pgs = {}
+    for code, name in [("DAH01", "Даҳана помидор"), ("DAH02", "Гурӯҳи занони деҳқони Даҳанаи Боло"),
+                       ("DAH03", "Ёрӣ"), ("DAH04", "Меҳнат"), ("DAH05", "Баракат"), ("DAH06", "Умед")]:
+        pgs[code] = ProducerGroup(code=code, name=name, village_id=dahana.id, cluster_id="tomato.kulob")
+    pgs["YOK01"] = ProducerGroup(code="YOK01", name="Ёхсучиён", village_id=yokh.id, cluster_id="tomato.kulob")
+    session.add_all(pgs.values())
+    session.flush()
+
+    def person(phone, name, gender, language, village=dahana):
+        return farmermod.register(session, phone=phone, name=name, gender=gender, village_id=village.id,
+                                  crop_ids=["tomato"], land_m2=5000, language=language)
+
+    ec = [("chair", "Раҳим Назаров", "male", "tg"), ("deputy", "Ольга Иванова", "female", "ru"),
+          ("secretary", "Dilnoza Karimova", "female", "uz"), ("treasurer", "Farrukh Saidov", "male", "en"),
+          ("ec_member", "Гулрухсори Абдураҳмонова-Сафарова", "female", "tg")]
+    ec_ids = {}
+    for phone, (role, name, gender, language) in zip(EC_PHONES, ec):
+        holder = person(phone, name, gender, language)
+        membership.assign_ec_seat(session, holder, pgs["DAH01"], role)
+        ec_ids[role] = holder.id
+
+    malika = person(HOUSEHOLD, "Малика Раҳимова", "female", lang)
+    said = person(HOUSEHOLD, "Саид Раҳимов", "male", lang)
+    long_name = person(HOUSEHOLD, "Гулбаҳор Абдураҳмонова-Сафарова", "female", lang)
+    active = membership.join(session, malika, pgs["DAH01"])
+    active.status = "active"
+    membership.join(session, said, pgs["DAH01"])  # stays pending: DAH01 has an EC
+    optout.opt_out(session, HOUSEHOLD, "keyword")
+    solo = person(SOLO_PHONE, "Зарина Каримова", "female", lang)
+
+    old, new = dt.date(2025, 6, 1), dt.date(2025, 6, 3)
+    for i, m in enumerate(session.scalars(select(market.Market).order_by(market.Market.code))):
+        market.set_price(session, "tomato", m, 140 + 5 * i, old, "test")
+        market.set_price(session, "tomato", m, 150 - 5 * i, new, "test")
+    market.set_price(session, "onion", market.find_market(session, "KULOB"), 135, new, "test")
+    session.commit()
+    return {"dahana": dahana.id, "yokh": yokh.id, "pgs": {c: p.id for c, p in pgs.items()}, "ec": ec_ids,
+            "malika": malika.id, "said": said.id, "long_name": long_name.id, "solo": solo.id}
+
+
+# ---------------------------------------------------------------------------
+# Requests
+# ---------------------------------------------------------------------------
+
+def hop(text: str = "", *, session: str = SID, phone: str = NEW_PHONE, code: str = SERVICE_CODE,
+        network: str = "43601") -> dict:
+    """Form fields of one USSD hop exactly as AT posts them."""
+    return {"sessionId": session, "serviceCode": code, "phoneNumber": phone, "networkCode": network, "text": text}
+
+
+@dataclass(frozen=True)
+class Pick:
+    """An input typed by reading the screen: the number of the option labelled
+    ``label`` (a template key, or the text itself)."""
+
+    label: str
+
+    def resolve(self, body: str, lang: str = "tg") -> str:
+        label = _t(self.label, lang) if templates_sms.has(self.label) else self.label
+        return next(line.split(" ", 1)[0] for line in body.split("\n") if line.endswith(" " + label))
+
+
+@dataclass(frozen=True)
+class Dial:
+    """A session typing ``inputs`` one by one from the empty first hop: ``len(inputs) + 1`` hops."""
+
+    inputs: tuple
+    session: str = SID
+    phone: str = NEW_PHONE
+
+
+def path(*inputs, session: str = SID, phone: str = NEW_PHONE) -> Dial:
+    """The hops of one session typing ``inputs`` (strings or :class:`Pick`)."""
+    return Dial(inputs, session, phone)
+
+
+@dataclass
+class Raw:
+    """A request sent as-is to ``url``: ``body`` with ``content_type``, or a GET with ``query``."""
+
+    body: str = ""
+    content_type: str = FORM
+    method: str = "POST"
+    query: dict = field(default_factory=dict)
+    url: str = "/ussd"
+
+
+@dataclass
+class Event:
+    """An end-of-session notice (``POST /ussd/events``) with these form fields."""
+
+    fields: dict
+
+
+def event(status: str = "Success", *, session: str = SID, phone: str = NEW_PHONE, **fields) -> Event:
+    """AT's end-of-session notice as it posts it; ``fields`` override or add fields (None removes one)."""
+    form = {"date": "2025-06-03 10:15:00", "sessionId": session, "serviceCode": SERVICE_CODE, "phoneNumber": phone,
+            "networkCode": "43601", "status": status, "cost": "KES 0.10", "durationInMillis": "12345",
+            "hopsCount": "2", "input": "1", "lastAppResponse": "CON Ному насабро нависед:", "errorMessage": ""}
+    form.update(fields)
+    return Event({k: v for k, v in form.items() if v is not None})
+
+
+@dataclass
+class Case:
+    """Requests posted in order; ``body`` checks the last answer (a string or a
+    predicate); ``effect(session, world, bodies)`` checks the database (``bodies``:
+    every answer, in order)."""
+
+    label: str
+    requests: list          # hop dicts, Raw requests, Dial sessions or Events
+    body: str | Callable[[str], bool]
+    effect: Callable | None = None
+    status: int = 200
+    token: str = ""         # WEBHOOK_TOKEN of the app
+    key: str | None = None  # ?key= on the requests
+    world: bool = False     # build_world() first
+    log: str = ""           # text of an expected WARNING log record
+    setup: Callable | None = None  # setup(session, world) after the world
+
+    def __post_init__(self):
+        if isinstance(self.requests, Dial):
+            self.requests = [self.requests]
+
+
+# ---------------------------------------------------------------------------
+# Expectations
+# ---------------------------------------------------------------------------
+
+def _t(key: str, lang: str = "tg", **params) -> str:
+    return templates_sms.text(key, lang, **params)
+
+
+def con(*keys: str, lang: str = "tg", words: tuple = ()) -> Callable[[str], bool]:
+    """An open screen showing the texts ``keys`` (in ``lang``) and ``words``."""
+    def check(body: str) -> bool:
+        return body.startswith("CON ") and all(_t(k, lang) in body for k in keys) and all(w in body for w in words)
+    check.__doc__ = f"CON {keys} {words}"
+    return check
+
+
+def end(*keys: str, lang: str = "tg", words: tuple = ()) -> Callable[[str], bool]:
+    """A closing screen showing the texts ``keys`` (in ``lang``) and ``words``."""
+    def check(body: str) -> bool:
+        return body.startswith("END ") and all(_t(k, lang) in body for k in keys) and all(w in body for w in words)
+    check.__doc__ = f"END {keys} {words}"
+    return check
+
+
+def notice(*keys: str, lang: str = "tg", words: tuple = ()) -> Callable[[str], bool]:
+    """A screen shown again under the "invalid" notice, with the texts ``keys`` and ``words``."""
+    inner = con(*keys, lang=lang, words=words)
+    check = lambda body: inner(body) and body.startswith("CON " + _t("ussd.notice.invalid", lang) + "\n")  # noqa: E731
+    check.__doc__ = f"notice + {inner.__doc__}"
+    return check
+
+
+MAIN_NEW = con("ussd.main.register", "ussd.main.group", "ussd.main.prices", "ussd.main.account")
+
+
+# ---------------------------------------------------------------------------
+# Effects
+# ---------------------------------------------------------------------------
+
+def count(session: Session, model) -> int:
+    return session.scalar(select(func.count()).select_from(model))
+
+
+def nothing_stored(session, world, bodies):
+    assert count(session, UssdSession) == 0
+    assert count(session, UssdHop) == 0
+    assert count(session, OutboundMessage) == 0
+
+
+def hops_stored(n: int):
+    def check(session, world, bodies):
+        assert count(session, UssdHop) == n
+    return check
+
+
+def registered(name: str, gender: str, *, land_m2: int = 5000, crops=("tomato",), village="Dahana",
+               phone: str = NEW_PHONE, sms: int = 1):
+    """One new profile on ``phone`` as typed, no draft left, ``sms`` receipts queued."""
+    def check(session, world, bodies):
+        people = [f for f in farmermod.profiles(session, phone) if f.name == name]
+        assert len(people) == 1, [f.name for f in farmermod.profiles(session, phone)]
+        person = people[0]
+        assert (person.gender, person.land_m2, person.crop_ids) == (gender, land_m2, sorted(crops))
+        assert session.get(Village, person.village_id).names["en"] == village
+        assert session.scalar(select(FormDraft).where(FormDraft.phone == phone)) is None
+        receipts = session.scalars(select(OutboundMessage).where(OutboundMessage.farmer_id == person.id)).all()
+        assert [(m.kind, m.phone) for m in receipts] == [("reply", phone)] * sms
+        assert person.code in receipts[0].text
+    return check
+
+
+def draft(**expected):
+    def check(session, world, bodies):
+        row = session.scalar(select(FormDraft).where(FormDraft.phone == NEW_PHONE))
+        assert row is not None and {k: row.data.get(k) for k in expected} == expected, row and row.data
+    return check
+
+
+def picked_village_from_page(session, world, bodies):
+    """After 98, option 1 is the first village of the page shown (not of the list)."""
+    page_two = bodies[-2]
+    first_line = next(line for line in page_two.split("\n") if line.startswith("1 "))
+    row = session.scalar(select(FormDraft).where(FormDraft.phone == NEW_PHONE))
+    assert session.get(Village, row.data["village"]).names["tg"] == first_line[2:]
+    assert first_line[2:] != villages_of(session, "kulob")[0].names["tg"]
+
+
+def suppressed(phone: str, expected: bool, kind: str):
+    def check(session, world, bodies):
+        assert (session.get(Suppression, phone) is not None) is expected
+        assert [m.kind for m in session.scalars(select(OutboundMessage).where(OutboundMessage.phone == phone))] == [kind]
+    return check
+
+
+def no_rows(model):
+    def check(session, world, bodies):
+        assert count(session, model) == 0
+    return check
+
+
+def form_saved_not_committed(session, world, bodies):
+    draft(name="Зарина Раҳимова", crops=["tomato"], land_m2=5000)(session, world, bodies)
+    assert count(session, farmermod.Farmer) == 0
+
+
+def phone_stored(session, world, bodies):
+    assert session.get(UssdSession, SID).phone == NEW_PHONE
+
+
+def broken_draft(session, world):
+    """A saved form whose village no longer exists (registering it fails in the database);
+    the household's main profile speaks Russian."""
+    session.get(farmermod.Farmer, world["malika"]).language = "ru"
+    session.add(FormDraft(phone=HOUSEHOLD, kind="register", data={
+        "name": "Нигора", "gender": "female", "district": "kulob", "village": 999999, "crops": ["tomato"],
+        "crops_done": True, "land_m2": 5000}))
+    session.commit()
+
+
+def language_of(profile: str, lang: str):
+    def check(session, world, bodies):
+        assert session.get(farmermod.Farmer, world[profile]).language == lang
+    return check
+
+
+def joined(status: str, ec_notices: bool):
+    def check(session, world, bodies):
+        person = session.get(farmermod.Farmer, world["solo"])
+        m = membership.current(session, person)
+        assert m is not None and m.status == status
+        mine = session.scalars(select(OutboundMessage).where(OutboundMessage.phone == SOLO_PHONE)).all()
+        assert [x.kind for x in mine] == ["reply"]
+        notices = {x.phone: x for x in session.scalars(select(OutboundMessage).where(OutboundMessage.kind == "notice"))}
+        if not ec_notices:
+            assert notices == {}
+            return
+        assert set(notices) == set(EC_PHONES)
+        approve = f"APPROVE {person.code}"
+        assert all(approve in x.text for x in notices.values())
+        assert notices[EC_PHONES[1]].language == "ru" and "просится" in notices[EC_PHONES[1]].text
+        assert notices[EC_PHONES[2]].language == "uz" and notices[EC_PHONES[3]].language == "en"
+    return check
+
+
+def left_group(session, world, bodies):
+    person = session.get(farmermod.Farmer, world["malika"])
+    assert membership.current(session, person) is None
+
+
+def no_farmer_added(session, world, bodies):
+    assert [f.id for f in farmermod.profiles(session, HOUSEHOLD)] == [world["malika"], world["said"], world["long_name"]]
+    assert count(session, OutboundMessage) == 0
+
+
+# Kulob is the 3rd district (ordered by id: balkhi, jomi, kulob, vose); Dahana its
+# 1st village (ordered by English name); crops are ordered onion, rice, tomato, then Done.
+REG = ("1", "Зарина Раҳимова", "1", "3", "1", "3", "4", "0,5")
+
+CASES = [
+    # -- first hop ----------------------------------------------------------------
+    Case("empty first hop shows the main menu, register first", [hop("")], MAIN_NEW, hops_stored(1)),
+    Case("service code as first hop", [hop("*384*7#")], MAIN_NEW, hops_stored(1)),
+    Case("service code without # (cut off)", [hop("*384*7")], MAIN_NEW),
+    Case("text field missing is an empty text",
+         [{"sessionId": SID, "serviceCode": SERVICE_CODE, "phoneNumber": NEW_PHONE}], MAIN_NEW),
+    Case("pre-filled path renders as typed", [hop("1*Зарина*1")], con("ussd.reg.district"),
+         draft(name="Зарина", gender="female")),
+    Case("dial-through with the code", [hop("*384*7*1*Зарина#")], con("ussd.reg.gender"), draft(name="Зарина")),
+    Case("start sent twice: same main menu", [hop(""), hop("*384*7#")], MAIN_NEW, hops_stored(2)),
+    # -- replays and ended sessions ---------------------------------------------
+    Case("repeated hop answers the same and stores nothing new", [hop(""), hop("1"), hop("1")],
+         con("ussd.reg.name"), hops_stored(2)),
+    Case("repeated final hop: same END, one farmer, one SMS",
+         [path(*REG, "1"), hop("*".join((*REG, "1")))], end(words=("Рамзи аъзо",)),
+         registered("Зарина Раҳимова", "female", sms=1)),
+    Case("hop after END with a new text asks to dial again", [path(*REG, "1"), hop("*".join((*REG, "1", "1")))],
+         lambda b: b == "END " + _t("ussd.dial_again", ussd="*384*7#"), registered("Зарина Раҳимова", "female")),
+    # -- free text and malformed input ------------------------------------------
+    Case("a * typed inside a name stays in the name",
+         [hop(""), hop("1"), hop("1*Ali*Vali"), hop("1*Ali*Vali*2"), hop("1*Ali*Vali*2*3"), hop("1*Ali*Vali*2*3*1"),
+          hop("1*Ali*Vali*2*3*1*3"), hop("1*Ali*Vali*2*3*1*3*4"), hop("1*Ali*Vali*2*3*1*3*4*1.5"),
+          hop("1*Ali*Vali*2*3*1*3*4*1.5*1")],
+         end(words=("Рамзи аъзо",)), registered("Ali Vali", "male", land_m2=15000)),
+    Case("a woman registers: gender, village, crops and land as chosen", path(*REG, "1"),
+         end(words=("Рамзи аъзо",)), registered("Зарина Раҳимова", "female")),
+    Case("empty segment re-shows the same screen", [hop(""), hop("1"), hop("1*"), hop("1**")],
+         notice("ussd.reg.name")),
+    Case("input after empty segments goes to the screen shown", [hop(""), hop("1"), hop("1*"), hop("1**Зарина")],
+         con("ussd.reg.gender"), draft(name="Зарина")),
+    Case("letters on the main menu", [hop(""), hop("abc")], notice("ussd.main.register")),
+    Case("letters in a numeric field", path("1", "Зарина", "x"), notice("ussd.reg.gender")),
+    Case("letters as land size", path(*REG[:-1], "abc"), notice("ussd.reg.land")),
+    Case("# as input", path("1", "Зарина", "#"), notice("ussd.reg.gender")),
+    Case("option number out of range", path("7"), notice("ussd.main.register")),
+    Case("no crop picked: Done refused", path(*REG[:5], "4"), con("ussd.notice.pick_crop", "ussd.reg.crops_done")),
+    Case("half form is saved, not committed", [path(*REG)], con("ussd.reg.save", words=("Зарина Раҳимова", "Даҳана, 0,5 га")),
+         form_saved_not_committed),
+    Case("cancel on confirmation drops the form", [path(*REG, "2")],
+         con("ussd.notice.cancelled", "ussd.main.register"), no_rows(FormDraft)),
+    # -- navigation ---------------------------------------------------------------
+    Case("0 goes back one screen", path("1", "Зарина", "0"), con("ussd.reg.name")),
+    Case("0 on the main menu re-shows it with a notice", path("0"), notice("ussd.main.register")),
+    Case("00 goes to the main menu", path("1", "Зарина", "1", "00"), MAIN_NEW),
+    Case("98 shows the next page", path("1", "Зарина", "1", "3", "98"), con("ussd.reg.village", "ussd.nav.prev")),
+    Case("99 shows the previous page", path("1", "Зарина", "1", "3", "98", "99"),
+         con("ussd.reg.village", "ussd.nav.more", words=("Даҳана",))),
+    Case("99 on the first page is refused", path("1", "Зарина", "1", "3", "99"), notice(words=("1 Даҳана",))),
+    Case("98 on a screen without more pages is refused", path("1", "Зарина", "98"), notice("ussd.reg.gender")),
+    Case("an option picked after 98 refers to the page shown", path("1", "Зарина", "1", "3", "98", "1"),
+         con("ussd.reg.crops"), picked_village_from_page),
+    # -- resuming a dropped form -----------------------------------------------
+    Case("next dial offers to continue a dropped form",
+         [path("1", "Зарина", "1"), hop("", session="ATUid_second"), hop("1", session="ATUid_second")],
+         con("ussd.reg.resume", "ussd.reg.continue", "ussd.reg.restart")),
+    Case("continue goes to the first missing field",
+         [path("1", "Зарина", "1"), path("1", "1", session="ATUid_second")], con("ussd.reg.district")),
+    Case("start again empties the form",
+         [path("1", "Зарина", "1"), path("1", "2", session="ATUid_second")], con("ussd.reg.name"), no_rows(FormDraft)),
+    # -- bad requests ---------------------------------------------------------------
+    Case("missing sessionId", [{k: v for k, v in hop("").items() if k != "sessionId"}],
+         "END " + _t("ussd.unavailable"), nothing_stored),
+    Case("missing phoneNumber", [{k: v for k, v in hop("").items() if k != "phoneNumber"}],
+         "END " + _t("ussd.unavailable"), nothing_stored),
+    Case("unparseable phoneNumber", [hop("", phone="12ab")], "END " + _t("ussd.unavailable"), nothing_stored),
+    Case("+ decoded to a space in phoneNumber",
+         [Raw(f"sessionId={SID}&serviceCode=%2A384%2A7%23&phoneNumber=+992901110001&networkCode=43601&text=")],
+         MAIN_NEW, phone_stored),
+    Case("JSON body: no form fields", [Raw(json.dumps(hop("")), "application/json")],
+         "END " + _t("ussd.unavailable"), nothing_stored),
+    Case("empty body", [Raw("")], "END " + _t("ussd.unavailable"), nothing_stored),
+    Case("GET with query fields", [Raw(method="GET", query=hop(""))], MAIN_NEW),
+    Case("token set, key missing: 403", [hop("")], lambda b: True, nothing_stored, status=403, token="s3cret"),
+    Case("token set, key wrong: 403", [hop("")], lambda b: True, nothing_stored, status=403, token="s3cret",
+         key="guess"),
+    Case("token set, key right", [hop("")], MAIN_NEW, hops_stored(1), token="s3cret", key="s3cret"),
+    Case("an exception ends politely in the caller's language (rolled back)",
+         [path("1", "4", "1", "1", phone=HOUSEHOLD)], "END " + _t("ussd.error", "ru"), no_farmer_added,
+         world=True, setup=broken_draft),
+    # -- menus with the demo-like world -----------------------------------------
+    Case("my group for an unregistered phone: register first", path("2"), con("ussd.group.need_register"),
+         world=True),
+    Case("household phone: who is calling", [hop("", phone=HOUSEHOLD)],
+         con("ussd.who.title", "ussd.who.new", words=("Малика Раҳимова",)), world=True),
+    Case("join a PG of my village", path("1", "1", "1", phone=SOLO_PHONE), end("ussd.join.sent"),
+         joined("pending", ec_notices=True), world=True),
+    Case("join by code, PG without EC: active at once",
+         [path("1", Pick("ussd.join.by_code"), "yok01", "1", phone=SOLO_PHONE)], end("ussd.join.active"),
+         joined("active", ec_notices=False), world=True),
+    Case("unknown group code", [path("1", Pick("ussd.join.by_code"), "XX99", phone=SOLO_PHONE)], con("ussd.notice.pg_unknown", "ussd.join.code"),
+         world=True),
+    Case("pending request shows its status", path(Pick("Саид Раҳимов"), "1", phone=HOUSEHOLD),
+         con(words=("DAH01", "интизори тасдиқ")), world=True),
+    Case("EC names and roles", path("1", "1", "1", phone=HOUSEHOLD),
+         con("ussd.ec.title", words=("Раис: Раҳим Назаров",)), world=True),
+    Case("leave the group", path("1", "1", "2", "1", phone=HOUSEHOLD), end("ussd.leave.done"), left_group,
+         world=True),
+    Case("prices: comma, change and date in Tajik", path("2", "3", phone=SOLO_PHONE),
+         con(words=("сомонӣ/кг", "1,50 +0,10 03.06")), world=True),
+    Case("prices: a first report has no change", path("2", "1", phone=SOLO_PHONE),
+         con(words=("1,35 03.06",)), world=True),
+    Case("prices: none yet", path("2", "2", phone=SOLO_PHONE), con("ussd.prices.none"), world=True),
+    Case("stop messages", [path("4", "2")], end("ussd.account.stopped"), suppressed(NEW_PHONE, True, "stop_confirm")),
+    Case("restart messages", [path("1", "3", "2", phone=HOUSEHOLD)], end("ussd.account.restarted"),
+         suppressed(HOUSEHOLD, False, "reply"), world=True),
+    Case("language change: next screen already in Russian", [path("1", "3", "1", "2", phone=HOUSEHOLD)],
+         con("ussd.notice.lang_set", "ussd.account.restart", lang="ru"),
+         language_of("malika", "ru"), world=True),
+    Case("language change on an unregistered phone lasts the session", path("4", "1", "4", "00"),
+         con("ussd.main.register", lang="en")),
+]
+
+
+def session_row(**expected):
+    def check(session, world, bodies):
+        row = session.get(UssdSession, SID)
+        assert row is not None
+        got = {k: getattr(row, k) for k in expected}
+        assert got == expected
+    return check
+
+
+def ended_now(session, world, bodies):
+    row = session.get(UssdSession, SID)
+    assert row.status == "ended" and row.duration_ms is None and row.hops_count is None
+    assert abs((row.ended_at - utcnow()).total_seconds()) < 60
+
+
+EVENT_CASES = [
+    Case("Success after hops: stored and closed", [hop(""), hop("1"), event("Success", input="1")], "OK",
+         session_row(status="ended", end_status="Success", cost="KES 0.10", duration_ms=12345, hops_count=2,
+                     final_input="1", last_response="CON Ному насабро нависед:", error_message=None,
+                     ended_at=dt.datetime(2025, 6, 3, 10, 15, tzinfo=dt.timezone.utc), phone=NEW_PHONE)),
+    Case("Incomplete for an unknown session creates the row", [event("Incomplete", hopsCount="1")], "OK",
+         session_row(status="ended", end_status="Incomplete", hops_count=1, phone=NEW_PHONE, network_code="43601")),
+    Case("Failed is stored and logged as a warning",
+         [hop(""), event("Failed", errorMessage="Application timed out")], "OK",
+         session_row(end_status="Failed", error_message="Application timed out"), log="Application timed out"),
+    Case("bare-number cost, float duration, empty hop count",
+         [event(cost="0.1", durationInMillis="1234.0", hopsCount="")], "OK",
+         session_row(cost="0.1", duration_ms=1234, hops_count=None)),
+    Case("unparseable numbers and date", [event(durationInMillis="abc", hopsCount="two", date="yesterday")], "OK",
+         ended_now),
+    Case("+ decoded to a space in phoneNumber",
+         [Raw(f"sessionId={SID}&phoneNumber=+992901110001&status=Success&cost=KES+0.10", url="/ussd/events")], "OK",
+         session_row(phone=NEW_PHONE, cost="KES 0.10")),
+    Case("only sessionId", [Raw(f"sessionId={SID}", url="/ussd/events")], "OK", session_row(status="ended")),
+    Case("a new text after the notice asks to dial again", [hop(""), event("Incomplete"), hop("1")],
+         lambda b: b == "END " + _t("ussd.dial_again", ussd="*384*7#"), hops_stored(1)),
+    Case("the same text after the notice gets the stored answer", [hop(""), event("Incomplete"), hop("")],
+         MAIN_NEW, hops_stored(1)),
+    Case("JSON body", [Raw(json.dumps(event().fields), "application/json", url="/ussd/events")], "sessionId missing",
+         nothing_stored, status=400),
+    Case("empty body", [Raw("", url="/ussd/events")], "sessionId missing", nothing_stored, status=400),
+    Case("token set, key missing: 403", [event()], lambda b: True, nothing_stored, status=403, token="s3cret"),
+    Case("token set, key right", [event()], "OK", session_row(status="ended"), token="s3cret", key="s3cret"),
+]

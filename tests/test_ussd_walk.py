@@ -1,0 +1,86 @@
+"""Walk every USSD screen reachable in every language and check that each fits the screen.
+
+Breadth-first over the inputs 1–9, ``0``, ``00``, ``98``, ``99``, an empty input and
+sample free text, from an unregistered phone and from a household phone with
+three profiles (an active member, a pending one, one without a group) and a
+saved half form, on the demo-like world of ``tests/cases/ussd.py``. Each input is applied inside a
+SAVEPOINT that is rolled back, so every branch starts from the same database.
+"""
+from __future__ import annotations
+
+import copy
+import json
+from collections import deque
+
+import pytest
+
+from cases import ussd as cases
+from service import ussd
+from service.encoding import fits_ussd
+from service.names import LANGUAGES
+from service.ussd_session import FormDraft
+
+MENU_INPUTS = [str(n) for n in range(1, 10)] + ["0", "00", "98", "99", "", "a*b"]
+PROMPT_INPUTS = ["Гулрухсори Абдураҳмонова-Сафарова", "Ali*Vali", "0,5", "DAH01", "x", "", "0", "00", "98", "99"]
+
+
+def _key(state: dict) -> str:
+    """What makes two states lead to different screens. On a registration screen
+    only that screen counts, with the form value it shows (the district's
+    villages, the crops ticked); the form's other values and the menus below
+    it change nothing but the confirmation summary, which is checked as rendered."""
+    frames = [(f["s"], f["d"], f["start"], f["starts"]) for f in state["stack"]]
+    top = frames[-1]
+    if not top[0].startswith("reg_"):
+        return json.dumps([state["lang"], state["farmer"], state["root"], frames])
+    shows = {"reg_village": state["form"].get("district"), "reg_crops": sorted(state["form"].get("crops") or [])}
+    return json.dumps(["form", state["lang"], top, shows.get(top[0])])
+
+
+def walk(session, phone: str, lang: str) -> tuple[set[str], int]:
+    """Visit every state reachable from a new session in ``lang`` (a language change
+    is checked, not followed: each language has its own walk); return the screens
+    seen and the number of bodies checked."""
+    problems, screens, checked = [], set(), 0
+
+    def check(body: str, trail: list[str]) -> None:
+        nonlocal checked
+        checked += 1
+        if body[:4] not in ("CON ", "END ") or not body[4:].strip() or not fits_ussd(body):
+            problems.append(f"{'*'.join(trail)!r}: {body!r}")
+
+    start = ussd.Dialogue.start(session, phone, lang)
+    check(start.render(), [])
+    queue = deque([(start.state, [])])
+    seen = {_key(start.state)}
+    while queue:
+        state, trail = queue.popleft()
+        screens.add(state["stack"][-1]["s"])
+        for value in PROMPT_INPUTS if ussd.SCREENS[state["stack"][-1]["s"]].prompt else MENU_INPUTS:
+            savepoint = session.begin_nested()
+            try:
+                dialogue = ussd.Dialogue(session, phone, copy.deepcopy(state))
+                dialogue.feed(value)
+                body = dialogue.render()
+            finally:
+                savepoint.rollback()
+            check(body, [*trail, value])
+            key = _key(dialogue.state)
+            if dialogue.ended is None and dialogue.lang == lang and key not in seen:
+                seen.add(key)
+                queue.append((dialogue.state, [*trail, value]))
+    assert not problems, "\n".join(problems[:20])
+    return screens, checked
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_screen_fits_in_every_language(session, lang):
+    cases.build_world(session, lang)
+    session.add(FormDraft(phone=cases.HOUSEHOLD, kind="register", data={"name": "Нигора", "gender": "female"}))
+    session.commit()
+    reached = set()
+    for phone in (cases.NEW_PHONE, cases.HOUSEHOLD):
+        screens, checked = walk(session, phone, lang)
+        reached |= screens
+        assert checked > 100
+    assert reached == set(ussd.SCREENS)
