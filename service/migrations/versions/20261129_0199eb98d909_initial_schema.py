@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 29d904dffb2d
+Revision ID: 0199eb98d909
 Revises: 
-Create Date: 2026-11-29 08:08:57.659946
+Create Date: 2026-11-29 08:36:21.287885
 
 """
 from typing import Sequence, Union
@@ -13,7 +13,7 @@ import service.db
 
 
 # revision identifiers, used by Alembic.
-revision: str = '29d904dffb2d'
+revision: str = '0199eb98d909'
 down_revision: Union[str, Sequence[str], None] = None
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
@@ -223,6 +223,7 @@ def upgrade() -> None:
     sa.Column('duration_ms', sa.Integer(), nullable=True),
     sa.Column('hops_count', sa.Integer(), nullable=True),
     sa.Column('final_input', sa.Text(), nullable=True),
+    sa.Column('last_response', sa.Text(), nullable=True),
     sa.Column('error_message', sa.Text(), nullable=True),
     sa.Column('ended_at', service.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['farmer_id'], ['farmer.id'], name=op.f('fk_ussd_session_farmer_id_farmer'), ondelete='SET NULL'),
