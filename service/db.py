@@ -124,7 +124,10 @@ def migration_config(connection=None):
 
 def create_schema(engine: Engine) -> None:
     """Bring the schema to the newest migration (creates every table on an empty database)."""
+    import logging
+
     from alembic import command
 
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its per-plugin INFO lines are noise
     with engine.begin() as connection:
         command.upgrade(migration_config(connection), "head")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from service.db import Base, utcnow
 from service.errors import Refusal
+from service.geography import find_district
 from service.names import fold, pick
 
 KINDS = ("market", "collection_centre")
@@ -81,7 +82,8 @@ def parse_tjs(text: str) -> int:
 
 
 def find_market(session: Session, text: str) -> Market | None:
-    """The market whose code or any name folds to ``text`` (or uniquely starts with it); else None."""
+    """The market whose code or any name folds to ``text`` (or uniquely starts with it), else the one
+    market (not collection centre) of the district so named; else None."""
     wanted = fold(text)
     if not wanted:
         return None
@@ -90,7 +92,12 @@ def find_market(session: Session, text: str) -> Market | None:
         if any(fold(n) == wanted for n in [m.code, *m.names.values()]):
             return m
     hits = [m for m in markets if any(fold(n).startswith(wanted) for n in [m.code, *m.names.values()])]
-    return hits[0] if len(hits) == 1 else None
+    if len(hits) == 1:
+        return hits[0]
+    # a town or district name ("Восеъ") names that district's one market (not its collection centre)
+    in_district = [m for m in markets if m.kind == "market" and m.district_id in
+                   {d.id for d in find_district(session, text)}]
+    return in_district[0] if len(in_district) == 1 else None
 
 
 def set_price(session: Session, crop_id: str, market: Market, price_diram: int, on: dt.date,

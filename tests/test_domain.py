@@ -136,6 +136,8 @@ def test_find_market_by_any_name(session):
     assert market.find_market(session, "Бозори Восеъ").code == "VOSE"
     assert market.find_market(session, "бозори восе").code == "VOSE"
     assert market.find_market(session, "nowhere") is None
+    assert market.find_market(session, "Восеъ").code == "VOSE"  # the district's market
+    assert market.find_market(session, "Kulyab").code == "KULOB"
 
 
 def test_pg_code_lookup_is_forgiving(session, pg):
