@@ -118,13 +118,16 @@ def digest_slot(now: dt.datetime, zone: ZoneInfo) -> dt.datetime:
 
 def queue_digests(session: Session, now: dt.datetime, zone: ZoneInfo, grace: dt.timedelta) -> int | None:
     """Queue this week's digest to every subscriber once its slot has come; returns the rows
-    written, or None when the slot passed more than ``grace`` ago (skipped). Commits per chunk.
-    Subscribers without a price for any of their crops in the last 14 days get nothing."""
+    written. When the slot passed more than ``grace`` ago nothing is sent; during the hour after
+    the grace ends the function returns None (reported once by the tick as skipped, when there are
+    subscribers), later 0. Commits per chunk. Subscribers without a price for any of their crops
+    in the last 14 days get nothing."""
     slot = digest_slot(now, zone)
     if now < slot:
         return 0
     if now - slot > grace:
-        return None
+        reportable = now - slot <= grace + dt.timedelta(hours=1)
+        return None if reportable and session.scalar(select(PriceSubscription.farmer_id).limit(1)) else 0
     year, week, _ = slot.astimezone(zone).isocalendar()
     prices: dict[tuple[str, str], int] = {}  # (crop, district) → the highest latest price there
     for crop_id, _, district_id, price in _newest(session, slot.astimezone(zone).date() - dt.timedelta(days=14)):
