@@ -12,7 +12,7 @@ from werkzeug.serving import run_simple
 
 from scheduler import build, start_embedded
 from service import gateways, session_factory
-from service.db import utcnow
+from service.db import import_models, utcnow
 from service.dispatch import dispatch_once
 
 scheduler_group = AppGroup("scheduler", help="Run the scheduler and the outbox dispatcher.")
@@ -62,6 +62,7 @@ def tick_command(at: str | None):
 @click.option("--at", "at", default=None, help=AT_HELP)
 def dispatch_command(at: str | None):
     """Send the due queued messages once (one dispatcher pass) and print what happened."""
+    import_models()  # the outbox's foreign keys need every model mapped (PostgreSQL skips init_db)
     app = current_app._get_current_object()
     summary = dispatch_once(session_factory(app), gateways.for_config(app.config), app.config,
                             now=parse_at(at, app.config["TIMEZONE"]))
