@@ -25,7 +25,8 @@ Late recording (the rule, tested in ``tests/test_crop_cycle.py``)
 Downtime
     :func:`queue_due` sends a reminder due up to ``grace`` ago (the scheduler
     was down or late) and marks older ones ``missed``, counted in its report;
-    then it plans the cycle's next event.
+    then it plans the cycle's next event (the first unhandled one after it,
+    which may itself be due: it is handled in the same pass).
 """
 from __future__ import annotations
 
@@ -264,7 +265,11 @@ def queue_due(session: Session, now: dt.datetime, *, zone: ZoneInfo = DEFAULT_ZO
                 report.missed_events[f"{codes[event.campaign_id]}.{event.code}"] += 1
         report.sent += len(rows)
         report.missed += len(missed)
-        _plan_next(session, {r.cycle_id for r in due if r.id in claimed or r.id in missed}, by_campaign, zone)
+        floors: dict[int, tuple[dt.datetime, int]] = {}
+        for r in due:
+            if r.id in claimed or r.id in missed:
+                floors[r.cycle_id] = max(floors.get(r.cycle_id, (r.due_at, r.event_id)), (r.due_at, r.event_id))
+        _plan_next(session, floors, by_campaign, zone)
         session.commit()
     if report.missed:
         log.warning("scheduler: %d reminders missed (due more than %s ago): %s", report.missed, grace,
@@ -281,12 +286,13 @@ def _claim(session: Session, ids: list[int], status: str, now: dt.datetime) -> s
         .execution_options(synchronize_session=False)))
 
 
-def _plan_next(session: Session, cycle_ids: set[int], by_campaign: dict[int, list[CampaignEvent]],
-               zone: ZoneInfo) -> None:
-    """Insert each cycle's next pending reminder: its unhandled event due first (possibly already due)."""
-    if not cycle_ids:
+def _plan_next(session: Session, floors: dict[int, tuple[dt.datetime, int]],
+               by_campaign: dict[int, list[CampaignEvent]], zone: ZoneInfo) -> None:
+    """Insert each cycle's next pending reminder: its first unhandled event after the cycle's
+    floor ``(due_at, event id)`` (the reminder just handled), possibly already due."""
+    if not floors:
         return
-    ids = sorted(cycle_ids)
+    ids = sorted(floors)
     handled: dict[int, set[int]] = {}
     for cycle_id, event_id in session.execute(select(Reminder.cycle_id, Reminder.event_id)
                                               .where(Reminder.cycle_id.in_(ids))):
@@ -303,6 +309,7 @@ def _plan_next(session: Session, cycle_ids: set[int], by_campaign: dict[int, lis
         done = handled.get(cycle_id, set())
         upcoming = [(e.due_at(sown, transplanted, zone), e.id) for e in by_campaign.get(campaign_id, [])
                     if e.id not in done]
+        upcoming = [t for t in upcoming if t > floors[cycle_id]]
         if upcoming:
             due, event_id = min(upcoming)
             rows.append({"cycle_id": cycle_id, "event_id": event_id, "due_at": due, "status": "pending",
@@ -314,15 +321,15 @@ def _plan_next(session: Session, cycle_ids: set[int], by_campaign: dict[int, lis
 
 def replan_campaign(session: Session, campaign_id: int, now: dt.datetime, zone: ZoneInfo = DEFAULT_ZONE) -> int:
     """After a campaign's events were edited: re-plan the next reminder of every cycle of the
-    campaign that has one pending; returns how many cycles were re-planned. Events already
-    sent are not sent again; an edited event now due in the past is handled by the tick's
-    grace rule."""
+    campaign that has one pending (the first unhandled event due after ``now``); returns how
+    many cycles were re-planned. Events already sent are not sent again; an event edited or
+    added into the past is not sent as a backlog."""
     cycle_ids = set(session.scalars(select(Reminder.cycle_id).join(CropCycle, CropCycle.id == Reminder.cycle_id)
                                     .where(CropCycle.campaign_id == campaign_id, Reminder.status == "pending")))
     if not cycle_ids:
         return 0
     session.execute(delete(Reminder).where(Reminder.cycle_id.in_(cycle_ids), Reminder.status == "pending"))
     by_campaign = {campaign_id: campaigns.events_of(session, campaign_id)}
-    _plan_next(session, cycle_ids, by_campaign, zone)
+    _plan_next(session, {cycle_id: (now, 0) for cycle_id in cycle_ids}, by_campaign, zone)
     session.flush()
     return len(cycle_ids)
