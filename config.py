@@ -20,6 +20,12 @@ applies ``overrides`` (a dict) on top, which is how tests configure the app.
 | ``SCHEDULER_EMBEDDED`` | ``1`` with SQLite, else ``0`` | Run the APScheduler jobs (outbox dispatcher) inside the web process. |
 | ``DISPATCH_INTERVAL_SECONDS`` | ``5`` | How often the dispatcher sends queued MT messages. |
 | ``DISPATCH_BATCH_SIZE`` | ``100`` | Outbox rows claimed per dispatcher pass (AT takes at most 100 recipients a call). |
+| ``QUIET_HOURS_START`` | ``21:00`` | Local time (``TIMEZONE``) from which no SMS goes to farmers but replies to their own requests and alerts (``service.delivery_rules``). |
+| ``QUIET_HOURS_END`` | ``07:00`` | Local time at which held SMS may go again. Equal start and end: no quiet hours. |
+| ``SEND_RATE_SEGMENTS_PER_SECOND`` | ``20`` | Sending cap in SMS segments per second over all dispatchers; ``0`` = no cap. AT publishes no rate limit. |
+| ``SCHEDULER_TICK_SECONDS`` | ``60`` | How often the scheduler tick queues due reminders, broadcasts and price messages. |
+| ``SCHEDULER_GRACE_HOURS`` | ``6`` | After downtime, reminders and broadcasts due at most this long ago are still sent; older ones are skipped and reported. |
+| ``SMS_PRICE_TJS`` | ``0.10`` | Estimated price of one SMS segment in TJS, for broadcast previews. Dated and unverified: 0.05 TJS (2016) and 0.10 TJS (2019) retail per part for one operator (``message-budgets.md`` §3). |
 | ``PROXY_HOPS`` | ``0`` | Number of trusted reverse proxies in front of the app (``X-Forwarded-*`` is read only from them). |
 | ``SECRET_KEY`` | random per process | Flask secret for the dashboard session and CSRF. |
 | ``LOG_LEVEL`` | ``INFO`` | Python logging level. |
@@ -59,6 +65,13 @@ class Config:
     ) in ("1", "true", "yes", "on")
     DISPATCH_INTERVAL_SECONDS = float(_env("DISPATCH_INTERVAL_SECONDS", "5"))
     DISPATCH_BATCH_SIZE = int(_env("DISPATCH_BATCH_SIZE", "100"))
+    QUIET_HOURS_START = _env("QUIET_HOURS_START", "21:00")
+    QUIET_HOURS_END = _env("QUIET_HOURS_END", "07:00")
+    SEND_RATE_SEGMENTS_PER_SECOND = float(_env("SEND_RATE_SEGMENTS_PER_SECOND", "20"))
+    SCHEDULER_TICK_SECONDS = float(_env("SCHEDULER_TICK_SECONDS", "60"))
+    SCHEDULER_GRACE_HOURS = float(_env("SCHEDULER_GRACE_HOURS", "6"))
+    # per SMS segment, TJS; dated and unverified (message-budgets.md §3: 0.05 in 2016, 0.10 in 2019)
+    SMS_PRICE_TJS = float(_env("SMS_PRICE_TJS", "0.10"))
     PROXY_HOPS = int(_env("PROXY_HOPS", "0"))
     SECRET_KEY = _env("SECRET_KEY", "") or secrets.token_hex(32)
     LOG_LEVEL = _env("LOG_LEVEL", "INFO")

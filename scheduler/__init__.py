@@ -1,7 +1,9 @@
 """APScheduler wiring: jobs that call service functions (no domain logic here).
 
 :func:`build` makes the scheduler with the service's jobs (outbox dispatcher
-every ``DISPATCH_INTERVAL_SECONDS``, housekeeping sweep every
+every ``DISPATCH_INTERVAL_SECONDS``, the scheduler tick queueing reminders,
+broadcasts and price pushes every ``SCHEDULER_TICK_SECONDS`` (``scheduler.tick``;
+one process acts at a time under a database lock), housekeeping sweep every
 :data:`SWEEP_INTERVAL_SECONDS`) in the ``TIMEZONE`` zone; a late run is
 coalesced into one, never two at once. :func:`start_embedded` runs it inside
 the web process (``SCHEDULER_EMBEDDED``); ``flask --app service scheduler run``
@@ -25,7 +27,7 @@ SWEEP_INTERVAL_SECONDS = 600
 
 
 def build(config: Mapping, *, blocking: bool = False) -> BaseScheduler:
-    """A scheduler (not started) with the dispatch and sweep jobs, configured from ``config``.
+    """A scheduler (not started) with the dispatch, tick and sweep jobs, configured from ``config``.
 
     ``blocking``: a ``BlockingScheduler`` (own process) instead of a ``BackgroundScheduler``.
     """
@@ -38,6 +40,9 @@ def build(config: Mapping, *, blocking: bool = False) -> BaseScheduler:
     scheduler.add_job(jobs.dispatch_job, "interval", seconds=float(config["DISPATCH_INTERVAL_SECONDS"]),
                       args=[config["DATABASE_URL"], jobs.dispatch_settings(config)],
                       id="dispatch", name="outbox dispatcher")
+    scheduler.add_job(jobs.tick_job, "interval", seconds=float(config["SCHEDULER_TICK_SECONDS"]),
+                      args=[config["DATABASE_URL"], jobs.tick_settings(config)],
+                      id="tick", name="scheduler tick")
     scheduler.add_job(jobs.sweep_job, "interval", seconds=SWEEP_INTERVAL_SECONDS,
                       args=[config["DATABASE_URL"]], id="sweep", name="delivery sweep")
     return scheduler

@@ -1,5 +1,9 @@
-"""CLI: ``flask --app service serve`` and the ``flask --app service scheduler`` group (``run``, ``dispatch``)."""
+"""CLI: ``flask --app service serve`` and the ``flask --app service scheduler`` group
+(``run``, ``tick``, ``dispatch``)."""
 from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
 
 import click
 from flask import current_app
@@ -8,6 +12,7 @@ from werkzeug.serving import run_simple
 
 from scheduler import build, start_embedded
 from service import gateways, session_factory
+from service.db import import_models, utcnow
 from service.dispatch import dispatch_once
 
 scheduler_group = AppGroup("scheduler", help="Run the scheduler and the outbox dispatcher.")
@@ -15,21 +20,52 @@ scheduler_group = AppGroup("scheduler", help="Run the scheduler and the outbox d
 
 @scheduler_group.command("run")
 def run_command():
-    """Run the scheduler (outbox dispatcher, sweep) in this process until stopped."""
+    """Run the scheduler (tick, outbox dispatcher, sweep) in this process until stopped."""
     config = current_app.config
-    click.echo(f"Scheduler: dispatching every {config['DISPATCH_INTERVAL_SECONDS']:g} s through "
-               f"the {config['SMS_GATEWAY']} gateway, timezone {config['TIMEZONE']}; Ctrl-C stops")
+    click.echo(f"Scheduler: tick every {config['SCHEDULER_TICK_SECONDS']:g} s, dispatching every "
+               f"{config['DISPATCH_INTERVAL_SECONDS']:g} s through the {config['SMS_GATEWAY']} gateway, "
+               f"timezone {config['TIMEZONE']}; Ctrl-C stops")
     try:
         build(config, blocking=True).start()
     except (KeyboardInterrupt, SystemExit):
         click.echo("Scheduler stopped")
 
 
-@scheduler_group.command("dispatch")
-def dispatch_command():
-    """Send the due queued messages once (one dispatcher pass) and print what happened."""
+def parse_at(value: str | None, timezone: str) -> dt.datetime:
+    """``--at`` value: ISO 8601; without an offset it is local time in ``timezone``. None → now (UTC)."""
+    if not value:
+        return utcnow()
+    try:
+        when = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"not an ISO time: {value!r}") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=ZoneInfo(timezone))
+    return when.astimezone(dt.timezone.utc)
+
+
+AT_HELP = "Act as of this ISO time (local TIMEZONE time unless it carries an offset); default now."
+
+
+@scheduler_group.command("tick")
+@click.option("--at", "at", default=None, help=AT_HELP)
+def tick_command(at: str | None):
+    """Run one scheduler pass (reminders, broadcasts, price pushes) and print what it did."""
+    from scheduler.tick import tick
     app = current_app._get_current_object()
-    summary = dispatch_once(session_factory(app), gateways.for_config(app.config), app.config)
+    now = parse_at(at, app.config["TIMEZONE"])
+    result = tick(session_factory(app), app.config, now)
+    click.echo(f"tick at {now.astimezone(ZoneInfo(app.config['TIMEZONE'])).isoformat()}: {result}")
+
+
+@scheduler_group.command("dispatch")
+@click.option("--at", "at", default=None, help=AT_HELP)
+def dispatch_command(at: str | None):
+    """Send the due queued messages once (one dispatcher pass) and print what happened."""
+    import_models()  # the outbox's foreign keys need every model mapped (PostgreSQL skips init_db)
+    app = current_app._get_current_object()
+    summary = dispatch_once(session_factory(app), gateways.for_config(app.config), app.config,
+                            now=parse_at(at, app.config["TIMEZONE"]))
     click.echo(f"dispatch: {summary.claimed} claimed, {summary}")
 
 

@@ -15,9 +15,12 @@ from service.dispatch import dispatch_once
 
 log = logging.getLogger(__name__)
 
-# the settings the dispatcher job needs (gateway adapter and batch size)
+# the settings the dispatcher job needs (gateway adapter, batch size, delivery rules)
 DISPATCH_SETTINGS = ("SMS_GATEWAY", "AT_USERNAME", "AT_API_KEY", "AT_SENDER_ID", "AT_TIMEOUT",
-                     "DISPATCH_BATCH_SIZE")
+                     "DISPATCH_BATCH_SIZE", "DISPATCH_INTERVAL_SECONDS", "TIMEZONE", "QUIET_HOURS_START",
+                     "QUIET_HOURS_END", "SEND_RATE_SEGMENTS_PER_SECOND")
+# the settings the scheduler tick needs
+TICK_SETTINGS = ("TIMEZONE", "SCHEDULER_GRACE_HOURS")
 
 
 @functools.cache
@@ -36,6 +39,17 @@ def dispatch_settings(config: Mapping) -> dict:
 def dispatch_job(database_url: str, settings: dict) -> None:
     """One dispatcher pass on ``database_url``; ``settings`` from :func:`dispatch_settings`."""
     dispatch_once(_sessions(database_url), gateways.for_config(settings), settings)
+
+
+def tick_settings(config: Mapping) -> dict:
+    """The tick's settings from ``config`` as a dict of plain values (job arguments)."""
+    return {name: config.get(name) for name in TICK_SETTINGS}
+
+
+def tick_job(database_url: str, settings: dict) -> None:
+    """One scheduler pass (reminders, broadcasts, price pushes) on ``database_url``, now."""
+    from scheduler.tick import tick
+    tick(_sessions(database_url), settings)
 
 
 def sweep_job(database_url: str) -> None:

@@ -97,10 +97,14 @@ def session_factory(app: Flask):
 
 
 def init_db(app: Flask) -> bool:
-    """Create missing tables and load the reference data if absent; True when data was loaded."""
+    """Create missing tables and load the reference data (and the built-in campaigns) if absent;
+    True when reference data was loaded."""
+    from service import campaign
+
     dbmod.create_schema(app.extensions["dehqon.engine"])
     with session_factory(app)() as session:
         loaded = reference_data.load(session)
+        campaign.load_seed(session)
         session.commit()
     return loaded
 

@@ -95,15 +95,20 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 def import_models() -> None:
     """Import every module that declares models, so ``Base.metadata`` is complete."""
     from service import (  # noqa: F401
+        broadcast,
+        campaign,
         cluster,
         crop,
+        crop_cycle,
         farmer,
         geography,
         market,
         membership,
         message,
         optout,
+        price_alert,
         producer_group,
+        scheduler_lock,
         ussd_session,
     )
 

@@ -4,11 +4,14 @@ One pass (:func:`dispatch_once`), following ``shared/reference/africastalking.md
 
 1. claim due ``queued`` rows atomically (``status → sending``; on PostgreSQL
    ``FOR UPDATE SKIP LOCKED`` so parallel dispatchers never share a row),
-   highest priority first, then oldest, at most ``DISPATCH_BATCH_SIZE``;
+   highest priority first, then oldest, at most ``DISPATCH_BATCH_SIZE``,
+   within the delivery rules of ``service.delivery_rules`` (quiet hours hold
+   all but replies and alerts; the rate cap in segments per second);
    rows that already carry a gateway message id are never claimed again;
 2. drop rows to suppressed phones (state ``suppressed``), except the STOP
    confirmation (kind ``stop_confirm``), checked now, at send time;
-3. send identical texts together, ≤ :data:`MAX_RECIPIENTS` distinct phones a request;
+3. send identical texts together, ≤ :data:`MAX_RECIPIENTS` distinct phones a request,
+   keeping each phone's rows in claim order;
 4. record each recipient's outcome and commit after every request; then apply
    delivery reports that arrived before the message ids were stored.
 
@@ -31,6 +34,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from service import delivery, optout
+from service.delivery_rules import EXEMPT_KINDS, Rules, take_within
 from service.db import utcnow
 from service.gateways import (
     ACCEPTED,
@@ -91,13 +95,15 @@ def dispatch_once(session_factory: Callable[[], Session], gateway: Gateway, conf
     """Run one dispatcher pass and return its :class:`Summary`.
 
     ``session_factory`` makes the pass's own session; ``gateway`` an adapter
-    (``service.gateways.for_config``); ``config`` gives ``DISPATCH_BATCH_SIZE``;
-    ``now`` (aware UTC) decides which rows are due.
+    (``service.gateways.for_config``); ``config`` gives ``DISPATCH_BATCH_SIZE``
+    and the delivery rules' settings (:meth:`Rules.from_config`);
+    ``now`` (aware UTC) decides which rows are due, whether it is quiet time and
+    the rate budget.
     """
     now = now or utcnow()
     summary = Summary()
     with session_factory() as session:
-        rows = _claim(session, int(config["DISPATCH_BATCH_SIZE"]), now)
+        rows = _claim(session, int(config["DISPATCH_BATCH_SIZE"]), now, Rules.from_config(config))
         summary.claimed = len(rows)
         rows = _drop_suppressed(session, rows, summary)
         session.commit()
@@ -120,8 +126,11 @@ def dispatch_once(session_factory: Callable[[], Session], gateway: Gateway, conf
     return summary
 
 
-def _claim(session: Session, limit: int, now: dt.datetime) -> list[OutboundMessage]:
+def _claim(session: Session, limit: int, now: dt.datetime, rules: Rules) -> list[OutboundMessage]:
     """Mark up to ``limit`` due rows ``sending``, commit, and return them in send order.
+
+    During quiet hours only :data:`EXEMPT_KINDS` are due; the rows taken stop at
+    the rate budget (:meth:`Rules.budget`).
 
     The UPDATE re-checks ``status = 'queued'`` so a row another dispatcher got
     first is skipped; on PostgreSQL the candidates are also locked
@@ -129,14 +138,17 @@ def _claim(session: Session, limit: int, now: dt.datetime) -> list[OutboundMessa
     dispatchers take different rows instead of competing for the same ones.
     """
     order = (OutboundMessage.priority, OutboundMessage.created_at, OutboundMessage.id)
-    due = (select(OutboundMessage.id)
+    due = (select(OutboundMessage.id, OutboundMessage.segments)
            .where(OutboundMessage.status == "queued", OutboundMessage.next_attempt_at <= now,
                   OutboundMessage.gateway_message_id.is_(None))
            .order_by(*order)
            .limit(limit))
+    if rules.is_quiet(now):
+        due = due.where(OutboundMessage.kind.in_(EXEMPT_KINDS))
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
-    candidates = session.scalars(due).all()
+    found = session.execute(due).all()
+    candidates = [row_id for row_id, _ in found[:take_within([n for _, n in found], rules.budget(session, now))]]
     if not candidates:
         session.commit()
         return []
@@ -165,18 +177,24 @@ def _drop_suppressed(session: Session, rows: list[OutboundMessage], summary: Sum
 
 def _batches(rows: list[OutboundMessage]) -> list[tuple[str, list[OutboundMessage]]]:
     """Group rows by text into requests of ≤ MAX_RECIPIENTS distinct phones, in send order.
-    Two rows with the same text and phone go into different requests."""
+
+    A row joins an open request of its text only when that request is sent after
+    every earlier row of the same phone, so one phone's messages keep their order;
+    two rows with the same text and phone go into different requests."""
     batches: list[tuple[str, list[OutboundMessage]]] = []
-    open_batches: dict[str, list[list[OutboundMessage]]] = {}
+    open_batches: dict[str, list[int]] = {}  # text → indexes into batches
+    last_of_phone: dict[str, int] = {}  # phone → index of the request holding its latest row
     for row in rows:
-        for batch in open_batches.setdefault(row.text, []):
-            if len(batch) < MAX_RECIPIENTS and all(r.phone != row.phone for r in batch):
-                batch.append(row)
+        after = last_of_phone.get(row.phone, -1)
+        for index in open_batches.setdefault(row.text, []):
+            if index > after and len(batches[index][1]) < MAX_RECIPIENTS:
+                batches[index][1].append(row)
                 break
         else:
-            batch = [row]
-            open_batches[row.text].append(batch)
-            batches.append((row.text, batch))
+            index = len(batches)
+            batches.append((row.text, [row]))
+            open_batches[row.text].append(index)
+        last_of_phone[row.phone] = index
     return batches
 
 

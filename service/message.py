@@ -12,8 +12,10 @@ the send timed out after AT may have accepted it: never resent automatically).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from service.db import Base, utcnow
@@ -62,6 +64,7 @@ class OutboundMessage(Base):
     __tablename__ = "outbound_message"
     __table_args__ = (
         Index("ix_outbound_message_due", "status", "priority", "next_attempt_at"),
+        Index("ix_outbound_message_sent_at", "sent_at"),  # the rate cap's window (service.delivery_rules)
         UniqueConstraint("dedupe_key"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -124,3 +127,34 @@ def queue_sms(session: Session, phone: str, text: str, *, kind: str = "reply", f
                           next_attempt_at=not_before or utcnow())
     session.add(row)
     return row
+
+
+def queue_many(session: Session, rows: Iterable[dict], *, kind: str,
+               not_before: dt.datetime | None = None) -> list[int]:
+    """Add many MT messages to the outbox in one multi-row INSERT; returns the new rows' ids.
+
+    ``rows``: dicts with ``phone``, ``text`` and optionally ``farmer_id``,
+    ``language``, ``dedupe_key``. A row whose ``dedupe_key`` is already in the
+    outbox is skipped without error (``ON CONFLICT DO NOTHING``), which is what
+    makes re-running a half-done broadcast or scheduler pass safe. ``kind`` and
+    ``not_before`` as in :func:`queue_sms`; texts are normalised and measured
+    once per distinct text. Runs in the caller's transaction.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}")
+    now = utcnow()
+    measured: dict[str, object] = {}
+    values = []
+    for row in rows:
+        m = measured.get(row["text"]) or measured.setdefault(row["text"], measure(row["text"]))
+        values.append({"phone": row["phone"], "farmer_id": row.get("farmer_id"), "text": m.text,
+                       "language": row.get("language"), "kind": kind, "priority": PRIORITY[kind],
+                       "encoding": m.encoding, "segments": m.segments, "status": "queued", "attempts": 0,
+                       "dedupe_key": row.get("dedupe_key"), "next_attempt_at": not_before or now,
+                       "created_at": now})
+    if not values:
+        return []
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = (dialect.insert(OutboundMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
+                 .returning(OutboundMessage.id))
+    return list(session.scalars(statement, values))

@@ -78,6 +78,11 @@ def app(database_url, app_settings):
         "STAFF_PHONES": [STAFF_PHONE],
         "SCHEDULER_EMBEDDED": False,
         "USSD_SERVICE_CODE": "*384*7#",
+        # no quiet hours and no rate cap unless a test module asks for them (results must not
+        # depend on the hour the tests run at)
+        "QUIET_HOURS_START": "00:00",
+        "QUIET_HOURS_END": "00:00",
+        "SEND_RATE_SEGMENTS_PER_SECOND": 0,
     }
     settings.update(app_settings)
     application = create_app(settings)

@@ -1,0 +1,84 @@
+"""The scheduler tick: one pass that queues everything due, under the scheduler lock.
+
+:func:`tick` takes the database lock (``service.scheduler_lock``): when another
+process holds it, the pass does nothing. Otherwise, as of ``now``, it queues
+due campaign reminders (``service.crop_cycle.queue_due``), due broadcasts
+(``service.broadcast.queue_due``), the weekly price digest and price alerts
+(``service.price_alert``), each with the ``SCHEDULER_GRACE_HOURS`` catch-up
+rule, and logs what it did and what it skipped. Everything written carries an
+outbox ``dedupe_key``, so overlapping or repeated passes send nothing twice.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from service import broadcast, crop_cycle, price_alert, scheduler_lock
+from service.db import utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TickResult:
+    """What one pass did. ``acted`` False when another scheduler held the lock; ``reminders``,
+    ``missed`` (by ``campaign.event``), ``broadcasts``/``broadcast_rows``, ``expired``
+    (broadcast ids), ``digests`` (None: this week's digest skipped, too late), ``price_alerts``."""
+
+    acted: bool = True
+    reminders: int = 0
+    missed: dict = field(default_factory=dict)
+    broadcasts: int = 0
+    broadcast_rows: int = 0
+    expired: list = field(default_factory=list)
+    digests: int | None = 0
+    price_alerts: int = 0
+
+    def __str__(self) -> str:
+        if not self.acted:
+            return "another scheduler holds the lock: nothing done"
+        text = (f"{self.reminders} reminders, {self.broadcast_rows} broadcast messages "
+                f"({self.broadcasts} broadcasts), {self.digests or 0} price digests, "
+                f"{self.price_alerts} price alerts queued")
+        skipped = []
+        if self.missed:
+            skipped.append(f"{sum(self.missed.values())} reminders missed "
+                           f"({', '.join(f'{k} ×{n}' for k, n in sorted(self.missed.items()))})")
+        if self.expired:
+            skipped.append(f"broadcasts {', '.join(map(str, self.expired))} expired")
+        if self.digests is None:
+            skipped.append("this week's price digest (its slot passed more than the grace ago)")
+        return text + ("; skipped: " + "; ".join(skipped) if skipped else "")
+
+
+def tick(session_factory: Callable[[], Session], config: Mapping, now: dt.datetime | None = None) -> TickResult:
+    """Run one scheduler pass as of ``now`` (aware UTC; default the clock) and return what it did.
+
+    ``config`` gives ``TIMEZONE`` and ``SCHEDULER_GRACE_HOURS``. The pass commits as it goes.
+    """
+    now = now or utcnow()
+    zone = ZoneInfo(config["TIMEZONE"])
+    grace = dt.timedelta(hours=float(config["SCHEDULER_GRACE_HOURS"]))
+    engine = session_factory.kw["bind"]
+    with scheduler_lock.hold(engine) as taken:
+        if not taken:
+            log.info("scheduler tick at %s: %s", now.isoformat(), TickResult(acted=False))
+            return TickResult(acted=False)
+        result = TickResult()
+        with session_factory() as session:
+            reminders = crop_cycle.queue_due(session, now, zone=zone, grace=grace)
+            result.reminders, result.missed = reminders.sent, dict(reminders.missed_events)
+            due = broadcast.queue_due(session, now, grace)
+            result.broadcasts, result.broadcast_rows, result.expired = due.queued, due.rows, due.expired
+            result.digests = price_alert.queue_digests(session, now, zone, grace)
+            result.price_alerts = price_alert.queue_alerts(session, now)
+    skipped = result.missed or result.expired or result.digests is None
+    worked = result.reminders or result.broadcasts or result.digests or result.price_alerts
+    level = logging.WARNING if skipped else logging.INFO if worked else logging.DEBUG
+    log.log(level, "scheduler tick at %s: %s", now.isoformat(), result)
+    return result
