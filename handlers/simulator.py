@@ -17,7 +17,7 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, reque
 from sqlalchemy import select
 
 from handlers.common import db
-from service.demo import quick_picks
+from service.demo import NEW_PHONE, quick_picks
 from service.message import OutboundMessage
 from service.phone import InvalidPhone, to_e164
 
@@ -55,6 +55,7 @@ def page():
     tokens = current_app.config.get("WEBHOOK_TOKENS") or []
     html = render_template(
         "simulator.html", phone=phone, raw=raw if error else (phone or ""), error=error, picks=picks,
+        no_farmers=all(p.phone == NEW_PHONE for p in picks),
         service_code=current_app.config["USSD_SERVICE_CODE"], short_code=_short_code(),
         network_code=NETWORK_CODE, key=tokens[0] if tokens else "", timezone=current_app.config["TIMEZONE"])
     return html, 200, {"Content-Security-Policy": CSP, "Cache-Control": "no-store"}
