@@ -14,12 +14,14 @@ holds only the reference data with a made-up region matching
   spread, 0.01 ha steps), their cluster's crop (some a second crop), language
   mostly ``tg`` with some ``ru`` and ``uz`` (more ``uz`` in Balkhi);
 * memberships: the first five members of a PG hold its Executive Committee
-  seats (405 seats, about 7 left vacant: 398 filled, 16% women); of the others
-  about 95% are active, 2% pending approval, 1.5% left, 1.5% in no PG;
+  seats, 7 in 405 left vacant (398 filled with the default, 16% women); of the
+  others 95% are active, 2% pending approval, 1.5% left, 1.5% in no PG
+  (shares exact, positions random);
 * phones ``+992 90 000 1000`` upwards (``+99290`` + 7 digits, so past 9,000
   phones the range simply continues: ``+992900010000``...); ``+992 90 000
-  0000``-``0999`` stay free for staff and testers. About one woman in four on
-  a man's phone is a second profile on his phone (a shared household phone);
+  0000``-``0999`` stay free for staff and testers. One time in four, a woman
+  generated right after a man of her PG becomes a second profile on his phone
+  (a shared household phone, about 4% of the profiles);
 * 28 days of market prices up to ``today``: daily buying prices at the two
   collection centres (tomato at DAHANA, onion at VOSECC), twice a week
   (Monday, Thursday) for every crop at the four bazaars. Tomato 2-5 TJS/kg
@@ -162,13 +164,17 @@ class Quota:
 
 @dataclass
 class _Pg:
+    """A PG being created: ``size`` farmers to generate for it."""
+
     id: int
     code: str
     cluster: str
     crop: str
     village_id: int
     size: int
+    stage: str
     created: dt.datetime
+    nth_in_village: int = 1
 
 
 @dataclass(frozen=True)
@@ -257,26 +263,26 @@ def _producer_groups(session: Session, rng: random.Random, villages: dict[str, l
     stages = Quota(rng, STAGE_COUNTS)
     cbo_of = dict(session.execute(select(CBO.village_id, CBO.id)).all())
     names = dict(session.execute(select(Village.id, Village.names)).all())
-    plans, rows, histories = [], [], []
+    plans = []
     for cluster, (prefix, count) in CLUSTERS.items():
         ids = villages[cluster]
         for i in range(count):
-            village = ids[i % len(ids)]
-            nth = i // len(ids) + 1
-            created = now - dt.timedelta(days=rng.uniform(500, 1100))
-            rows.append({"code": f"{prefix}{i + 1:02d}", "village_id": village, "cbo_id": cbo_of[village],
-                         "name": names[village]["tg"] + ("" if nth == 1 else f" {nth}"),
-                         "cluster_id": cluster, "stage": (stage := stages.draw()), "created_at": created})
-            plans.append(_Pg(0, rows[-1]["code"], cluster, cluster.split(".")[0], village, next(sizes), created))
-            histories.append((created, STAGES.index(stage)))
+            plans.append(_Pg(id=0, code=f"{prefix}{i + 1:02d}", cluster=cluster, crop=cluster.split(".")[0],
+                             village_id=ids[i % len(ids)], size=next(sizes), stage=stages.draw(),
+                             created=now - dt.timedelta(days=rng.uniform(500, 1100)),
+                             nth_in_village=i // len(ids) + 1))
+    rows = [{"code": pg.code, "village_id": pg.village_id, "cbo_id": cbo_of[pg.village_id],
+             "name": names[pg.village_id]["tg"] + ("" if pg.nth_in_village == 1 else f" {pg.nth_in_village}"),
+             "cluster_id": pg.cluster, "stage": pg.stage, "created_at": pg.created} for pg in plans]
     pg_ids = session.scalars(insert(ProducerGroup).returning(ProducerGroup.id, sort_by_parameter_order=True),
                              rows).all()
     assessments = []
-    for pg, pg_id, (created, last) in zip(plans, pg_ids, histories):
+    for pg, pg_id in zip(plans, pg_ids):
         pg.id = pg_id
-        step = (now - created) / (last + 1)
-        assessments += [{"pg_id": pg_id, "stage": STAGES[k], "assessed_on": (created + k * step).date()}
-                        for k in range(last + 1)]
+        reached = STAGES.index(pg.stage)
+        step = (now - pg.created) / (reached + 1)  # one assessment per stage, evenly spread until now
+        assessments += [{"pg_id": pg_id, "stage": STAGES[k], "assessed_on": (pg.created + k * step).date()}
+                        for k in range(reached + 1)]
     session.execute(insert(StageAssessment), assessments)
     return plans
 
