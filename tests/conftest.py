@@ -104,6 +104,21 @@ def runner(app):
 
 
 @pytest.fixture
+def live_server(app):
+    """The app served over real HTTP on a free port of 127.0.0.1 for the test; its base URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture
 def session(app):
     """A session on the app's database, closed after the test."""
     s = app.extensions["dehqon.sessionmaker"]()

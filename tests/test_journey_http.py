@@ -1,0 +1,107 @@
+"""Issue 2's whole journey over real HTTP, exactly as AT would post it.
+
+A woman farmer on a new phone registers in Tajik, joins a producer group of
+her village in Vose', reads onion prices, stops messages and starts them
+again; every USSD screen starts with CON/END and fits its budget, and her SMS
+replies appear in the simulator's inbox once the dispatcher has run.
+"""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from phone_script import Phone
+from service.farmer import Farmer
+from service.geography import Village
+from service.membership import Membership
+from service.optout import is_suppressed
+from service.producer_group import ProducerGroup
+
+TOKEN = "journey-token"
+PHONE = "+992935550101"
+
+
+@pytest.fixture
+def app_settings():
+    return {"WEBHOOK_TOKEN": TOKEN}
+
+
+@pytest.fixture
+def region(runner):
+    result = runner.invoke(args=["demo-data", "--farmers", "300", "--seed", "7"])
+    assert result.exit_code == 0, result.output
+
+
+def dispatch(runner):
+    result = runner.invoke(args=["scheduler", "dispatch"])
+    assert result.exit_code == 0, result.output
+
+
+def test_woman_registers_joins_reads_prices_stops_and_restarts(app, live_server, runner, region, session):
+    pg = session.scalars(select(ProducerGroup).where(ProducerGroup.cluster_id == "onion.vose")
+                         .order_by(ProducerGroup.code)).first()
+    village = session.get(Village, pg.village_id)
+    phone = Phone(live_server, PHONE, token=TOKEN)
+
+    # register, in Tajik (the default language)
+    assert "Сабти ном" in phone.dial()
+    phone.pick("Сабти ном")
+    phone.send("Гулнора Раҳимова")
+    phone.pick("Зан")
+    phone.pick("Восеъ")
+    phone.pick(village.name("tg"))
+    phone.pick("Пиёз")
+    phone.pick("Тамом")
+    phone.send("0,8")
+    assert "Гулнора Раҳимова" in phone.screen
+    phone.send("1")  # confirm
+    assert phone.screen.startswith("END ")
+    farmer = session.scalars(select(Farmer).where(Farmer.phone == PHONE)).one()
+    assert (farmer.gender, farmer.language, farmer.land_m2, farmer.village_id, farmer.crop_ids) == (
+        "female", "tg", 8000, village.id, ["onion"])
+
+    # join a producer group of her village
+    phone.dial()
+    phone.pick("Гурӯҳи ман")
+    phone.pick(pg.name, exact=True)
+    phone.send("1")  # yes
+    membership = session.scalars(select(Membership).where(Membership.farmer_id == farmer.id)).one()
+    assert membership.pg_id == pg.id and membership.status in ("pending", "active")
+
+    # onion prices: a price per market, in somoni
+    phone.dial()
+    phone.pick("Нархи бозор")
+    phone.pick("Пиёз")
+    assert any(ch.isdigit() for ch in phone.screen) and "," in phone.screen, phone.screen
+
+    dispatch(runner)
+    texts = [m["text"] for m in phone.inbox()]
+    assert len(texts) >= 2 and all(m["status"] == "delivered" for m in phone.inbox())
+
+    # STOP by SMS: only the confirmation reaches her from then on
+    assert phone.sms("stop").status_code == 200
+    assert is_suppressed(session, PHONE)
+    assert phone.sms("НАРХ пиёз").status_code == 200
+    dispatch(runner)
+    after_stop = phone.inbox()[len(texts):]
+    assert [m["kind"] for m in after_stop] == ["stop_confirm", "reply"]
+    assert [m["status"] for m in after_stop] == ["delivered", "suppressed"]
+
+    # START again: messages flow again
+    assert phone.sms("START").status_code == 200
+    assert phone.sms("НАРХ пиёз").status_code == 200
+    dispatch(runner)
+    after_start = phone.inbox()[len(texts) + 2:]
+    assert [m["status"] for m in after_start] == ["delivered", "delivered"]
+    assert "пиёз" in after_start[1]["text"].lower() or "ВОСЕ" in after_start[1]["text"].upper()
+
+    assert all(s.startswith(("CON ", "END ")) for s in phone.screens)
+
+
+def test_webhooks_refuse_a_wrong_token_and_store_nothing(app, live_server, session):
+    phone = Phone(live_server, PHONE, token="wrong")
+    assert phone.sms("REG Zarina F Guliston").status_code == 403
+    import requests
+    assert requests.post(f"{live_server}/ussd", params={"key": "wrong"}, data={
+        "sessionId": "ATUid_x", "phoneNumber": PHONE, "text": ""}, timeout=10).status_code == 403
+    assert session.scalars(select(Farmer)).all() == []
