@@ -99,10 +99,12 @@ def import_models() -> None:
         crop,
         farmer,
         geography,
+        input_catalogue,
         market,
         membership,
         message,
         optout,
+        order,
         producer_group,
         ussd_session,
     )
