@@ -7,6 +7,7 @@ and ``orders totals`` (:func:`service.order.send_daily_totals`). Prices are type
 from __future__ import annotations
 
 import csv
+import io
 
 import click
 from flask import current_app
@@ -224,8 +225,10 @@ def savings_command(by, cluster_id, since):
     """Savings of group buying against retail, per farmer, PG or cluster (CSV on standard output)."""
     with _session() as s:
         rows = order.savings(s, by, cluster_id=cluster_id, since=since.date() if since else None)
-        out = csv.writer(click.get_text_stream("stdout"))
+        buffer = io.StringIO()
+        out = csv.writer(buffer, lineterminator="\n")
         out.writerow([by, "name", "orders", "retail_tjs", "group_tjs", "saving_tjs"])
         for r in rows:
             out.writerow([r.key, r.label, r.orders, order.money(r.retail_diram, "en"),
                           order.money(r.group_diram, "en"), order.money(r.saving_diram, "en")])
+        click.echo(buffer.getvalue(), nl=False)
