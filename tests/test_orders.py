@@ -329,7 +329,7 @@ def test_order_texts_fit_their_budgets():
     long = {"order": "123456", "orders": "123456, 123457, 123458", "code": "ONJ1", "packs": 999,
             "total": "259740,00", "saving": "39960,00", "date": "31.12", "pg": "VOSECC01", "round": "12345",
             "farmers": 120, "place": "Маркази Гулистон, анбор", "max": 999, "n": "1000", "price": "350,00",
-            "retail": "350,00", "state": "супорида шуд", "ussd": "*384*7#",
+            "retail": "350,00", "state": "супорида шуд", "ussd": "*384*7#", "pack": "1000 кг",
             "codes": cases.CODES_ONION}
     for key in (k for k in templates_sms.catalogue() if k.startswith("orders.")):
         for lang in LANGS:
