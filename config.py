@@ -17,6 +17,7 @@ applies ``overrides`` (a dict) on top, which is how tests configure the app.
 | ``TIMEZONE`` | ``Asia/Dushanbe`` | IANA zone for everything shown to people; storage is UTC. |
 | ``STAFF_PHONES`` | empty | Comma-separated phones of extension staff allowed to use staff SMS commands (``SETPRICE``). Any form that normalises to E.164 (+992...). |
 | ``DEFAULT_LANGUAGE`` | ``tg`` | Language of a phone the service does not know yet (``tg``, ``ru``, ``uz``, ``en``). |
+| ``ORDER_ROUND_DAYS`` | ``7`` | Days from opening a PG's input order round to its closing day (orders are taken until the end of that local day). |
 | ``SCHEDULER_EMBEDDED`` | ``1`` with SQLite, else ``0`` | Run the APScheduler jobs (outbox dispatcher) inside the web process. |
 | ``DISPATCH_INTERVAL_SECONDS`` | ``5`` | How often the dispatcher sends queued MT messages. |
 | ``DISPATCH_BATCH_SIZE`` | ``100`` | Outbox rows claimed per dispatcher pass (AT takes at most 100 recipients a call). |
@@ -59,6 +60,7 @@ class Config:
     TIMEZONE = _env("TIMEZONE", "Asia/Dushanbe")
     STAFF_PHONES = _split(_env("STAFF_PHONES", ""))
     DEFAULT_LANGUAGE = _env("DEFAULT_LANGUAGE", "tg")
+    ORDER_ROUND_DAYS = int(_env("ORDER_ROUND_DAYS", "7"))
     SCHEDULER_EMBEDDED = _env(
         "SCHEDULER_EMBEDDED",
         "1" if _env("DATABASE_URL", "sqlite:").startswith("sqlite") else "0",

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 import templates_sms
 from config import Config
 from service import db as dbmod
-from service import reference_data
+from service import input_catalogue, order, reference_data
 
 GATEWAYS = ("local", "africastalking")
 
@@ -76,6 +76,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
 
     templates_sms.GLOBALS["ussd"] = settings["USSD_SERVICE_CODE"]
+    order.configure(settings)
 
     engine = dbmod.make_engine(settings["DATABASE_URL"])
     app.extensions["dehqon.engine"] = engine
@@ -97,14 +98,16 @@ def session_factory(app: Flask):
 
 
 def init_db(app: Flask) -> bool:
-    """Create missing tables and load the reference data (and the built-in campaigns) if absent;
-    True when reference data was loaded."""
+    """Create missing tables and load what must be there if absent: the reference data, the
+    built-in campaigns, the demo input catalogue's missing items and agents. True when the
+    reference data was loaded."""
     from service import campaign
 
     dbmod.create_schema(app.extensions["dehqon.engine"])
     with session_factory(app)() as session:
         loaded = reference_data.load(session)
         campaign.load_seed(session)
+        input_catalogue.load(session)
         session.commit()
     return loaded
 

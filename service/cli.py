@@ -23,6 +23,9 @@ def register(app: Flask) -> None:
     from service import demo
     app.cli.add_command(demo.demo_data_command)
 
+    from service.order_cli import orders_group
+    app.cli.add_command(orders_group)
+
     from scheduler import cli as scheduler_cli
     app.cli.add_command(scheduler_cli.scheduler_group)
     app.cli.add_command(scheduler_cli.serve_command)

@@ -663,9 +663,12 @@ def _reg(ctx: Context, args: list[str]) -> None:
     ctx.reply("sms.reg.done", name=ctx.acting.name, code=ctx.acting.code)
 
 
+from service import sms_orders  # noqa: E402  (collective input orders: ORDER, MYORDERS, CANCEL, ...)
+
 COMMANDS: dict[str, Callable[[Context, list[str]], None]] = {
     "reg": _reg, "join": _join, "leave": _leave, "price": _price, "lang": _lang, "stop": _stop,
     "start": _start, "help": _help, "approve": _approve, "setprice": _setprice,
+    **sms_orders.COMMANDS,
 }
 #: commands about the phone, not a profile: a member code of another phone does not matter
 PHONE_COMMANDS = ("stop", "start", "help")

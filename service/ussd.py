@@ -26,6 +26,7 @@ Menus (screen names in brackets)::
                                        [reg_village] [reg_crops] [reg_land] [reg_confirm]
            my group   -> [need_register] | [join] -> [join_code] -> [join_confirm]
                          | [group] (pending status; or [ec], [leave_confirm])
+           order inputs -> [orders] ... (service/ussd_orders.py)
            market prices -> [prices_crop] -> [prices]
            my account -> [language]; stop / restart messages
 
@@ -462,7 +463,7 @@ class Main(Screen):
 
     def view(self, d, data):
         keys = ("register", "group", "prices", "account") if d.farmer is None else \
-            ("group", "prices", "account", "add_person")
+            ("group", "prices", "account", "add_person", "orders")
         return View(items=[Option(d.t(f"ussd.main.{k}"), k) for k in keys])
 
     def choose(self, d, data, value):
@@ -470,6 +471,8 @@ class Main(Screen):
             return start_register(d)
         if value == "group":
             return open_group(d)
+        if value == "orders":
+            return ussd_orders.open_orders(d)
         return push("prices_crop" if value == "prices" else "account")
 
 
@@ -1063,3 +1066,6 @@ def record_end(session: Session, *, session_id: str, phone: str = "", service_co
         log.warning("USSD session %s failed at AT: %s", session_id, error_message or "(no errorMessage)")
     session.flush()
     return row
+
+
+from service import ussd_orders  # noqa: E402  (registers the input order screens)

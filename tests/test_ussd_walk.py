@@ -21,7 +21,7 @@ from service.names import LANGUAGES
 from service.ussd_session import FormDraft
 
 MENU_INPUTS = [str(n) for n in range(1, 10)] + ["0", "00", "98", "99", "", "a*b"]
-PROMPT_INPUTS = ["Гулрухсори Абдураҳмонова-Сафарова", "Ali*Vali", "0,5", "DAH01", "x", "", "0", "00", "98", "99"]
+PROMPT_INPUTS = ["Гулрухсори Абдураҳмонова-Сафарова", "Ali*Vali", "0,5", "3", "DAH01", "x", "", "0", "00", "98", "99"]
 
 
 def _key(state: dict) -> str:

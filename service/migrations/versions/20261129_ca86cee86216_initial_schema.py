@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 27e0272aca9d
+Revision ID: ca86cee86216
 Revises: 
-Create Date: 2026-11-29 08:42:56.557670
+Create Date: 2026-11-29 08:58:24.647767
 
 """
 from typing import Sequence, Union
@@ -13,7 +13,7 @@ import service.db
 
 
 # revision identifiers, used by Alembic.
-revision: str = '27e0272aca9d'
+revision: str = 'ca86cee86216'
 down_revision: Union[str, Sequence[str], None] = None
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
@@ -75,6 +75,23 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_form_draft')),
     sa.UniqueConstraint('phone', 'kind', name=op.f('uq_form_draft_phone'))
     )
+    op.create_table('input_item',
+    sa.Column('id', sa.String(length=48), nullable=False),
+    sa.Column('code', sa.String(length=8), nullable=False),
+    sa.Column('category', sa.String(length=16), nullable=False),
+    sa.Column('names', sa.JSON(), nullable=False),
+    sa.Column('crop_ids', sa.JSON(), nullable=False),
+    sa.Column('season_ids', sa.JSON(), nullable=False),
+    sa.Column('unit', sa.String(length=8), nullable=False),
+    sa.Column('pack_amount', sa.Integer(), nullable=False),
+    sa.Column('retail_diram', sa.Integer(), nullable=False),
+    sa.Column('group_diram', sa.Integer(), nullable=False),
+    sa.Column('price_source', sa.String(length=40), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('updated_at', service.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_input_item')),
+    sa.UniqueConstraint('code', name=op.f('uq_input_item_code'))
+    )
     op.create_table('scheduler_lease',
     sa.Column('name', sa.String(length=40), nullable=False),
     sa.Column('holder', sa.String(length=120), nullable=False),
@@ -86,6 +103,18 @@ def upgrade() -> None:
     sa.Column('source', sa.String(length=20), nullable=False),
     sa.Column('created_at', service.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('phone', name=op.f('pk_suppression'))
+    )
+    op.create_table('vam_agent',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=16), nullable=False),
+    sa.Column('name', sa.String(length=120), nullable=False),
+    sa.Column('kind', sa.String(length=12), nullable=False),
+    sa.Column('phone', sa.String(length=20), nullable=False),
+    sa.Column('language', sa.String(length=2), nullable=False),
+    sa.Column('district_ids', sa.JSON(), nullable=False),
+    sa.Column('village_ids', sa.JSON(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_vam_agent')),
+    sa.UniqueConstraint('code', name=op.f('uq_vam_agent_code'))
     )
     op.create_table('campaign',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -138,6 +167,13 @@ def upgrade() -> None:
     with op.batch_alter_table('market', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_market_district_id'), ['district_id'], unique=False)
 
+    op.create_table('vam_agent_item',
+    sa.Column('agent_id', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.String(length=48), nullable=False),
+    sa.ForeignKeyConstraint(['agent_id'], ['vam_agent.id'], name=op.f('fk_vam_agent_item_agent_id_vam_agent'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['item_id'], ['input_item.id'], name=op.f('fk_vam_agent_item_item_id_input_item'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('agent_id', 'item_id', name=op.f('pk_vam_agent_item'))
+    )
     op.create_table('campaign_event',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('campaign_id', sa.Integer(), nullable=False),
@@ -346,6 +382,25 @@ def upgrade() -> None:
         batch_op.create_index('uq_membership_ec_seat', ['pg_id', 'role'], unique=True, sqlite_where=sa.text("status = 'active' AND role != 'member'"), postgresql_where=sa.text("status = 'active' AND role != 'member'"))
         batch_op.create_index('uq_membership_open_farmer', ['farmer_id'], unique=True, sqlite_where=sa.text("status != 'left'"), postgresql_where=sa.text("status != 'left'"))
 
+    op.create_table('order_round',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('pg_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=8), nullable=False),
+    sa.Column('opened_at', service.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('opened_by', sa.Integer(), nullable=True),
+    sa.Column('closes_on', sa.Date(), nullable=False),
+    sa.Column('closed_at', service.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('closed_by', sa.Integer(), nullable=True),
+    sa.Column('totals_sent_at', service.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['closed_by'], ['farmer.id'], name=op.f('fk_order_round_closed_by_farmer'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['opened_by'], ['farmer.id'], name=op.f('fk_order_round_opened_by_farmer'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['pg_id'], ['producer_group.id'], name=op.f('fk_order_round_pg_id_producer_group')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_order_round'))
+    )
+    with op.batch_alter_table('order_round', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_order_round_pg_id'), ['pg_id'], unique=False)
+        batch_op.create_index('uq_order_round_open_pg', ['pg_id'], unique=True, sqlite_where=sa.text("status = 'open'"), postgresql_where=sa.text("status = 'open'"))
+
     op.create_table('outbound_message',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('phone', sa.String(length=20), nullable=False),
@@ -419,12 +474,46 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ussd_hop')),
     sa.UniqueConstraint('session_id', 'text', name=op.f('uq_ussd_hop_session_id'))
     )
+    op.create_table('input_order',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('round_id', sa.Integer(), nullable=False),
+    sa.Column('farmer_id', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.String(length=48), nullable=False),
+    sa.Column('supplier_id', sa.Integer(), nullable=True),
+    sa.Column('packs', sa.Integer(), nullable=False),
+    sa.Column('unit_retail_diram', sa.Integer(), nullable=False),
+    sa.Column('unit_group_diram', sa.Integer(), nullable=False),
+    sa.Column('total_diram', sa.Integer(), nullable=False),
+    sa.Column('saving_diram', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('pickup_place', sa.String(length=80), nullable=True),
+    sa.Column('pickup_on', sa.Date(), nullable=True),
+    sa.Column('via', sa.String(length=8), nullable=False),
+    sa.Column('created_at', service.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', service.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['farmer_id'], ['farmer.id'], name=op.f('fk_input_order_farmer_id_farmer')),
+    sa.ForeignKeyConstraint(['item_id'], ['input_item.id'], name=op.f('fk_input_order_item_id_input_item')),
+    sa.ForeignKeyConstraint(['round_id'], ['order_round.id'], name=op.f('fk_input_order_round_id_order_round')),
+    sa.ForeignKeyConstraint(['supplier_id'], ['vam_agent.id'], name=op.f('fk_input_order_supplier_id_vam_agent'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_input_order'))
+    )
+    with op.batch_alter_table('input_order', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_input_order_farmer_id'), ['farmer_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_input_order_round_id'), ['round_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_input_order_supplier_id'), ['supplier_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     """Downgrade schema."""
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('input_order', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_input_order_supplier_id'))
+        batch_op.drop_index(batch_op.f('ix_input_order_round_id'))
+        batch_op.drop_index(batch_op.f('ix_input_order_farmer_id'))
+
+    op.drop_table('input_order')
     op.drop_table('ussd_hop')
     with op.batch_alter_table('reminder', schema=None) as batch_op:
         batch_op.drop_index('uq_reminder_cycle_event')
@@ -443,6 +532,11 @@ def downgrade() -> None:
         batch_op.drop_index('ix_outbound_message_due')
 
     op.drop_table('outbound_message')
+    with op.batch_alter_table('order_round', schema=None) as batch_op:
+        batch_op.drop_index('uq_order_round_open_pg', sqlite_where=sa.text("status = 'open'"), postgresql_where=sa.text("status = 'open'"))
+        batch_op.drop_index(batch_op.f('ix_order_round_pg_id'))
+
+    op.drop_table('order_round')
     with op.batch_alter_table('membership', schema=None) as batch_op:
         batch_op.drop_index('uq_membership_open_farmer', sqlite_where=sa.text("status != 'left'"), postgresql_where=sa.text("status != 'left'"))
         batch_op.drop_index('uq_membership_ec_seat', sqlite_where=sa.text("status = 'active' AND role != 'member'"), postgresql_where=sa.text("status = 'active' AND role != 'member'"))
@@ -498,6 +592,7 @@ def downgrade() -> None:
         batch_op.drop_index('uq_campaign_event_code')
 
     op.drop_table('campaign_event')
+    op.drop_table('vam_agent_item')
     with op.batch_alter_table('market', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_market_district_id'))
 
@@ -516,8 +611,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_campaign_crop_id'))
 
     op.drop_table('campaign')
+    op.drop_table('vam_agent')
     op.drop_table('suppression')
     op.drop_table('scheduler_lease')
+    op.drop_table('input_item')
     op.drop_table('form_draft')
     op.drop_table('district')
     with op.batch_alter_table('delivery_report', schema=None) as batch_op:
