@@ -5,7 +5,8 @@ process holds it, the pass does nothing. Otherwise, as of ``now``, it queues
 due campaign reminders (``service.crop_cycle.queue_due``), due broadcasts
 (``service.broadcast.queue_due``), the weekly price digest and price alerts
 (``service.price_alert``), each with the ``SCHEDULER_GRACE_HOURS`` catch-up
-rule, and logs what it did and what it skipped. Everything written carries an
+rule; it closes input-order rounds past their deadline and sends PG chairs their
+daily order totals (``service.order``); and it logs what it did and what it skipped. Everything written carries an
 outbox ``dedupe_key``, so overlapping or repeated passes send nothing twice.
 """
 from __future__ import annotations
@@ -18,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from service import broadcast, crop_cycle, price_alert, scheduler_lock
+from service import broadcast, crop_cycle, order, price_alert, scheduler_lock
 from service.db import utcnow
 
 log = logging.getLogger(__name__)
@@ -38,13 +39,16 @@ class TickResult:
     expired: list = field(default_factory=list)
     digests: int | None = 0
     price_alerts: int = 0
+    rounds_closed: int = 0
+    round_totals: int = 0
 
     def __str__(self) -> str:
         if not self.acted:
             return "another scheduler holds the lock: nothing done"
         text = (f"{self.reminders} reminders, {self.broadcast_rows} broadcast messages "
                 f"({self.broadcasts} broadcasts), {self.digests or 0} price digests, "
-                f"{self.price_alerts} price alerts queued")
+                f"{self.price_alerts} price alerts, {self.round_totals} order totals queued; "
+                f"{self.rounds_closed} order rounds closed")
         skipped = []
         if self.missed:
             skipped.append(f"{sum(self.missed.values())} reminders missed "
@@ -77,8 +81,12 @@ def tick(session_factory: Callable[[], Session], config: Mapping, now: dt.dateti
             result.broadcasts, result.broadcast_rows, result.expired = due.queued, due.rows, due.expired
             result.digests = price_alert.queue_digests(session, now, zone, grace)
             result.price_alerts = price_alert.queue_alerts(session, now)
+            result.rounds_closed = len(order.close_due_rounds(session, now))
+            result.round_totals = order.send_daily_totals(session, now)
+            session.commit()
     skipped = result.missed or result.expired or result.digests is None
-    worked = result.reminders or result.broadcasts or result.digests or result.price_alerts
+    worked = (result.reminders or result.broadcasts or result.digests or result.price_alerts
+              or result.rounds_closed or result.round_totals)
     level = logging.WARNING if skipped else logging.INFO if worked else logging.DEBUG
     log.log(level, "scheduler tick at %s: %s", now.isoformat(), result)
     return result
