@@ -6,7 +6,7 @@ import re
 import statistics
 
 import pytest
-from sqlalchemy import distinct, func, select
+from sqlalchemy import func, select
 
 from service.farmer import Farmer, FarmerCrop
 from service.geography import Village
