@@ -197,9 +197,18 @@ def is_empty(session: Session) -> bool:
 
 
 def wipe(session: Session) -> None:
-    """Delete every row of every table, then load the reference data again (same transaction)."""
-    for table in reversed(Base.metadata.sorted_tables):
-        session.execute(delete(table))
+    """Delete every row of every table, then load the reference data again (same transaction).
+
+    PostgreSQL gets one ``TRUNCATE``: a row-by-row ``DELETE`` of a million farmers
+    runs a foreign-key check per row and takes hours there.
+    """
+    tables = list(reversed(Base.metadata.sorted_tables))
+    if session.get_bind().dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in tables)
+        session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            session.execute(delete(table))
     reference_data.load(session)
 
 

@@ -6,7 +6,7 @@ import re
 import statistics
 
 import pytest
-from sqlalchemy import distinct, func, select
+from sqlalchemy import func, select
 
 from service.farmer import Farmer, FarmerCrop
 from service.geography import Village
@@ -129,6 +129,7 @@ def test_refuses_a_second_run_unless_reset(runner, session):
     assert "already has 100 farmers and 81 producer groups" in again.output
     assert "--reset" in again.output
     assert session.scalar(select(func.count()).select_from(Farmer)) == 100
+    session.rollback()  # end the read: PostgreSQL's TRUNCATE waits for open transactions
 
     demo(runner, "--farmers", "40", "--reset")
     assert session.scalar(select(func.count()).select_from(Farmer)) == 40
@@ -142,6 +143,7 @@ def digest(session) -> str:
     prices = session.execute(select(MarketPrice.crop_id, MarketPrice.price_diram).order_by(
         MarketPrice.crop_id, MarketPrice.market_id, MarketPrice.observed_on)).all()
     stages = session.execute(select(ProducerGroup.code, ProducerGroup.stage).order_by(ProducerGroup.code)).all()
+    session.rollback()  # end the read: PostgreSQL's TRUNCATE (--reset) waits for open transactions
     return hashlib.sha256(repr((rows, prices, stages)).encode()).hexdigest()
 
 

@@ -86,6 +86,11 @@ def wait_for_post(posts: list[dict], path: str, after: int = 0, timeout: float =
     raise AssertionError(f"the page posted nothing to {path}; posts: {posts}")
 
 
+def wait_for_answer(page) -> None:
+    """Wait until the USSD dialog shows an answer (no string eval: the page's CSP forbids it)."""
+    page.locator("#ussd[data-mode='con'], #ussd[data-mode='end']").wait_for()
+
+
 def shown_for(answer: dict) -> str:
     """What the USSD dialog must show for a recorded answer (AT's contract, africastalking.md §2.4)."""
     if answer["status"] == 200 and re.match(r"(CON|END) ", answer["body"]):
@@ -115,7 +120,7 @@ def test_the_page_posts_like_africas_talking_and_shows_the_answers(page, base_ur
     assert re.fullmatch(r"ATUid_[0-9a-f]{32}", dial["form"]["sessionId"])
     assert dial["form"] == {"sessionId": dial["form"]["sessionId"], "serviceCode": "*384*7#",
                             "phoneNumber": PHONE, "networkCode": "99999", "text": ""}
-    page.wait_for_function("document.getElementById('ussd').dataset.mode !== 'busy'")
+    wait_for_answer(page)
     assert page.inner_text("#ussd-body") == shown_for(dial)
 
     if dial["status"] == 200 and dial["body"].startswith("CON "):
@@ -125,7 +130,7 @@ def test_the_page_posts_like_africas_talking_and_shows_the_answers(page, base_ur
         second = wait_for_post(posts, "/ussd", after=posts.index(dial) + 1)
         assert second["form"] | {"text": "1"} == dial["form"] | {"text": "1"}
         assert second["form"]["text"] == "1"
-        page.wait_for_function("document.getElementById('ussd').dataset.mode !== 'busy'")
+        wait_for_answer(page)
         assert page.inner_text("#ussd-body") == shown_for(second)
         last = second
     else:
@@ -150,7 +155,7 @@ def test_the_page_posts_like_africas_talking_and_shows_the_answers(page, base_ur
     page.click("#dial")
     redial = wait_for_post(posts, "/ussd", after=mark)
     assert redial["form"]["sessionId"] != dial["form"]["sessionId"] and redial["form"]["text"] == ""
-    page.wait_for_function("document.getElementById('ussd').dataset.mode !== 'busy'")
+    wait_for_answer(page)
     page.click("#ussd-cancel" if redial["status"] == 200 and redial["body"].startswith("CON ") else "#ussd-ok")
 
     # an SMS: AT's inbound fields, to the short code, a UTC date
@@ -167,9 +172,7 @@ def test_the_page_posts_like_africas_talking_and_shows_the_answers(page, base_ur
     mine = page.locator("#thread .msg.mo").last
     assert mine.locator(".text").inner_text() == "NARX piyoz"
     outcome = "sent" if 200 <= sms["status"] < 300 else f"not accepted (HTTP {sms['status']})"
-    page.wait_for_function(
-        "(want) => [...document.querySelectorAll('#thread .msg.mo .meta')].some(m => m.textContent.endsWith(want))",
-        arg=outcome)
+    page.locator("#thread .msg.mo .meta", has_text=re.compile(re.escape(outcome) + "$")).wait_for()
 
     # a reply queued later shows up by polling
     queue_sms(session, PHONE, "Пиёз: 1,40 сомонӣ/кг", kind="reply", language="tg")
