@@ -15,6 +15,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 run: $(VENV)/.installed
+	$(VENV)/bin/flask --app service demo-data --if-empty
 	$(VENV)/bin/flask --app service serve
 
 test: $(VENV)/.installed

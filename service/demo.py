@@ -549,8 +549,9 @@ def quick_picks(session: Session) -> list[Pick]:
               help="Number of farmer profiles to create.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed (same seed, same region).")
 @click.option("--reset", is_flag=True, help="First wipe ALL data (farmers, PGs, messages, sessions) of the database.")
+@click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when the database already has data.")
 @click.pass_obj
-def demo_data_command(script_info, farmers: int, seed: int, reset: bool):
+def demo_data_command(script_info, farmers: int, seed: int, reset: bool, if_empty: bool):
     """Create a demo region shaped like the case study (81 PGs, 4 clusters, prices)."""
     from service import init_db, new_session
 
@@ -560,6 +561,9 @@ def demo_data_command(script_info, farmers: int, seed: int, reset: bool):
     with new_session(app) as session:
         if reset:
             wipe(session)
+        elif not is_empty(session) and if_empty:
+            click.echo("the database already has data: demo region not created")
+            return
         elif not is_empty(session):
             n_farmers = session.scalar(select(func.count()).select_from(Farmer))
             n_pgs = session.scalar(select(func.count()).select_from(ProducerGroup))

@@ -128,6 +128,8 @@ def test_refuses_a_second_run_unless_reset(runner, session):
     assert again.exit_code != 0
     assert "already has 100 farmers and 81 producer groups" in again.output
     assert "--reset" in again.output
+    quiet = runner.invoke(args=["demo-data", "--farmers", "100", "--if-empty"])
+    assert quiet.exit_code == 0 and "already has data" in quiet.output
     assert session.scalar(select(func.count()).select_from(Farmer)) == 100
     session.rollback()  # end the read: PostgreSQL's TRUNCATE waits for open transactions
 
