@@ -28,7 +28,7 @@ applies ``overrides`` (a dict) on top, which is how tests configure the app.
 | ``SCHEDULER_GRACE_HOURS`` | ``6`` | After downtime, reminders and broadcasts due at most this long ago are still sent; older ones are skipped and reported. |
 | ``SMS_PRICE_TJS`` | ``0.10`` | Estimated price of one SMS segment in TJS, for broadcast previews. Dated and unverified: 0.05 TJS (2016) and 0.10 TJS (2019) retail per part for one operator (``message-budgets.md`` §3). |
 | ``PROXY_HOPS`` | ``0`` | Number of trusted reverse proxies in front of the app (``X-Forwarded-*`` is read only from them). |
-| ``SECRET_KEY`` | random per process | Flask secret for the dashboard session and CSRF. |
+| ``SECRET_KEY`` | random per process | Flask secret key (signed cookies). |
 | ``LOG_LEVEL`` | ``INFO`` | Python logging level. |
 """
 from __future__ import annotations
