@@ -20,6 +20,7 @@ applies ``overrides`` (a dict) on top, which is how tests configure the app.
 | ``SCHEDULER_EMBEDDED`` | ``1`` with SQLite, else ``0`` | Run the APScheduler jobs (outbox dispatcher) inside the web process. |
 | ``DISPATCH_INTERVAL_SECONDS`` | ``5`` | How often the dispatcher sends queued MT messages. |
 | ``DISPATCH_BATCH_SIZE`` | ``100`` | Outbox rows claimed per dispatcher pass (AT takes at most 100 recipients a call). |
+| ``ADVICE_ESCALATE_HOURS`` | ``24`` | Hours a farmer's question may wait for an answer before it goes to the next responder level (VAM agent → lead farmer → extension). |
 | ``PROXY_HOPS`` | ``0`` | Number of trusted reverse proxies in front of the app (``X-Forwarded-*`` is read only from them). |
 | ``SECRET_KEY`` | random per process | Flask secret for the dashboard session and CSRF. |
 | ``LOG_LEVEL`` | ``INFO`` | Python logging level. |
@@ -59,6 +60,7 @@ class Config:
     ) in ("1", "true", "yes", "on")
     DISPATCH_INTERVAL_SECONDS = float(_env("DISPATCH_INTERVAL_SECONDS", "5"))
     DISPATCH_BATCH_SIZE = int(_env("DISPATCH_BATCH_SIZE", "100"))
+    ADVICE_ESCALATE_HOURS = float(_env("ADVICE_ESCALATE_HOURS", "24"))
     PROXY_HOPS = int(_env("PROXY_HOPS", "0"))
     SECRET_KEY = _env("SECRET_KEY", "") or secrets.token_hex(32)
     LOG_LEVEL = _env("LOG_LEVEL", "INFO")

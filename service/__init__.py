@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 import templates_sms
 from config import Config
 from service import db as dbmod
-from service import reference_data
+from service import joint_sale, reference_data
 
 GATEWAYS = ("local", "africastalking")
 
@@ -101,6 +101,7 @@ def init_db(app: Flask) -> bool:
     dbmod.create_schema(app.extensions["dehqon.engine"])
     with session_factory(app)() as session:
         loaded = reference_data.load(session)
+        joint_sale.load(session)  # collection centres and their capacities, when missing
         session.commit()
     return loaded
 

@@ -18,6 +18,10 @@ def register(app: Flask) -> None:
     from service import demo
     app.cli.add_command(demo.demo_data_command)
 
+    from service import cli_advice
+    for group in cli_advice.COMMANDS:
+        app.cli.add_command(group)
+
     from scheduler import cli as scheduler_cli
     app.cli.add_command(scheduler_cli.scheduler_group)
     app.cli.add_command(scheduler_cli.serve_command)

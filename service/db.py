@@ -95,16 +95,20 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 def import_models() -> None:
     """Import every module that declares models, so ``Base.metadata`` is complete."""
     from service import (  # noqa: F401
+        advice,
         cluster,
         crop,
         farmer,
         geography,
+        joint_sale,
         market,
         membership,
         message,
         optout,
         producer_group,
         ussd_session,
+        vam_agent,
+        yield_report,
     )
 
 

@@ -461,8 +461,8 @@ class Main(Screen):
     name = "main"
 
     def view(self, d, data):
-        keys = ("register", "group", "prices", "account") if d.farmer is None else \
-            ("group", "prices", "account", "add_person")
+        keys = ("register", "group", "prices", "account", "advice") if d.farmer is None else \
+            ("group", "prices", "account", "add_person", "advice")
         return View(items=[Option(d.t(f"ussd.main.{k}"), k) for k in keys])
 
     def choose(self, d, data, value):
@@ -470,6 +470,8 @@ class Main(Screen):
             return start_register(d)
         if value == "group":
             return open_group(d)
+        if value == "advice":
+            return push("advice")
         return push("prices_crop" if value == "prices" else "account")
 
 
@@ -1063,3 +1065,7 @@ def record_end(session: Session, *, session_id: str, phone: str = "", service_co
         log.warning("USSD session %s failed at AT: %s", session_id, error_message or "(no errorMessage)")
     session.flush()
     return row
+
+
+# advice and joint sales (service/ussd_advice.py; it imports this module)
+from service import ussd_advice  # noqa: E402,F401

@@ -413,7 +413,7 @@ CASES = [
          key="guess"),
     Case("token set, key right", [hop("")], MAIN_NEW, hops_stored(1), token="s3cret", key="s3cret"),
     Case("an exception ends politely in the caller's language (rolled back)",
-         [path("1", "4", "1", "1", phone=HOUSEHOLD)], "END " + _t("ussd.error", "ru"), no_farmer_added,
+         [path("1", "98", "1", "1", "1", phone=HOUSEHOLD)], "END " + _t("ussd.error", "ru"), no_farmer_added,
          world=True, setup=broken_draft),
     # -- menus with the demo-like world -----------------------------------------
     Case("my group for an unregistered phone: register first", path("2"), con("ussd.group.need_register"),
