@@ -230,10 +230,13 @@ def totals_text(session: Session, centre: CollectionCentre, today: dt.date, lang
 
 def send_weekly_totals(session: Session, today: dt.date) -> int:
     """Queue each centre's totals to each of its cluster leaders, once per ISO week
-    (a repeated run that week sends nothing new); returns the number queued."""
+    (a repeated run that week sends nothing new; a centre without pledges this season
+    sends nothing); returns the number queued."""
     year, week, _ = today.isocalendar()
     queued = 0
     for centre in session.scalars(select(CollectionCentre).order_by(CollectionCentre.id)):
+        if not pledged_g(session, centre, monday(today).isocalendar().year):
+            continue
         for leader in leaders(session, centre):
             key = f"sales.totals:{centre.id}:{leader.id}:{year}-W{week:02d}"
             if session.scalar(select(OutboundMessage.id).where(OutboundMessage.dedupe_key == key)):
