@@ -37,7 +37,7 @@ from service.vam_agent import Responder
 
 TOPICS = ("sowing", "care", "protection", "harvest")
 STATUSES = ("open", "answered")
-MAX_QUESTION_CHARS = 200
+MAX_QUESTION_CHARS = 160  # the responder's SMS then takes at most 4 parts in Cyrillic
 MAX_ANSWER_SEGMENTS = 3
 
 

@@ -23,7 +23,7 @@ from service.sms_advice import done_params
 from service.ussd import Option, Screen, View, _yes_no, back, end, push, screen, stay
 
 MODES = ("tips", "ask", "sell")
-WEEKS_OFFERED = 4  # this week and the three after
+WEEKS_OFFERED = 3  # this week and the two after (all on one Cyrillic screen)
 
 
 def _today() -> dt.date:
@@ -133,7 +133,7 @@ class SellQuantity(Screen):
 
 @screen
 class SellWeek(Screen):
-    """Which week: this one or one of the next three."""
+    """Which week: this one or one of the next two."""
 
     name = "sell_week"
 
