@@ -27,6 +27,7 @@ applies ``overrides`` (a dict) on top, which is how tests configure the app.
 | ``SCHEDULER_TICK_SECONDS`` | ``60`` | How often the scheduler tick queues due reminders, broadcasts and price messages. |
 | ``SCHEDULER_GRACE_HOURS`` | ``6`` | After downtime, reminders and broadcasts due at most this long ago are still sent; older ones are skipped and reported. |
 | ``SMS_PRICE_TJS`` | ``0.10`` | Estimated price of one SMS segment in TJS, for broadcast previews. Dated and unverified: 0.05 TJS (2016) and 0.10 TJS (2019) retail per part for one operator (``message-budgets.md`` §3). |
+| ``ADVICE_ESCALATE_HOURS`` | ``24`` | Hours a farmer's question may wait for an answer before it goes to the next responder level (VAM agent → lead farmer → extension). |
 | ``PROXY_HOPS`` | ``0`` | Number of trusted reverse proxies in front of the app (``X-Forwarded-*`` is read only from them). |
 | ``SECRET_KEY`` | random per process | Flask secret key (signed cookies). |
 | ``LOG_LEVEL`` | ``INFO`` | Python logging level. |
@@ -74,6 +75,7 @@ class Config:
     SCHEDULER_GRACE_HOURS = float(_env("SCHEDULER_GRACE_HOURS", "6"))
     # per SMS segment, TJS; dated and unverified (message-budgets.md §3: 0.05 in 2016, 0.10 in 2019)
     SMS_PRICE_TJS = float(_env("SMS_PRICE_TJS", "0.10"))
+    ADVICE_ESCALATE_HOURS = float(_env("ADVICE_ESCALATE_HOURS", "24"))
     PROXY_HOPS = int(_env("PROXY_HOPS", "0"))
     SECRET_KEY = _env("SECRET_KEY", "") or secrets.token_hex(32)
     LOG_LEVEL = _env("LOG_LEVEL", "INFO")

@@ -6,7 +6,9 @@ due campaign reminders (``service.crop_cycle.queue_due``), due broadcasts
 (``service.broadcast.queue_due``), the weekly price digest and price alerts
 (``service.price_alert``), each with the ``SCHEDULER_GRACE_HOURS`` catch-up
 rule; it closes input-order rounds past their deadline and sends PG chairs their
-daily order totals (``service.order``); and it logs what it did and what it skipped. Everything written carries an
+daily order totals (``service.order``); it escalates questions unanswered for
+``ADVICE_ESCALATE_HOURS`` (``service.advice``) and sends cluster leaders the week's
+pledge totals (``service.joint_sale``); and it logs what it did and what it skipped. Everything written carries an
 outbox ``dedupe_key``, so overlapping or repeated passes send nothing twice.
 """
 from __future__ import annotations
@@ -19,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from service import broadcast, crop_cycle, order, price_alert, scheduler_lock
+from service import advice, broadcast, crop_cycle, joint_sale, order, price_alert, scheduler_lock
 from service.db import utcnow
 
 log = logging.getLogger(__name__)
@@ -41,14 +43,17 @@ class TickResult:
     price_alerts: int = 0
     rounds_closed: int = 0
     round_totals: int = 0
+    escalated: int = 0
+    sales_totals: int = 0
 
     def __str__(self) -> str:
         if not self.acted:
             return "another scheduler holds the lock: nothing done"
         text = (f"{self.reminders} reminders, {self.broadcast_rows} broadcast messages "
                 f"({self.broadcasts} broadcasts), {self.digests or 0} price digests, "
-                f"{self.price_alerts} price alerts, {self.round_totals} order totals queued; "
-                f"{self.rounds_closed} order rounds closed")
+                f"{self.price_alerts} price alerts, {self.round_totals} order totals, "
+                f"{self.sales_totals} pledge totals queued; {self.rounds_closed} order rounds closed, "
+                f"{self.escalated} questions escalated")
         skipped = []
         if self.missed:
             skipped.append(f"{sum(self.missed.values())} reminders missed "
@@ -84,9 +89,13 @@ def tick(session_factory: Callable[[], Session], config: Mapping, now: dt.dateti
             result.rounds_closed = len(order.close_due_rounds(session, now))
             result.round_totals = order.send_daily_totals(session, now)
             session.commit()
+            escalate_after = dt.timedelta(hours=float(config.get("ADVICE_ESCALATE_HOURS", 24)))
+            result.escalated = len(advice.escalate_overdue(session, now, escalate_after))
+            result.sales_totals = joint_sale.send_weekly_totals(session, now.astimezone(zone).date())
+            session.commit()
     skipped = result.missed or result.expired or result.digests is None
     worked = (result.reminders or result.broadcasts or result.digests or result.price_alerts
-              or result.rounds_closed or result.round_totals)
+              or result.rounds_closed or result.round_totals or result.escalated or result.sales_totals)
     level = logging.WARNING if skipped else logging.INFO if worked else logging.DEBUG
     log.log(level, "scheduler tick at %s: %s", now.isoformat(), result)
     return result

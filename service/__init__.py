@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 import templates_sms
 from config import Config
 from service import db as dbmod
-from service import input_catalogue, order, reference_data
+from service import input_catalogue, joint_sale, order, reference_data
 
 GATEWAYS = ("local", "africastalking")
 
@@ -108,6 +108,7 @@ def init_db(app: Flask) -> bool:
         loaded = reference_data.load(session)
         campaign.load_seed(session)
         input_catalogue.load(session)
+        joint_sale.load(session)  # collection centres and their capacities, when missing
         session.commit()
     return loaded
 

@@ -25,6 +25,9 @@ def register(app: Flask) -> None:
 
     from service.order_cli import orders_group
     app.cli.add_command(orders_group)
+    from service import cli_advice
+    for group in cli_advice.COMMANDS:
+        app.cli.add_command(group)
 
     from scheduler import cli as scheduler_cli
     app.cli.add_command(scheduler_cli.scheduler_group)

@@ -95,6 +95,7 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 def import_models() -> None:
     """Import every module that declares models, so ``Base.metadata`` is complete."""
     from service import (  # noqa: F401
+        advice,
         broadcast,
         campaign,
         cluster,
@@ -103,6 +104,7 @@ def import_models() -> None:
         farmer,
         geography,
         input_catalogue,
+        joint_sale,
         market,
         membership,
         message,
@@ -112,6 +114,8 @@ def import_models() -> None:
         producer_group,
         scheduler_lock,
         ussd_session,
+        vam_agent,
+        yield_report,
     )
 
 

@@ -672,3 +672,8 @@ COMMANDS: dict[str, Callable[[Context, list[str]], None]] = {
 }
 #: commands about the phone, not a profile: a member code of another phone does not matter
 PHONE_COMMANDS = ("stop", "start", "help")
+
+# advice, joint sales and yield reports (service/sms_advice.py; it imports this module)
+from service import sms_advice  # noqa: E402
+
+COMMANDS.update(sms_advice.COMMANDS)

@@ -462,8 +462,8 @@ class Main(Screen):
     name = "main"
 
     def view(self, d, data):
-        keys = ("register", "group", "prices", "account") if d.farmer is None else \
-            ("group", "prices", "account", "add_person", "orders")
+        keys = ("register", "group", "prices", "account", "advice") if d.farmer is None else \
+            ("group", "prices", "orders", "advice", "account", "add_person")
         return View(items=[Option(d.t(f"ussd.main.{k}"), k) for k in keys])
 
     def choose(self, d, data, value):
@@ -473,6 +473,8 @@ class Main(Screen):
             return open_group(d)
         if value == "orders":
             return ussd_orders.open_orders(d)
+        if value == "advice":
+            return push("advice")
         return push("prices_crop" if value == "prices" else "account")
 
 
@@ -1068,4 +1070,5 @@ def record_end(session: Session, *, session_id: str, phone: str = "", service_co
     return row
 
 
-from service import ussd_orders  # noqa: E402  (registers the input order screens)
+# screens of other modules (they import this one): input orders, advice and joint sales
+from service import ussd_advice, ussd_orders  # noqa: E402,F401

@@ -46,8 +46,8 @@ def test_cli_tick_at_a_local_time_queues_what_is_due(runner, session):
     early = runner.invoke(args=["scheduler", "tick", "--at", "2027-05-01T07:59"])
     assert early.exit_code == 0, early.output
     assert early.output.strip() == ("tick at 2027-05-01T07:59:00+05:00: 0 reminders, 0 broadcast messages "
-                                    "(0 broadcasts), 0 price digests, 0 price alerts, 0 order totals queued; "
-                                        "0 order rounds closed")
+                                    "(0 broadcasts), 0 price digests, 0 price alerts, 0 order totals, 0 pledge totals "
+                                        "queued; 0 order rounds closed, 0 questions escalated")
     due = runner.invoke(args=["scheduler", "tick", "--at", "2027-05-01T08:00+05:00"])
     assert "2 reminders" in due.output and count(session) == 2
     again = runner.invoke(args=["scheduler", "tick", "--at", "2027-05-01T08:00"])

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: ca86cee86216
+Revision ID: 994f8bc208fa
 Revises: 
-Create Date: 2026-11-29 08:58:24.647767
+Create Date: 2026-11-29 09:08:56.840165
 
 """
 from typing import Sequence, Union
@@ -13,7 +13,7 @@ import service.db
 
 
 # revision identifiers, used by Alembic.
-revision: str = 'ca86cee86216'
+revision: str = '994f8bc208fa'
 down_revision: Union[str, Sequence[str], None] = None
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
@@ -116,6 +116,17 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_vam_agent')),
     sa.UniqueConstraint('code', name=op.f('uq_vam_agent_code'))
     )
+    op.create_table('buyer_offer',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('crop_id', sa.String(length=32), nullable=False),
+    sa.Column('price_diram', sa.Integer(), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('entered_by', sa.String(length=40), nullable=False),
+    sa.Column('farmers_told', sa.Integer(), nullable=False),
+    sa.Column('created_at', service.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['crop_id'], ['crop.id'], name=op.f('fk_buyer_offer_crop_id_crop')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_buyer_offer'))
+    )
     op.create_table('campaign',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=40), nullable=False),
@@ -189,6 +200,19 @@ def upgrade() -> None:
     with op.batch_alter_table('campaign_event', schema=None) as batch_op:
         batch_op.create_index('uq_campaign_event_code', ['campaign_id', 'code'], unique=True)
 
+    op.create_table('collection_centre',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('market_id', sa.Integer(), nullable=False),
+    sa.Column('crop_id', sa.String(length=32), nullable=False),
+    sa.Column('cluster_id', sa.String(length=64), nullable=False),
+    sa.Column('capacity_g', sa.BigInteger(), nullable=False),
+    sa.ForeignKeyConstraint(['cluster_id'], ['commodity_cluster.id'], name=op.f('fk_collection_centre_cluster_id_commodity_cluster')),
+    sa.ForeignKeyConstraint(['crop_id'], ['crop.id'], name=op.f('fk_collection_centre_crop_id_crop')),
+    sa.ForeignKeyConstraint(['market_id'], ['market.id'], name=op.f('fk_collection_centre_market_id_market')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_collection_centre')),
+    sa.UniqueConstraint('cluster_id', name=op.f('uq_collection_centre_cluster_id')),
+    sa.UniqueConstraint('market_id', name=op.f('uq_collection_centre_market_id'))
+    )
     op.create_table('market_price',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('crop_id', sa.String(length=32), nullable=False),
@@ -293,6 +317,26 @@ def upgrade() -> None:
     with op.batch_alter_table('inbound_message', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_inbound_message_phone'), ['phone'], unique=False)
 
+    op.create_table('pledge',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('farmer_id', sa.Integer(), nullable=False),
+    sa.Column('centre_id', sa.Integer(), nullable=False),
+    sa.Column('crop_id', sa.String(length=32), nullable=False),
+    sa.Column('grams', sa.BigInteger(), nullable=False),
+    sa.Column('week', sa.Date(), nullable=False),
+    sa.Column('season', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('channel', sa.String(length=8), nullable=False),
+    sa.Column('created_at', service.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['centre_id'], ['collection_centre.id'], name=op.f('fk_pledge_centre_id_collection_centre')),
+    sa.ForeignKeyConstraint(['crop_id'], ['crop.id'], name=op.f('fk_pledge_crop_id_crop')),
+    sa.ForeignKeyConstraint(['farmer_id'], ['farmer.id'], name=op.f('fk_pledge_farmer_id_farmer'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_pledge'))
+    )
+    with op.batch_alter_table('pledge', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pledge_centre_id'), ['centre_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_pledge_farmer_id'), ['farmer_id'], unique=False)
+
     op.create_table('price_alert',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('farmer_id', sa.Integer(), nullable=False),
@@ -360,6 +404,24 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('ussd_session', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_ussd_session_phone'), ['phone'], unique=False)
+
+    op.create_table('yield_report',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('farmer_id', sa.Integer(), nullable=False),
+    sa.Column('crop_id', sa.String(length=32), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('grams', sa.BigInteger(), nullable=False),
+    sa.Column('area_m2', sa.Integer(), nullable=False),
+    sa.Column('entered', sa.String(length=60), nullable=False),
+    sa.Column('is_member', sa.Boolean(), nullable=False),
+    sa.Column('linked_to_vam', sa.Boolean(), nullable=False),
+    sa.Column('reported_at', service.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['crop_id'], ['crop.id'], name=op.f('fk_yield_report_crop_id_crop')),
+    sa.ForeignKeyConstraint(['farmer_id'], ['farmer.id'], name=op.f('fk_yield_report_farmer_id_farmer'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_yield_report'))
+    )
+    with op.batch_alter_table('yield_report', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_yield_report_farmer_id'), ['farmer_id'], unique=False)
 
     op.create_table('membership',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -464,6 +526,28 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_reminder_event_id'), ['event_id'], unique=False)
         batch_op.create_index('uq_reminder_cycle_event', ['cycle_id', 'event_id'], unique=True)
 
+    op.create_table('responder',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('role', sa.String(length=12), nullable=False),
+    sa.Column('kind', sa.String(length=12), nullable=True),
+    sa.Column('name', sa.String(length=80), nullable=False),
+    sa.Column('phone', sa.String(length=20), nullable=False),
+    sa.Column('language', sa.String(length=2), nullable=False),
+    sa.Column('district_id', sa.String(length=32), nullable=False),
+    sa.Column('farmer_id', sa.Integer(), nullable=True),
+    sa.Column('pg_id', sa.Integer(), nullable=True),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', service.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['district_id'], ['district.id'], name=op.f('fk_responder_district_id_district')),
+    sa.ForeignKeyConstraint(['farmer_id'], ['farmer.id'], name=op.f('fk_responder_farmer_id_farmer'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['pg_id'], ['producer_group.id'], name=op.f('fk_responder_pg_id_producer_group')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_responder')),
+    sa.UniqueConstraint('role', 'phone', name=op.f('uq_responder_role'))
+    )
+    with op.batch_alter_table('responder', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_responder_district_id'), ['district_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_responder_phone'), ['phone'], unique=False)
+
     op.create_table('ussd_hop',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('session_id', sa.String(length=100), nullable=False),
@@ -502,12 +586,82 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_input_order_round_id'), ['round_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_input_order_supplier_id'), ['supplier_id'], unique=False)
 
+    op.create_table('question',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('farmer_id', sa.Integer(), nullable=False),
+    sa.Column('crop_id', sa.String(length=32), nullable=True),
+    sa.Column('topic', sa.String(length=12), nullable=True),
+    sa.Column('village_id', sa.Integer(), nullable=True),
+    sa.Column('district_id', sa.String(length=32), nullable=True),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('channel', sa.String(length=8), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('responder_id', sa.Integer(), nullable=True),
+    sa.Column('level', sa.Integer(), nullable=True),
+    sa.Column('routed_at', service.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('asked_at', service.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('answer', sa.Text(), nullable=True),
+    sa.Column('answered_by', sa.Integer(), nullable=True),
+    sa.Column('answered_phone', sa.String(length=20), nullable=True),
+    sa.Column('answered_at', service.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['answered_by'], ['responder.id'], name=op.f('fk_question_answered_by_responder')),
+    sa.ForeignKeyConstraint(['crop_id'], ['crop.id'], name=op.f('fk_question_crop_id_crop')),
+    sa.ForeignKeyConstraint(['district_id'], ['district.id'], name=op.f('fk_question_district_id_district')),
+    sa.ForeignKeyConstraint(['farmer_id'], ['farmer.id'], name=op.f('fk_question_farmer_id_farmer'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['responder_id'], ['responder.id'], name=op.f('fk_question_responder_id_responder')),
+    sa.ForeignKeyConstraint(['village_id'], ['village.id'], name=op.f('fk_question_village_id_village')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_question'))
+    )
+    with op.batch_alter_table('question', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_question_farmer_id'), ['farmer_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_question_responder_id'), ['responder_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_question_status'), ['status'], unique=False)
+
+    op.create_table('responder_village',
+    sa.Column('responder_id', sa.Integer(), nullable=False),
+    sa.Column('village_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['responder_id'], ['responder.id'], name=op.f('fk_responder_village_responder_id_responder'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['village_id'], ['village.id'], name=op.f('fk_responder_village_village_id_village')),
+    sa.PrimaryKeyConstraint('responder_id', 'village_id', name=op.f('pk_responder_village'))
+    )
+    with op.batch_alter_table('responder_village', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_responder_village_village_id'), ['village_id'], unique=False)
+
+    op.create_table('question_route',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('question_id', sa.Integer(), nullable=False),
+    sa.Column('responder_id', sa.Integer(), nullable=False),
+    sa.Column('level', sa.Integer(), nullable=False),
+    sa.Column('sent_at', service.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['question_id'], ['question.id'], name=op.f('fk_question_route_question_id_question'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['responder_id'], ['responder.id'], name=op.f('fk_question_route_responder_id_responder')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_question_route'))
+    )
+    with op.batch_alter_table('question_route', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_question_route_question_id'), ['question_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_question_route_responder_id'), ['responder_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     """Downgrade schema."""
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('question_route', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_question_route_responder_id'))
+        batch_op.drop_index(batch_op.f('ix_question_route_question_id'))
+
+    op.drop_table('question_route')
+    with op.batch_alter_table('responder_village', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_responder_village_village_id'))
+
+    op.drop_table('responder_village')
+    with op.batch_alter_table('question', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_question_status'))
+        batch_op.drop_index(batch_op.f('ix_question_responder_id'))
+        batch_op.drop_index(batch_op.f('ix_question_farmer_id'))
+
+    op.drop_table('question')
     with op.batch_alter_table('input_order', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_input_order_supplier_id'))
         batch_op.drop_index(batch_op.f('ix_input_order_round_id'))
@@ -515,6 +669,11 @@ def downgrade() -> None:
 
     op.drop_table('input_order')
     op.drop_table('ussd_hop')
+    with op.batch_alter_table('responder', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_responder_phone'))
+        batch_op.drop_index(batch_op.f('ix_responder_district_id'))
+
+    op.drop_table('responder')
     with op.batch_alter_table('reminder', schema=None) as batch_op:
         batch_op.drop_index('uq_reminder_cycle_event')
         batch_op.drop_index(batch_op.f('ix_reminder_event_id'))
@@ -544,6 +703,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_membership_farmer_id'))
 
     op.drop_table('membership')
+    with op.batch_alter_table('yield_report', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_yield_report_farmer_id'))
+
+    op.drop_table('yield_report')
     with op.batch_alter_table('ussd_session', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ussd_session_phone'))
 
@@ -559,6 +722,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_price_alert_farmer_id'))
 
     op.drop_table('price_alert')
+    with op.batch_alter_table('pledge', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_pledge_farmer_id'))
+        batch_op.drop_index(batch_op.f('ix_pledge_centre_id'))
+
+    op.drop_table('pledge')
     with op.batch_alter_table('inbound_message', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_inbound_message_phone'))
 
@@ -588,6 +756,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_market_price_market_id'))
 
     op.drop_table('market_price')
+    op.drop_table('collection_centre')
     with op.batch_alter_table('campaign_event', schema=None) as batch_op:
         batch_op.drop_index('uq_campaign_event_code')
 
@@ -611,6 +780,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_campaign_crop_id'))
 
     op.drop_table('campaign')
+    op.drop_table('buyer_offer')
     op.drop_table('vam_agent')
     op.drop_table('suppression')
     op.drop_table('scheduler_lease')

@@ -1,0 +1,91 @@
+"""USSD cases of advice and joint sales: hops as AT posts them (via ``cases.ussd``), the answer and
+the effect, on the world of ``cases.ussd.build_world`` (SOLO_PHONE: Zarina, tg, Dahana, tomato, no PG).
+Run by ``tests/test_advice_ussd.py``."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select, update
+
+import templates_sms
+from cases.ussd import NEW_PHONE, SOLO_PHONE, Case, Pick, con, end, notice, path
+from service import joint_sale, vam_agent
+from service.advice import Question
+from service.joint_sale import CollectionCentre, Pledge
+from service.message import OutboundMessage
+
+AGENT = "+992901400001"
+MENU = ("98", "1")  # the advice line is alone on the main menu's second page in Tajik
+TIPS, ASK, SELL = "1", "2", "3"  # the advice menu (Pick cannot read a first line: it starts with CON)
+
+
+def _t(key, **params):
+    return templates_sms.text(key, "tg", **params)
+
+
+def agent_in_dahana(session, world):
+    vam_agent.add_vam_agent(session, name="Agro Dahana", kind="agro_shop", phone=AGENT, district_id="kulob",
+                            village_ids=[world["dahana"]])
+    session.commit()
+
+
+def small_centre(session, world):
+    session.execute(update(CollectionCentre).values(capacity_g=1_000_000))
+    session.commit()
+
+
+def question_sent(session, world, bodies):
+    q = session.scalar(select(Question))
+    assert (q.crop_id, q.topic, q.channel, q.text) == ("tomato", "protection", "ussd", "Кирм барги помидорро мехӯрад")
+    (to_agent,) = session.scalars(select(OutboundMessage)).all()
+    assert to_agent.phone == AGENT and "Кирм барги помидорро мехӯрад" in to_agent.text
+
+
+def pledged(session, world, bodies):
+    (p,) = session.scalars(select(Pledge)).all()
+    next_week = joint_sale.monday(dt.date.today()) + dt.timedelta(weeks=1)
+    assert (p.grams, p.crop_id, p.channel, p.week) == (2_000_000, "tomato", "ussd", next_week)
+    (receipt,) = session.scalars(select(OutboundMessage)).all()
+    assert receipt.phone == SOLO_PHONE and "DAHANA" in receipt.text and "2000 кг" in receipt.text
+
+
+def nothing_pledged(session, world, bodies):
+    assert session.scalars(select(Pledge)).all() == []
+    assert session.scalars(select(OutboundMessage)).all() == []
+
+
+CASES = [
+    Case("the main menu's advice line opens tips, ask and sell", path(*MENU, phone=SOLO_PHONE),
+         con("advice.ussd.menu.tips", "advice.ussd.menu.ask", "advice.ussd.menu.sell"), world=True),
+    Case("tips of a crop and topic, no registration needed",
+         path(*MENU, TIPS, Pick("Помидор"), Pick("advice.ussd.topics.care")),
+         con("tips.tomato.care.1"), world=True),
+    Case("more tips on the next page",
+         path(*MENU, TIPS, Pick("Пиёз"), Pick("advice.ussd.topics.sowing"), "98"),
+         lambda b: b.startswith("CON ") and _t("tips.onion.sowing.2") in b, world=True),
+    Case("asking needs registration", path(*MENU, ASK, phone=NEW_PHONE),
+         con("ussd.group.need_register"), world=True),
+    Case("ask by USSD: crop, topic, question, sent to the village's VAM agent",
+         path(*MENU, ASK, Pick("Помидор"), Pick("advice.ussd.topics.protection"),
+              "Кирм барги помидорро мехӯрад", phone=SOLO_PHONE),
+         lambda b: b == "END " + _t("advice.ask.done", id=1), question_sent, world=True, setup=agent_in_dahana),
+    Case("pledge by USSD: crop, quantity in t, week, confirm; SMS receipt",
+         path(*MENU, SELL, Pick("Помидор"), "2 т", Pick("sales.ussd.weeks.1"),
+              Pick("ussd.yes"), phone=SOLO_PHONE),
+         lambda b: b == "END " + _t("sales.ussd.done", id=1), pledged, world=True),
+    Case("bad quantity asks again",
+         path(*MENU, SELL, Pick("Помидор"), "бисёр", phone=SOLO_PHONE),
+         notice("sales.ussd.qty"), nothing_pledged, world=True),
+    Case("no collection centre for the crop in the area",
+         path(*MENU, SELL, Pick("Шолӣ"), phone=SOLO_PHONE),
+         end("sales.sell.no_centre"), nothing_pledged, world=True),
+    Case("beyond capacity: the free amount, nothing pledged",
+         path(*MENU, SELL, Pick("Помидор"), "2 т", Pick("sales.ussd.weeks.0"),
+              Pick("ussd.yes"), phone=SOLO_PHONE),
+         lambda b: b == "END " + _t("sales.sell.full", centre="DAHANA", free="1000 кг"), nothing_pledged,
+         world=True, setup=small_centre),
+    Case("no at the confirmation goes back, nothing pledged",
+         path(*MENU, SELL, Pick("Помидор"), "500", Pick("sales.ussd.weeks.0"),
+              Pick("ussd.no"), phone=SOLO_PHONE),
+         con("sales.ussd.week"), nothing_pledged, world=True),
+]
