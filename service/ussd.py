@@ -27,7 +27,7 @@ Menus (screen names in brackets)::
            my group   -> [need_register] | [join] -> [join_code] -> [join_confirm]
                          | [group] (pending status; or [ec], [leave_confirm])
            market prices -> [prices_crop] -> [prices]
-           my account -> [language]; stop / restart messages
+           my account -> [language]; stop / restart messages; my crops (``service.ussd_push``)
 
 Nothing here sends anything: SMS go to the outbox (:func:`service.message.queue_sms`).
 """
@@ -873,11 +873,14 @@ class Account(Screen):
 
     def view(self, d, data):
         stopped = optout.is_suppressed(d.db, d.phone)
+        crops = [Option(d.t("push.ussd.my_crops"), "crops")] if d.farmer is not None else []  # service/ussd_push.py
         return View(items=[Option(d.t("ussd.account.language", name=d.t("lang_name")), "language"),
                            Option(d.t("ussd.account.restart" if stopped else "ussd.account.stop"),
-                                  "restart" if stopped else "stop")])
+                                  "restart" if stopped else "stop"), *crops])
 
     def choose(self, d, data, value):
+        if value == "crops":
+            return push("crops")
         if value == "language":
             return push("language")
         if value == "stop":
@@ -1063,3 +1066,8 @@ def record_end(session: Session, *, session_id: str, phone: str = "", service_co
         log.warning("USSD session %s failed at AT: %s", session_id, error_message or "(no errorMessage)")
     session.flush()
     return row
+
+
+# The push side's screens (my crops: planting dates) live in service/ussd_push.py, which registers
+# them in SCREENS; imported last because it uses the classes above.
+from service import ussd_push  # noqa: E402,F401
