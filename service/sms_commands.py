@@ -671,3 +671,7 @@ COMMANDS: dict[str, Callable[[Context, list[str]], None]] = {
 }
 #: commands about the phone, not a profile: a member code of another phone does not matter
 PHONE_COMMANDS = ("stop", "start", "help")
+
+# Push-side commands (PLANTED, TRANSPLANTED, PRICES ON/OFF, PRICEALERT, ALERT, ALERT OK) live in
+# service/sms_push.py, which adds them to COMMANDS; imported last because it uses the helpers above.
+from service import sms_push  # noqa: E402,F401
