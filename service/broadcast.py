@@ -14,9 +14,12 @@ language has no text gets the Tajik one, else the first given.
 the estimated cost (``SMS_PRICE_TJS`` per segment, an unverified dated
 tariff). A broadcast is sent now or at ``send_at``; the scheduler tick queues
 due ones (:func:`queue_due`), skipping those more than the grace late.
-:func:`alert_from_field` is the ``ALERT <district|cluster|PG> <text>`` staff
-command: it is sent at once (kind ``alert``: first in the queue, exempt from
-quiet hours) and the staff member gets the count and cost back.
+:func:`field_alert` checks and costs a staff member's ``ALERT <district|cluster|PG>
+<text>`` (the preview the sender confirms, ``service.sms_push``) and
+:func:`alert_from_field` stores it due now: the next scheduler tick queues it
+(kind ``alert``: first in the queue, exempt from quiet hours). Queueing in the
+tick rather than in the SMS request keeps the request one short transaction
+whatever the audience size.
 """
 from __future__ import annotations
 
@@ -303,17 +306,27 @@ def _target(session: Session, target_text: str) -> tuple[Audience, str]:
     raise Refusal("push.alert_unknown_target", target=target_text)
 
 
-def alert_from_field(session: Session, staff_phone: str, target_text: str, text: str, *,
-                     staff_phones: list[str], price_tjs: float,
-                     now: dt.datetime | None = None) -> tuple[Broadcast, Preview]:
-    """``ALERT <district|cluster|PG> <text>`` from an authorised staff phone: queue an alert now.
+@dataclass
+class FieldAlert:
+    """A staff alert checked and costed, not stored: ``audience``; ``label`` the target as found
+    (PG code, cluster id or district id); ``texts`` per language (the ``push.alert`` wrapper);
+    ``preview`` recipients, segments per language and cost."""
 
-    Every farmer of the target gets ``text`` inside the ``push.alert`` wrapper
-    of their language. Returns the broadcast (queued, committed) and its
-    :class:`Preview` for the staff answer (``push.alert_sent``). Raises
-    ``Refusal``: ``push.not_staff`` (phone not in ``staff_phones``),
-    ``push.alert_usage`` (no target or text), ``push.alert_unknown_target``,
-    ``push.alert_nobody`` (the target has no reachable farmer).
+    audience: Audience
+    label: str
+    texts: dict
+    preview: Preview
+
+
+def field_alert(session: Session, staff_phone: str, target_text: str, text: str, *,
+                staff_phones: list[str], price_tjs: float) -> FieldAlert:
+    """Check and cost ``ALERT <district|cluster|PG> <text>`` from ``staff_phone`` (E.164).
+
+    Every farmer of the target would get ``text`` inside the ``push.alert``
+    wrapper of their language. Raises ``Refusal``: ``push.not_staff`` (phone
+    not in ``staff_phones``), ``push.alert_usage`` (no target or text),
+    ``push.alert_unknown_target``, ``push.alert_nobody`` (the target has no
+    reachable farmer).
     """
     allowed = set()
     for phone in staff_phones:
@@ -331,8 +344,17 @@ def alert_from_field(session: Session, staff_phone: str, target_text: str, text:
     estimate = preview(session, audience, texts, price_tjs)
     if not estimate.recipients:
         raise Refusal("push.alert_nobody", target=label)
+    return FieldAlert(audience, label, texts, estimate)
+
+
+def alert_from_field(session: Session, staff_phone: str, target_text: str, text: str, *,
+                     staff_phones: list[str], price_tjs: float,
+                     now: dt.datetime | None = None) -> tuple[Broadcast, Preview]:
+    """Store the staff alert of :func:`field_alert` (same arguments and refusals) due ``now``,
+    in the caller's transaction (flushed, not committed); the scheduler tick queues it.
+    Returns the broadcast (``scheduled``, kind ``alert``) and its :class:`Preview`."""
+    alert = field_alert(session, staff_phone, target_text, text, staff_phones=staff_phones, price_tjs=price_tjs)
     now = now or utcnow()
-    row = create(session, audience, texts, kind="alert", send_at=now, created_by=staff_phone, now=now)
-    queue(session, row, now)
-    log.info("field alert %s from %s to %s: %s", row.id, staff_phone, audience.describe(), estimate)
-    return row, estimate
+    row = create(session, alert.audience, alert.texts, kind="alert", send_at=now, created_by=staff_phone, now=now)
+    log.info("field alert %s from %s to %s: %s", row.id, staff_phone, alert.audience.describe(), alert.preview)
+    return row, alert.preview

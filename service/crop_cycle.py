@@ -144,8 +144,7 @@ def record_planting(session: Session, farmer: Farmer, crop_id: str, anchor: str 
         raise Refusal("push.planted_too_old")
     campaign = campaigns.active_for(session, crop_id)
     transplant_days = campaign.transplant_days if campaign else 0
-    cycle = session.scalar(select(CropCycle).where(CropCycle.farmer_id == farmer.id, CropCycle.crop_id == crop_id)
-                           .order_by(CropCycle.id.desc()).limit(1))
+    cycle = latest_cycle(session, farmer, crop_id)
     if cycle is not None:
         cycle_days = _transplant_days(session, cycle)
         sown = on if anchor == "S" else on - dt.timedelta(days=cycle_days)
@@ -206,6 +205,28 @@ def _plan(session: Session, cycle: CropCycle, now: dt.datetime, zone: ZoneInfo, 
         result.next_due = due
     session.flush()
     return result
+
+
+def latest_cycle(session: Session, farmer: Farmer, crop_id: str) -> CropCycle | None:
+    """The farmer's most recent crop cycle of ``crop_id``, or None."""
+    return session.scalar(select(CropCycle).where(CropCycle.farmer_id == farmer.id, CropCycle.crop_id == crop_id)
+                          .order_by(CropCycle.id.desc()).limit(1))
+
+
+def next_due(session: Session, cycle: CropCycle) -> dt.datetime | None:
+    """When the cycle's next reminder is due (UTC), or None when none is pending."""
+    return session.scalar(select(Reminder.due_at).where(Reminder.cycle_id == cycle.id, Reminder.status == "pending")
+                          .order_by(Reminder.due_at).limit(1))
+
+
+def stop_reminders(session: Session, farmer: Farmer, crop_id: str) -> int:
+    """The farmer no longer grows ``crop_id``: drop the pending reminders of their cycles of it
+    (the tick plans a cycle's next reminder only after handling its pending one, so nothing
+    more is sent); returns how many were dropped. A later :func:`record_planting` plans again."""
+    cycles = select(CropCycle.id).where(CropCycle.farmer_id == farmer.id, CropCycle.crop_id == crop_id)
+    dropped = session.execute(delete(Reminder).where(Reminder.cycle_id.in_(cycles), Reminder.status == "pending")
+                              .execution_options(synchronize_session=False))
+    return dropped.rowcount
 
 
 @dataclass

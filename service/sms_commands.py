@@ -74,13 +74,15 @@ KEYWORDS_FILE = Path(templates_sms.__file__).parent / "keywords.toml"
 class Settings:
     """What the commands need from the configuration.
 
-    ``staff_phones``: E.164 phones allowed to use SETPRICE; ``timezone``: zone of
-    "today" for prices; ``default_language``: tg/ru/uz/en for unknown phones.
+    ``staff_phones``: E.164 phones allowed to use SETPRICE and ALERT; ``timezone``: zone of
+    "today" for prices and planting dates; ``default_language``: tg/ru/uz/en for unknown phones;
+    ``sms_price_tjs``: estimated TJS per SMS segment (alert previews).
     """
 
     staff_phones: frozenset[str]
     timezone: ZoneInfo
     default_language: str
+    sms_price_tjs: float = 0.10
 
     @classmethod
     def from_config(cls, config: Mapping) -> Settings:
@@ -95,7 +97,7 @@ class Settings:
             except InvalidPhone:
                 log.warning("STAFF_PHONES entry %r is not a phone number; ignored", raw)
         return cls(frozenset(staff), ZoneInfo(config.get("TIMEZONE") or "Asia/Dushanbe"),
-                   config.get("DEFAULT_LANGUAGE") or "tg")
+                   config.get("DEFAULT_LANGUAGE") or "tg", float(config.get("SMS_PRICE_TJS") or 0.10))
 
 
 @dataclass(frozen=True)
@@ -677,3 +679,7 @@ PHONE_COMMANDS = ("stop", "start", "help")
 from service import sms_advice  # noqa: E402
 
 COMMANDS.update(sms_advice.COMMANDS)
+
+# Push-side commands (PLANTED, TRANSPLANTED, PRICES ON/OFF, PRICEALERT, ALERT, ALERT OK) live in
+# service/sms_push.py, which adds them to COMMANDS; imported last because it uses the helpers above.
+from service import sms_push  # noqa: E402,F401

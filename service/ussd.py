@@ -28,7 +28,7 @@ Menus (screen names in brackets)::
                          | [group] (pending status; or [ec], [leave_confirm])
            order inputs -> [orders] ... (service/ussd_orders.py)
            market prices -> [prices_crop] -> [prices]
-           my account -> [language]; stop / restart messages
+           my account -> [language]; stop / restart messages; my crops (``service.ussd_push``)
 
 Nothing here sends anything: SMS go to the outbox (:func:`service.message.queue_sms`).
 """
@@ -878,11 +878,14 @@ class Account(Screen):
 
     def view(self, d, data):
         stopped = optout.is_suppressed(d.db, d.phone)
+        crops = [Option(d.t("push.ussd.my_crops"), "crops")] if d.farmer is not None else []  # service/ussd_push.py
         return View(items=[Option(d.t("ussd.account.language", name=d.t("lang_name")), "language"),
                            Option(d.t("ussd.account.restart" if stopped else "ussd.account.stop"),
-                                  "restart" if stopped else "stop")])
+                                  "restart" if stopped else "stop"), *crops])
 
     def choose(self, d, data, value):
+        if value == "crops":
+            return push("crops")
         if value == "language":
             return push("language")
         if value == "stop":
@@ -1070,5 +1073,6 @@ def record_end(session: Session, *, session_id: str, phone: str = "", service_co
     return row
 
 
-# screens of other modules (they import this one): input orders, advice and joint sales
-from service import ussd_advice, ussd_orders  # noqa: E402,F401
+# screens of other modules (they import this one and register in SCREENS): input orders,
+# advice and joint sales, my crops (planting dates)
+from service import ussd_advice, ussd_orders, ussd_push  # noqa: E402,F401

@@ -167,6 +167,9 @@ def test_field_alert_refusals(session, region, label, phone, target, text, key):
 def test_field_alert_reaches_the_target_in_each_language(session, region, label, target, place, expected):
     row, estimate = alert_from_field(session, STAFF_PHONE, target, "Hail tonight",
                                      staff_phones=["900 00 00 01"], price_tjs=0.1, now=NOW)
+    assert (row.status, row.kind, row.send_at) == ("scheduled", "alert", NOW)
+    assert session.scalar(select(func.count()).select_from(OutboundMessage)) == 0  # the tick queues it
+    broadcast.queue(session, row, NOW)
     sent = session.scalars(select(OutboundMessage).order_by(OutboundMessage.phone)).all()
     assert [r.phone for r in sent] == expected == phones(session, Audience.from_dict(row.audience))
     assert {r.kind for r in sent} == {"alert"} and estimate.recipients == len(expected)

@@ -17,11 +17,11 @@ PHONE = "+992935550011"
 
 
 def dial(client, session_id: str, *inputs) -> list[str]:
-    """One session typing ``inputs`` (strings or :class:`Pick`) from the empty first hop."""
+    """One session typing ``inputs`` (strings or :class:`Pick`) from the empty first hop; a
+    :class:`Pick` not on the screen shown pages on with ``98`` first, as the caller would."""
     typed, bodies = [], []
-    for value in (None, *inputs):
-        if value is not None:
-            typed.append(value.resolve(bodies[-1]) if isinstance(value, Pick) else value)
+
+    def post():
         started = time.perf_counter()
         resp = client.post("/ussd", data=hop("*".join(typed), session=session_id, phone=PHONE))
         elapsed = time.perf_counter() - started
@@ -29,6 +29,21 @@ def dial(client, session_id: str, *inputs) -> list[str]:
         assert resp.status_code == 200 and body[:4] in ("CON ", "END ") and fits_ussd(body), body
         assert elapsed < 1.0, f"{elapsed:.2f} s for {typed}"
         bodies.append(body)
+
+    post()
+    for value in inputs:
+        if isinstance(value, Pick):
+            while True:
+                try:
+                    typed.append(value.resolve(bodies[-1]))
+                    break
+                except StopIteration:
+                    assert "\n98 " in bodies[-1], f"{value} not on {bodies[-1]!r}"
+                    typed.append("98")
+                    post()
+        else:
+            typed.append(value)
+        post()
     return bodies
 
 
