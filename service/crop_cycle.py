@@ -143,7 +143,6 @@ def record_planting(session: Session, farmer: Farmer, crop_id: str, anchor: str 
     if on < today - dt.timedelta(days=MAX_AGE_DAYS):
         raise Refusal("push.planted_too_old")
     campaign = campaigns.active_for(session, crop_id)
-    transplant_days = campaign.transplant_days if campaign else 0
     cycle = latest_cycle(session, farmer, crop_id)
     if cycle is not None:
         cycle_days = _transplant_days(session, cycle)

@@ -13,7 +13,7 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
-from service import create_app, db as dbmod, init_db, reference_data
+from service import create_app, db as dbmod, init_db
 
 STAFF_PHONE = "+992900000001"
 PG_URL = os.environ.get("TEST_DATABASE_URL", "").strip()

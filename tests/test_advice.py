@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, update
 
 import templates_sms
-from cases.advice import AGENT, AZIZ, CASES, EMMA, EXT, GULNORA, OLEG, STAFF, TOKEN, Case, at, build_world
+from cases.advice import AGENT, AZIZ, CASES, EMMA, EXT, GULNORA, OLEG, TOKEN, Case, at, build_world
 from service import advice, joint_sale, sms_commands, vam_agent, yield_report
 from service.advice import Question, QuestionRoute
 from service.db import utcnow

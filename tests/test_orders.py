@@ -17,7 +17,6 @@ from cases.ussd import hop
 from service import order
 from service.db import utcnow
 from service.encoding import fits_ussd, measure
-from service.farmer import Farmer
 from service.input_catalogue import InputItem, by_code, parse_packs
 from service.message import OutboundMessage
 from service.order import InputOrder, OrderRound

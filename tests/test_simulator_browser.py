@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import threading
 import time
 from pathlib import Path
 
 import pytest
 from flask import request
-from werkzeug.serving import make_server
 
 from service.message import queue_sms
 
@@ -49,15 +47,10 @@ def posts(app):
 
 
 @pytest.fixture
-def base_url(app, posts):
-    """The app served on a free port of 127.0.0.1 while the test runs."""
+def base_url(app, posts, live_server):
+    """The app served on a free port of 127.0.0.1 (``live_server``), expecting the webhook token."""
     app.config["WEBHOOK_TOKENS"] = [TOKEN]
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    return live_server
 
 
 @pytest.fixture
