@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 ORPHAN_TTL = dt.timedelta(hours=24)
 NO_REPORT_AFTER = dt.timedelta(hours=24)
 STUCK_SENDING_AFTER = dt.timedelta(hours=1)
+# a claimed row its dispatcher never handed to the gateway (the dispatcher died): queued again
+UNSUBMITTED_AFTER = dt.timedelta(minutes=10)
 
 # AT status word (lower case) → our state; any other word changes nothing
 STATE_OF_STATUS = {
@@ -182,9 +184,12 @@ def sweep(session: Session, now: dt.datetime | None = None) -> dict[str, int]:
 
     ``no_report``: accepted/in-transit rows sent more than
     :data:`NO_REPORT_AFTER` ago become ``unconfirmed`` (a late final report
-    still applies; nothing is resent). ``stuck``: rows left ``sending`` for more
-    than :data:`STUCK_SENDING_AFTER` (the dispatcher stopped mid-send) become
-    ``unconfirmed``. ``orphans``: parked reports applied now.
+    still applies; nothing is resent). ``requeued``: rows claimed more than
+    :data:`UNSUBMITTED_AFTER` ago by a dispatcher that never handed them to the
+    gateway (it died) go back to the queue. ``stuck``: rows handed to the gateway
+    more than :data:`STUCK_SENDING_AFTER` ago without a result (the dispatcher
+    stopped mid-send) become ``unconfirmed``, never resent. ``orphans``: parked
+    reports applied now.
     """
     now = now or utcnow()
     hours = int(NO_REPORT_AFTER.total_seconds() // 3600)
@@ -195,10 +200,20 @@ def sweep(session: Session, now: dt.datetime | None = None) -> dict[str, int]:
         .values(status="unconfirmed", failure_reason=f"no delivery report after {hours} h")
         .execution_options(synchronize_session=False)
     ).rowcount
+    requeued = session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.status == "sending", OutboundMessage.submitted_at.is_(None),
+               OutboundMessage.sent_at < now - UNSUBMITTED_AFTER)
+        .values(status="queued", attempts=OutboundMessage.attempts - 1, next_attempt_at=now,
+                claimed_by=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
     stuck = session.execute(
         update(OutboundMessage)
-        .where(OutboundMessage.status == "sending", OutboundMessage.sent_at < now - STUCK_SENDING_AFTER)
+        .where(OutboundMessage.status == "sending", OutboundMessage.submitted_at.is_not(None),
+               OutboundMessage.submitted_at < now - STUCK_SENDING_AFTER)
         .values(status="unconfirmed", failure_reason="dispatcher stopped during the send; not resent")
         .execution_options(synchronize_session=False)
     ).rowcount
-    return {"no_report": no_report, "stuck": stuck, "orphans": apply_orphans(session, None, now)}
+    return {"no_report": no_report, "requeued": requeued, "stuck": stuck,
+            "orphans": apply_orphans(session, None, now)}

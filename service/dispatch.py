@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -109,6 +110,9 @@ def dispatch_once(session_factory: Callable[[], Session], gateway: Gateway, conf
         session.commit()
         batches = _batches(rows)
         for i, (text, batch) in enumerate(batches):
+            batch = _submit(session, batch)
+            if not batch:
+                continue
             results = _send(gateway, text, batch)
             ids = _record(session, batch, results, now, summary)
             session.commit()
@@ -155,12 +159,34 @@ def _claim(session: Session, limit: int, now: dt.datetime, rules: Rules) -> list
     ids = session.scalars(
         update(OutboundMessage)
         .where(OutboundMessage.id.in_(candidates), OutboundMessage.status == "queued")
-        .values(status="sending", attempts=OutboundMessage.attempts + 1, sent_at=now)
+        .values(status="sending", attempts=OutboundMessage.attempts + 1, sent_at=now,
+                claimed_by=uuid.uuid4().hex, submitted_at=None)
         .returning(OutboundMessage.id)
         .execution_options(synchronize_session=False)
     ).all()
     session.commit()
     return list(session.scalars(select(OutboundMessage).where(OutboundMessage.id.in_(ids)).order_by(*order)))
+
+
+def _submit(session: Session, batch: list[OutboundMessage]) -> list[OutboundMessage]:
+    """Mark the batch's rows handed to the gateway (``submitted_at``), commit, and return the rows
+    still this pass's: a row the sweep gave back to the queue meanwhile (this pass looked dead)
+    is left to whoever claimed it next.
+
+    Until this commit a row can be sent again safely; after it, an unknown outcome is
+    ``unconfirmed`` and never resent automatically.
+    """
+    claim = batch[0].claimed_by  # one claim id per pass (see _claim)
+    mine = set(session.scalars(
+        update(OutboundMessage)
+        .where(OutboundMessage.id.in_([row.id for row in batch]), OutboundMessage.status == "sending",
+               OutboundMessage.claimed_by == claim, OutboundMessage.submitted_at.is_(None))
+        .values(submitted_at=utcnow())
+        .returning(OutboundMessage.id)
+        .execution_options(synchronize_session=False)
+    ).all())
+    session.commit()
+    return [row for row in batch if row.id in mine]
 
 
 def _drop_suppressed(session: Session, rows: list[OutboundMessage], summary: Summary) -> list[OutboundMessage]:

@@ -88,6 +88,10 @@ class OutboundMessage(Base):
     dedupe_key: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None]
+    # the dispatcher pass that claimed the row, and when it handed the row to the gateway:
+    # a row claimed but never submitted (its dispatcher died) is safe to send again
+    claimed_by: Mapped[str | None] = mapped_column(String(32))
+    submitted_at: Mapped[dt.datetime | None]
     delivered_at: Mapped[dt.datetime | None]
 
 

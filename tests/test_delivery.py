@@ -18,9 +18,10 @@ def app_settings():
     return {"WEBHOOK_TOKEN": TOKEN}
 
 
-def add_row(session, message_id: str | None, status: str, sent_at=None) -> int:
+def add_row(session, message_id: str | None, status: str, sent_at=None, submitted: bool = True) -> int:
     row = queue_sms(session, PHONE, "Salom", kind="notice")
     row.status, row.gateway_message_id, row.sent_at = status, message_id, sent_at or utcnow()
+    row.submitted_at = row.sent_at if submitted else None
     session.commit()
     return row.id
 
@@ -94,10 +95,14 @@ def test_sweep_marks_rows_without_final_report_and_stuck_sends(session):
     recent = add_row(session, "ATXid_2", "accepted", sent_at=now - dt.timedelta(hours=23))
     stuck = add_row(session, None, "sending", sent_at=now - dt.timedelta(hours=2))
     sending = add_row(session, None, "sending", sent_at=now - dt.timedelta(minutes=5))
-    assert delivery.sweep(session, now) == {"no_report": 1, "stuck": 1, "orphans": 0}
+    never_sent = add_row(session, None, "sending", sent_at=now - dt.timedelta(minutes=11), submitted=False)
+    claimed_now = add_row(session, None, "sending", sent_at=now - dt.timedelta(minutes=5), submitted=False)
+    assert delivery.sweep(session, now) == {"no_report": 1, "requeued": 1, "stuck": 1, "orphans": 0}
     session.commit()
     session.expire_all()
-    got = {i: session.get(OutboundMessage, i) for i in (silent, recent, stuck, sending)}
+    got = {i: session.get(OutboundMessage, i) for i in (silent, recent, stuck, sending, never_sent, claimed_now)}
+    assert (got[never_sent].status, got[never_sent].next_attempt_at) == ("queued", now)
+    assert got[claimed_now].status == "sending"
     assert (got[silent].status, got[silent].failure_reason) == ("unconfirmed", "no delivery report after 24 h")
     assert got[recent].status == "accepted"
     assert got[stuck].status == "unconfirmed"

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 994f8bc208fa
+Revision ID: 65fa7d0f021b
 Revises: 
-Create Date: 2026-11-29 09:08:56.840165
+Create Date: 2026-11-29 09:23:49.776238
 
 """
 from typing import Sequence, Union
@@ -13,7 +13,7 @@ import service.db
 
 
 # revision identifiers, used by Alembic.
-revision: str = '994f8bc208fa'
+revision: str = '65fa7d0f021b'
 down_revision: Union[str, Sequence[str], None] = None
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
@@ -485,6 +485,8 @@ def upgrade() -> None:
     sa.Column('dedupe_key', sa.String(length=120), nullable=True),
     sa.Column('created_at', service.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('sent_at', service.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('claimed_by', sa.String(length=32), nullable=True),
+    sa.Column('submitted_at', service.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('delivered_at', service.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['farmer_id'], ['farmer.id'], name=op.f('fk_outbound_message_farmer_id_farmer'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['in_reply_to'], ['inbound_message.id'], name=op.f('fk_outbound_message_in_reply_to_inbound_message'), ondelete='SET NULL'),
