@@ -7,7 +7,7 @@ Floor: a bare multi-row INSERT of the same outbox rows, already rendered. Printe
 ratio to the floor, and the peak Python memory of the queue step at N/5 and N (it must not grow
 with the audience: rows are streamed and written in chunks).
 
-    .venv/bin/python bench/broadcast.py [N]        # BENCH_DATABASE_URL=postgresql+psycopg://... for PostgreSQL
+    .venv/bin/python -m bench.broadcast [N]        # BENCH_DATABASE_URL=postgresql+psycopg://... for PostgreSQL
 """
 from __future__ import annotations
 

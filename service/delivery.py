@@ -62,9 +62,13 @@ def _phone_or_none(raw: str) -> str | None:
         return None
 
 
+MAX_RETRY_COUNT = 1_000_000  # AT reports single digits; anything larger is junk, kept as this cap
+
+
 def _retry_count(raw: str) -> int:
+    """AT's ``retryCount`` as an int in [0, MAX_RETRY_COUNT]; missing or not a number → 0."""
     try:
-        return max(0, int(str(raw).strip()))
+        return min(MAX_RETRY_COUNT, max(0, int(str(raw).strip())))
     except ValueError:
         return 0
 

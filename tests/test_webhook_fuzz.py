@@ -21,6 +21,7 @@ values = st.one_of(
                      "ATUid_0123456789abcdef0123456789abcdef", "Success", "Failed", "2026-11-29 08:00:00",
                      "KES 0.10", "NaN", "-1", "9" * 40, "STOP", "стоп", "PRICE пиёз", "JOIN VOS03"]),
     st.integers().map(str),
+    st.sampled_from(["9223372036854775808", "-9223372036854775809", "1e400", "99999999999999999999999"]),
 )
 
 

@@ -94,6 +94,8 @@ CASES = [
          states={MID: "delivered"}, reports=1),
     Case("retryCount that is not a number counts as 0", [dlr("Success", retry="x"), dlr("Success")],
          states={MID: "delivered"}, reports=1),
+    Case("retryCount beyond 64 bits is capped, not a 500", [dlr("Success", retry="9223372036854775808")],
+         states={MID: "delivered"}, reports=1),
     # unknown ids
     Case("unknown id parked as an orphan", [dlr("Success", id="ATXid_not_ours")],
          states={MID: "accepted"}, reports=1, orphans=1),
