@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 import templates_sms
 from config import Config
 from service import db as dbmod
-from service import input_catalogue, joint_sale, order, reference_data
+from service import order, reference_data
 
 GATEWAYS = ("local", "africastalking")
 
@@ -98,17 +98,11 @@ def session_factory(app: Flask):
 
 
 def init_db(app: Flask) -> bool:
-    """Create missing tables and load what must be there if absent: the reference data, the
-    built-in campaigns, the demo input catalogue's missing items and agents. True when the
-    reference data was loaded."""
-    from service import campaign
-
+    """Bring the schema to the newest migration and load what must be there if absent
+    (``reference_data.load_all``); True when the reference data was loaded."""
     dbmod.create_schema(app.extensions["dehqon.engine"])
     with session_factory(app)() as session:
-        loaded = reference_data.load(session)
-        campaign.load_seed(session)
-        input_catalogue.load(session)
-        joint_sale.load(session)  # collection centres and their capacities, when missing
+        loaded = reference_data.load_all(session)
         session.commit()
     return loaded
 

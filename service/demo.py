@@ -48,10 +48,11 @@ import click
 from sqlalchemy import delete, distinct, exists, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from service import reference_data
+from service import reference_data, vam_agent
 from service.db import Base, utcnow
 from service.farmer import Farmer, FarmerCrop
 from service.geography import Jamoat, Village
+from service.input_catalogue import VamAgent
 from service.market import Market, MarketPrice, latest_prices
 from service.membership import EC_ROLES, Membership
 from service.producer_group import CBO, STAGES, ProducerGroup, StageAssessment
@@ -197,7 +198,8 @@ def is_empty(session: Session) -> bool:
 
 
 def wipe(session: Session) -> None:
-    """Delete every row of every table, then load the reference data again (same transaction).
+    """Delete every row of every table, then load the reference data (and the rest of what
+    ``init_db`` loads) again, in the same transaction.
 
     PostgreSQL gets one ``TRUNCATE``: a row-by-row ``DELETE`` of a million farmers
     runs a foreign-key check per row and takes hours there.
@@ -209,7 +211,7 @@ def wipe(session: Session) -> None:
     else:
         for table in tables:
             session.execute(delete(table))
-    reference_data.load(session)
+    reference_data.load_all(session)
 
 
 def create_demo(session: Session, *, farmers: int, seed: int, now: dt.datetime, today: dt.date) -> None:
@@ -229,6 +231,27 @@ def create_demo(session: Session, *, farmers: int, seed: int, now: dt.datetime, 
     pgs = _producer_groups(session, rng, villages, farmers, now)
     _farmers(session, rng, pgs, farmers, now)
     _prices(session, rng, today, now)
+    _responders(session)
+
+
+# demo extension officers, one per district (made-up names and phones)
+EXTENSION_OFFICERS = {"kulob": ("Demo extension Kulob", "+992900000201", "tg"),
+                      "jomi": ("Demo extension Jomi", "+992900000202", "ru"),
+                      "vose": ("Demo extension Vose", "+992900000203", "tg"),
+                      "balkhi": ("Demo extension Balkhi", "+992900000204", "uz")}
+
+
+def _responders(session: Session) -> None:
+    """Advice responders: the catalogue's demo VAM agents serve every village of their districts,
+    and one demo extension officer per district (so ASK reaches someone in the demo region)."""
+    for agent in session.scalars(select(VamAgent).order_by(VamAgent.code)):
+        for district in agent.district_ids:
+            village_ids = list(session.scalars(select(Village.id).where(Village.district_id == district)))
+            if village_ids and not vam_agent.by_phone(session, agent.phone):
+                vam_agent.add_vam_agent(session, name=agent.name, kind=agent.kind, phone=agent.phone,
+                                        district_id=district, village_ids=village_ids, language=agent.language)
+    for district, (name, phone, language) in EXTENSION_OFFICERS.items():
+        vam_agent.add_extension(session, name=name, phone=phone, district_id=district, language=language)
 
 
 def _villages(session: Session) -> dict[str, list[int]]:

@@ -115,3 +115,16 @@ def load(session: Session) -> bool:
         session.add(Market(code=code, district_id=district, kind=kind, names={"tg": tg, "ru": ru, "uz": uz, "en": en}))
     session.flush()
     return True
+
+
+def load_all(session: Session) -> bool:
+    """Load what every database must hold, each part only where missing: the reference data,
+    the built-in campaigns, the demo input catalogue and its agents, the collection centres.
+    Returns True when the reference data itself was loaded (an empty database)."""
+    from service import campaign, input_catalogue, joint_sale
+
+    loaded = load(session)
+    campaign.load_seed(session)
+    input_catalogue.load(session)
+    joint_sale.load(session)
+    return loaded

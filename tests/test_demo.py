@@ -167,3 +167,33 @@ def test_new_farmers_get_ids_after_the_demo_ones(runner, session):
                       crop_ids=["onion"], land_m2=10000, language="tg")
     session.commit()
     assert farmer.id == 21
+
+
+def test_demo_region_has_responders_so_a_question_reaches_someone(runner, session, client):
+    from service import vam_agent
+    from service.advice import Question
+    from service.message import OutboundMessage
+
+    demo(runner, "--farmers", "120")
+    farmer = session.scalars(select(Farmer).where(Farmer.village_id.is_not(None)).order_by(Farmer.id)).first()
+    village = session.get(Village, farmer.village_id)
+    assert [r.role for r in vam_agent.serving(session, village.id, village.district_id)][:1] == ["vam_agent"]
+    resp = client.post("/sms/inbound", data={"id": "demo-ask-1", "from": farmer.phone, "to": "7777",
+                                             "text": "ASK why do my leaves curl", "date": "2026-11-29 09:00:00"})
+    assert resp.status_code == 200
+    session.expire_all()
+    question = session.scalars(select(Question)).one()
+    assert question.responder_id is not None
+    responder = session.get(vam_agent.Responder, question.responder_id)
+    assert session.scalars(select(OutboundMessage).where(OutboundMessage.phone == responder.phone)).all()
+
+
+def test_reset_keeps_what_init_db_loads(runner, session):
+    from service.campaign import Campaign
+    from service.input_catalogue import InputItem
+
+    demo(runner, "--farmers", "30")
+    session.rollback()
+    demo(runner, "--farmers", "30", "--reset")
+    assert session.scalar(select(func.count()).select_from(Campaign)) > 0
+    assert session.scalar(select(func.count()).select_from(InputItem)) > 0
