@@ -502,15 +502,17 @@ def _today(ctx: Context) -> dt.date:
     return utcnow().astimezone(ctx.settings.timezone).date()
 
 
-def price_list(session: Session, crop: Crop, market: Market | None, lang: str, today: dt.date) -> str | None:
+def price_list(session: Session, crop: Crop, market: Market | None, lang: str, today: dt.date,
+               near_district: str | None = None) -> str | None:
     """The PRICE reply: a header with the crop and newest date, then one line per market
-    ``<market> <TJS> (<change>) [<date if older>]``, newest first, cut to at most
-    :data:`MAX_REPLY_SEGMENTS` SMS. Markets are named by code in a list of several.
-    None when the crop has no price yet."""
+    ``<market> <TJS> (<change>) [<date if older>]``, the markets of ``near_district`` (the
+    farmer's) first, then newest first, cut to at most :data:`MAX_REPLY_SEGMENTS` SMS.
+    Markets are named by code in a list of several. None when the crop has no price yet."""
     lines = latest_prices(session, crop.id, market)
     if not lines:
         return None
-    newest = lines[0].observed_on
+    lines.sort(key=lambda ln: ln.market.district_id != near_district)  # stable: keeps newest first
+    newest = max(ln.observed_on for ln in lines)
     text = templates_sms.text("sms.price.header", lang, crop=crop.name(lang), date=_day(newest, today))
     for ln in lines:
         label = ln.market.name(lang) if market is not None else ln.market.code
@@ -534,7 +536,8 @@ def _price(ctx: Context, args: list[str]) -> None:
     if crop is None:
         crop = _find_crop(ctx, args[0])
     market = _find_market(ctx, rest) if rest else None
-    text = price_list(ctx.session, crop, market, ctx.lang, _today(ctx))
+    village = ctx.session.get(Village, ctx.acting.village_id) if ctx.acting and ctx.acting.village_id else None
+    text = price_list(ctx.session, crop, market, ctx.lang, _today(ctx), village.district_id if village else None)
     if text is None:
         ctx.reply("sms.price.none", crop=crop.name(ctx.lang))
     else:

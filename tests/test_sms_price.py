@@ -1,0 +1,26 @@
+"""PRICE by SMS lists the farmer's own district's markets first, whatever fits in the reply."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from service import market
+from service.crop import Crop
+from service.market import Market
+from service.sms_commands import price_list
+
+
+def test_own_district_markets_come_first_and_survive_the_cut(session):
+    onion = session.get(Crop, "onion")
+    day = dt.date(2026, 11, 20)
+    for i, mkt in enumerate(session.scalars(select(Market).order_by(Market.code))):
+        # the Vose markets carry the oldest prices, so "newest first" alone would list them last
+        on = day - dt.timedelta(days=5) if mkt.district_id == "vose" else day
+        market.set_price(session, "onion", mkt, 130 + 5 * i, on, "test")
+    session.flush()
+    anywhere = price_list(session, onion, None, "tg", day)
+    near = price_list(session, onion, None, "tg", day, near_district="vose")
+    assert anywhere.split("\n")[1].split()[0] not in ("VOSE", "VOSECC")
+    assert [ln.split()[0] for ln in near.split("\n")[1:3]] == ["VOSE", "VOSECC"]
+    assert near.split("\n")[0] == anywhere.split("\n")[0]  # the header keeps the newest date
