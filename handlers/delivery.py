@@ -2,11 +2,12 @@
 
 Both need the webhook token (403, nothing stored). A well-formed callback
 gets 200 ``OK``, duplicates and unknown message ids included; a body without
-the identifying fields (JSON, empty, garbage) gets 400; never a 5xx.
+the identifying fields (JSON, empty, garbage) gets 400. Only when the database
+cannot store the callback at all does it answer 503, so that AT sends it again.
 """
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, current_app
 
 from handlers.common import db, field, require_token
 from service import delivery
@@ -26,10 +27,14 @@ def delivery_report():
         delivery.record_report(session, message_id=field("id"), status=field("status"),
                                phone=field("phoneNumber"), network_code=field("networkCode"),
                                failure_reason=field("failureReason"), retry_count=field("retryCount"))
+        session.commit()
     except delivery.BadReport as exc:
         session.rollback()
         return f"bad delivery report: {exc}", 400, _PLAIN
-    session.commit()
+    except Exception:
+        session.rollback()
+        current_app.logger.exception("delivery report %r could not be stored", field("id"))
+        return "unavailable", 503, _PLAIN
     return "OK", 200, _PLAIN
 
 
@@ -40,8 +45,12 @@ def optout_notice():
     session = db()
     try:
         delivery.record_optout(session, field("phoneNumber"))
+        session.commit()
     except delivery.BadReport as exc:
         session.rollback()
         return f"bad opt-out notice: {exc}", 400, _PLAIN
-    session.commit()
+    except Exception:
+        session.rollback()
+        current_app.logger.exception("opt-out notice for %r could not be stored", field("phoneNumber"))
+        return "unavailable", 503, _PLAIN
     return "OK", 200, _PLAIN

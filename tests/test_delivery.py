@@ -107,3 +107,18 @@ def test_sweep_marks_rows_without_final_report_and_stuck_sends(session):
     assert got[recent].status == "accepted"
     assert got[stuck].status == "unconfirmed"
     assert got[sending].status == "sending"
+
+
+def test_callbacks_answer_503_when_nothing_can_be_stored_then_200_on_the_retry(app, client, session):
+    from test_sms import table_away
+
+    form = {"id": "ATXid_later", "status": "Success", "phoneNumber": PHONE, "retryCount": "0"}
+    with table_away(app, session, "delivery_report"):
+        assert client.post(f"/sms/delivery?key={TOKEN}", data=form).status_code == 503
+    optout = {"senderId": "DEHQON", "phoneNumber": PHONE}
+    with table_away(app, session, "suppression"):
+        assert client.post(f"/sms/optout?key={TOKEN}", data=optout).status_code == 503
+    assert client.post(f"/sms/delivery?key={TOKEN}", data=form).status_code == 200  # AT's retry is stored
+    assert client.post(f"/sms/optout?key={TOKEN}", data=optout).status_code == 200
+    session.expire_all()
+    assert session.scalars(select(DeliveryReport)).one().gateway_message_id == "ATXid_later"
