@@ -17,40 +17,36 @@ bp = Blueprint("delivery", __name__)
 _PLAIN = {"Content-Type": "text/plain; charset=utf-8"}
 
 
+def _store(store, what: str):
+    """Run ``store(session)`` and commit: 200 ``OK``; 400 for a :class:`delivery.BadReport`;
+    503 when the database cannot store it (AT then sends it again)."""
+    session = db()
+    try:
+        store(session)
+        session.commit()
+    except delivery.BadReport as exc:
+        session.rollback()
+        return f"bad {what}: {exc}", 400, _PLAIN
+    except Exception:
+        session.rollback()
+        current_app.logger.exception("%s could not be stored", what)
+        return "unavailable", 503, _PLAIN
+    return "OK", 200, _PLAIN
+
+
 @bp.post("/sms/delivery")
 @require_token
 def delivery_report():
     """Store and apply one delivery report (fields ``id``, ``status``, ``phoneNumber``,
     ``networkCode``, ``failureReason``, ``retryCount``)."""
-    session = db()
-    try:
-        delivery.record_report(session, message_id=field("id"), status=field("status"),
-                               phone=field("phoneNumber"), network_code=field("networkCode"),
-                               failure_reason=field("failureReason"), retry_count=field("retryCount"))
-        session.commit()
-    except delivery.BadReport as exc:
-        session.rollback()
-        return f"bad delivery report: {exc}", 400, _PLAIN
-    except Exception:
-        session.rollback()
-        current_app.logger.exception("delivery report %r could not be stored", field("id"))
-        return "unavailable", 503, _PLAIN
-    return "OK", 200, _PLAIN
+    return _store(lambda session: delivery.record_report(
+        session, message_id=field("id"), status=field("status"), phone=field("phoneNumber"),
+        network_code=field("networkCode"), failure_reason=field("failureReason"),
+        retry_count=field("retryCount")), "delivery report")
 
 
 @bp.post("/sms/optout")
 @require_token
 def optout_notice():
     """Suppress the phone of an AT bulk-SMS opt-out notice (fields ``senderId``, ``phoneNumber``)."""
-    session = db()
-    try:
-        delivery.record_optout(session, field("phoneNumber"))
-        session.commit()
-    except delivery.BadReport as exc:
-        session.rollback()
-        return f"bad opt-out notice: {exc}", 400, _PLAIN
-    except Exception:
-        session.rollback()
-        current_app.logger.exception("opt-out notice for %r could not be stored", field("phoneNumber"))
-        return "unavailable", 503, _PLAIN
-    return "OK", 200, _PLAIN
+    return _store(lambda session: delivery.record_optout(session, field("phoneNumber")), "opt-out notice")
