@@ -48,6 +48,7 @@ from service.farmer import Farmer
 from service.input_catalogue import MAX_PACKS, InputItem, VamAgent, number, supplier_for
 from service.message import queue_sms
 from service.producer_group import ProducerGroup
+from service.render import tjs as money
 
 FLOW = ("placed", "confirmed", "procured", "ready", "delivered")
 STATUSES = (*FLOW, "cancelled")
@@ -124,13 +125,6 @@ class InputOrder(Base):
 
 
 # ---------------------------------------------------------------- rendering
-
-def money(diram: int, lang: str) -> str:
-    """Diram as TJS with two decimals: comma in tg/ru, point in uz/en (``2500`` → ``"25,00"``)."""
-    sign = "-" if diram < 0 else ""
-    whole, cents = divmod(abs(diram), 100)
-    return f"{sign}{whole}{',' if lang in ('tg', 'ru') else '.'}{cents:02d}"
-
 
 def day(d: dt.date) -> str:
     """A local date as people read it (``12.03``)."""

@@ -15,7 +15,7 @@ spent and the farmer sets a new one. Prices are diram per kg (``service.market``
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ForeignKey, String, func, select
@@ -28,6 +28,7 @@ from service.farmer import Farmer, FarmerCrop
 from service.geography import Village
 from service.market import Market, MarketPrice
 from service.message import queue_many
+from service.render import tjs
 
 DIGEST_WEEKDAY = 0  # Monday
 DIGEST_HOUR = 8
@@ -89,11 +90,6 @@ def set_price_alert(session: Session, farmer: Farmer, crop_id: str, threshold_di
     row.threshold_diram = threshold_diram
     session.flush()
     return row
-
-
-def tjs(diram: int) -> str:
-    """``140`` → ``"1.40"`` (TJS)."""
-    return f"{Decimal(diram) / 100:.2f}"
 
 
 def _newest(session: Session, since: dt.date) -> list[tuple[str, int, str, int]]:

@@ -15,10 +15,10 @@ from functools import lru_cache
 import templates_sms
 from service.errors import Refusal
 from service.sms_commands import KEYWORDS_FILE, word_key
+from service.render import number
 
 GRAMS = {"kg": 1000, "t": 1_000_000, "c": 100_000}
 SQUARE_METRES = {"ha": 10_000, "sotka": 100}
-CYRILLIC = ("tg", "ru")
 
 
 @lru_cache(maxsize=1)
@@ -81,29 +81,24 @@ def to_square_metres(value: Decimal, unit: str | None) -> int:
     return int(m2)
 
 
-def _number(value: Decimal, lang: str) -> str:
-    text = format(value.normalize(), "f") if value else "0"
-    return text.replace(".", ",") if lang in CYRILLIC else text
-
-
 def mass(grams: int, lang: str) -> str:
     """Grams as kg, or as t from 10 t up (``1500000`` → ``"1500 кг"``, ``25000000`` → ``"25 т"``)."""
     if grams >= 10 * GRAMS["t"]:
-        return f"{_number(Decimal(grams) / GRAMS['t'], lang)} {templates_sms.text('quantity.unit.t', lang)}"
-    return f"{_number(Decimal(grams) / GRAMS['kg'], lang)} {templates_sms.text('quantity.unit.kg', lang)}"
+        return f"{number(Decimal(grams) / GRAMS['t'], lang)} {templates_sms.text('quantity.unit.t', lang)}"
+    return f"{number(Decimal(grams) / GRAMS['kg'], lang)} {templates_sms.text('quantity.unit.kg', lang)}"
 
 
 def tonnes(grams: int, lang: str) -> str:
     """Grams as tonnes with the unit (``600000000`` → ``"600 т"``)."""
-    return f"{_number(Decimal(grams) / GRAMS['t'], lang)} {templates_sms.text('quantity.unit.t', lang)}"
+    return f"{number(Decimal(grams) / GRAMS['t'], lang)} {templates_sms.text('quantity.unit.t', lang)}"
 
 
 def area(m2: int, lang: str) -> str:
     """Square metres as hectares with the unit (``5000`` → ``"0,5 га"``)."""
-    return f"{_number(Decimal(m2) / SQUARE_METRES['ha'], lang)} {templates_sms.text('quantity.unit.ha', lang)}"
+    return f"{number(Decimal(m2) / SQUARE_METRES['ha'], lang)} {templates_sms.text('quantity.unit.ha', lang)}"
 
 
 def per_hectare(grams: int, m2: int, lang: str) -> str:
     """A yield as t/ha with one decimal, rounded half up (``2000000`` g on ``5000`` m² → ``"4 т/га"``)."""
     value = (Decimal(grams) / Decimal(m2) / 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-    return f"{_number(value, lang)} {templates_sms.text('quantity.unit.t_ha', lang)}"
+    return f"{number(value, lang)} {templates_sms.text('quantity.unit.t_ha', lang)}"

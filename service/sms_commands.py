@@ -59,6 +59,7 @@ from service.market import Market, find_market, latest_prices, parse_tjs, set_pr
 from service.message import InboundMessage, OutboundMessage, queue_sms
 from service.names import LANGUAGES, fold
 from service.phone import InvalidPhone, to_e164
+from service.render import tjs as money
 from service.producer_group import ProducerGroup, by_code, normalise_code
 
 log = logging.getLogger(__name__)
@@ -485,13 +486,6 @@ def _find_market(ctx: Context, words: list[str]) -> Market:
         codes = ", ".join(ctx.session.scalars(select(Market.code).order_by(Market.id)))
         raise Refusal("sms.price.market_unknown", market=echo(" ".join(words)), markets=codes)
     return market
-
-
-def money(diram: int, lang: str) -> str:
-    """Diram as TJS with two decimals, comma in Cyrillic languages (``140`` → ``"1,40"`` in tg/ru)."""
-    sign = "-" if diram < 0 else ""
-    text = f"{sign}{abs(diram) // 100}.{abs(diram) % 100:02d}"
-    return text.replace(".", ",") if lang in ("tg", "ru") else text
 
 
 def _day(day: dt.date, today: dt.date) -> str:

@@ -54,6 +54,7 @@ from service.farmer import Farmer
 from service.message import queue_sms
 from service.names import LANGUAGES, fold
 from service.phone import InvalidPhone, to_e164
+from service.render import hectares, tjs
 from service.producer_group import ProducerGroup
 from service.ussd_session import FormDraft, UssdHop, UssdSession
 
@@ -63,7 +64,6 @@ CON, END = "CON ", "END "
 BACK, HOME, MORE, PREV = "0", "00", "98", "99"
 #: most options (or information lines) on one screen: message-budgets.md §8
 MAX_OPTIONS = {"tg": 4, "ru": 4, "uz": 5, "en": 5}
-CYRILLIC = ("tg", "ru")
 FORM = "register"  # FormDraft.kind of the registration form
 
 
@@ -232,20 +232,6 @@ def layout(view: View, *, lang: str, start: int = 0, notice: str = "", root: boo
 
 def _t(key: str, lang: str, **params) -> str:
     return templates_sms.text(key, lang, **params)
-
-
-def tjs(diram: int, lang: str, signed: bool = False) -> str:
-    """Diram as TJS with two decimals: comma in Cyrillic languages, point in Latin (``1,40`` / ``+0.10``)."""
-    sign = "-" if diram < 0 else ("+" if signed else "")
-    whole, cents = divmod(abs(diram), 100)
-    return f"{sign}{whole}{',' if lang in CYRILLIC else '.'}{cents:02d}"
-
-
-def hectares(m2: int, lang: str) -> str:
-    """Square metres as hectares without trailing zeros (``5000`` → ``0,5`` in tg, ``0.5`` in en)."""
-    whole, rest = divmod(m2, 10000)
-    text = str(whole) if not rest else f"{whole}.{rest:04d}".rstrip("0")
-    return text.replace(".", ",") if lang in CYRILLIC else text
 
 
 # ---------------------------------------------------------------------------
