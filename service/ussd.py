@@ -364,7 +364,7 @@ class Dialogue:
             screen = SCREENS[frame["s"]]
             if screen.prompt:
                 step = screen.submit(self, frame["d"], value) if value else stay("ussd.notice.invalid")
-            elif value.isascii() and value.isdigit() and 1 <= int(value) <= len(frame["shown"]):
+            elif value.isascii() and value.isdigit() and len(value) <= 3 and 1 <= int(value) <= len(frame["shown"]):
                 step = screen.choose(self, frame["d"], frame["shown"][int(value) - 1])
             else:
                 step = stay("ussd.notice.invalid")
@@ -1011,11 +1011,17 @@ def apology(session: Session, hop: Hop, default_language: str) -> str:
     return END + _t("ussd.error", lang if lang in LANGUAGES else default_language)
 
 
+INT_MAX = 2**31 - 1  # the INTEGER columns of UssdSession
+
+
 def _int(raw: str | None) -> int | None:
+    """A count or duration AT sent as text (``"5"``, ``"1200.0"``); None when missing, not a
+    number, or outside 0..INT_MAX (a junk value must not cost the whole record)."""
     try:
-        return int(float((raw or "").strip()))
-    except ValueError:
+        value = int(float((raw or "").strip()))
+    except (ValueError, OverflowError):
         return None
+    return value if 0 <= value <= INT_MAX else None
 
 
 def _when(raw: str | None) -> dt.datetime:

@@ -396,6 +396,8 @@ CASES = [
     Case("start again empties the form",
          [path("1", "Зарина", "1"), path("1", "2", session="ATUid_second")], con("ussd.reg.name"), no_rows(FormDraft)),
     # -- bad requests ---------------------------------------------------------------
+    Case("a 5,000-digit answer to a menu is invalid input, not an error", [hop(""), hop("9" * 5000)],
+         con("ussd.notice.invalid"), hops_stored(2)),
     Case("missing sessionId", [{k: v for k, v in hop("").items() if k != "sessionId"}],
          "END " + _t("ussd.unavailable"), nothing_stored),
     Case("missing phoneNumber", [{k: v for k, v in hop("").items() if k != "phoneNumber"}],
@@ -481,6 +483,9 @@ EVENT_CASES = [
          session_row(cost="0.1", duration_ms=1234, hops_count=None)),
     Case("unparseable numbers and date", [event(durationInMillis="abc", hopsCount="two", date="yesterday")], "OK",
          ended_now),
+    Case("out-of-range numbers are dropped, the notice is kept",
+         [hop(""), event("Failed", durationInMillis="1e30", hopsCount="1e400", errorMessage="slow")], "OK",
+         session_row(end_status="Failed", error_message="slow", duration_ms=None, hops_count=None)),
     Case("+ decoded to a space in phoneNumber",
          [Raw(f"sessionId={SID}&phoneNumber=+992901110001&status=Success&cost=KES+0.10", url="/ussd/events")], "OK",
          session_row(phone=NEW_PHONE, cost="KES 0.10")),
