@@ -137,8 +137,7 @@ def create_schema(engine: Engine) -> None:
     """Bring the schema to the newest migration (creates every table on an empty database)."""
     import logging
 
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its per-plugin INFO lines (at import) are noise
     from alembic import command
-
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # its per-plugin INFO lines are noise
     with engine.begin() as connection:
         command.upgrade(migration_config(connection), "head")
