@@ -82,21 +82,6 @@ class Rules:
             return self.quiet_start <= local < self.quiet_end
         return local >= self.quiet_start or local < self.quiet_end
 
-    def next_open(self, now: dt.datetime) -> dt.datetime:
-        """When sending may start again (UTC): ``now`` itself outside quiet hours, else the next
-        ``quiet_end`` local time."""
-        if not self.is_quiet(now):
-            return now
-        local = now.astimezone(self.zone)
-        opening = dt.datetime.combine(local.date(), self.quiet_end, tzinfo=self.zone)
-        if opening <= local:
-            opening += dt.timedelta(days=1)
-        return opening.astimezone(dt.timezone.utc)
-
-    def exempt(self, kind: str) -> bool:
-        """True for kinds sent during quiet hours too."""
-        return kind in EXEMPT_KINDS
-
     def budget(self, session: Session, now: dt.datetime) -> int | None:
         """Segments a pass may send at ``now`` (None = no cap); see the module docstring."""
         if self.rate <= 0:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import ForeignKey, Index, String, exists, func, select, text
+from sqlalchemy import ForeignKey, Index, String, exists, select, text
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -69,11 +69,6 @@ class Farmer(Base):
     def code(self) -> str:
         """The member code people type and read (the id as digits)."""
         return str(self.id)
-
-    @property
-    def land_ha(self) -> Decimal | None:
-        """Land in hectares (exact Decimal), or None."""
-        return None if self.land_m2 is None else Decimal(self.land_m2) / 10000
 
     @hybrid_property
     def opted_out(self) -> bool:
@@ -157,7 +152,3 @@ def set_language(session: Session, farmer: Farmer, language: str) -> None:
         raise ValueError(f"language must be one of {LANGUAGES}")
     farmer.language = language
 
-
-def count_by_gender(session: Session) -> dict[str, int]:
-    """``{"female": n, "male": m}`` over all profiles."""
-    return dict(session.execute(select(Farmer.gender, func.count()).group_by(Farmer.gender)).all())

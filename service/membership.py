@@ -60,13 +60,6 @@ def ec_members(session: Session, pg_id: int) -> list[tuple[Membership, Farmer]]:
     return sorted(((m, f) for m, f in rows), key=lambda mf: (EC_ROLES.index(mf[0].role), mf[1].id))
 
 
-def is_ec_member(session: Session, farmer: Farmer, pg_id: int) -> bool:
-    """True when ``farmer`` holds an active EC seat of PG ``pg_id``."""
-    return session.scalar(select(Membership.id).where(
-        Membership.farmer_id == farmer.id, Membership.pg_id == pg_id,
-        Membership.status == "active", Membership.role.in_(EC_ROLES))) is not None
-
-
 def join(session: Session, farmer: Farmer, pg: ProducerGroup) -> Membership:
     """Ask to join ``pg``; returns the membership (``pending``, or ``active`` when the PG has no EC).
 
@@ -123,12 +116,6 @@ def approve(session: Session, approver: Farmer, member_code: str) -> tuple[Membe
         pending.approved_by = approver.id
         session.flush()
     return pending, applicant
-
-
-def pending_of(session: Session, pg_id: int) -> list[tuple[Membership, Farmer]]:
-    """Pending join requests of a PG, oldest first."""
-    return list(session.execute(select(Membership, Farmer).join(Farmer, Farmer.id == Membership.farmer_id).where(
-        Membership.pg_id == pg_id, Membership.status == "pending").order_by(Membership.requested_at)).all())
 
 
 def assign_ec_seat(session: Session, farmer: Farmer, pg: ProducerGroup, role: str) -> Membership:

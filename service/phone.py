@@ -54,10 +54,3 @@ def to_e164(raw: str | None) -> str:
         raise InvalidPhone(raw)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
-
-def is_valid_hint(e164: str) -> bool:
-    """``phonenumbers``' validity verdict: a warning for people, never a block (metadata goes stale)."""
-    try:
-        return phonenumbers.is_valid_number(phonenumbers.parse(e164, None))
-    except phonenumbers.NumberParseException:
-        return False
