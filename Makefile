@@ -4,7 +4,7 @@
 VENV ?= .venv
 PYTHON ?= python3
 
-.PHONY: run test install
+.PHONY: run test test-at install
 
 install: $(VENV)/.installed
 
@@ -20,3 +20,8 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(VENV)/bin/pytest
+
+# the whole suite on a simulated wall clock shared by every process it starts, e.g.
+#   make test-at AT=2026-12-01T22:30+05:00     (22:30 in Dushanbe)
+test-at: $(VENV)/.installed
+	TEST_CLOCK_AT=$(AT) TEST_CLOCK_BASE=$$(date +%s) PYTHONPATH=tests/clock $(VENV)/bin/pytest

@@ -82,7 +82,9 @@ def test_serve_prints_the_simulator_and_dispatches_in_process(tmp_path):
     db_url = f"sqlite:///{tmp_path / 'serve.sqlite3'}"
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": db_url, "SMS_GATEWAY": "local", "SCHEDULER_EMBEDDED": "1",
-           "DISPATCH_INTERVAL_SECONDS": "0.2", "PYTHONUNBUFFERED": "1"}
+           "DISPATCH_INTERVAL_SECONDS": "0.2", "PYTHONUNBUFFERED": "1",
+           # no quiet hours: the queued notice must go whatever the hour the test runs at
+           "QUIET_HOURS_START": "00:00", "QUIET_HOURS_END": "00:00"}
     proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "service", "serve", "--port", str(port)],
                             cwd=PROJECT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
