@@ -97,7 +97,8 @@ def test_sweep_marks_rows_without_final_report_and_stuck_sends(session):
     sending = add_row(session, None, "sending", sent_at=now - dt.timedelta(minutes=5))
     never_sent = add_row(session, None, "sending", sent_at=now - dt.timedelta(minutes=11), submitted=False)
     claimed_now = add_row(session, None, "sending", sent_at=now - dt.timedelta(minutes=5), submitted=False)
-    assert delivery.sweep(session, now) == {"no_report": 1, "requeued": 1, "stuck": 1, "orphans": 0}
+    assert delivery.sweep(session, now) == {"no_report": 1, "requeued": 1, "stuck": 1, "orphans": 0, "matched": 0,
+                                            "settled": 0, "expired": 0, "released": 0, "held_failed": 0}
     session.commit()
     session.expire_all()
     got = {i: session.get(OutboundMessage, i) for i in (silent, recent, stuck, sending, never_sent, claimed_now)}
