@@ -270,7 +270,8 @@ def match_orphans(session: Session, now: dt.datetime | None = None, phones: list
     query = (select(DeliveryReport)
              .where(DeliveryReport.applied.is_(False), DeliveryReport.phone.is_not(None),
                     DeliveryReport.received_at >= now - ORPHAN_TTL)
-             .order_by(DeliveryReport.id))
+             .order_by(DeliveryReport.id)
+             .execution_options(populate_existing=True))
     if phones is not None:
         query = query.where(DeliveryReport.phone.in_(sorted(set(phones))))
     matched = 0

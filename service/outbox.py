@@ -89,6 +89,7 @@ def review_held(session: Session, now: dt.datetime) -> tuple[int, int]:
         .where(OutboundMessage.status == "held",
                func.coalesce(OutboundMessage.sent_at, OutboundMessage.created_at) <= now - HELD_REVIEW)
         .order_by(OutboundMessage.id)
+        .execution_options(populate_existing=True)
     ).all()
     released = failed = 0
     for row in rows:
@@ -148,7 +149,7 @@ def choose(session: Session, *, ids: Iterable[int] = (), state: str | None = Non
     ids = list(ids)
     if not ids and not state and not reason:
         raise ValueError("choose rows by id, state or reason")
-    query = select(OutboundMessage).order_by(OutboundMessage.id)
+    query = select(OutboundMessage).order_by(OutboundMessage.id).execution_options(populate_existing=True)
     if ids:
         query = query.where(OutboundMessage.id.in_(ids))
     if state:
@@ -165,6 +166,22 @@ def may_have(row: OutboundMessage) -> bool:
     return row.status == "unconfirmed" or row.gateway_message_id is not None
 
 
+def why_not_released(row: OutboundMessage, duplicate_ok: bool = False) -> str | None:
+    """Why :func:`release` would leave ``row`` alone, or None when it may be released."""
+    if row.status not in RELEASABLE:
+        return f"{row.status}: only {', '.join(RELEASABLE)} rows can be released"
+    if may_have(row) and not duplicate_ok:
+        return "AT may already have it: release it with the duplicate flag to send it again"
+    return None
+
+
+def why_not_failed(row: OutboundMessage) -> str | None:
+    """Why :func:`fail` would leave ``row`` alone, or None when it may be failed."""
+    if row.status not in FAILABLE:
+        return f"{row.status}: only {', '.join(FAILABLE)} rows can be failed"
+    return None
+
+
 def release(session: Session, rows: list[OutboundMessage], now: dt.datetime, *,
             duplicate_ok: bool = False) -> tuple[list[OutboundMessage], list[tuple[OutboundMessage, str]]]:
     """Put ``held``, ``failed`` or ``unconfirmed`` rows back in the queue, due ``now``, with fresh
@@ -173,11 +190,9 @@ def release(session: Session, rows: list[OutboundMessage], now: dt.datetime, *,
     [(row, why it was left)])."""
     released, left = [], []
     for row in rows:
-        if row.status not in RELEASABLE:
-            left.append((row, f"{row.status}: only {', '.join(RELEASABLE)} rows can be released"))
-            continue
-        if may_have(row) and not duplicate_ok:
-            left.append((row, "AT may already have it: release with the duplicate flag to send it again"))
+        why = why_not_released(row, duplicate_ok)
+        if why:
+            left.append((row, why))
             continue
         row.status, row.attempts, row.next_attempt_at = "queued", 0, now
         row.expires_at = max(row.expires_at, deadline(row.kind, now))
@@ -201,8 +216,8 @@ def fail(session: Session, rows: list[OutboundMessage], why: str) -> tuple[list[
         raise ValueError("give the reason")
     failed, left = [], []
     for row in rows:
-        if row.status not in FAILABLE:
-            left.append((row, f"{row.status}: only {', '.join(FAILABLE)} rows can be failed"))
+        if why_not_failed(row):
+            left.append((row, why_not_failed(row)))
             continue
         row.status, row.failure_reason = "failed", f"failed by hand: {why}"[:200]
         failed.append(row)
