@@ -148,13 +148,13 @@ def dispatch_once(session_factory: Callable[[], Session], gateway: Gateway, conf
             results = _send(gateway, text, batch)
             outage = next((r.reason or "gateway unreachable" for r in results.values() if r.outcome == OUTAGE),
                           None)
-            if outage:
-                until = gateway_state.record_failure(session, gateway.name, now, outage)
+            until = gateway_state.record_failure(session, gateway.name, now, outage) if outage else None
+            if until:
                 summary.held_until = until
             elif in_outage:
                 gateway_state.record_answer(session, gateway.name, now)
                 in_outage = False
-            ids = _record(session, batch, results, now, summary, until if outage else None)
+            ids = _record(session, batch, results, now, summary, until)
             session.commit()
             if ids:
                 delivery.apply_orphans(session, ids, now)
@@ -165,7 +165,7 @@ def dispatch_once(session_factory: Callable[[], Session], gateway: Gateway, conf
                 session.commit()
             problem = next((r.reason for r in results.values() if r.outcome == ACCOUNT), None)
             rest = [row for _, later in batches[i + 1:] for row in later]
-            if outage:
+            if until:
                 _put_back(rest, until, summary)
                 session.commit()
                 break

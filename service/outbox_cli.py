@@ -58,7 +58,7 @@ def status_command(hours: float):
             click.echo(f"gateway {g.gateway}: answering")
         else:
             click.echo(f"gateway {g.gateway}: OUTAGE since {g.outage_since:%Y-%m-%d %H:%M} UTC, "
-                       f"{g.failed_passes} failed passes, sending held until {g.held_until:%Y-%m-%d %H:%M:%S} UTC; "
+                       f"{g.failed_passes} failed passes, next try after {g.held_until:%Y-%m-%d %H:%M:%S} UTC; "
                        f"last error: {g.last_error}")
 
 

@@ -42,7 +42,8 @@ class FakeAT:
                     fake.requests += 1
                     if fake.mode == "error500":
                         fake.refused += 1
-                        return self._answer(500, "text/html", b"<html><body><h1>500 Internal Server Error</h1></body></html>")
+                        return self._answer(500, "text/html",
+                                            b"<html><body><h1>500 Internal Server Error</h1></body></html>")
                     pairs = [(text, n) for n in numbers]
                     for pair in pairs:
                         fake.ids[pair] = f"ATXid_fake{len(fake.ids) + 1:06d}"
