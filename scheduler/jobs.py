@@ -53,7 +53,9 @@ def tick_job(database_url: str, settings: dict) -> None:
 
 
 def sweep_job(database_url: str) -> None:
-    """Mark rows without a final delivery report or stuck mid-send ``unconfirmed``; apply late orphans."""
+    """The outbox sweep (``service.delivery.sweep``): rows without a final report or stuck mid-send
+    ``unconfirmed``, late and matched orphan reports applied, unconfirmed rows past their deadline
+    settled, expired rows failed, held rows released or failed."""
     with _sessions(database_url)() as session:
         counts = delivery.sweep(session)
         session.commit()

@@ -25,6 +25,8 @@ def register(app: Flask) -> None:
 
     from service.order_cli import orders_group
     app.cli.add_command(orders_group)
+    from service.outbox_cli import outbox_group
+    app.cli.add_command(outbox_group)
     from service import cli_advice
     for group in cli_advice.COMMANDS:
         app.cli.add_command(group)

@@ -102,6 +102,7 @@ def import_models() -> None:
         crop,
         crop_cycle,
         farmer,
+        gateway_state,
         geography,
         input_catalogue,
         joint_sale,

@@ -6,19 +6,59 @@ only, with a conditional UPDATE: ``accepted → in_transit → delivered | faile
 the first final status wins. A report whose message id is not stored yet is
 parked as an orphan and applied once the dispatcher stores that id
 (:func:`apply_orphans`); orphans older than :data:`ORPHAN_TTL` are ignored.
-:func:`sweep` marks rows that never got a final report as ``unconfirmed``
-(never resent). No Flask here: callers pass a Session and plain values and commit.
+No Flask here: callers pass a Session and plain values and commit.
+
+Reconciling ``unconfirmed`` rows
+    A row is ``unconfirmed`` without a message id when AT may have accepted it
+    but we never read AT's answer (read timeout, unreadable answer, the phone
+    missing from the answer, an unexpected error, a dispatcher that stopped
+    mid-send). It is never resent automatically. Its delivery report carries an
+    id we do not know, so the rule is:
+
+    1. A report whose id is unknown (an orphan) and that carries a
+       ``phoneNumber`` is matched to the ``unconfirmed`` row without a message id
+       to that phone whose ``submitted_at`` lies within :data:`MATCH_WINDOW`
+       (2 h) before the report was received (at most :data:`MATCH_SKEW`, 1 min,
+       after it, for clocks of different machines); the earliest such row first.
+    2. No match while that phone has a row in flight (``sending`` and handed to
+       the gateway): the report may be that row's, whose id is not stored yet.
+    3. On a match the report's id is stored on the row, which becomes
+       ``accepted`` (AT did take it), and every parked report of that id is
+       applied in the order received (``Success`` → ``delivered``;
+       ``Sent``/``Submitted``/``Buffered`` → ``in_transit``; ``Failed``,
+       ``Rejected``, ``Expired`` → ``failed``); later reports of that id match
+       directly.
+    4. Matching runs when the report arrives (:func:`record_report`), when the
+       dispatcher marks rows ``unconfirmed`` (reports that came while AT kept us
+       waiting) and in every :func:`sweep` (all parked orphans younger than
+       :data:`ORPHAN_TTL`).
+    5. An ``unconfirmed`` row without a message id that nothing matched within
+       :data:`UNCONFIRMED_DEADLINE` (24 h) of its submission is settled
+       ``failed``: "outcome unknown: no delivery report within 24 h; not
+       resent". A row AT accepted (it has an id) whose final report never came
+       is ``unconfirmed`` after :data:`NO_REPORT_AFTER` (24 h; a late final
+       report still applies) and settled ``failed`` after
+       :data:`UNREPORTED_DEADLINE` (72 h). Nothing is ever resent blindly; a
+       person may (``flask --app service outbox release --duplicate-ok``).
+
+    The match is a heuristic: two unconfirmed rows to one phone inside the
+    window may swap ids (both get a report), and a report of another
+    application on the same AT account to that phone could settle our row.
+
+:func:`sweep` also applies the outbox rules of ``service.outbox`` (expired
+rows, held rows released or failed).
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
 
-from service import optout
+from service import optout, outbox
 from service.db import utcnow
 from service.message import DeliveryReport, OutboundMessage
 from service.phone import InvalidPhone, to_e164
@@ -27,6 +67,11 @@ log = logging.getLogger(__name__)
 
 ORPHAN_TTL = dt.timedelta(hours=24)
 NO_REPORT_AFTER = dt.timedelta(hours=24)
+# matching an orphan report to an unconfirmed row (see the module docstring)
+MATCH_WINDOW = dt.timedelta(hours=2)
+MATCH_SKEW = dt.timedelta(minutes=1)
+UNCONFIRMED_DEADLINE = dt.timedelta(hours=24)
+UNREPORTED_DEADLINE = dt.timedelta(hours=72)
 STUCK_SENDING_AFTER = dt.timedelta(hours=1)
 # a claimed row its dispatcher never handed to the gateway (the dispatcher died): queued again
 UNSUBMITTED_AFTER = dt.timedelta(minutes=10)
@@ -79,9 +124,10 @@ def record_report(session: Session, *, message_id: str, status: str, phone: str 
     """Store one delivery report as AT posted it (strings, possibly empty) and apply it.
 
     Returns :data:`DUPLICATE` (same id, status and retryCount seen before:
-    nothing changes), :data:`ORPHAN` (message id unknown: parked) or
-    :data:`APPLIED` (the row was matched; its state moved forward if the status
-    allows). ``UserInBlackList`` puts the phone on the suppression list.
+    nothing changes), :data:`ORPHAN` (message id unknown and no unconfirmed row
+    matched: parked) or :data:`APPLIED` (the row was found by id, or an
+    unconfirmed row matched by phone and time; its state moved forward if the
+    status allows). ``UserInBlackList`` puts the phone on the suppression list.
     Raises :class:`BadReport` when ``message_id`` or ``status`` is empty.
     """
     message_id, status = (message_id or "").strip(), (status or "").strip()
@@ -107,6 +153,8 @@ def record_report(session: Session, *, message_id: str, status: str, phone: str 
     _act_on_reason(session, report)
     known = session.scalar(select(OutboundMessage.id).where(OutboundMessage.gateway_message_id == message_id))
     if known is None:
+        if _match(session, report, now):
+            return APPLIED
         log.info("delivery report for unknown message id %s parked as an orphan", message_id)
         return ORPHAN
     _apply(session, report, now)
@@ -171,6 +219,80 @@ def apply_orphans(session: Session, message_ids: list[str] | None = None,
     return len(reports)
 
 
+def _match(session: Session, report: DeliveryReport, now: dt.datetime) -> bool:
+    """Rule 1-3 of the module docstring for one orphan: True when it matched an unconfirmed row
+    (the row now carries the report's id and every parked report of that id is applied)."""
+    if not report.phone:
+        return False
+    in_flight = session.scalar(select(OutboundMessage.id).where(
+        OutboundMessage.phone == report.phone, OutboundMessage.status == "sending",
+        OutboundMessage.submitted_at.is_not(None)).limit(1))
+    if in_flight is not None:
+        return False
+    row_id = session.scalar(
+        select(OutboundMessage.id)
+        .where(OutboundMessage.phone == report.phone, OutboundMessage.status == "unconfirmed",
+               OutboundMessage.gateway_message_id.is_(None),
+               OutboundMessage.submitted_at >= report.received_at - MATCH_WINDOW,
+               OutboundMessage.submitted_at <= report.received_at + MATCH_SKEW)
+        .order_by(OutboundMessage.submitted_at, OutboundMessage.id)
+        .limit(1))
+    if row_id is None:
+        return False
+    other = aliased(OutboundMessage)
+    try:
+        with session.begin_nested():  # a row that got this id meanwhile: no match, the report stays parked
+            moved = session.execute(
+                update(OutboundMessage)
+                .where(OutboundMessage.id == row_id, OutboundMessage.status == "unconfirmed",
+                       OutboundMessage.gateway_message_id.is_(None),
+                       ~exists().where(other.gateway_message_id == report.gateway_message_id))
+                .values(gateway_message_id=report.gateway_message_id, status="accepted", failure_reason=None)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+    except IntegrityError:
+        return False
+    if not moved:
+        return False
+    log.info("unconfirmed outbox row %s matched to delivery report %s (%s) by phone and time",
+             row_id, report.gateway_message_id, report.status)
+    apply_orphans(session, [report.gateway_message_id], now)
+    return True
+
+
+def match_orphans(session: Session, now: dt.datetime | None = None, phones: list[str] | None = None) -> int:
+    """Match parked orphan reports (younger than :data:`ORPHAN_TTL`, with a phone) to unconfirmed
+    rows by phone and time (module docstring); ``phones`` limits it to those phones (the
+    dispatcher passes the phones of the rows it just marked unconfirmed). Returns rows matched."""
+    now = now or utcnow()
+    if phones is not None and not phones:
+        return 0
+    query = (select(DeliveryReport)
+             .where(DeliveryReport.applied.is_(False), DeliveryReport.phone.is_not(None),
+                    DeliveryReport.received_at >= now - ORPHAN_TTL)
+             .order_by(DeliveryReport.id)
+             .execution_options(populate_existing=True))
+    if phones is not None:
+        query = query.where(DeliveryReport.phone.in_(sorted(set(phones))))
+    matched = 0
+    for report in session.scalars(query).all():
+        if report.applied:  # applied with an earlier report of the same id
+            continue
+        known = session.scalar(select(OutboundMessage.id)
+                               .where(OutboundMessage.gateway_message_id == report.gateway_message_id))
+        if known is not None:
+            apply_orphans(session, [report.gateway_message_id], now)
+        elif _match(session, report, now):
+            matched += 1
+    return matched
+
+
+def match_unconfirmed(session: Session, rows: list[OutboundMessage], now: dt.datetime | None = None) -> int:
+    """The dispatcher just marked ``rows`` unconfirmed: match the reports parked for their phones
+    (they may have come while AT kept the request waiting). Returns rows matched."""
+    return match_orphans(session, now, [row.phone for row in rows if row.gateway_message_id is None])
+
+
 def record_optout(session: Session, phone: str) -> bool:
     """AT's bulk-SMS opt-out notice: suppress ``phone`` (any form AT posts).
 
@@ -193,7 +315,11 @@ def sweep(session: Session, now: dt.datetime | None = None) -> dict[str, int]:
     gateway (it died) go back to the queue. ``stuck``: rows handed to the gateway
     more than :data:`STUCK_SENDING_AFTER` ago without a result (the dispatcher
     stopped mid-send) become ``unconfirmed``, never resent. ``orphans``: parked
-    reports applied now.
+    reports applied now by their id; ``matched``: unconfirmed rows matched to a
+    parked report by phone and time; ``settled``: unconfirmed rows past their
+    deadline failed as "outcome unknown" (module docstring); ``expired``:
+    queued or held rows past their deadline failed unsent; ``released`` /
+    ``held_failed``: held rows back in the queue / given up (``service.outbox``).
     """
     now = now or utcnow()
     hours = int(NO_REPORT_AFTER.total_seconds() // 3600)
@@ -219,5 +345,36 @@ def sweep(session: Session, now: dt.datetime | None = None) -> dict[str, int]:
         .values(status="unconfirmed", failure_reason="dispatcher stopped during the send; not resent")
         .execution_options(synchronize_session=False)
     ).rowcount
-    return {"no_report": no_report, "requeued": requeued, "stuck": stuck,
-            "orphans": apply_orphans(session, None, now)}
+    orphans = apply_orphans(session, None, now)
+    matched = match_orphans(session, now)
+    settled = _settle_unconfirmed(session, now)
+    expired = outbox.expire_overdue(session, now)
+    released, held_failed = outbox.review_held(session, now)
+    return {"no_report": no_report, "requeued": requeued, "stuck": stuck, "orphans": orphans,
+            "matched": matched, "settled": settled, "expired": expired, "released": released,
+            "held_failed": held_failed}
+
+
+def _settle_unconfirmed(session: Session, now: dt.datetime) -> int:
+    """Rule 5 of the module docstring: unconfirmed rows past their deadline become ``failed``."""
+    unmatched = int(UNCONFIRMED_DEADLINE.total_seconds() // 3600)
+    unreported = int(UNREPORTED_DEADLINE.total_seconds() // 3600)
+    settled = session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.status == "unconfirmed", OutboundMessage.gateway_message_id.is_(None),
+               func.coalesce(OutboundMessage.submitted_at, OutboundMessage.sent_at) < now - UNCONFIRMED_DEADLINE)
+        .values(status="failed",
+                failure_reason=f"outcome unknown: no delivery report within {unmatched} h; not resent")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    settled += session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.status == "unconfirmed", OutboundMessage.gateway_message_id.is_not(None),
+               OutboundMessage.sent_at < now - UNREPORTED_DEADLINE)
+        .values(status="failed", failure_reason=f"outcome unknown: accepted by AT, no final delivery report "
+                                                f"within {unreported} h; not resent")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if settled:
+        log.warning("%d unconfirmed outbox rows settled as failed (outcome unknown; not resent)", settled)
+    return settled

@@ -2,24 +2,42 @@
 
 One pass (:func:`dispatch_once`), following ``shared/reference/africastalking.md`` §5, §6:
 
+0. nothing while the gateway is held after an outage (``service.gateway_state``:
+   the hold is in the database, shared by every dispatcher process);
 1. claim due ``queued`` rows atomically (``status → sending``; on PostgreSQL
    ``FOR UPDATE SKIP LOCKED`` so parallel dispatchers never share a row),
    highest priority first, then oldest, at most ``DISPATCH_BATCH_SIZE``,
    within the delivery rules of ``service.delivery_rules`` (quiet hours hold
    all but replies and alerts; the rate cap in segments per second);
    rows that already carry a gateway message id are never claimed again;
+   due rows past their deadline (``expires_at``) are not sent but ``failed``
+   ("expired: not sent within 24 h"), counted in the :class:`Summary` and logged;
 2. drop rows to suppressed phones (state ``suppressed``), except the STOP
    confirmation (kind ``stop_confirm``), checked now, at send time;
 3. send identical texts together, ≤ :data:`MAX_RECIPIENTS` distinct phones a request,
    keeping each phone's rows in claim order;
 4. record each recipient's outcome and commit after every request; then apply
-   delivery reports that arrived before the message ids were stored.
+   delivery reports that arrived before the message ids were stored, and match
+   parked reports to rows whose outcome is unknown (``service.delivery``).
 
-Retries are rows put back to ``queued`` with ``next_attempt_at`` in the
-future (exponential backoff with jitter, at most :data:`MAX_ATTEMPTS`
-attempts); an account problem holds the whole queue for :data:`ACCOUNT_HOLD`
-and logs an ERROR alert; an unclear outcome (read timeout) leaves the row
-``unconfirmed`` and it is not resent.
+What happens to a row, by the gateway's outcome (``service.gateways``):
+
+| Outcome | Row | Attempt counted |
+|---|---|---|
+| accepted / delivered | ``accepted`` (message id stored) / ``delivered`` | yes |
+| permanent (403, 404, 406, bad number) | ``failed`` (406 also opts the phone out) | yes |
+| retry (AT's 407, 409, 500-502 for that recipient) | ``queued`` again after :func:`retry_delay`; ``failed`` after :data:`MAX_ATTEMPTS` | yes |
+| outage (the whole request failed: HTTP 5xx, connection refused, connect timeout) | ``queued`` again with the pass's unsent rows; the queue is held with growing pauses (30 s ... 10 min) and an ALERT | no |
+| account (401 RiskHold, 402, 405, the auth refusal) | ``queued``; every queued row held :data:`ACCOUNT_HOLD`, ALERT | no |
+| unconfirmed (read timeout, unreadable answer, missing from the answer, unexpected error) | ``unconfirmed``, never resent automatically | yes |
+| review (a statusCode outside AT's table, e.g. 408) | ``held``; the sweep releases it after an hour (``service.outbox``) | yes |
+
+:data:`MAX_ATTEMPTS` is 10: with the backoff (30 s doubling, capped at
+:data:`BACKOFF_CAP` 1 h, jitter ×0.5-1) a per-recipient problem is retried for
+about 1.5-3 hours before the row is given up, long enough to ride out a routing
+or operator problem for one number (407/409/5xx for that recipient), short
+enough that a number that cannot be reached is settled the same day. Outages
+and account holds do not count; every row also ends at its deadline.
 """
 from __future__ import annotations
 
@@ -34,25 +52,26 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from service import delivery, optout
+from service import delivery, gateway_state, optout
 from service.delivery_rules import EXEMPT_KINDS, Rules, take_within
 from service.db import utcnow
 from service.gateways import (
     ACCEPTED,
     ACCOUNT,
     DELIVERED,
+    OUTAGE,
     PERMANENT,
     RETRY,
     UNCONFIRMED,
     Gateway,
     RecipientResult,
 )
-from service.message import OutboundMessage
+from service.message import OutboundMessage, expiry_reason
 
 log = logging.getLogger(__name__)
 
 MAX_RECIPIENTS = 100
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 10  # per-recipient retries over about 1.5-3 h: see the module docstring
 BACKOFF_BASE = dt.timedelta(seconds=30)
 BACKOFF_CAP = dt.timedelta(hours=1)
 ACCOUNT_HOLD = dt.timedelta(minutes=15)
@@ -60,12 +79,16 @@ ACCOUNT_HOLD = dt.timedelta(minutes=15)
 
 @dataclass
 class Summary:
-    """What one pass did: ``claimed`` rows, their ``states`` after the pass (state → count)
-    and the ``reasons`` of everything not sent (reason → count)."""
+    """What one pass did: ``claimed`` rows, their ``states`` after the pass (state → count),
+    the ``reasons`` of everything not sent (reason → count), ``expired`` rows failed
+    unsent because their deadline passed (also in ``states["failed"]``), and
+    ``held_until`` (aware UTC) when the gateway is held after an outage."""
 
     claimed: int = 0
     states: Counter = field(default_factory=Counter)
     reasons: Counter = field(default_factory=Counter)
+    expired: int = 0
+    held_until: dt.datetime | None = None
 
     @property
     def sent(self) -> int:
@@ -74,6 +97,8 @@ class Summary:
 
     def __str__(self) -> str:
         parts = [f"{self.sent} sent", f"{self.states['failed']} failed"]
+        if self.expired:
+            parts.append(f"{self.expired} expired")
         for state, label in (("queued", "to retry"), ("held", "held"), ("suppressed", "suppressed"),
                              ("unconfirmed", "unconfirmed")):
             if self.states[state]:
@@ -81,6 +106,8 @@ class Summary:
         text = ", ".join(parts)
         if self.reasons:
             text += " (" + "; ".join(f"{reason} ×{n}" for reason, n in self.reasons.most_common()) + ")"
+        if self.held_until:
+            text += f"; gateway outage: sending held until {self.held_until.strftime('%Y-%m-%d %H:%M:%S')} UTC"
         return text
 
 
@@ -104,7 +131,12 @@ def dispatch_once(session_factory: Callable[[], Session], gateway: Gateway, conf
     now = now or utcnow()
     summary = Summary()
     with session_factory() as session:
-        rows = _claim(session, int(config["DISPATCH_BATCH_SIZE"]), now, Rules.from_config(config))
+        held = gateway_state.held_until(session, gateway.name)
+        if held is not None and held > now:
+            summary.held_until = held
+            return summary
+        in_outage = held is not None
+        rows = _claim(session, int(config["DISPATCH_BATCH_SIZE"]), now, Rules.from_config(config), summary)
         summary.claimed = len(rows)
         rows = _drop_suppressed(session, rows, summary)
         session.commit()
@@ -114,27 +146,45 @@ def dispatch_once(session_factory: Callable[[], Session], gateway: Gateway, conf
             if not batch:
                 continue
             results = _send(gateway, text, batch)
-            ids = _record(session, batch, results, now, summary)
+            outage = next((r.reason or "gateway unreachable" for r in results.values() if r.outcome == OUTAGE),
+                          None)
+            until = gateway_state.record_failure(session, gateway.name, now, outage) if outage else None
+            if until:
+                summary.held_until = until
+            elif in_outage:
+                gateway_state.record_answer(session, gateway.name, now)
+                in_outage = False
+            ids = _record(session, batch, results, now, summary, until)
             session.commit()
             if ids:
                 delivery.apply_orphans(session, ids, now)
                 session.commit()
+            unknown = [row for row in batch if row.status == "unconfirmed"]
+            if unknown:
+                delivery.match_unconfirmed(session, unknown, now)
+                session.commit()
             problem = next((r.reason for r in results.values() if r.outcome == ACCOUNT), None)
+            rest = [row for _, later in batches[i + 1:] for row in later]
+            if until:
+                _put_back(rest, until, summary)
+                session.commit()
+                break
             if problem:
-                rest = [row for _, later in batches[i + 1:] for row in later]
                 _hold_queue(session, rest, now + ACCOUNT_HOLD, problem, summary)
                 session.commit()
                 break
-    if summary.claimed:
+    if summary.claimed or summary.expired:
         log.info("dispatch through %s: %s", gateway.name, summary)
     return summary
 
 
-def _claim(session: Session, limit: int, now: dt.datetime, rules: Rules) -> list[OutboundMessage]:
+def _claim(session: Session, limit: int, now: dt.datetime, rules: Rules,
+           summary: Summary) -> list[OutboundMessage]:
     """Mark up to ``limit`` due rows ``sending``, commit, and return them in send order.
 
     During quiet hours only :data:`EXEMPT_KINDS` are due; the rows taken stop at
-    the rate budget (:meth:`Rules.budget`).
+    the rate budget (:meth:`Rules.budget`). Due rows past their deadline are
+    failed as expired instead (:func:`_expire`).
 
     The UPDATE re-checks ``status = 'queued'`` so a row another dispatcher got
     first is skipped; on PostgreSQL the candidates are also locked
@@ -142,7 +192,8 @@ def _claim(session: Session, limit: int, now: dt.datetime, rules: Rules) -> list
     dispatchers take different rows instead of competing for the same ones.
     """
     order = (OutboundMessage.priority, OutboundMessage.created_at, OutboundMessage.id)
-    due = (select(OutboundMessage.id, OutboundMessage.segments)
+    due = (select(OutboundMessage.id, OutboundMessage.segments, OutboundMessage.expires_at,
+                  OutboundMessage.created_at, OutboundMessage.kind)
            .where(OutboundMessage.status == "queued", OutboundMessage.next_attempt_at <= now,
                   OutboundMessage.gateway_message_id.is_(None))
            .order_by(*order)
@@ -152,7 +203,9 @@ def _claim(session: Session, limit: int, now: dt.datetime, rules: Rules) -> list
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     found = session.execute(due).all()
-    candidates = [row_id for row_id, _ in found[:take_within([n for _, n in found], rules.budget(session, now))]]
+    _expire(session, [r for r in found if r.expires_at <= now], now, summary)
+    found = [r for r in found if r.expires_at > now]
+    candidates = [r.id for r in found[:take_within([r.segments for r in found], rules.budget(session, now))]]
     if not candidates:
         session.commit()
         return []
@@ -166,6 +219,29 @@ def _claim(session: Session, limit: int, now: dt.datetime, rules: Rules) -> list
     ).all()
     session.commit()
     return list(session.scalars(select(OutboundMessage).where(OutboundMessage.id.in_(ids)).order_by(*order)))
+
+
+def _expire(session: Session, rows: list, now: dt.datetime, summary: Summary) -> None:
+    """Fail due ``queued`` rows (id, created_at, expires_at, kind) whose deadline passed: not sent."""
+    if not rows:
+        return
+    by_reason: dict[str, list[int]] = {}
+    kinds: Counter = Counter()
+    for r in rows:
+        by_reason.setdefault(expiry_reason(r.created_at, r.expires_at), []).append(r.id)
+        kinds[r.kind] += 1
+    for reason, ids in by_reason.items():
+        n = session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id.in_(ids), OutboundMessage.status == "queued")
+            .values(status="failed", failure_reason=reason)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        summary.expired += n
+        summary.states["failed"] += n
+        summary.reasons[reason] += n
+    log.warning("%d outbox rows expired unsent (deadline passed): %s", summary.expired,
+                ", ".join(f"{kind} ×{n}" for kind, n in kinds.most_common()))
 
 
 def _submit(session: Session, batch: list[OutboundMessage]) -> list[OutboundMessage]:
@@ -237,8 +313,9 @@ def _send(gateway: Gateway, text: str, batch: list[OutboundMessage]) -> dict[str
 
 
 def _record(session: Session, batch: list[OutboundMessage], results: dict[str, RecipientResult],
-            now: dt.datetime, summary: Summary) -> list[str]:
-    """Apply each row's result; returns the message ids stored."""
+            now: dt.datetime, summary: Summary, held_until: dt.datetime | None = None) -> list[str]:
+    """Apply each row's result; returns the message ids stored. ``held_until``: the outage hold
+    (rows with an outage outcome wait until then, their attempt not counted)."""
     stored = []
     for row in batch:
         result = results[row.phone]
@@ -261,6 +338,10 @@ def _record(session: Session, batch: list[OutboundMessage], results: dict[str, R
                 row.failure_reason = f"gave up after {row.attempts} attempts: {result.reason}"[:200]
             else:
                 row.status, row.next_attempt_at = "queued", now + retry_delay(row.attempts)
+        elif result.outcome == OUTAGE:
+            # the gateway is down, not the row's fault: the attempt does not count
+            row.status, row.attempts = "queued", row.attempts - 1
+            row.next_attempt_at = held_until or now + gateway_state.PAUSE_BASE
         elif result.outcome == ACCOUNT:
             # not the row's fault: the attempt does not count
             row.status, row.attempts = "queued", row.attempts - 1
@@ -274,6 +355,14 @@ def _record(session: Session, batch: list[OutboundMessage], results: dict[str, R
         if row.status not in ("accepted", "delivered") and result.reason:
             summary.reasons[result.reason] += 1
     return stored
+
+
+def _put_back(unsent: list[OutboundMessage], until: dt.datetime, summary: Summary) -> None:
+    """Outage: the pass's rows not yet handed to the gateway go back to the queue, due at ``until``,
+    their attempt not counted."""
+    for row in unsent:
+        row.status, row.attempts, row.next_attempt_at = "queued", row.attempts - 1, until
+        summary.states["queued"] += 1
 
 
 def _hold_queue(session: Session, unsent: list[OutboundMessage], until: dt.datetime, problem: str,

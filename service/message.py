@@ -7,7 +7,22 @@ adapter chosen by ``SMS_GATEWAY``. States follow
 ``queued → sending → accepted → in_transit → delivered | failed``, plus
 ``suppressed`` (opted out at send time), ``held`` (AT answered a status code
 that needs a person's review) and ``unconfirmed`` (the outcome is unknown, e.g.
-the send timed out after AT may have accepted it: never resent automatically).
+the send timed out after AT may have accepted it: never resent automatically;
+settled by its delivery report or after a deadline, ``service.delivery``).
+
+Every row has a deadline, ``expires_at`` (UTC): a row still unsent then is not
+sent any more but ``failed`` ("expired: not sent within 24 h"). The caller may
+give it (``expires_at=``); otherwise it is the row's due time (``not_before``,
+default now) plus the lifetime of its kind, :data:`LIFETIME`:
+
+| Kind | Lifetime | Why |
+|---|---|---|
+| ``reply`` | 24 h | the answer to a farmer's own SMS or USSD request; a day late it still answers |
+| ``stop_confirm`` | 24 h | the STOP confirmation |
+| ``alert`` | 24 h | staff alerts (hail, frost, mudflow): older than a day they are stale |
+| ``notice`` | 24 h | order totals, approvals, price digests and alerts, question routing |
+| ``broadcast`` | 24 h | unless the caller gives its own deadline |
+| ``tip`` | 48 h | crop-calendar reminders: the caller's deadline (the step's window), else 48 h |
 """
 from __future__ import annotations
 
@@ -15,6 +30,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import text as sql
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -27,6 +43,29 @@ FINAL_STATES = ("delivered", "failed", "suppressed")
 # kinds of MT message; ``stop_confirm`` is the only kind sent to a suppressed phone
 KINDS = ("reply", "stop_confirm", "notice", "alert", "tip", "broadcast")
 PRIORITY = {"stop_confirm": 0, "reply": 1, "alert": 2, "notice": 3, "broadcast": 5, "tip": 6}
+# how long an unsent row may wait (from its due time) before it expires; see the module docstring
+LIFETIME = {"reply": dt.timedelta(hours=24), "stop_confirm": dt.timedelta(hours=24),
+            "alert": dt.timedelta(hours=24), "notice": dt.timedelta(hours=24),
+            "broadcast": dt.timedelta(hours=24), "tip": dt.timedelta(hours=48)}
+
+
+def deadline(kind: str, due: dt.datetime | None = None) -> dt.datetime:
+    """The default ``expires_at`` of a row of ``kind`` due at ``due`` (aware UTC; default now):
+    ``due + LIFETIME[kind]``. Raises ``KeyError`` for an unknown kind."""
+    return (due or utcnow()) + LIFETIME[kind]
+
+
+def expiry_reason(created_at: dt.datetime, expires_at: dt.datetime) -> str:
+    """The ``failure_reason`` of a row that expired unsent: ``"expired: not sent within 24 h"``
+    (the time from queuing to the deadline, in whole hours, or minutes under an hour)."""
+    seconds = max(0, (expires_at - created_at).total_seconds())
+    within = f"{round(seconds / 3600)} h" if seconds >= 3600 else f"{max(1, round(seconds / 60))} min"
+    return f"expired: not sent within {within}"
+
+
+def _default_expiry(context) -> dt.datetime:
+    """Column default of ``expires_at`` for an INSERT that gives none (e.g. a bulk insert)."""
+    return deadline(context.get_current_parameters().get("kind") or "reply")
 
 
 class InboundMessage(Base):
@@ -57,8 +96,11 @@ class OutboundMessage(Base):
     ``messageId`` once accepted (never the string "None"); ``cost`` as AT
     reports it (e.g. ``"TJS 0.1000"``, NULL when AT reports ``"0"``);
     ``billed_parts`` AT's ``messageParts`` (NULL when absent); ``attempts``
-    counts send attempts; ``sent_at`` when the latest attempt started;
-    ``failure_reason`` why the row failed, is held or waits for a retry; times UTC.
+    counts send attempts (an outage or account hold does not count one);
+    ``sent_at`` when the latest attempt started; ``expires_at`` the deadline after
+    which an unsent row fails instead of being sent (:data:`LIFETIME`);
+    ``failure_reason`` why the row failed, is held or waits for a retry;
+    ``updated_at`` its latest change; times UTC.
     """
 
     __tablename__ = "outbound_message"
@@ -79,6 +121,7 @@ class OutboundMessage(Base):
     status: Mapped[str] = mapped_column(String(12), default="queued")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(default=_default_expiry)
     gateway_message_id: Mapped[str | None] = mapped_column(String(100), unique=True)
     gateway_status_code: Mapped[int | None]
     cost: Mapped[str | None] = mapped_column(String(32))
@@ -93,6 +136,8 @@ class OutboundMessage(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(32))
     submitted_at: Mapped[dt.datetime | None]
     delivered_at: Mapped[dt.datetime | None]
+    # the latest change of the row (UTC), kept by SQLAlchemy on every UPDATE: when it got its state
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class DeliveryReport(Base):
@@ -101,7 +146,12 @@ class DeliveryReport(Base):
     message id is unknown (an orphan)."""
 
     __tablename__ = "delivery_report"
-    __table_args__ = (UniqueConstraint("gateway_message_id", "status", "retry_count"),)
+    __table_args__ = (
+        UniqueConstraint("gateway_message_id", "status", "retry_count"),
+        # the parked orphans (service.delivery matches them by id, or by phone and time)
+        Index("ix_delivery_report_orphan", "received_at", sqlite_where=sql("NOT applied"),
+              postgresql_where=sql("NOT applied")),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     gateway_message_id: Mapped[str] = mapped_column(String(100), index=True)
     status: Mapped[str] = mapped_column(String(20))
@@ -115,38 +165,45 @@ class DeliveryReport(Base):
 
 def queue_sms(session: Session, phone: str, text: str, *, kind: str = "reply", farmer_id: int | None = None,
               language: str | None = None, in_reply_to: int | None = None, dedupe_key: str | None = None,
-              not_before: dt.datetime | None = None) -> OutboundMessage:
+              not_before: dt.datetime | None = None, expires_at: dt.datetime | None = None) -> OutboundMessage:
     """Add an MT message to the outbox (in the caller's transaction) and return it.
 
     ``text`` is normalised and measured here (see ``service.encoding``);
-    ``kind`` is one of :data:`KINDS` and sets the priority. Nothing is sent
-    here: the dispatcher sends after the transaction commits.
+    ``kind`` is one of :data:`KINDS` and sets the priority. ``not_before``
+    (aware UTC) delays the first attempt; ``expires_at`` (aware UTC) is the
+    deadline after which the row is not sent but fails, default
+    ``not_before`` (or now) plus :data:`LIFETIME` of the kind. Nothing is sent
+    here: the dispatcher sends after the transaction commits. Raises
+    ``ValueError`` for an unknown kind.
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}")
     m = measure(text)
+    due = not_before or utcnow()
     row = OutboundMessage(phone=phone, farmer_id=farmer_id, text=m.text, language=language, kind=kind,
                           priority=PRIORITY[kind], encoding=m.encoding, segments=m.segments,
                           in_reply_to=in_reply_to, dedupe_key=dedupe_key,
-                          next_attempt_at=not_before or utcnow())
+                          next_attempt_at=due, expires_at=expires_at or deadline(kind, due))
     session.add(row)
     return row
 
 
 def queue_many(session: Session, rows: Iterable[dict], *, kind: str,
-               not_before: dt.datetime | None = None) -> list[int]:
+               not_before: dt.datetime | None = None, expires_at: dt.datetime | None = None) -> list[int]:
     """Add many MT messages to the outbox in one multi-row INSERT; returns the new rows' ids.
 
     ``rows``: dicts with ``phone``, ``text`` and optionally ``farmer_id``,
     ``language``, ``dedupe_key``. A row whose ``dedupe_key`` is already in the
     outbox is skipped without error (``ON CONFLICT DO NOTHING``), which is what
-    makes re-running a half-done broadcast or scheduler pass safe. ``kind`` and
-    ``not_before`` as in :func:`queue_sms`; texts are normalised and measured
-    once per distinct text. Runs in the caller's transaction.
+    makes re-running a half-done broadcast or scheduler pass safe. ``kind``,
+    ``not_before`` and ``expires_at`` (one deadline for every row) as in
+    :func:`queue_sms`; texts are normalised and measured once per distinct
+    text. Runs in the caller's transaction.
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}")
     now = utcnow()
+    expires_at = expires_at or deadline(kind, not_before or now)
     measured: dict[str, object] = {}
     values = []
     for row in rows:
@@ -155,7 +212,7 @@ def queue_many(session: Session, rows: Iterable[dict], *, kind: str,
                        "language": row.get("language"), "kind": kind, "priority": PRIORITY[kind],
                        "encoding": m.encoding, "segments": m.segments, "status": "queued", "attempts": 0,
                        "dedupe_key": row.get("dedupe_key"), "next_attempt_at": not_before or now,
-                       "created_at": now})
+                       "expires_at": expires_at, "created_at": now, "updated_at": now})
     if not values:
         return []
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from cases.delivery import CASES, MID, PHONE, TOKEN, Case, dlr
+from cases.delivery import CASES, MATCH_CASES, MID, PHONE, TOKEN, Case, MatchCase, dlr
 from service import delivery
 from service.db import utcnow
 from service.message import DeliveryReport, OutboundMessage, queue_sms
@@ -58,6 +58,57 @@ def test_callback(case: Case, client, session):
     assert set(session.scalars(select(Suppression.phone))) == case.suppressed
 
 
+@pytest.mark.parametrize("case", MATCH_CASES, ids=[c.label for c in MATCH_CASES])
+def test_orphan_report_matched_to_unconfirmed_row(case: MatchCase, client, session):
+    now = utcnow()
+    ids = {}
+    for label, (status, message_id, phone, minutes) in case.rows.items():
+        row = queue_sms(session, phone, f"Salom {label}", kind="notice")
+        row.status, row.gateway_message_id = status, message_id
+        row.sent_at = row.submitted_at = now - dt.timedelta(minutes=minutes)
+        session.commit()
+        ids[label] = row.id
+    for p in case.posts:
+        assert post(client, p).status_code == 200
+    session.expire_all()
+    got = {label: (session.get(OutboundMessage, i).status, session.get(OutboundMessage, i).gateway_message_id)
+           for label, i in ids.items()}
+    assert got == case.expect
+    assert session.scalar(select(func.count()).where(DeliveryReport.applied.is_(False))) == case.orphans
+
+
+def test_orphan_parked_while_in_flight_is_matched_by_the_sweep(session):
+    """The dispatcher stopped mid-send; AT's report came meanwhile and was parked."""
+    now = utcnow()
+    row_id = add_row(session, None, "sending", sent_at=now - dt.timedelta(minutes=70))
+    assert delivery.record_report(session, message_id="ATXid_parked", status="Success", phone=PHONE,
+                                  now=now - dt.timedelta(minutes=60)) == delivery.ORPHAN
+    session.commit()
+    counts = delivery.sweep(session, now)
+    session.commit()
+    assert (counts["stuck"], counts["matched"]) == (1, 1)
+    session.expire_all()
+    row = session.get(OutboundMessage, row_id)
+    assert (row.status, row.gateway_message_id, row.failure_reason) == ("delivered", "ATXid_parked", None)
+
+
+def test_unconfirmed_rows_never_matched_are_settled_not_resent(session):
+    now = utcnow()
+    unmatched = add_row(session, None, "unconfirmed", sent_at=now - dt.timedelta(hours=25))
+    young = add_row(session, None, "unconfirmed", sent_at=now - dt.timedelta(hours=23))
+    unreported = add_row(session, "ATXid_silent", "unconfirmed", sent_at=now - dt.timedelta(hours=73))
+    reported_late = add_row(session, "ATXid_late_report", "unconfirmed", sent_at=now - dt.timedelta(hours=71))
+    assert delivery.sweep(session, now)["settled"] == 2
+    session.commit()
+    session.expire_all()
+    got = {i: session.get(OutboundMessage, i) for i in (unmatched, young, unreported, reported_late)}
+    assert (got[unmatched].status, got[unmatched].failure_reason) == \
+        ("failed", "outcome unknown: no delivery report within 24 h; not resent")
+    assert (got[unreported].status, got[unreported].failure_reason) == \
+        ("failed", "outcome unknown: accepted by AT, no final delivery report within 72 h; not resent")
+    assert got[young].status == got[reported_late].status == "unconfirmed"
+
+
 def test_report_keeps_the_raw_fields(client, session):
     add_row(session, MID, "accepted")
     p = dlr("Failed", reason="DeliveryFailure", retry="2")
@@ -97,7 +148,8 @@ def test_sweep_marks_rows_without_final_report_and_stuck_sends(session):
     sending = add_row(session, None, "sending", sent_at=now - dt.timedelta(minutes=5))
     never_sent = add_row(session, None, "sending", sent_at=now - dt.timedelta(minutes=11), submitted=False)
     claimed_now = add_row(session, None, "sending", sent_at=now - dt.timedelta(minutes=5), submitted=False)
-    assert delivery.sweep(session, now) == {"no_report": 1, "requeued": 1, "stuck": 1, "orphans": 0}
+    assert delivery.sweep(session, now) == {"no_report": 1, "requeued": 1, "stuck": 1, "orphans": 0, "matched": 0,
+                                            "settled": 0, "expired": 0, "released": 0, "held_failed": 0}
     session.commit()
     session.expire_all()
     got = {i: session.get(OutboundMessage, i) for i in (silent, recent, stuck, sending, never_sent, claimed_now)}

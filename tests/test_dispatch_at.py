@@ -164,40 +164,51 @@ def test_json_with_charset_read_from_string(session, rsps, run):
         ("accepted", "ATXid_c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6", 2, "TJS 0.2000")
 
 
-def test_connection_error_retries_later(session, rsps, run):
+def test_connection_error_is_an_outage_that_keeps_the_attempt(session, rsps, run):
     row_id = queue(session, A)
     play(rsps, "connection_error")
     now = utcnow()
-    run(now)
+    summary = run(now)
     (row,) = rows(session, row_id)
-    assert (row.status, row.attempts, row.failure_reason) == ("queued", 1, "connection failed: ConnectionError")
-    assert row.next_attempt_at >= now + dt.timedelta(seconds=15)
-    run(now + dt.timedelta(seconds=10))  # not due yet: nothing sent
+    assert (row.status, row.attempts, row.failure_reason) == ("queued", 0, "connection failed: ConnectionError")
+    assert row.next_attempt_at == now + dt.timedelta(seconds=30) == summary.held_until
+    run(now + dt.timedelta(seconds=10))  # the gateway is held: nothing sent
     assert len(rsps.calls) == 1
     play(rsps, "success_charset")
     run(now + dt.timedelta(seconds=31))
     (row,) = rows(session, row_id)
-    assert (row.status, row.attempts, row.failure_reason) == ("accepted", 2, None)
+    assert (row.status, row.attempts, row.failure_reason) == ("accepted", 1, None)
 
 
-def test_http_error_backs_off_exponentially_then_gives_up(session, rsps, run):
+def test_recipient_error_backs_off_exponentially_then_gives_up(session, rsps, run):
     row_id = queue(session, A)
     (row,) = rows(session, row_id)
-    row.attempts = 3
+    row.attempts = dispatch.MAX_ATTEMPTS - 2
     session.commit()
-    play(rsps, "server_error_500")
+    play(rsps, "recipient_500")
     now = utcnow()
     run(now)
     (row,) = rows(session, row_id)
-    assert row.status == "queued" and row.attempts == 4
-    assert now + dt.timedelta(minutes=2) <= row.next_attempt_at <= now + dt.timedelta(minutes=4)  # 30 s · 2³ · [0.5, 1]
-    assert row.failure_reason.startswith("AT error: <html>")
+    assert row.status == "queued" and row.attempts == dispatch.MAX_ATTEMPTS - 1
+    low = min(dispatch.BACKOFF_CAP, dispatch.BACKOFF_BASE * 2 ** (dispatch.MAX_ATTEMPTS - 2))
+    assert now + low / 2 <= row.next_attempt_at <= now + low  # 30 s · 2^(n-1), capped, · [0.5, 1]
+    assert row.failure_reason == "500 InternalServerError"
 
-    play(rsps, "server_error_500")
-    run(now + dt.timedelta(minutes=5))
+    play(rsps, "recipient_500")
+    run(now + dispatch.BACKOFF_CAP)
     (row,) = rows(session, row_id)
     assert (row.status, row.attempts) == ("failed", dispatch.MAX_ATTEMPTS)
-    assert row.failure_reason.startswith(f"gave up after {dispatch.MAX_ATTEMPTS} attempts: AT error")
+    assert row.failure_reason == f"gave up after {dispatch.MAX_ATTEMPTS} attempts: 500 InternalServerError"
+
+
+def test_recipient_missing_from_the_answer_is_unconfirmed_not_held(session, rsps, run):
+    ids = [queue(session, A), queue(session, B)]
+    play(rsps, "missing_recipient")
+    run()
+    a, b = rows(session, *ids)
+    assert a.status == "accepted"
+    assert (b.status, b.gateway_message_id) == ("unconfirmed", None)
+    assert b.failure_reason.startswith("missing from AT answer: AT may have accepted it")
 
 
 def test_read_timeout_is_never_resent(session, rsps, run):

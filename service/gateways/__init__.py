@@ -4,7 +4,12 @@ An adapter has ``name`` and ``send(text, phones) -> list[RecipientResult]``:
 one result per phone (every phone of ``phones``, which holds no duplicates),
 classified into an outcome the dispatcher (``service.dispatch``) acts on.
 Adapters never raise for gateway trouble: timeouts, refusals and errors
-become outcomes. ``local`` keeps messages for the phone simulator;
+become outcomes. A failure of the whole request (HTTP 5xx or another non-2xx
+that is not the auth refusal, connection refused, connect timeout: nothing in
+it concerns one recipient) is :data:`OUTAGE` for every phone of the request,
+and the dispatcher holds the queue instead of using up the messages'
+attempts; :data:`RETRY` is only for a problem AT names for that recipient.
+``local`` keeps messages for the phone simulator;
 ``africastalking`` sends through AT (``shared/reference/africastalking.md`` §6).
 """
 from __future__ import annotations
@@ -18,10 +23,11 @@ ACCEPTED = "accepted"        # the gateway took it; delivery is reported later
 DELIVERED = "delivered"      # delivered at once (local gateway: the simulator reads it)
 PERMANENT = "permanent"      # never deliverable as is: fail the row, no retry
 ACCOUNT = "account"          # account problem (balance, sender ID, risk hold, API key): hold the queue
-RETRY = "retry"              # transient: try again later with backoff
+RETRY = "retry"              # transient for this recipient (AT's statusCode): try again later with backoff
+OUTAGE = "outage"            # the whole request failed (gateway down): hold the queue, attempt not counted
 UNCONFIRMED = "unconfirmed"  # the gateway may have accepted it: do not resend automatically
 REVIEW = "review"            # unexpected answer: hold for a person
-OUTCOMES = (ACCEPTED, DELIVERED, PERMANENT, ACCOUNT, RETRY, UNCONFIRMED, REVIEW)
+OUTCOMES = (ACCEPTED, DELIVERED, PERMANENT, ACCOUNT, RETRY, OUTAGE, UNCONFIRMED, REVIEW)
 
 
 @dataclass(frozen=True)

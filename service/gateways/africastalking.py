@@ -4,8 +4,12 @@ Follows ``shared/reference/africastalking.md`` §6: ``initialize`` once per
 process, ``SMS.send`` with a list of E.164 phones and an explicit timeout,
 never the ``callback`` argument; the answer is read as a dict or a JSON
 string and decided per recipient by ``statusCode``; exceptions are mapped to
-outcomes (auth refusal → account problem, read timeout → unconfirmed, never
-resent automatically).
+outcomes: the auth refusal → account problem; any other non-2xx answer, a
+refused connection or a connect timeout → outage (the whole request failed,
+AT most likely took nothing: sent again when AT answers, attempt not
+counted); a read timeout, an unreadable 2xx answer or a recipient missing
+from the answer → unconfirmed (AT may have accepted it: never resent
+automatically, settled by its delivery report, ``service.delivery``).
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from africastalking.Service import AfricasTalkingException, validate_phone
 from service.gateways import (
     ACCEPTED,
     ACCOUNT,
+    OUTAGE,
     PERMANENT,
     RETRY,
     REVIEW,
@@ -101,11 +106,11 @@ class AfricasTalkingGateway:
             body = str(exc).strip()
             if "authentication" in body.lower():
                 return every(ACCOUNT, f"AT refused the credentials: {body}")
-            return every(RETRY, f"AT error: {body}")
+            return every(OUTAGE, f"AT error: {body}")
         except requests.ReadTimeout:
             return every(UNCONFIRMED, "read timeout: AT may have accepted it; not resent")
         except requests.ConnectionError as exc:  # ConnectTimeout included: AT most likely got nothing
-            return every(RETRY, f"connection failed: {type(exc).__name__}")
+            return every(OUTAGE, f"connection failed: {type(exc).__name__}")
         except requests.JSONDecodeError:  # 2xx with a body that is not JSON
             return every(UNCONFIRMED, "unreadable AT answer")
         except ValueError as exc:  # the SDK's own recipient check
@@ -128,11 +133,14 @@ def _read_answer(answer: dict | str, phones: list[str]) -> list[RecipientResult]
         message = str(data.get("Message") or "no recipients in AT answer")
         code = CODES_BY_NAME.get(message.strip().lower())
         outcome = OUTCOME_OF_CODE.get(code, REVIEW)
+        if outcome == RETRY:  # e.g. "InternalServerError" for the request: nothing about one recipient
+            outcome = OUTAGE
         return [RecipientResult(p, outcome, status_code=code, reason=f"request refused: {message}"[:200])
                 for p in phones]
     by_number = {str(r.get("number", "")).strip(): r for r in recipients}
     return [_recipient(p, by_number[p]) if p in by_number
-            else RecipientResult(p, REVIEW, reason="missing from AT answer")
+            else RecipientResult(p, UNCONFIRMED, reason="missing from AT answer: AT may have accepted it; "
+                                                        "not resent")
             for p in phones]
 
 

@@ -139,3 +139,57 @@ CASES = [
     Case("opt-out JSON body", [Post(body=json.dumps({"phoneNumber": PHONE}), content_type="application/json",
                                     path="/sms/optout", expect=400)]),
 ]
+
+
+@dataclass
+class MatchCase:
+    """Reconciling ``unconfirmed`` rows with orphan reports (``service.delivery``, rule 1-3).
+
+    ``rows``: label → (state, message id or None, phone, minutes before the reports that the
+    row was handed to AT); ``posts``: delivery reports in order; ``expect``: label → (state,
+    message id) afterwards; ``orphans``: reports left parked.
+    """
+
+    label: str
+    rows: dict[str, tuple[str, str | None, str, float]]
+    posts: list[Post]
+    expect: dict[str, tuple[str, str | None]]
+    orphans: int = 0
+
+
+NEW = "ATXid_a1b2c3d4e5f60718293a4b5c6d7e8f90"
+NEW2 = "ATXid_0f9e8d7c6b5a49382716f5e4d3c2b1a0"
+UNSEEN = ("unconfirmed", None, PHONE, 5)  # a read timeout five minutes ago
+
+MATCH_CASES = [
+    MatchCase("Success for an unknown id delivers the phone's unconfirmed row", {"u": UNSEEN},
+              [dlr("Success", id=NEW)], {"u": ("delivered", NEW)}),
+    MatchCase("Sent moves the matched row to in_transit", {"u": UNSEEN}, [dlr("Sent", id=NEW)],
+              {"u": ("in_transit", NEW)}),
+    MatchCase("Failed fails the matched row", {"u": UNSEEN}, [dlr("Failed", id=NEW, reason="DeliveryFailure")],
+              {"u": ("failed", NEW)}),
+    MatchCase("a later report of the matched id applies directly", {"u": UNSEEN},
+              [dlr("Buffered", id=NEW), dlr("Success", id=NEW)], {"u": ("delivered", NEW)}),
+    MatchCase("the earliest unconfirmed row of the phone first",
+              {"old": ("unconfirmed", None, PHONE, 30), "new": ("unconfirmed", None, PHONE, 10)},
+              [dlr("Success", id=NEW), dlr("Sent", id=NEW2)],
+              {"old": ("delivered", NEW), "new": ("in_transit", NEW2)}),
+    MatchCase("a row sent more than 2 h before the report is not matched",
+              {"u": ("unconfirmed", None, PHONE, 121)}, [dlr("Success", id=NEW)], {"u": ("unconfirmed", None)},
+              orphans=1),
+    MatchCase("a row sent after the report is not matched", {"u": ("unconfirmed", None, PHONE, -5)},
+              [dlr("Success", id=NEW)], {"u": ("unconfirmed", None)}, orphans=1),
+    MatchCase("another phone's row is not matched", {"u": ("unconfirmed", None, OTHER_PHONE, 5)},
+              [dlr("Success", id=NEW)], {"u": ("unconfirmed", None)}, orphans=1),
+    MatchCase("a report without a phone stays an orphan", {"u": UNSEEN}, [dlr("Success", id=NEW, phone="")],
+              {"u": ("unconfirmed", None)}, orphans=1),
+    MatchCase("an unconfirmed row that has a message id is matched by its id only",
+              {"u": ("unconfirmed", MID, PHONE, 5)}, [dlr("Success", id=NEW)], {"u": ("unconfirmed", MID)},
+              orphans=1),
+    MatchCase("no match while the phone has a row in flight",
+              {"u": UNSEEN, "flying": ("sending", None, PHONE, 0.5)}, [dlr("Success", id=NEW)],
+              {"u": ("unconfirmed", None), "flying": ("sending", None)}, orphans=1),
+    MatchCase("failed and queued rows are never matched",
+              {"f": ("failed", None, PHONE, 5), "q": ("queued", None, PHONE, 5)}, [dlr("Success", id=NEW)],
+              {"f": ("failed", None), "q": ("queued", None)}, orphans=1),
+]
