@@ -4,8 +4,9 @@ and the limits every request meets at the door.
 Limits (``README.md`` "Limits at the door"):
 
 * Body size: at most ``MAX_BODY_BYTES`` (``config.py``, 64 KiB by default) for every route, and
-  at most :data:`MAX_FORM_FIELDS` fields (form and query string). A larger body is not read
-  (nor is a form with more fields used): ``413`` with a plain text body, except on endpoints that register their own answer in :data:`OVERSIZE_ANSWERS`
+  at most :data:`MAX_FORM_FIELDS` fields (form and query string). A larger body is not parsed
+  (it is read and dropped, up to :data:`MAX_DRAIN_BYTES`, so the client sees the answer; nor is
+  a form with more fields used): ``413`` with a plain text body, except on endpoints that register their own answer in :data:`OVERSIZE_ANSWERS`
   (``/ussd`` answers 200 ``END``: a 4xx makes AT end the session with a network error).
 * Control characters: :func:`field` strips C0 controls, DEL and C1 controls from every value
   (PostgreSQL cannot store NUL; nothing AT sends contains them), keeping tab and newline only in
@@ -27,6 +28,8 @@ from werkzeug.wsgi import LimitedStream
 
 #: most fields in one form (AT posts at most 13)
 MAX_FORM_FIELDS = 100
+#: most bytes of a body over the cap read (and dropped) before answering; beyond, the connection is cut
+MAX_DRAIN_BYTES = 16 * 2**20
 #: endpoint name -> view answering a body over the cap (default: 413)
 OVERSIZE_ANSWERS: dict[str, Callable] = {}
 
@@ -43,17 +46,21 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _refuse_oversized_bodies():
-        too_large = (request.content_length or 0) > app.config["MAX_CONTENT_LENGTH"]
+        unread = (request.content_length or 0) > app.config["MAX_CONTENT_LENGTH"]
+        too_large = unread
         if not too_large:
             try:  # parse now, within the limits (a chunked body has no length); werkzeug counts
                 # the parts of a multipart form only, so the fields of any form are counted here
                 too_large = sum(1 for _ in request.values.items(multi=True)) > MAX_FORM_FIELDS
-                too_large = too_large or _chunked_body_over_cap()
+                if not too_large and _chunked_body_over_cap():
+                    too_large = unread = True
             except RequestEntityTooLarge:
-                too_large = True
+                too_large = unread = True
             except Exception:  # a malformed body: field() answers "" for every field
                 pass
         if too_large:
+            if unread:
+                _drain()
             answer = OVERSIZE_ANSWERS.get(request.endpoint or "")
             return answer() if answer else ("request body too large", 413, _PLAIN)
         return None
@@ -63,6 +70,27 @@ def init_app(app: Flask) -> None:
         session = g.pop("db_session", None)
         if session is not None:
             session.close()
+
+
+def _drain() -> None:
+    """Read and drop the rest of a body over the cap, at most :data:`MAX_DRAIN_BYTES`, so that the
+    client reads the answer instead of a connection reset (gunicorn closes an unread connection)."""
+    environ = request.environ
+    stream, length = environ["wsgi.input"], request.content_length
+    if length is not None and length > current_app.config["MAX_CONTENT_LENGTH"]:
+        left = min(length, MAX_DRAIN_BYTES)  # refused on its length: nothing of it was read
+    elif environ.get("wsgi.input_terminated"):
+        left = MAX_DRAIN_BYTES  # the server ends the stream (chunked, or gunicorn): reading past it is safe
+    else:
+        return  # partly read, the rest unknown: reading on could wait for ever
+    try:
+        while left > 0:
+            chunk = stream.read(min(1 << 16, left))
+            if not chunk:
+                break
+            left -= len(chunk)
+    except Exception:  # the client went away: nothing to answer
+        pass
 
 
 def _chunked_body_over_cap() -> bool:
