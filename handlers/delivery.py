@@ -2,14 +2,21 @@
 
 Both need the webhook token (403, nothing stored). A well-formed callback
 gets 200 ``OK``, duplicates and unknown message ids included; a body without
-the identifying fields (JSON, empty, garbage) gets 400. Only when the database
-cannot store the callback at all does it answer 503, so that AT sends it again.
+the identifying fields (JSON, empty, garbage) gets 400, and so do values the
+database refuses (``DataError``: a retry would fail the same way). Only when
+the database cannot store the callback at all does it answer 503, so that AT
+sends it again. Control characters are stripped from every field at the door
+(``handlers.common.field``); the field lengths are ``service.delivery``'s. A
+callback that loses a race to a concurrent copy (a unique index refuses its
+row) is stored again once, logged at INFO.
 """
 from __future__ import annotations
 
 from flask import Blueprint, current_app
 
-from handlers.common import db, field, require_token
+from sqlalchemy.exc import IntegrityError
+
+from handlers.common import db, field, require_token, storage_failure
 from service import delivery
 
 bp = Blueprint("delivery", __name__)
@@ -18,20 +25,31 @@ _PLAIN = {"Content-Type": "text/plain; charset=utf-8"}
 
 
 def _store(store, what: str):
-    """Run ``store(session)`` and commit: 200 ``OK``; 400 for a :class:`delivery.BadReport`;
-    503 when the database cannot store it (AT then sends it again)."""
+    """Run ``store(session)`` and commit: 200 ``OK``; 400 for a :class:`delivery.BadReport` or
+    values the database refuses; 503 when the database cannot store it (AT then sends it again).
+    An ``IntegrityError`` (a concurrent copy stored the same row first) gets one more try."""
     session = db()
-    try:
-        store(session)
-        session.commit()
-    except delivery.BadReport as exc:
-        session.rollback()
-        return f"bad {what}: {exc}", 400, _PLAIN
-    except Exception:
-        session.rollback()
-        current_app.logger.exception("%s could not be stored", what)
-        return "unavailable", 503, _PLAIN
-    return "OK", 200, _PLAIN
+    for attempt in (1, 2):
+        try:
+            store(session)
+            session.commit()
+            return "OK", 200, _PLAIN
+        except delivery.BadReport as exc:
+            session.rollback()
+            return f"bad {what}: {exc}", 400, _PLAIN
+        except IntegrityError as exc:
+            session.rollback()
+            if attempt == 1:
+                current_app.logger.info("%s lost a race to a concurrent copy (%s), stored again", what,
+                                        type(exc.orig).__name__)
+                continue
+            current_app.logger.exception("%s could not be stored", what)
+            return "unavailable", 503, _PLAIN
+        except Exception as exc:
+            session.rollback()
+            status, body = storage_failure(exc, what)
+            return body, status, _PLAIN
+    return "unavailable", 503, _PLAIN  # not reached
 
 
 @bp.post("/sms/delivery")

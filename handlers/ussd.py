@@ -3,14 +3,23 @@
 Contract: ``shared/reference/africastalking.md`` §2. A hop always gets HTTP 200,
 ``text/plain; charset=utf-8`` and a ``CON ``/``END `` body; the dialogue itself
 lives in :mod:`service.ussd`. One transaction per request, rolled back on error.
+
+Limits: a body over ``MAX_BODY_BYTES`` gets 200 ``END`` "input too long" in the
+default language without being read (``handlers.common``); control characters
+are stripped from every field; the hop's ``text`` limits (length, dial-through
+steps, hops per session) are :func:`service.ussd.answer`'s. A copy of a hop that
+loses the race to a concurrent copy (a unique index refuses its row) gets the
+stored answer of the winner and is logged at INFO; any other failure is logged
+at ERROR with its traceback and answered with the apology.
 """
 from __future__ import annotations
 
 import logging
 
 from flask import Blueprint, Response, current_app
+from sqlalchemy.exc import IntegrityError
 
-from handlers.common import db, field, require_token
+from handlers.common import OVERSIZE_ANSWERS, db, field, require_token
 from service import ussd
 from service.phone import InvalidPhone, to_e164
 
@@ -42,11 +51,24 @@ def hop():
         body = ussd.answer(session, request_hop, default_language=default_language,
                            service_code=config["USSD_SERVICE_CODE"])
         session.commit()
-    except Exception:
-        log.exception("USSD hop failed (session %s)", session_id)
+    except Exception as exc:
         session.rollback()
-        body = ussd.apology(session, request_hop, default_language)
+        body = ussd.concurrent_answer(session, request_hop) if isinstance(exc, IntegrityError) else None
+        if body is not None:
+            log.info("USSD hop of session %s answered by a concurrent copy (%s)", session_id,
+                     type(exc.orig).__name__)
+        else:
+            log.exception("USSD hop failed (session %s)", session_id)
+            body = ussd.apology(session, request_hop, default_language)
     return _plain(body)
+
+
+def _oversized_hop() -> Response:
+    """A hop whose body is over ``MAX_BODY_BYTES``: ``END`` at once, in the default language."""
+    return _plain(ussd.too_long(current_app.config["DEFAULT_LANGUAGE"]))
+
+
+OVERSIZE_ANSWERS["ussd.hop"] = _oversized_hop
 
 
 @bp.post("/ussd/events")
@@ -57,14 +79,25 @@ def events():
     if not session_id or len(session_id) > 100:
         return _plain("sessionId missing", 400)
     session = db()
-    try:
-        ussd.record_end(
-            session, session_id=session_id, phone=field("phoneNumber"), service_code=field("serviceCode"),
-            network_code=field("networkCode"), status=field("status"), cost=field("cost"),
-            duration_ms=field("durationInMillis"), hops_count=field("hopsCount"), final_input=field("input"),
-            last_response=field("lastAppResponse"), error_message=field("errorMessage"), date=field("date"))
-        session.commit()
-    except Exception:
-        log.exception("USSD end-of-session notice not stored (session %s)", session_id)
-        session.rollback()
+    for attempt in (1, 2):  # a second time when a concurrent request created the session row first
+        try:
+            ussd.record_end(
+                session, session_id=session_id, phone=field("phoneNumber"), service_code=field("serviceCode"),
+                network_code=field("networkCode"), status=field("status"), cost=field("cost"),
+                duration_ms=field("durationInMillis"), hops_count=field("hopsCount"), final_input=field("input"),
+                last_response=field("lastAppResponse", free_text=True),
+                error_message=field("errorMessage", free_text=True), date=field("date"))
+            session.commit()
+            break
+        except IntegrityError as exc:
+            session.rollback()
+            if attempt == 2:
+                log.exception("USSD end-of-session notice not stored (session %s)", session_id)
+            else:
+                log.info("USSD end-of-session notice of session %s: row created concurrently (%s), again",
+                         session_id, type(exc.orig).__name__)
+        except Exception:
+            log.exception("USSD end-of-session notice not stored (session %s)", session_id)
+            session.rollback()
+            break
     return _plain("OK")

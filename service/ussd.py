@@ -7,7 +7,11 @@ Contract: ``shared/reference/africastalking.md`` §2 and ``message-budgets.md`` 
   the new input is what follows the previously seen ``text`` plus ``*``, so a
   ``*`` typed inside a name stays in the name. Every answered (``sessionId``,
   ``text``) is stored (:class:`UssdHop`) and a repeat gets the stored body with
-  no new side effect.
+  no new side effect, whichever copy of a hop arrives first.
+* Limits, checked before any replay: a ``text`` of at most :data:`MAX_TEXT_CHARS`
+  characters, a dial-through of at most :data:`MAX_DIAL_STEPS` inputs, a session of at
+  most :data:`MAX_SESSION_HOPS` hops; beyond them the caller gets a polite ``END``
+  (``ussd.too_long``) in their language at once.
 * A :class:`Dialogue` holds the caller's state (language, chosen profile, a
   stack of screen frames, the registration form) as plain JSON. ``feed(value)``
   applies one input, ``render()`` draws the current screen.
@@ -39,7 +43,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field, replace
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -56,7 +60,7 @@ from service.names import LANGUAGES, fold
 from service.phone import InvalidPhone, to_e164
 from service.render import hectares, tjs
 from service.producer_group import ProducerGroup
-from service.ussd_session import FormDraft, UssdHop, UssdSession
+from service.ussd_session import FormDraft, UssdHop, UssdSession, text_hash
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +69,17 @@ BACK, HOME, MORE, PREV = "0", "00", "98", "99"
 #: most options (or information lines) on one screen: message-budgets.md §8
 MAX_OPTIONS = {"tg": 4, "ru": 4, "uz": 5, "en": 5}
 FORM = "register"  # FormDraft.kind of the registration form
+
+# Limits of a hop (README "Limits at the door"), checked before anything is replayed.
+#: most characters of a hop's accumulated ``text``: AT's USSD input is at most ~182 characters a
+#: hop and a dial-through at most MAX_DIAL_STEPS inputs (20 x 182 = 3,640), rounded up
+MAX_TEXT_CHARS = 4000
+#: most inputs in the pre-filled path of a new session (a dial-through), each replayed as typed
+MAX_DIAL_STEPS = 20
+#: most hops answered in one session: AT ends a session after ~180 s and a hop takes ~2 s or more
+MAX_SESSION_HOPS = 100
+#: most characters kept of the free-text fields of an end-of-session notice
+MAX_NOTICE_CHARS = 1000
 
 
 # ---------------------------------------------------------------------------
@@ -941,21 +956,70 @@ def new_input(last_text: str, text: str, service_code: str) -> list[str] | None:
 
 
 def stored_answer(session: Session, session_id: str, text: str) -> str | None:
-    """The body already sent for (``session_id``, ``text``), or None."""
-    return session.scalar(select(UssdHop.response).where(UssdHop.session_id == session_id, UssdHop.text == text))
+    """The body already sent for (``session_id``, ``text``), or None (looked up by :func:`text_hash`)."""
+    return session.scalar(select(UssdHop.response).where(UssdHop.session_id == session_id,
+                                                         UssdHop.text_hash == text_hash(text)))
+
+
+def over_limit(hop: Hop, service_code: str, *, new_session: bool) -> str | None:
+    """Which limit ``hop`` breaks before anything is replayed: ``"text"`` (more than
+    :data:`MAX_TEXT_CHARS` characters), ``"steps"`` (a new session whose pre-filled path has
+    more than :data:`MAX_DIAL_STEPS` inputs), or None. The hop count of an existing session
+    (:data:`MAX_SESSION_HOPS`) is checked by :func:`answer`."""
+    if len(hop.text) > MAX_TEXT_CHARS:
+        return "text"
+    if new_session and input_path(hop.text, service_code).count("*") >= MAX_DIAL_STEPS:
+        return "steps"
+    return None
+
+
+def too_long(lang: str) -> str:
+    """``END`` "input too long, dial again" in ``lang``."""
+    return END + _t("ussd.too_long", lang if lang in LANGUAGES else "tg")
+
+
+def _language(session: Session, phone: str, row: UssdSession | None, default_language: str) -> str:
+    """The caller's language: the session's, else the phone's main profile's, else the default."""
+    lang = (row.state or {}).get("lang") if row is not None else None
+    if not lang:
+        person = farmermod.main_profile(session, phone)
+        lang = person.language if person else default_language
+    return lang if lang in LANGUAGES else default_language
+
+
+def _close(row: UssdSession, now: dt.datetime) -> None:
+    """Mark the session ended, keeping only its language."""
+    row.status, row.ended_at, row.updated_at = "ended", now, now
+    row.state = {"lang": row.state["lang"]} if row.state and "lang" in row.state else {}
+    flag_modified(row, "state")
 
 
 def answer(session: Session, hop: Hop, *, default_language: str, service_code: str) -> str:
     """Answer one hop (``CON …``/``END …``) and record it, in the caller's transaction.
 
-    A repeated (``sessionId``, ``text``) returns the stored body and changes nothing;
-    a new text on an ended session gets a short ``END`` asking to dial again. May
-    raise anything the database raises: the caller rolls back and uses :func:`apology`.
+    A hop over the limits (:func:`over_limit`) gets :func:`too_long` at once: nothing is
+    replayed or stored, an open session is closed. A repeated (``sessionId``, ``text``)
+    returns the stored body and changes nothing, also when the session has ended since (the
+    session row is read before the stored answer, so a concurrent copy that ends the session
+    cannot slip in between); a new text on an ended session gets a short ``END`` asking to
+    dial again; the hop after :data:`MAX_SESSION_HOPS` answered hops gets :func:`too_long`
+    (stored, the session closed). May raise anything the database raises: the caller rolls
+    back and uses :func:`apology` (a copy that lost the race to a unique index finds the
+    stored answer there).
     """
+    row = session.get(UssdSession, hop.session_id)
+    limit = over_limit(hop, service_code, new_session=row is None)
+    if limit is not None:
+        log.warning("USSD session %s: hop over the %s limit (%d characters), answered END",
+                    hop.session_id, limit, len(hop.text))
+        lang = _language(session, hop.phone, row, default_language)
+        if row is not None and row.status != "ended":
+            _close(row, utcnow())
+            session.flush()
+        return too_long(lang)
     stored = stored_answer(session, hop.session_id, hop.text)
     if stored is not None:
         return stored
-    row = session.get(UssdSession, hop.session_id)
     if row is not None and row.status == "ended":
         return END + _t("ussd.dial_again", (row.state or {}).get("lang") or default_language)
     if row is None:
@@ -969,6 +1033,12 @@ def answer(session: Session, hop: Hop, *, default_language: str, service_code: s
         for value in path.split("*") if path else []:  # a dial-through, as if typed hop by hop
             dialogue.feed(value)
             body = dialogue.render()
+    elif session.scalar(select(func.count()).select_from(UssdHop)
+                        .where(UssdHop.session_id == hop.session_id)) >= MAX_SESSION_HOPS:
+        log.warning("USSD session %s: more than %d hops, answered END", hop.session_id, MAX_SESSION_HOPS)
+        dialogue = Dialogue(session, row.phone, copy.deepcopy(row.state))
+        dialogue.ended = ""
+        body = too_long(dialogue.lang)
     else:
         dialogue = Dialogue(session, row.phone, copy.deepcopy(row.state))
         inputs = new_input(row.last_text, hop.text, service_code)
@@ -980,11 +1050,11 @@ def answer(session: Session, hop: Hop, *, default_language: str, service_code: s
     now = utcnow()
     row.farmer_id = dialogue.state.get("farmer")
     row.last_text, row.updated_at = hop.text, now
-    row.state = dialogue.state if dialogue.ended is None else {"lang": dialogue.lang}
+    row.state = dialogue.state
     flag_modified(row, "state")
     if dialogue.ended is not None:
-        row.status, row.ended_at = "ended", now
-    session.add(UssdHop(session_id=hop.session_id, text=hop.text, response=body))
+        _close(row, now)
+    session.add(UssdHop(session_id=hop.session_id, text=hop.text, text_hash=text_hash(hop.text), response=body))
     session.flush()
     return body
 
@@ -994,18 +1064,28 @@ def unavailable(lang: str) -> str:
     return END + _t("ussd.unavailable", lang)
 
 
+def concurrent_answer(session: Session, hop: Hop) -> str | None:
+    """After a failed hop (rolled back): the body a concurrent copy of the same hop stored, or
+    None (also when the database cannot be read). A copy that lost the race to a unique index
+    (``IntegrityError`` on ``ussd_hop`` or ``ussd_session``) finds the winner's answer here."""
+    try:
+        return stored_answer(session, hop.session_id, hop.text)
+    except Exception:
+        session.rollback()
+        return None
+
+
 def apology(session: Session, hop: Hop, default_language: str) -> str:
-    """After a failed hop (rolled back): the stored body when a concurrent request
-    answered the same hop, else a polite ``END`` in the caller's language."""
+    """After a failed hop (rolled back): the stored body when a concurrent copy answered
+    the same hop (its unique-index race lost, e.g. an ``IntegrityError``), else a polite
+    ``END`` in the caller's language."""
     lang = default_language
     try:
         stored = stored_answer(session, hop.session_id, hop.text)
         if stored is not None:
             return stored
         row = session.get(UssdSession, hop.session_id)
-        person = farmermod.main_profile(session, hop.phone)
-        lang = (row.state or {}).get("lang") if row is not None and row.state else (
-            person.language if person else default_language)
+        lang = _language(session, hop.phone, row, default_language)
     except Exception:  # the database itself is failing: answer anyway
         log.exception("USSD apology: cannot read session %s", hop.session_id)
     return END + _t("ussd.error", lang if lang in LANGUAGES else default_language)
@@ -1039,6 +1119,8 @@ def record_end(session: Session, *, session_id: str, phone: str = "", service_co
 
     Every value is the raw string AT posted; numbers are parsed leniently (``"1234"``,
     ``"1234.0"``; else None); ``date`` ``YYYY-MM-DD HH:MM:SS`` is taken as UTC (else now).
+    Texts are cut to their columns; ``final_input`` to :data:`MAX_TEXT_CHARS`, ``last_response``
+    and ``error_message`` to :data:`MAX_NOTICE_CHARS` characters.
     The dialogue state is purged (the language is kept for a late hop). Logs a
     WARNING when ``status`` is ``Failed``.
     """
@@ -1048,15 +1130,17 @@ def record_end(session: Session, *, session_id: str, phone: str = "", service_co
         e164 = (phone or "").strip()[:20]
     row = session.get(UssdSession, session_id)
     if row is None:
-        row = UssdSession(session_id=session_id, phone=e164, state={}, last_text=final_input or "")
+        row = UssdSession(session_id=session_id, phone=e164, state={},
+                          last_text=(final_input or "")[:MAX_TEXT_CHARS])
         session.add(row)
     row.service_code = row.service_code or service_code[:40] or None
     row.network_code = row.network_code or network_code[:12] or None
     row.end_status = status.strip()[:16] or None
     row.cost = cost.strip()[:32] or None
     row.duration_ms, row.hops_count = _int(duration_ms), _int(hops_count)
-    row.final_input, row.last_response = final_input, last_response or None
-    row.error_message = error_message or None
+    row.final_input = final_input[:MAX_TEXT_CHARS]
+    row.last_response = last_response[:MAX_NOTICE_CHARS] or None
+    row.error_message = error_message[:MAX_NOTICE_CHARS] or None
     row.status, row.ended_at, row.updated_at = "ended", _when(date), utcnow()
     row.state = {"lang": row.state["lang"]} if row.state and "lang" in row.state else {}
     if row.end_status == "Failed":

@@ -2,13 +2,16 @@
 
 State is kept server-side per AT ``sessionId`` (``africastalking.md`` §2):
 each hop's (``sessionId``, ``text``) and the answer given are stored, so a
-repeated hop gets the same screen and its side effects run once. A form
+repeated hop gets the same screen and its side effects run once (the
+uniqueness is on the SHA-256 of the text, :func:`text_hash`, so that a long
+text fits PostgreSQL's index row limit of about 2.7 KB). A form
 left half-way (a dropped registration) is kept per phone in
 :class:`FormDraft` and offered again on the next dial.
 """
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -43,14 +46,22 @@ class UssdSession(Base):
     ended_at: Mapped[dt.datetime | None]
 
 
+def text_hash(text: str) -> str:
+    """The SHA-256 of ``text`` (UTF-8) as 64 lower-case hex digits: the key of a hop's text."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 class UssdHop(Base):
-    """One answered hop: (``session_id``, ``text``) is unique; ``response`` is the body sent."""
+    """One answered hop: (``session_id``, ``text_hash``) is unique (``text_hash`` =
+    :func:`text_hash` of ``text``, filled from ``text`` when not given); ``response`` is the body sent."""
 
     __tablename__ = "ussd_hop"
-    __table_args__ = (UniqueConstraint("session_id", "text"),)
+    __table_args__ = (UniqueConstraint("session_id", "text_hash"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("ussd_session.session_id", ondelete="CASCADE"))
     text: Mapped[str] = mapped_column(Text)
+    text_hash: Mapped[str] = mapped_column(
+        String(64), default=lambda context: text_hash(context.get_current_parameters()["text"]))
     response: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

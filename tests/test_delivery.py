@@ -56,6 +56,9 @@ def test_callback(case: Case, client, session):
     assert session.scalar(select(func.count()).select_from(DeliveryReport)) == case.reports
     assert session.scalar(select(func.count()).where(DeliveryReport.applied.is_(False))) == case.orphans
     assert set(session.scalars(select(Suppression.phone))) == case.suppressed
+    if case.report:
+        first = session.scalars(select(DeliveryReport).order_by(DeliveryReport.id)).first()
+        assert {name: getattr(first, name) for name in case.report} == case.report
 
 
 @pytest.mark.parametrize("case", MATCH_CASES, ids=[c.label for c in MATCH_CASES])

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select, text, update
 
 import templates_sms
+from handlers.common import clean
 from service import farmer as farmers
 from service import membership
 from service.db import utcnow
@@ -171,7 +172,7 @@ def test_inbound(case: Case, client, session):
         check_out(row, want, codes)
 
     inbound = list(session.scalars(select(InboundMessage).order_by(InboundMessage.id)))
-    posted = [p.form.get("id") if p.form else urllib.parse.parse_qs(p.raw).get("id", [None])[0]
+    posted = [clean(p.form.get("id")) if p.form else urllib.parse.parse_qs(p.raw).get("id", [None])[0]
               for p in case.posts if p.status == 200 and p.answer != "ignored"]
     assert [m.gateway_id for m in inbound] == list(dict.fromkeys(posted))
     assert len(case.inbound) in (0, len(inbound))

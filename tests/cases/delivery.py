@@ -4,7 +4,8 @@ Each :class:`Case` starts from an outbox holding the rows in ``outbox``
 (message id → state, all to :data:`PHONE`), posts ``posts`` in order (form
 fields as AT sends them, or a raw body) and expects each answer's status code,
 then the rows' states and failure reasons, how many raw reports were stored
-(and how many of them are parked orphans) and which phones are suppressed.
+(and how many of them are parked orphans), the columns of the first report
+(``report``) and which phones are suppressed.
 Run by ``tests/test_delivery.py``.
 """
 from __future__ import annotations
@@ -40,6 +41,7 @@ class Case:
     reports: int = 0
     orphans: int = 0
     suppressed: set[str] = field(default_factory=set)
+    report: dict = field(default_factory=dict)  # columns of the (first) stored report
 
 
 def dlr(status: str, *, id: str = MID, phone: str = PHONE, reason: str | None = None,
@@ -192,4 +194,42 @@ MATCH_CASES = [
     MatchCase("failed and queued rows are never matched",
               {"f": ("failed", None, PHONE, 5), "q": ("queued", None, PHONE, 5)}, [dlr("Success", id=NEW)],
               {"f": ("failed", None), "q": ("queued", None)}, orphans=1),
+]
+
+
+# ---- control characters in every field (stripped at the door: never a 503, AT must not retry for ever)
+NUL = "\x00"
+_FAILED = {"id": MID, "status": "Failed", "phoneNumber": PHONE, "networkCode": "43601",
+           "failureReason": "UserInBlackList", "retryCount": "1"}
+_RAW = {"gateway_message_id": MID, "status": "Failed", "phone": PHONE, "network_code": "43601",
+        "failure_reason": "UserInBlackList", "retry_count": 1, "applied": True}
+
+
+def _with_nul(value: str) -> str:
+    return value[:1] + NUL + value[1:]
+
+
+CASES += [
+    Case(f"%00 in {name} is stripped: stored and applied", [Post(form={**_FAILED, name: _with_nul(value)})],
+         states={MID: "failed"}, reasons={MID: "Failed: UserInBlackList"}, reports=1, suppressed={PHONE},
+         report=_RAW)
+    for name, value in _FAILED.items()
+] + [
+    Case("%00 in every field of a report", [Post(form={k: _with_nul(v) for k, v in _FAILED.items()})],
+         states={MID: "failed"}, reports=1, suppressed={PHONE}, report=_RAW),
+    Case("%00 alone as networkCode: stored without one",
+         [Post(form={**_FAILED, "networkCode": NUL, "failureReason": "DeliveryFailure"})],
+         states={MID: "failed"}, reports=1, report={"network_code": None, "failure_reason": "DeliveryFailure"}),
+    Case("other control characters in status are stripped", [Post(form={**_FAILED, "status": "\x1bSuc\x7fcess\x85"})],
+         states={MID: "delivered"}, reports=1, suppressed={PHONE}, report={"status": "Success"}),
+    Case("%00 in senderId of an opt-out notice",
+         [Post(form={"senderId": _with_nul("DEHQON"), "phoneNumber": PHONE}, path="/sms/optout")],
+         suppressed={PHONE}),
+    Case("%00 in phoneNumber of an opt-out notice", [optout(_with_nul(PHONE))], suppressed={PHONE}),
+    Case("a report body over 64 KiB: 413, nothing stored",
+         [Post(form={**_FAILED, "failureReason": "x" * 70_000}, expect=413)], states={MID: "accepted"}),
+    Case("a report of 150 fields: 413, nothing stored",
+         [Post(form={**_FAILED, **{f"f{i}": "1" for i in range(150)}}, expect=413)], states={MID: "accepted"}),
+    Case("an opt-out body over 64 KiB: 413, nothing stored",
+         [Post(form={"senderId": "x" * 70_000, "phoneNumber": PHONE}, path="/sms/optout", expect=413)]),
 ]

@@ -330,3 +330,31 @@ CASES: list[Case] = [
          [Out(NEW, key="err.not_registered", lang="tg"), helped(NEW)]),
     sms("a member code alone is unknown", HOUSEHOLD, "{dilshod}", [helped(HOUSEHOLD)]),
 ]
+
+# ---- control characters in every field (stripped at the door), and the size limits
+NUL = "\x00"
+_HELP = at("nul1", HOUSEHOLD, "HELP", linkId="Link1")
+_HELP_STORED = {"gateway_id": "nul1", "phone": HOUSEHOLD, "to": SHORT_CODE, "text": "HELP", "network_code": "99999",
+                "link_id": "Link1", "sent_at": "2024-05-12T10:00:00+00:00", "status": "processed", "command": "help"}
+
+
+def _with_nul(value: str) -> str:
+    return value[:1] + NUL + value[1:]
+
+
+CASES += [
+    Case(f"%00 in {name} is stripped: stored and answered", [Post({**_HELP, name: _with_nul(value)}, answer="processed")],
+         [helped(HOUSEHOLD)], inbound=[_HELP_STORED])
+    for name, value in _HELP.items()
+] + [
+    Case("%00 in every field at once", [Post({k: _with_nul(v) for k, v in _HELP.items()}, answer="processed")],
+         [helped(HOUSEHOLD)], inbound=[_HELP_STORED]),
+    Case("ESC, DEL and C1 controls in text are stripped, tab and newline kept",
+         [Post(at("c1", HOUSEHOLD, "\x1bHE\x7fLP\x85\tme\nplease"))], [helped(HOUSEHOLD)],
+         inbound=[{"text": "HELP\tme\nplease"}]),
+    Case("a text over 2,000 characters is cut to 2,000", [Post(at("long1", HOUSEHOLD, "HELP " + "ж" * 2500))],
+         [helped(HOUSEHOLD)], inbound=[{"text": "HELP " + "ж" * 1995}]),
+    Case("a body over 64 KiB: 413, nothing stored", [Post(at("big1", HOUSEHOLD, "HELP " + "x" * 70_000), status=413)]),
+    Case("a form of 150 fields: 413, nothing stored",
+         [Post({**at("many1", HOUSEHOLD, "HELP"), **{f"f{i}": "1" for i in range(150)}}, status=413)]),
+]

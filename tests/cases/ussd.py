@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -396,7 +397,7 @@ CASES = [
     Case("start again empties the form",
          [path("1", "Зарина", "1"), path("1", "2", session="ATUid_second")], con("ussd.reg.name"), no_rows(FormDraft)),
     # -- bad requests ---------------------------------------------------------------
-    Case("a 5,000-digit answer to a menu is invalid input, not an error", [hop(""), hop("9" * 5000)],
+    Case("a 3,900-digit answer to a menu is invalid input, not an error", [hop(""), hop("9" * 3900)],
          con("ussd.notice.invalid"), hops_stored(2)),
     Case("missing sessionId", [{k: v for k, v in hop("").items() if k != "sessionId"}],
          "END " + _t("ussd.unavailable"), nothing_stored),
@@ -499,4 +500,129 @@ EVENT_CASES = [
     Case("empty body", [Raw("", url="/ussd/events")], "sessionId missing", nothing_stored, status=400),
     Case("token set, key missing: 403", [event()], lambda b: True, nothing_stored, status=403, token="s3cret"),
     Case("token set, key right", [event()], "OK", session_row(status="ended"), token="s3cret", key="s3cret"),
+]
+
+
+# ---------------------------------------------------------------------------
+# Limits at the door, and control characters in every field
+# ---------------------------------------------------------------------------
+
+TOO_LONG = "END " + _t("ussd.too_long")
+NUL = "\x00"
+
+
+def with_nul(value: str) -> str:
+    """``value`` with a NUL byte after its first character (``%00`` once url-encoded)."""
+    return value[:1] + NUL + value[1:]
+
+
+def stored_texts(*texts: str):
+    """Exactly these hop texts are stored, in order."""
+    def check(session, world, bodies):
+        assert list(session.scalars(select(UssdHop.text).order_by(UssdHop.id))) == list(texts)
+    return check
+
+
+def ended_with_hops(n: int):
+    """The session is closed and ``n`` hops are stored."""
+    def check(session, world, bodies):
+        assert session.get(UssdSession, SID).status == "ended"
+        assert count(session, UssdHop) == n
+    return check
+
+
+def speaks(lang: str):
+    def setup(session, world):
+        session.get(farmermod.Farmer, world["solo"]).language = lang
+        session.commit()
+    return setup
+
+
+def _back_and_forth(n: int) -> list[str]:
+    """``n`` texts of one session going register -> back -> register ... (each hop new)."""
+    texts, typed = [""], []
+    while len(texts) < n:
+        typed.append("1" if len(typed) % 2 == 0 else "0")
+        texts.append("*".join(typed))
+    return texts
+
+
+HUNDRED = _back_and_forth(101)  # the first hop and 100 more
+
+LIMIT_CASES = [
+    Case("the 10,000-hop dial-through ends at once, nothing replayed", [hop("1*" * 9999 + "1")], TOO_LONG,
+         nothing_stored),
+    Case("a text over 4,000 characters ends at once, nothing replayed", [hop("1*" * 2000 + "1")], TOO_LONG,
+         nothing_stored),
+    Case("a text of 4,000 characters is answered (a name that long is refused)",
+         [hop(""), hop("1"), hop("1*" + "Ж" * 3998)], notice("ussd.reg.name"), hops_stored(3)),
+    Case("a dial-through of 21 steps ends at once, nothing replayed", [hop("*".join(["00"] * 21))], TOO_LONG,
+         nothing_stored),
+    Case("a dial-through of 20 steps is replayed", [hop("*".join(["00"] * 20))], MAIN_NEW, hops_stored(1)),
+    Case("a dial-through with the code and 21 steps ends at once", [hop("*384*7*" + "*".join(["00"] * 21) + "#")],
+         TOO_LONG, nothing_stored),
+    Case("a million * ends at once (body over the cap)", [Raw("sessionId=x&phoneNumber=%2B992901110001&text="
+                                                              + "*" * 1_000_000)], TOO_LONG, nothing_stored),
+    Case("a body over 64 KiB gets END, unread", [Raw(urllib.parse.urlencode(hop("1" * 70_000)))], TOO_LONG,
+         nothing_stored),
+    Case("a form of 150 fields gets END, unread",
+         [Raw(urllib.parse.urlencode(hop("")) + "".join(f"&f{i}=1" for i in range(150)))], TOO_LONG, nothing_stored),
+    Case("a GET with a text over the limit ends at once", [Raw(method="GET", query=hop("1*" * 3000))], TOO_LONG,
+         nothing_stored),
+    Case("over the limit in the caller's language", [hop("1*" * 9999 + "1", phone=SOLO_PHONE)],
+         "END " + _t("ussd.too_long", "ru"), nothing_stored, world=True, setup=speaks("ru")),
+    Case("an open session over the text limit is closed, its hops kept",
+         [hop(""), hop("1"), hop("1*" + "x" * 4000)], TOO_LONG, ended_with_hops(2)),
+    Case("the same over-limit hop twice: the same END", [hop(""), hop("1*" * 2001), hop("1*" * 2001)], TOO_LONG,
+         ended_with_hops(1)),
+    Case("after 100 hops a new hop ends the session", [hop(t) for t in HUNDRED], TOO_LONG, ended_with_hops(101)),
+    Case("after 100 hops: the ending hop again gets the same END", [*(hop(t) for t in HUNDRED), hop(HUNDRED[-1])],
+         TOO_LONG, ended_with_hops(101)),
+    Case("100 hops are answered", [hop(t) for t in HUNDRED[:100]], con("ussd.reg.name"), hops_stored(100)),
+]
+
+NUL_CASES = [
+    Case("%00 in sessionId is stripped", [hop("", session=with_nul(SID))], MAIN_NEW, phone_stored),
+    Case("%00 in serviceCode is stripped", [hop("", code=with_nul(SERVICE_CODE))], MAIN_NEW,
+         session_row(service_code=SERVICE_CODE)),
+    Case("%00 in phoneNumber is stripped", [hop("", phone=with_nul(NEW_PHONE))], MAIN_NEW, phone_stored),
+    Case("%00 in networkCode is stripped", [hop("", network=with_nul("43601"))], MAIN_NEW,
+         session_row(network_code="43601")),
+    Case("%00 in text is stripped: the input counts", [hop(""), hop("1" + NUL)], con("ussd.reg.name"),
+         stored_texts("", "1")),
+    Case("%00 in the first hop's text", [hop(NUL)], MAIN_NEW, stored_texts("")),
+    Case("%00 typed inside a name", [hop(""), hop("1"), hop("1*Зар" + NUL + "ина")], con("ussd.reg.gender"),
+         draft(name="Зарина")),
+    Case("ESC, DEL, C1 controls, tab and newline in text are stripped", [hop(""), hop("\x1b1\x7f\x85\t\n")],
+         con("ussd.reg.name"), stored_texts("", "1")),
+    Case("%00 in every field at once", [{k: with_nul(v) for k, v in hop("").items()}], MAIN_NEW,
+         session_row(phone=NEW_PHONE, service_code=SERVICE_CODE, network_code="43601")),
+]
+
+CASES += LIMIT_CASES + NUL_CASES
+
+_NOTICE = {"date": "2025-06-03 10:15:00", "sessionId": SID, "serviceCode": SERVICE_CODE, "phoneNumber": NEW_PHONE,
+           "networkCode": "43601", "status": "Failed", "cost": "KES 0.10", "durationInMillis": "12345",
+           "hopsCount": "2", "input": "1*2", "lastAppResponse": "CON Ному:\n0 Қафо",
+           "errorMessage": "Application timed out"}
+_STORED = dict(phone=NEW_PHONE, service_code=SERVICE_CODE, network_code="43601", end_status="Failed",
+               cost="KES 0.10", duration_ms=12345, hops_count=2, final_input="1*2",
+               last_response="CON Ному:\n0 Қафо", error_message="Application timed out",
+               ended_at=dt.datetime(2025, 6, 3, 10, 15, tzinfo=dt.timezone.utc), status="ended")
+
+EVENT_CASES += [
+    Case(f"%00 in {name} is stripped, the notice stored", [Event({**_NOTICE, name: with_nul(value)})], "OK",
+         session_row(**_STORED))
+    for name, value in _NOTICE.items()
+] + [
+    Case("%00 in every field of the notice", [Event({k: with_nul(v) for k, v in _NOTICE.items()})], "OK",
+         session_row(**_STORED)),
+    Case("long texts of a notice are cut: input 4,000, lastAppResponse and errorMessage 1,000",
+         [Event({**_NOTICE, "input": "1*" * 3000, "lastAppResponse": "CON " + "я" * 2000,
+                 "errorMessage": "e" * 5000})], "OK",
+         session_row(final_input=("1*" * 3000)[:4000], last_response=("CON " + "я" * 2000)[:1000],
+                     error_message="e" * 1000)),
+    Case("a notice body over 64 KiB: 413, nothing stored",
+         [Raw(urllib.parse.urlencode({**_NOTICE, "input": "1" * 70_000}), url="/ussd/events")],
+         lambda b: True, nothing_stored, status=413),
 ]
