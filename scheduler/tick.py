@@ -29,12 +29,14 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class TickResult:
-    """What one pass did. ``acted`` False when another scheduler held the lock; ``reminders``,
-    ``missed`` (by ``campaign.event``), ``broadcasts``/``broadcast_rows``, ``expired``
+    """What one pass did. ``acted`` False when another scheduler held the lock; ``reminders``
+    (SMS queued), ``shared_reminders`` (reminders that went out in another profile's SMS on the
+    same phone), ``missed`` (by ``campaign.event``), ``broadcasts``/``broadcast_rows``, ``expired``
     (broadcast ids), ``digests`` (None: this week's digest skipped, too late), ``price_alerts``."""
 
     acted: bool = True
     reminders: int = 0
+    shared_reminders: int = 0
     missed: dict = field(default_factory=dict)
     broadcasts: int = 0
     broadcast_rows: int = 0
@@ -49,7 +51,8 @@ class TickResult:
     def __str__(self) -> str:
         if not self.acted:
             return "another scheduler holds the lock: nothing done"
-        text = (f"{self.reminders} reminders, {self.broadcast_rows} broadcast messages "
+        shared = f" (+{self.shared_reminders} in a shared phone's SMS)" if self.shared_reminders else ""
+        text = (f"{self.reminders} reminders{shared}, {self.broadcast_rows} broadcast messages "
                 f"({self.broadcasts} broadcasts), {self.digests or 0} price digests, "
                 f"{self.price_alerts} price alerts, {self.round_totals} order totals, "
                 f"{self.sales_totals} pledge totals queued; {self.rounds_closed} order rounds closed, "
@@ -82,6 +85,7 @@ def tick(session_factory: Callable[[], Session], config: Mapping, now: dt.dateti
         with session_factory() as session:
             reminders = crop_cycle.queue_due(session, now, zone=zone, grace=grace)
             result.reminders, result.missed = reminders.sent, dict(reminders.missed_events)
+            result.shared_reminders = reminders.shared
             due = broadcast.queue_due(session, now, grace)
             result.broadcasts, result.broadcast_rows, result.expired = due.queued, due.rows, due.expired
             result.digests = price_alert.queue_digests(session, now, zone, grace)

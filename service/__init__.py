@@ -7,32 +7,15 @@ the APScheduler wiring.
 """
 from __future__ import annotations
 
-import logging
-import re
-
 from flask import Flask
 from sqlalchemy.orm import Session
 
 import templates_sms
 from config import Config
 from service import db as dbmod
-from service import order, reference_data
+from service import logs, order, reference_data
 
 GATEWAYS = ("local", "africastalking")
-
-
-class _RedactTokens(logging.Filter):
-    """Keeps webhook tokens (``key=...``) out of access logs."""
-
-    _pattern = re.compile(r"([?&]key=)[^&\s\"]+")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str):
-            record.msg = self._pattern.sub(r"\1[redacted]", record.msg)
-        if record.args:
-            record.args = tuple(self._pattern.sub(r"\1[redacted]", a) if isinstance(a, str) else a
-                                for a in (record.args if isinstance(record.args, tuple) else (record.args,)))
-        return True
 
 
 def _settings(overrides: dict | None) -> dict:
@@ -66,9 +49,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update(settings)
     app.config["JSON_AS_ASCII"] = False
     app.json.ensure_ascii = False
-    logging.getLogger("werkzeug").addFilter(_RedactTokens())
-    logging.getLogger("gunicorn.access").addFilter(_RedactTokens())
-    logging.basicConfig(level=settings.get("LOG_LEVEL", "INFO"))
+    logs.install(settings.get("LOG_LEVEL"), secrets=[*(settings.get("WEBHOOK_TOKENS") or []), settings.get("AT_API_KEY")])
 
     if settings.get("PROXY_HOPS"):
         from werkzeug.middleware.proxy_fix import ProxyFix

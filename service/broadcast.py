@@ -40,6 +40,7 @@ from service.encoding import measure
 from service.errors import Refusal
 from service.farmer import GENDERS, Farmer, FarmerCrop
 from service.geography import Village
+from service.logs import mask_phone
 from service.membership import EC_ROLES, ROLES, Membership
 from service.message import OutboundMessage, queue_many
 from service.names import LANGUAGES, fold
@@ -356,5 +357,6 @@ def alert_from_field(session: Session, staff_phone: str, target_text: str, text:
     alert = field_alert(session, staff_phone, target_text, text, staff_phones=staff_phones, price_tjs=price_tjs)
     now = now or utcnow()
     row = create(session, alert.audience, alert.texts, kind="alert", send_at=now, created_by=staff_phone, now=now)
-    log.info("field alert %s from %s to %s: %s", row.id, staff_phone, alert.audience.describe(), alert.preview)
+    log.info("field alert %s from %s to %s: %s", row.id, mask_phone(staff_phone), alert.audience.describe(),
+             alert.preview)
     return row, alert.preview

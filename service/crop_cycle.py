@@ -22,6 +22,20 @@ Late recording (the rule, tested in ``tests/test_crop_cycle.py``)
     step is no longer current). The events still ahead are scheduled as usual.
     A correction re-plans every reminder not yet sent; sent ones stay sent.
 
+One reminder per phone and moment (``service.household``)
+    Profiles of one household phone that have the same campaign event due in
+    the same scheduler pass (husband and wife reported planting rice on the
+    same day) get ONE SMS naming them (``"Gulnora, Rustam: <tip>"``), in the
+    language of the first of them (main profile first); every reminder
+    involved is marked ``sent``, each claimed once, and the outbox row carries
+    the ``dedupe_key`` of the first person's reminder. The same event at the
+    same due time on that phone is one *moment*: when a reminder of it (a
+    catch-up of :func:`record_planting`, or one handled by the tick) finds the
+    phone's message for that moment already in the outbox, it is not sent
+    again; if that message is still ``queued`` its text is rewritten to name
+    everybody concerned (a conditional UPDATE: once a dispatcher has claimed
+    it, it goes out as it was).
+
 Downtime
     :func:`queue_due` sends a reminder due up to ``grace`` ago (the scheduler
     was down or late) and marks older ones ``missed``, counted in its report;
@@ -36,16 +50,18 @@ from collections import Counter
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, ForeignKey, Index, String, delete, select, update
+from sqlalchemy import Date, ForeignKey, Index, String, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
 from service import campaign as campaigns
 from service.campaign import Campaign, CampaignEvent
 from service.db import Base, utcnow
+from service.encoding import measure
 from service.errors import Refusal
 from service.farmer import Farmer
-from service.message import queue_many
+from service.household import Person, addressed
+from service.message import OutboundMessage, queue_many
 
 log = logging.getLogger(__name__)
 
@@ -187,12 +203,14 @@ def _plan(session: Session, cycle: CropCycle, now: dt.datetime, zone: ZoneInfo, 
         if event.id in handled:
             continue
         if current and event is current[1] and now - due <= CATCH_UP_MAX_AGE:
+            farmer = session.get(Farmer, cycle.farmer_id)
+            siblings = _sent_at_moments(session, {(farmer.phone, event.id, due)})
             session.add(Reminder(cycle_id=cycle.id, event_id=event.id, due_at=due, status="sent",
                                  catch_up=True, handled_at=now))
-            farmer = session.get(Farmer, cycle.farmer_id)
-            queue_many(session, [{"phone": farmer.phone, "farmer_id": farmer.id, "language": farmer.language,
-                                  "text": event.render(farmer.language),
-                                  "dedupe_key": dedupe_key(cycle.id, event.id)}], kind="tip")
+            if not _join_sent(session, event, siblings.get((farmer.phone, event.id, due), []), [_person(farmer)]):
+                queue_many(session, [{"phone": farmer.phone, "farmer_id": farmer.id, "language": farmer.language,
+                                      "text": event.render(farmer.language),
+                                      "dedupe_key": dedupe_key(cycle.id, event.id)}], kind="tip")
             result.catch_up = event
         else:
             session.add(Reminder(cycle_id=cycle.id, event_id=event.id, due_at=due, status="skipped",
@@ -230,10 +248,12 @@ def stop_reminders(session: Session, farmer: Farmer, crop_id: str) -> int:
 
 @dataclass
 class TickReport:
-    """What :func:`queue_due` did: reminders ``sent`` to the outbox, ``missed`` (due longer
-    than the grace ago) counted by ``campaign.event`` code in ``missed_events``."""
+    """What :func:`queue_due` did: ``sent`` messages queued to the outbox, ``shared`` reminders
+    handled by another profile's message on the same phone (no SMS of their own), ``missed``
+    (due longer than the grace ago) counted by ``campaign.event`` code in ``missed_events``."""
 
     sent: int = 0
+    shared: int = 0
     missed: int = 0
     missed_events: Counter = field(default_factory=Counter)
 
@@ -243,11 +263,14 @@ def queue_due(session: Session, now: dt.datetime, *, zone: ZoneInfo = DEFAULT_ZO
     """Queue every pending reminder due at ``now`` (aware UTC), in chunks of ``chunk`` rows,
     COMMITTING after each chunk; returns a :class:`TickReport`.
 
-    A reminder due within ``grace`` before ``now`` becomes an outbox row (kind
-    ``tip``, the farmer's current language); an older one is ``missed``. Each
-    handled reminder's cycle gets its next event planned in the same transaction.
-    Rows are claimed with a conditional UPDATE and the outbox insert skips
-    existing ``dedupe_key`` values, so an overlapping run sends nothing twice.
+    A reminder due within ``grace`` before ``now`` is claimed ``sent`` and becomes an
+    outbox row (kind ``tip``, the farmer's current language); an older one is
+    ``missed``. Reminders of the same event for several profiles of one phone become
+    one row naming them, and one whose phone already has its moment's message is
+    folded into it (module docstring). Each handled reminder's cycle gets its next
+    event planned in the same transaction. Rows are claimed with a conditional
+    UPDATE and the outbox insert skips existing ``dedupe_key`` values, so an
+    overlapping run sends nothing twice.
     """
     report = TickReport()
     events: dict[int, CampaignEvent] = {e.id: e for e in session.scalars(select(CampaignEvent))}
@@ -256,10 +279,14 @@ def queue_due(session: Session, now: dt.datetime, *, zone: ZoneInfo = DEFAULT_ZO
         by_campaign.setdefault(event.campaign_id, []).append(event)
     codes = {c.id: c.code for c in session.scalars(select(Campaign))}
     texts: dict[tuple[int, str], str] = {}
+    housemates = aliased(Farmer)
+    profiles = (select(func.count(housemates.id)).where(housemates.phone == Farmer.phone)
+                .correlate(Farmer).scalar_subquery())
     while True:
         due = session.execute(
             select(Reminder.id, Reminder.cycle_id, Reminder.event_id, Reminder.due_at,
-                   Farmer.id, Farmer.phone, Farmer.language)
+                   Farmer.id.label("farmer_id"), Farmer.phone, Farmer.language, Farmer.name, Farmer.is_main,
+                   profiles.label("profiles"))
             .join(CropCycle, CropCycle.id == Reminder.cycle_id).join(Farmer, Farmer.id == CropCycle.farmer_id)
             .where(Reminder.status == "pending", Reminder.due_at <= now)
             .order_by(Reminder.due_at, Reminder.id).limit(chunk)).all()
@@ -269,15 +296,32 @@ def queue_due(session: Session, now: dt.datetime, *, zone: ZoneInfo = DEFAULT_ZO
         stale = [r for r in due if now - r.due_at > grace]
         claimed = _claim(session, [r.id for r in fresh], "sent", now)
         missed = _claim(session, [r.id for r in stale], "missed", now)
-        rows = []
+        groups: dict[tuple[str, int], list] = {}  # (phone, event) → its claimed reminders
         for r in fresh:
-            if r.id not in claimed:
+            if r.id in claimed:
+                groups.setdefault((r.phone, r.event_id), []).append(r)
+        siblings = _sent_at_moments(session, {(r.phone, r.event_id, r.due_at) for members in groups.values()
+                                              for r in members if r.profiles > 1}, exclude=claimed)
+        rows = []
+        for (phone, event_id), members in groups.items():
+            event = events[event_id]
+            earlier = [s for r in members for s in siblings.get((phone, event_id, r.due_at), [])]
+            people = [_person(r) for r in members]
+            if earlier and _join_sent(session, event, earlier, people):
+                report.shared += len(members)
                 continue
-            key = (r.event_id, r.language)
-            if key not in texts:
-                texts[key] = events[r.event_id].render(r.language)
-            rows.append({"phone": r.phone, "farmer_id": r[4], "language": r.language, "text": texts[key],
-                         "dedupe_key": dedupe_key(r.cycle_id, r.event_id)})
+            if len({r.farmer_id for r in members}) == 1:
+                r = members[0]
+                key = (event_id, r.language)
+                if key not in texts:
+                    texts[key] = event.render(r.language)
+                person, text = _person(r), texts[key]
+            else:
+                person, text = addressed(event.render, people)
+            first = min((r for r in members if r.farmer_id == person.farmer_id), key=lambda r: r.cycle_id)
+            rows.append({"phone": phone, "farmer_id": person.farmer_id, "language": person.language, "text": text,
+                         "dedupe_key": dedupe_key(first.cycle_id, event_id)})
+            report.shared += len(members) - 1
         queue_many(session, rows, kind="tip", not_before=now)
         for r in stale:
             if r.id in missed:
@@ -295,6 +339,56 @@ def queue_due(session: Session, now: dt.datetime, *, zone: ZoneInfo = DEFAULT_ZO
         log.warning("scheduler: %d reminders missed (due more than %s ago): %s", report.missed, grace,
                     dict(report.missed_events))
     return report
+
+
+def _person(row) -> Person:
+    """A :class:`~service.household.Person` from a ``Farmer`` or a row with its columns."""
+    farmer_id = row.farmer_id if hasattr(row, "farmer_id") else row.id
+    return Person(farmer_id, row.name, row.language, bool(row.is_main))
+
+
+def _sent_at_moments(session: Session, moments: set[tuple[str, int, dt.datetime]],
+                     exclude: set[int] = frozenset()) -> dict[tuple[str, int, dt.datetime], list[tuple[int, Person]]]:
+    """Reminders already ``sent`` at each moment ``(phone, event id, due_at)``, but those in
+    ``exclude`` (reminder ids): ``{moment: [(cycle id, person)]}``."""
+    if not moments:
+        return {}
+    found: dict[tuple[str, int, dt.datetime], list[tuple[int, Person]]] = {}
+    for r in session.execute(
+            select(Reminder.id, Reminder.cycle_id, Reminder.event_id, Reminder.due_at, Farmer.id.label("farmer_id"),
+                   Farmer.phone, Farmer.name, Farmer.language, Farmer.is_main)
+            .join(CropCycle, CropCycle.id == Reminder.cycle_id).join(Farmer, Farmer.id == CropCycle.farmer_id)
+            .where(Reminder.status == "sent", Farmer.phone.in_(sorted({m[0] for m in moments})),
+                   Reminder.event_id.in_(sorted({m[1] for m in moments})),
+                   Reminder.due_at.in_(sorted({m[2] for m in moments})))):
+        moment = (r.phone, r.event_id, r.due_at)
+        if moment in moments and r.id not in exclude:
+            found.setdefault(moment, []).append((r.cycle_id, _person(r)))
+    return found
+
+
+def _join_sent(session: Session, event: CampaignEvent, earlier: list[tuple[int, Person]],
+               people: list[Person]) -> bool:
+    """``people`` have ``event`` due at a moment whose message their phone already has in the
+    outbox (that of the ``earlier`` reminders, ``(cycle id, person)``): True, and the message,
+    when still ``queued``, rewritten to name everybody; False when there is no such message."""
+    if not earlier:
+        return False
+    found = session.execute(
+        select(OutboundMessage.id, OutboundMessage.status)
+        .where(OutboundMessage.dedupe_key.in_(sorted({dedupe_key(c, event.id) for c, _ in earlier})))
+        .order_by(OutboundMessage.id).limit(1)).first()
+    if found is None:
+        return False
+    if found.status == "queued":
+        person, text = addressed(event.render, [p for _, p in earlier] + people)
+        m = measure(text)
+        session.execute(update(OutboundMessage)
+                        .where(OutboundMessage.id == found.id, OutboundMessage.status == "queued")
+                        .values(text=m.text, encoding=m.encoding, segments=m.segments, language=person.language,
+                                farmer_id=person.farmer_id)
+                        .execution_options(synchronize_session=False))
+    return True
 
 
 def _claim(session: Session, ids: list[int], status: str, now: dt.datetime) -> set[int]:

@@ -19,7 +19,8 @@ sanity range (300, 600, 1,000 t), editable with
 Cluster leaders (the chairs of the cluster's PGs; clusters have no EC of their
 own in the data model yet) get the weekly totals (:func:`send_weekly_totals`);
 staff enter buyers' offers (:func:`make_offer`), which go to every farmer with
-an open pledge of that crop. Quantities are integer grams (``service.quantity``).
+an open pledge of that crop, one SMS per phone naming the people of a shared
+phone who pledged (``service.household``). Quantities are integer grams (``service.quantity``).
 """
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ from service.db import Base, utcnow
 from service.errors import Refusal
 from service.farmer import Farmer
 from service.geography import Village
+from service.household import Person, addressed
 from service.market import Market
 from service.message import OutboundMessage, queue_sms
 from service.producer_group import ProducerGroup
@@ -253,7 +255,8 @@ def send_weekly_totals(session: Session, today: dt.date) -> int:
 def make_offer(session: Session, crop_id: str, price_diram: int, text: str, entered_by: str,
                today: dt.date) -> BuyerOffer:
     """Record a buyer's offer and queue it to every farmer with an open pledge of ``crop_id``
-    for this week or later, in each farmer's language (``text`` as typed).
+    for this week or later, in each farmer's language (``text`` as typed); several pledging
+    profiles of one phone get one SMS naming them, in the first one's language (main first).
     ``Refusal("sales.offer.usage")`` for an empty text; ``ValueError`` for a price ≤ 0."""
     text = " ".join((text or "").split())
     if not text:
@@ -267,11 +270,18 @@ def make_offer(session: Session, crop_id: str, price_diram: int, text: str, ente
     farmer_ids = session.scalars(select(Pledge.farmer_id).where(
         Pledge.crop_id == crop_id, Pledge.status == "pledged", Pledge.week >= monday(today))
         .distinct()).all()
+    phones: dict[str, list[Person]] = {}  # one SMS per phone, naming its people (service.household)
     for farmer in sorted((session.get(Farmer, i) for i in farmer_ids), key=lambda f: f.id):
-        queue_sms(session, farmer.phone, templates_sms.text(
-            "sales.offer.sms", farmer.language, crop=crop.name(farmer.language),
-            price=money(price_diram, farmer.language), text=text), kind="broadcast", farmer_id=farmer.id,
-            language=farmer.language, dedupe_key=f"sales.offer:{offer.id}:{farmer.id}")
+        phones.setdefault(farmer.phone, []).append(Person(farmer.id, farmer.name, farmer.language, farmer.is_main))
+
+    def render(lang: str) -> str:
+        return templates_sms.text("sales.offer.sms", lang, crop=crop.name(lang), price=money(price_diram, lang),
+                                  text=text)
+
+    for phone, people in phones.items():
+        person, body = addressed(render, people)
+        queue_sms(session, phone, body, kind="broadcast", farmer_id=person.farmer_id, language=person.language,
+                  dedupe_key=f"sales.offer:{offer.id}:{person.farmer_id}")
     offer.farmers_told = len(farmer_ids)
     session.flush()
     return offer

@@ -5,17 +5,25 @@ digest sent on :data:`DIGEST_WEEKDAY` at :data:`DIGEST_HOUR` local time: the
 latest price of each crop the farmer grows (all crops when none is recorded)
 at the markets of their district (else any market), one line per crop. The
 outbox ``dedupe_key`` ``digest:<farmer>:<ISO week>`` sends it once a week; a
-digest whose slot passed more than the scheduler grace ago is skipped.
+digest whose slot passed more than the scheduler grace ago is skipped. A phone
+shared by several subscribed profiles gets ONE digest (``service.household``):
+in the language of the first of them (main profile first), for the crops any
+of them grows (all crops when one of them recorded none), at the markets of the
+first one's district, keyed by the first one's id; none when the digest of the
+week already went to that phone under another of its profiles.
 
 A threshold alert (:func:`set_price_alert`) fires once when the latest price
 of a crop (at one market, or the best of all markets) reaches the farmer's
 threshold (``above``: at or over it; ``below``: at or under it); it is then
-spent and the farmer sets a new one. Prices are diram per kg (``service.market``).
+spent and the farmer sets a new one. Alerts of several profiles of one phone that
+fire in the same pass with the same content (crop, market, price, direction and
+threshold) make ONE message naming them (``service.household``), keyed
+``palert:<alert id>`` by the first one's alert. Prices are diram per kg (``service.market``).
 """
 from __future__ import annotations
 
 import datetime as dt
-
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ForeignKey, String, func, select
@@ -26,8 +34,9 @@ from service.crop import Crop
 from service.db import Base, utcnow
 from service.farmer import Farmer, FarmerCrop
 from service.geography import Village
+from service.household import Person, addressed
 from service.market import Market, MarketPrice
-from service.message import queue_many
+from service.message import OutboundMessage, queue_many
 from service.render import tjs
 
 DIGEST_WEEKDAY = 0  # Monday
@@ -113,8 +122,8 @@ def digest_slot(now: dt.datetime, zone: ZoneInfo) -> dt.datetime:
 
 
 def queue_digests(session: Session, now: dt.datetime, zone: ZoneInfo, grace: dt.timedelta) -> int | None:
-    """Queue this week's digest to every subscriber once its slot has come; returns the rows
-    written. When the slot passed more than ``grace`` ago nothing is sent; during the hour after
+    """Queue this week's digest to every subscribed phone (one per phone, module docstring)
+    once its slot has come; returns the rows written. When the slot passed more than ``grace`` ago nothing is sent; during the hour after
     the grace ends the function returns None (reported once by the tick as skipped, when there are
     subscribers), later 0. Commits per chunk. Subscribers without a price for any of their crops
     in the last 14 days get nothing."""
@@ -133,25 +142,34 @@ def queue_digests(session: Session, now: dt.datetime, zone: ZoneInfo, grace: dt.
     grown: dict[int, list[str]] = {}
     written, chunk = 0, []
     farmers = session.execute(
-        select(Farmer.id, Farmer.phone, Farmer.language, Village.district_id)
+        select(Farmer.id, Farmer.phone, Farmer.language, Farmer.is_main, Village.district_id)
         .join(PriceSubscription, PriceSubscription.farmer_id == Farmer.id)
         .outerjoin(Village, Village.id == Farmer.village_id).order_by(Farmer.id)).all()
     for farmer_id, crop_id in session.execute(select(FarmerCrop.farmer_id, FarmerCrop.crop_id)
                                               .join(PriceSubscription,
                                                     PriceSubscription.farmer_id == FarmerCrop.farmer_id)):
         grown.setdefault(farmer_id, []).append(crop_id)
-    for farmer_id, phone, lang, district_id in farmers:
+    tag = f"{year}-W{week:02d}"
+    phones: dict[str, list] = {}  # phone → its subscribed profiles, phones by their first subscriber
+    for row in farmers:
+        phones.setdefault(row.phone, []).append(row)
+    done = _digest_sent_to_shared(session, phones, tag)
+    for phone, rows in phones.items():
+        if phone in done:
+            continue
+        rows.sort(key=lambda r: (not r.is_main, r.id))
+        first, lang = rows[0], rows[0].language
         lines = []
-        for crop_id in sorted(grown.get(farmer_id) or all_crops):
-            price = prices.get((crop_id, district_id)) or max(
+        for crop_id in sorted({c for r in rows for c in (grown.get(r.id) or all_crops)}):
+            price = prices.get((crop_id, first.district_id)) or max(
                 (p for (c, _), p in prices.items() if c == crop_id), default=None)
             if price:
                 lines.append(f"{crop_names[crop_id].name(lang)} {tjs(price)}")
         if not lines:
             continue
-        chunk.append({"phone": phone, "farmer_id": farmer_id, "language": lang,
+        chunk.append({"phone": phone, "farmer_id": first.id, "language": lang,
                       "text": templates_sms.text("push.digest", lang, lines=", ".join(lines)),
-                      "dedupe_key": f"digest:{farmer_id}:{year}-W{week:02d}"})
+                      "dedupe_key": f"digest:{first.id}:{tag}"})
         if len(chunk) >= CHUNK:
             written += len(queue_many(session, chunk, kind="notice", not_before=now))
             session.commit()
@@ -161,6 +179,18 @@ def queue_digests(session: Session, now: dt.datetime, zone: ZoneInfo, grace: dt.
     return written
 
 
+def _digest_sent_to_shared(session: Session, phones: dict[str, list], tag: str) -> set[str]:
+    """The phones with several subscribed profiles whose digest of week ``tag`` is already in
+    the outbox under one of their profiles' keys."""
+    keys = {f"digest:{r.id}:{tag}": phone for phone, rows in phones.items() if len(rows) > 1 for r in rows}
+    done: set[str] = set()
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), 500):
+        done.update(keys[k] for k in session.scalars(
+            select(OutboundMessage.dedupe_key).where(OutboundMessage.dedupe_key.in_(ordered[start:start + 500]))))
+    return done
+
+
 def queue_alerts(session: Session, now: dt.datetime) -> int:
     """Fire every unfired threshold alert whose crop's latest price (last 14 days) reaches its
     threshold; returns the messages queued. Commits."""
@@ -168,10 +198,11 @@ def queue_alerts(session: Session, now: dt.datetime) -> int:
               for crop_id, market_id, _, price in _newest(session, now.date() - dt.timedelta(days=14))}
     markets = {m.id: m for m in session.scalars(select(Market))}
     crops = {c.id: c for c in session.scalars(select(Crop))}
-    rows = []
-    for alert, phone, lang in session.execute(
-            select(PriceAlert, Farmer.phone, Farmer.language).join(Farmer, Farmer.id == PriceAlert.farmer_id)
-            .where(PriceAlert.fired_at.is_(None))):
+    fired: dict[tuple, list[tuple[PriceAlert, Person]]] = {}  # (phone, what it says) → its alerts
+    for alert, phone, name, lang, is_main in session.execute(
+            select(PriceAlert, Farmer.phone, Farmer.name, Farmer.language, Farmer.is_main)
+            .join(Farmer, Farmer.id == PriceAlert.farmer_id)
+            .where(PriceAlert.fired_at.is_(None)).order_by(PriceAlert.id)):
         candidates = [(p, m) for (c, m), p in prices.items()
                       if c == alert.crop_id and (alert.market_id is None or m == alert.market_id)]
         if not candidates:
@@ -181,12 +212,19 @@ def queue_alerts(session: Session, now: dt.datetime) -> int:
                 (alert.direction == "below" and price > alert.threshold_diram):
             continue
         alert.fired_at = now
-        rows.append({"phone": phone, "farmer_id": alert.farmer_id, "language": lang,
-                     "dedupe_key": f"palert:{alert.id}",
-                     "text": templates_sms.text(f"push.price_{alert.direction}", lang,
-                                                crop=crops[alert.crop_id].name(lang),
-                                                market=markets[market_id].name(lang), price=tjs(price),
-                                                threshold=tjs(alert.threshold_diram))})
+        says = (alert.direction, crops[alert.crop_id], markets[market_id], price, alert.threshold_diram)
+        fired.setdefault((phone, says), []).append((alert, Person(alert.farmer_id, name, lang, is_main)))
+    rows = []
+    for (phone, says), members in fired.items():
+        person, text = addressed(partial(_alert_text, *says), [p for _, p in members])
+        first = min(a.id for a, p in members if p.farmer_id == person.farmer_id)
+        rows.append({"phone": phone, "farmer_id": person.farmer_id, "language": person.language,
+                     "dedupe_key": f"palert:{first}", "text": text})
     written = len(queue_many(session, rows, kind="notice", not_before=now))
     session.commit()
     return written
+
+
+def _alert_text(direction: str, crop: Crop, market: Market, price: int, threshold: int, lang: str) -> str:
+    return templates_sms.text(f"push.price_{direction}", lang, crop=crop.name(lang), market=market.name(lang),
+                              price=tjs(price), threshold=tjs(threshold))

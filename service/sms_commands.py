@@ -53,6 +53,7 @@ from service.crop import Crop, crops, find_crop
 from service.db import utcnow
 from service.encoding import measure, normalise
 from service.errors import Refusal
+from service.logs import mask_phone
 from service.farmer import Farmer
 from service.geography import Village, find_district, villages_of
 from service.market import Market, find_market, latest_prices, parse_tjs, set_price
@@ -96,7 +97,7 @@ class Settings:
             try:
                 staff.add(to_e164(raw))
             except InvalidPhone:
-                log.warning("STAFF_PHONES entry %r is not a phone number; ignored", raw)
+                log.warning("STAFF_PHONES entry %s is not a phone number; ignored", mask_phone(raw))
         return cls(frozenset(staff), ZoneInfo(config.get("TIMEZONE") or "Asia/Dushanbe"),
                    config.get("DEFAULT_LANGUAGE") or "tg", float(config.get("SMS_PRICE_TJS") or 0.10))
 
@@ -264,10 +265,10 @@ def receive(session: Session, settings: Settings, msg: Inbound) -> str:
     try:
         phone = to_e164(msg.sender.replace("\x00", ""))
     except InvalidPhone:
-        log.warning("inbound SMS %r ignored: sender %r is not a phone number", gateway_id, msg.sender)
+        log.warning("inbound SMS %r ignored: sender %s is not a phone number", gateway_id, mask_phone(msg.sender))
         return "ignored"
     if not gateway_id or len(gateway_id) > 100:
-        log.warning("inbound SMS from %s ignored: bad id %r", phone, gateway_id)
+        log.warning("inbound SMS from %s ignored: bad id %r", mask_phone(phone), gateway_id)
         return "ignored"
     sent_at = parse_at_date(msg.date)
     if sent_at is None:
@@ -289,7 +290,7 @@ def receive(session: Session, settings: Settings, msg: Inbound) -> str:
         return "processed"
     except Exception as exc:  # anything unexpected: keep the message, apologise
         session.rollback()
-        log.exception("inbound SMS %s from %s failed", gateway_id, phone)
+        log.exception("inbound SMS %s from %s failed", gateway_id, mask_phone(phone))
         return _store_failure(session, settings, fields, exc)
 
 

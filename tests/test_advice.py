@@ -261,6 +261,26 @@ def test_offer_by_cli_and_capacity_by_cli(client, session, runner):
     assert runner.invoke(args=["sales", "set-capacity", "VOSECC", "lots"]).exit_code != 0
 
 
+def test_an_offer_reaches_a_shared_phone_once_naming_who_pledged(session):
+    """Gulnora and Rustam (one phone) both pledged tomatoes: one SMS, naming both, in Gulnora's
+    (the main profile's) language; Emma on her own phone gets hers."""
+    from service import farmer as farmers
+    world = build_world(session)
+    gulnora, emma = session.get(Farmer, world["gulnora"]), session.get(Farmer, world["emma"])
+    rustam = farmers.register(session, phone=GULNORA, name="Rustam", gender="male", village_id=gulnora.village_id,
+                              crop_ids=["tomato"], land_m2=5000, language="ru")
+    today = dt.date(2025, 6, 3)
+    for f in (rustam, gulnora, emma):
+        joint_sale.pledge(session, f, "tomato", 500_000, today + dt.timedelta(weeks=1), channel="sms")
+    offer = joint_sale.make_offer(session, "tomato", 210, "Cannery in Kulob", "cli", today)
+    session.commit()
+    assert offer.farmers_told == 3
+    sent = {(m.phone, m.farmer_id): m.text for m in outbox(session)}
+    tg = "Харидор: Помидор 2,10 сомонӣ/кг. Cannery in Kulob"
+    assert sent == {(GULNORA, gulnora.id): templates_sms.text("push.for_names", "tg", names="Gulnora, Rustam", text=tg),
+                    (EMMA, emma.id): "Buyer offer: Tomato 2.10 TJS/kg. Cannery in Kulob"}
+
+
 # ---------------------------------------------------------------- yields
 
 def test_yield_gain_per_crop_and_year_as_in_the_case_study(session, runner):

@@ -196,3 +196,112 @@ def test_sri_farmer_gets_each_reminder_once_on_its_day_at_its_hour_across_restar
         assert sorted(set(statuses)) == ["sent"]
     if restarted is not None:
         restarted.extensions["dehqon.engine"].dispose()
+
+
+# --- one reminder per phone and moment (a shared household phone) --------------------------------
+
+HOUSEHOLD = "+992901110050"
+NEIGHBOUR = "+992901110051"
+
+
+def person(session, name, phone=HOUSEHOLD, language="tg"):
+    f = register(session, phone=phone, name=name, gender="female", village_id=None, crop_ids=["rice"],
+                 land_m2=5000, language=language)
+    session.commit()
+    return f
+
+
+def named(names: str, code: str, lang: str) -> str:
+    return templates_sms.text("push.for_names", lang, names=names,
+                              text=templates_sms.text(f"campaigns.rice_sri.{code}", lang))
+
+
+def test_a_shared_phone_gets_one_sms_per_event_naming_both_and_another_phone_its_own(app):
+    """Gulnora and Rustam (one phone) and their neighbour all sowed rice on 1 May; ticks run at
+    every reminder's time, twice each (an overlapping or repeated pass), through the season."""
+    factory = session_factory(app)
+    with factory() as session:
+        gulnora = person(session, "Gulnora Karimova")
+        rustam = person(session, "Rustam")
+        neighbour = person(session, "Zarina", phone=NEIGHBOUR, language="ru")
+        for f in (gulnora, rustam, neighbour):
+            record_planting(session, f, "rice", "S", dt.date(2027, 5, 1), now=local(2027, 5, 1, 6), zone=TZ)
+        session.commit()
+        _, events = sri(session)
+        timeline = sorted((e.due_at(dt.date(2027, 5, 1), dt.date(2027, 5, 11), TZ), e.code) for e in events)
+    reports = []
+    for due, _ in timeline:
+        for now in (due, due + dt.timedelta(minutes=1)):
+            with factory() as session:
+                reports.append(crop_cycle.queue_due(session, now, zone=TZ))
+    with factory() as session:
+        assert [r.text for r in outbox(session, HOUSEHOLD)] == [named("Gulnora, Rustam", c, "tg") for _, c in timeline]
+        assert {(r.farmer_id, r.language, r.kind) for r in outbox(session, HOUSEHOLD)} == {(gulnora.id, "tg", "tip")}
+        assert [r.text for r in outbox(session, NEIGHBOUR)] == [
+            templates_sms.text(f"campaigns.rice_sri.{c}", "ru") for _, c in timeline]
+        assert session.scalars(select(Reminder.status).distinct()).all() == ["sent"]
+        assert len(session.scalars(select(Reminder)).all()) == 3 * len(events)
+    assert sum(r.sent for r in reports) == 2 * len(events)
+    assert sum(r.shared for r in reports) == len(events)
+
+
+def test_the_message_is_in_the_main_profiles_language_and_a_split_pass_still_sends_one(session):
+    """Different languages on one phone: the main profile's (tg). Chunks of one row split the
+    household between two chunks of a pass: the second reminder joins the queued message."""
+    dilshod = person(session, "Dilshod", language="ru")  # registered first: the main profile
+    gulnora = person(session, "Gulnora", language="uz")
+    for f in (gulnora, dilshod):
+        record_planting(session, f, "rice", "S", dt.date(2027, 5, 1), now=local(2027, 5, 1, 6), zone=TZ)
+    session.commit()
+    report = crop_cycle.queue_due(session, local(2027, 5, 1, 8), zone=TZ, chunk=1)
+    assert (report.sent, report.shared) == (1, 1)
+    [row] = outbox(session, HOUSEHOLD)
+    assert (row.text, row.language, row.farmer_id) == (named("Dilshod, Gulnora", "nursery", "ru"), "ru", dilshod.id)
+    assert (row.segments, row.encoding) == (2, "UCS-2")
+
+
+def test_a_late_report_of_the_same_planting_joins_the_queued_catch_up(session):
+    """Gulnora reports on 26 May that she sowed on 1 May: one catch-up (AWD). Rustam, same phone,
+    reports the same an hour later: no second SMS; the queued one now names both."""
+    gulnora, rustam = person(session, "Gulnora"), person(session, "Rustam")
+    record_planting(session, rustam, "rice", "S", dt.date(2027, 5, 1), now=local(2027, 5, 26, 9), zone=TZ)
+    session.commit()
+    second = record_planting(session, gulnora, "rice", "S", dt.date(2027, 5, 1), now=local(2027, 5, 26, 10), zone=TZ)
+    session.commit()
+    assert second.catch_up.code == "awd"
+    [row] = outbox(session, HOUSEHOLD)
+    # Gulnora is the main profile (registered first): her name and language come first
+    assert (row.text, row.farmer_id, row.status) == (named("Gulnora, Rustam", "awd", "tg"), gulnora.id, "queued")
+    assert session.scalars(select(Reminder.status).where(Reminder.event_id == second.catch_up.id)).all() == [
+        "sent", "sent"]
+
+
+def test_a_late_report_after_the_phone_got_that_moments_tip_sends_nothing_more(session):
+    gulnora, rustam = person(session, "Gulnora"), person(session, "Rustam")
+    record_planting(session, gulnora, "rice", "S", dt.date(2027, 5, 1), now=local(2027, 5, 26, 9), zone=TZ)
+    session.commit()
+    [first] = outbox(session, HOUSEHOLD)
+    first.status = "delivered"
+    session.commit()
+    record_planting(session, rustam, "rice", "S", dt.date(2027, 5, 1), now=local(2027, 5, 26, 10), zone=TZ)
+    session.commit()
+    [row] = outbox(session, HOUSEHOLD)
+    assert row.text == templates_sms.text("campaigns.rice_sri.awd", "tg")  # as it was sent
+    # a different planting day is a different moment: its own catch-up
+    neighbour = person(session, "Zarina")
+    record_planting(session, neighbour, "rice", "S", dt.date(2027, 5, 2), now=local(2027, 5, 26, 11), zone=TZ)
+    session.commit()
+    assert len(outbox(session, HOUSEHOLD)) == 2
+
+
+def test_the_tick_folds_a_pending_reminder_into_a_catch_up_of_the_same_moment(session):
+    """Rustam reported his sowing in time (nursery due 1 May 08:00); Gulnora reports the same sowing
+    at 08:00:30, before the tick handled his: her catch-up is queued, the tick adds his name to it."""
+    gulnora, rustam = person(session, "Gulnora"), person(session, "Rustam")
+    record_planting(session, rustam, "rice", "S", dt.date(2027, 5, 1), now=local(2027, 5, 1, 6), zone=TZ)
+    record_planting(session, gulnora, "rice", "S", dt.date(2027, 5, 1), now=local(2027, 5, 1, 8, 0, 30), zone=TZ)
+    session.commit()
+    report = crop_cycle.queue_due(session, local(2027, 5, 1, 8, 1), zone=TZ)
+    assert (report.sent, report.shared) == (0, 1)
+    [row] = outbox(session, HOUSEHOLD)
+    assert row.text == named("Gulnora, Rustam", "nursery", "tg")

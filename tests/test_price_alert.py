@@ -81,3 +81,69 @@ def test_threshold_alert_fires_once_when_the_price_reaches_it(session, farmers):
                                                  price="1.65", threshold="1.60")]
     with pytest.raises(ValueError):
         price_alert.set_price_alert(session, a, "tomato", 0)
+
+
+# ---------------------------------------------------------------- a shared household phone
+
+HOUSEHOLD = "+992901000020"
+
+
+@pytest.fixture
+def household(session, farmers):
+    """Nodira (main, tg, tomato) and Said (ru, onion) on one phone, in Kulob."""
+    village = session.scalar(select(Village.id).where(Village.district_id == "kulob").order_by(Village.id))
+    nodira = register(session, phone=HOUSEHOLD, name="Nodira Aliyeva", gender="female", village_id=village,
+                      crop_ids=["tomato"], land_m2=None, language="tg")
+    said = register(session, phone=HOUSEHOLD, name="Said", gender="male", village_id=village,
+                    crop_ids=["onion"], land_m2=None, language="ru")
+    session.commit()
+    return nodira, said
+
+
+def household_rows(session):
+    session.expire_all()
+    return list(session.scalars(select(OutboundMessage).where(OutboundMessage.phone == HOUSEHOLD)
+                                .order_by(OutboundMessage.id)))
+
+
+def test_a_shared_phone_gets_one_digest_for_the_crops_of_everybody_subscribed(session, farmers, household):
+    nodira, said = household
+    a, _ = farmers
+    for f in (said, nodira, a):
+        price_alert.subscribe_prices(session, f, True)
+    session.commit()
+    assert price_alert.queue_digests(session, MONDAY_8, TZ, GRACE) == 2
+    [row] = household_rows(session)
+    assert (row.text, row.language, row.farmer_id) == (
+        templates_sms.text("push.digest", "tg", lines="Пиёз 1.30, Помидор 1.50"), "tg", nodira.id)
+    assert price_alert.queue_digests(session, MONDAY_8 + dt.timedelta(minutes=1), TZ, GRACE) == 0
+
+
+def test_the_weeks_digest_sent_under_another_profile_is_not_sent_again(session, household):
+    """Said alone subscribed and got Monday's digest; Nodira subscribes an hour later: the phone
+    has this week's digest already."""
+    nodira, said = household
+    price_alert.subscribe_prices(session, said, True)
+    session.commit()
+    assert price_alert.queue_digests(session, MONDAY_8, TZ, GRACE) == 1
+    price_alert.subscribe_prices(session, nodira, True)
+    session.commit()
+    assert price_alert.queue_digests(session, MONDAY_8 + dt.timedelta(hours=1), TZ, GRACE) == 0
+    assert [r.text for r in household_rows(session)] == [templates_sms.text("push.digest", "ru", lines="Лук 1.30")]
+
+
+def test_the_same_alert_of_two_profiles_of_a_phone_is_one_sms_naming_them(session, household):
+    nodira, said = household
+    for f in (said, nodira):
+        price_alert.set_price_alert(session, f, "tomato", 150, "above")
+    price_alert.set_price_alert(session, said, "tomato", 160, "below")  # says something else: its own SMS
+    session.commit()
+    assert price_alert.queue_alerts(session, MONDAY_8) == 2
+    rows = household_rows(session)
+    tg = templates_sms.text("push.price_above", "tg", crop="Помидор", market=find_market(session, "KULOB").name("tg"),
+                            price="1.50", threshold="1.50")
+    ru = templates_sms.text("push.price_below", "ru", crop="Томат", market="Рынок Куляба", price="1.50",
+                            threshold="1.60")
+    assert [(r.text, r.farmer_id) for r in rows] == [
+        (templates_sms.text("push.for_names", "tg", names="Nodira, Said", text=tg), nodira.id), (ru, said.id)]
+    assert session.scalars(select(price_alert.PriceAlert.fired_at.is_not(None))).all() == [True, True, True]

@@ -120,7 +120,8 @@ def test_push_replies_fit_two_sms_and_latin_ones_are_gsm7(key):
     long = {"crop": "Помидор", "what": "шинондан", "date": "31.12.26", "next": "31.12.26", "target": "RICE.BALKHI",
             "count": 12345, "segments": 23456, "langs": "tg 9000x1, ru 2000x2, uz 1000x1, en 345x1",
             "cost": "2345,60", "code": "1234", "threshold": "1000,00", "market": "Ҷалолиддини Балхӣ",
-            "place": "RICE.BALKHI", "text": "x", "lines": "x", "price": "1,00"}
+            "place": "RICE.BALKHI", "text": "x", "lines": "x", "price": "1,00",
+            "names": "Ҷалолиддин, Гулнора +1"}
     for lang in ("tg", "ru", "uz", "en"):
         names = templates_sms.placeholders(templates_sms.catalogue()[key][lang]) - set(templates_sms.GLOBALS)
         text = templates_sms.text(key, lang, **{k: long[k] for k in names})
