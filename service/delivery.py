@@ -60,6 +60,7 @@ from sqlalchemy.orm import Session, aliased
 
 from service import optout, outbox
 from service.db import utcnow
+from service.logs import mask_phone
 from service.message import DeliveryReport, OutboundMessage
 from service.phone import InvalidPhone, to_e164
 
@@ -166,7 +167,7 @@ def _act_on_reason(session: Session, report: DeliveryReport) -> None:
     if reason == BLACKLIST_REASON and report.phone:
         optout.opt_out(session, report.phone, "blacklist")
     elif reason in BAD_NUMBER_REASONS:
-        log.warning("number %s needs correction: %s", report.phone, report.failure_reason)
+        log.warning("number %s needs correction: %s", mask_phone(report.phone), report.failure_reason)
     elif reason in PREMIUM_ONLY_REASONS:
         log.error("ALERT: premium-only delivery failure %s on bulk message %s",
                   report.failure_reason, report.gateway_message_id)
