@@ -234,9 +234,10 @@ def _sms(msg_id: str, sender: str, body: str, **extra) -> dict:
 
 
 def _forged(output: str) -> list[str]:
-    """Lines that a request value started: anything holding FORGED at the start of a log line."""
-    return [line for line in output.splitlines() if re.match(r"(\S+:)?(ERROR|CRITICAL|WARNING|INFO)\b.*FORGED", line)
-            and not re.search(r"\\[nr].*FORGED", line)]
+    """Lines that a request value started: a line whose level and logger name are followed by the
+    injected FORGED text (a real line that quotes the value in the middle is not one)."""
+    return [line for line in output.splitlines()
+            if re.match(r"(ERROR|CRITICAL|WARNING|INFO):[\w.]+:(ALERT )?FORGED", line)]
 
 
 def test_the_real_server_logs_every_request_with_no_token_no_phone_and_no_forged_line(server):
@@ -277,7 +278,8 @@ def test_the_real_server_logs_every_request_with_no_token_no_phone_and_no_forged
     assert not re.search(r"\+992\d{9}", both), re.findall(r".*\+992\d{9}.*", both)
     assert "inbound SMS from ***562 ignored: bad id ''" in err
     assert re.search(r"field alert \d+ from \*\*\*001 to districts=vose", err), err
-    assert "inbound SMS inj1\\nERROR:service.dispatch:ALERT FORGED LINE: unparseable date" in err
+    # the line break is gone before the value is logged (stripped at the door: handlers.common)
+    assert "inbound SMS inj1ERROR:service.dispatch:ALERT FORGED LINE: unparseable date" in err
 
 
 def test_a_traceback_still_prints_with_phones_masked(server):
