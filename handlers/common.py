@@ -30,6 +30,9 @@ from werkzeug.wsgi import LimitedStream
 MAX_FORM_FIELDS = 100
 #: most bytes of a body over the cap read (and dropped) before answering; beyond, the connection is cut
 MAX_DRAIN_BYTES = 16 * 2**20
+#: bytes of the start of a body over the cap kept while it is dropped (``g.body_head``): AT posts
+#: ``sessionId`` and ``phoneNumber`` before ``text``, so the answer can still know its caller
+HEAD_BYTES = 4096
 #: endpoint name -> view answering a body over the cap (default: 413)
 OVERSIZE_ANSWERS: dict[str, Callable] = {}
 
@@ -83,14 +86,31 @@ def _drain() -> None:
         left = MAX_DRAIN_BYTES  # the server ends the stream (chunked, or gunicorn): reading past it is safe
     else:
         return  # partly read, the rest unknown: reading on could wait for ever
+    head = b""
     try:
         while left > 0:
             chunk = stream.read(min(1 << 16, left))
             if not chunk:
                 break
+            if len(head) < HEAD_BYTES:
+                head += chunk[:HEAD_BYTES - len(head)]
             left -= len(chunk)
     except Exception:  # the client went away: nothing to answer
         pass
+    g.body_head = head
+
+
+def head_field(name: str) -> str:
+    """A field of a body over the cap, read from its first :data:`HEAD_BYTES` (kept by the drain)
+    or the query string; ``""`` when absent or cut off. Cleaned as :func:`field` does."""
+    from urllib.parse import parse_qsl
+
+    value = request.args.get(name)
+    if value is None:
+        text = g.get("body_head", b"").decode("utf-8", "replace")
+        pairs = parse_qsl(text.rsplit("&", 1)[0] if "&" in text else "", keep_blank_values=True)
+        value = next((v for k, v in pairs if k == name), "")
+    return clean(value)
 
 
 def _chunked_body_over_cap() -> bool:

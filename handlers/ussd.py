@@ -19,7 +19,7 @@ import logging
 from flask import Blueprint, Response, current_app
 from sqlalchemy.exc import IntegrityError
 
-from handlers.common import OVERSIZE_ANSWERS, db, field, require_token
+from handlers.common import OVERSIZE_ANSWERS, db, field, head_field, require_token, token_ok
 from service import ussd
 from service.phone import InvalidPhone, to_e164
 
@@ -64,8 +64,18 @@ def hop():
 
 
 def _oversized_hop() -> Response:
-    """A hop whose body is over ``MAX_BODY_BYTES``: ``END`` at once, in the default language."""
-    return _plain(ussd.too_long(current_app.config["DEFAULT_LANGUAGE"]))
+    """A hop whose body is over ``MAX_BODY_BYTES``: ``END`` at once, in the caller's language when
+    the token is right and the body's first bytes name the session or phone, else the default."""
+    lang = current_app.config["DEFAULT_LANGUAGE"]
+    if token_ok():
+        try:
+            phone = to_e164(head_field("phoneNumber"))
+        except InvalidPhone:
+            phone = ""
+        session_id = head_field("sessionId").strip()[:100]
+        if phone or session_id:
+            lang = ussd.caller_language(db(), session_id, phone, lang)
+    return _plain(ussd.too_long(lang))
 
 
 OVERSIZE_ANSWERS["ussd.hop"] = _oversized_hop

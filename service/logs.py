@@ -51,7 +51,11 @@ MIN_SECRET_LENGTH = 8
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-_PHONE = re.compile(r"(?<![\w+%])(?:\+|%2[Bb])\d{5,12}(\d{3})(?!\d)")
+# a + (or %2B) and 8-15 digits, also glued to a word (``s-+992901234567``); or a bare Tajik
+# MSISDN (992 and 9 digits) not inside a longer number
+_PHONE = re.compile(r"(?<![\d+])(?:(?:\+|%2[Bb])\d{5,12}|992\d{6})(\d{3})(?!\d)")
+# terminal colour codes (werkzeug colours its request lines): dropped, not escaped
+_SGR = re.compile("\x1b\\[[0-9;]*m")
 _TOKEN = re.compile(r"(?i)(?<![^?&;\s\"'])((?:key|token|api_?key|password|secret)=)[^&#\s\"']+")
 
 _lock = threading.Lock()
@@ -87,14 +91,18 @@ def redact(text: str) -> str:
         text = _TOKEN.sub(r"\1" + REDACTED, text)
     if _secret_pattern is not None:
         text = _secret_pattern.sub(REDACTED, text)
-    if "+" in text or "%" in text:
+    if "+" in text or "%" in text or "992" in text:
         text = _PHONE.sub(lambda m: MASK + m.group(1), text)
     return text
 
 
 def scrub(text: str) -> str:
-    """What a logged string argument becomes: :func:`redact`, then :func:`escape_controls`."""
-    return escape_controls(redact(text))
+    """What a logged string argument becomes: :func:`redact`, terminal colour codes dropped,
+    then :func:`escape_controls`."""
+    text = redact(text)
+    if "\x1b" in text:
+        text = _SGR.sub("", text)
+    return escape_controls(text)
 
 
 def add_secrets(values: Iterable[str | None]) -> None:

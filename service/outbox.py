@@ -171,7 +171,7 @@ def why_not_released(row: OutboundMessage, duplicate_ok: bool = False) -> str | 
     if row.status not in RELEASABLE:
         return f"{row.status}: only {', '.join(RELEASABLE)} rows can be released"
     if may_have(row) and not duplicate_ok:
-        return "AT may already have it: release it with the duplicate flag to send it again"
+        return "AT may already have it: release it with --duplicate-ok to send it again"
     return None
 
 

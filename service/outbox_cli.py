@@ -18,6 +18,7 @@ from flask.cli import AppGroup
 
 from service import new_session, outbox
 from service.db import utcnow
+from service.logs import mask_phone
 
 outbox_group = AppGroup("outbox", help="Show and settle what is stuck in the SMS outbox.")
 
@@ -28,12 +29,12 @@ def _session():
     return new_session(current_app._get_current_object())
 
 
-def _masked(phone: str) -> str:
-    return "…" + phone[-3:] if len(phone) > 3 else phone
+def _rows(n: int) -> str:
+    return "1 row" if n == 1 else f"{n} rows"
 
 
 def _line(row) -> str:
-    return (f"{row.id}\t{row.status}\t{row.kind}\t{_masked(row.phone)}\tattempts {row.attempts}\t"
+    return (f"{row.id}\t{row.status}\t{row.kind}\t{mask_phone(row.phone)}\tattempts {row.attempts}\t"
             f"{row.failure_reason or ''}")
 
 
@@ -99,9 +100,9 @@ def _review(rows, why_not, verb: str, dry_run: bool, yes: bool) -> list | None:
     if not able:
         raise click.ClickException(f"nothing to be {verb}")
     if dry_run:
-        click.echo(f"dry run: {len(able)} rows would be {verb}")
+        click.echo(f"dry run: {_rows(len(able))} would be {verb}")
         return None
-    if not yes and not click.confirm(f"{len(able)} rows will be {verb}. Go on?", default=False):
+    if not yes and not click.confirm(f"{_rows(len(able))} will be {verb}. Go on?", default=False):
         raise click.ClickException("nothing changed")
     return able
 
@@ -119,7 +120,7 @@ def release_command(ids, state, reason, dry_run, yes, duplicate_ok):
         if able:
             released, _ = outbox.release(session, able, utcnow(), duplicate_ok=duplicate_ok)
             session.commit()
-            click.echo(f"{len(released)} rows released to the queue")
+            click.echo(f"{_rows(len(released))} released to the queue")
 
 
 @outbox_group.command("fail")
@@ -135,4 +136,4 @@ def fail_command(ids, state, reason, dry_run, yes, why):
         if able:
             failed, _ = outbox.fail(session, able, why)
             session.commit()
-            click.echo(f"{len(failed)} rows failed")
+            click.echo(f"{_rows(len(failed))} failed")

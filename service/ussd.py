@@ -987,6 +987,19 @@ def _language(session: Session, phone: str, row: UssdSession | None, default_lan
     return lang if lang in LANGUAGES else default_language
 
 
+def caller_language(session: Session, session_id: str, phone: str, default_language: str) -> str:
+    """The language to answer a caller in (tg/ru/uz/en): the USSD session's (``session_id``),
+    else the main profile's of ``phone`` (E.164, or "" when unknown), else ``default_language``.
+    Never raises: when the database cannot be read, ``default_language``."""
+    try:
+        row = session.get(UssdSession, session_id) if session_id else None
+        return _language(session, phone, row, default_language)
+    except Exception:
+        log.warning("USSD: cannot read the language of session %s", session_id, exc_info=True)
+        session.rollback()
+        return default_language if default_language in LANGUAGES else "tg"
+
+
 def _close(row: UssdSession, now: dt.datetime) -> None:
     """Mark the session ended, keeping only its language."""
     row.status, row.ended_at, row.updated_at = "ended", now, now

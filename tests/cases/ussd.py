@@ -571,6 +571,12 @@ LIMIT_CASES = [
          nothing_stored),
     Case("over the limit in the caller's language", [hop("1*" * 9999 + "1", phone=SOLO_PHONE)],
          "END " + _t("ussd.too_long", "ru"), nothing_stored, world=True, setup=speaks("ru")),
+    Case("a body over the cap in the caller's language (phone before text)",
+         [Raw(urllib.parse.urlencode(hop("1" * 70_000, phone=SOLO_PHONE)))],
+         "END " + _t("ussd.too_long", "ru"), nothing_stored, world=True, setup=speaks("ru")),
+    Case("a million * in the caller's language", [Raw("sessionId=x&phoneNumber=" + urllib.parse.quote(SOLO_PHONE)
+                                                      + "&text=" + "*" * 1_000_000)],
+         "END " + _t("ussd.too_long", "ru"), nothing_stored, world=True, setup=speaks("ru")),
     Case("an open session over the text limit is closed, its hops kept",
          [hop(""), hop("1"), hop("1*" + "x" * 4000)], TOO_LONG, ended_with_hops(2)),
     Case("the same over-limit hop twice: the same END", [hop(""), hop("1*" * 2001), hop("1*" * 2001)], TOO_LONG,
