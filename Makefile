@@ -19,9 +19,9 @@ run: $(VENV)/.installed
 	$(VENV)/bin/flask --app service serve
 
 test: $(VENV)/.installed
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest $(ARGS)
 
 # the whole suite on a simulated wall clock shared by every process it starts, e.g.
 #   make test-at AT=2026-12-01T22:30+05:00     (22:30 in Dushanbe)
 test-at: $(VENV)/.installed
-	TEST_CLOCK_AT=$(AT) TEST_CLOCK_BASE=$$(date +%s) PYTHONPATH=tests/clock $(VENV)/bin/pytest
+	TEST_CLOCK_AT=$(AT) TEST_CLOCK_BASE=$$(date +%s) PYTHONPATH=tests/clock $(VENV)/bin/pytest $(ARGS)
