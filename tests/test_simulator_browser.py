@@ -61,6 +61,8 @@ def page(base_url):
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         tab = browser.new_page(viewport={"width": 1300, "height": 820})
         tab.set_default_timeout(10_000)
+        # the page's Date follows the test's wall clock (which `make test-at` may simulate)
+        tab.clock.set_system_time(dt.datetime.now(dt.timezone.utc))
         errors: list[str] = []
         tab.on("pageerror", lambda exc: errors.append(str(exc)))
         yield tab
