@@ -26,7 +26,7 @@ applies ``overrides`` (a dict) on top, which is how tests configure the app.
 | ``SEND_RATE_SEGMENTS_PER_SECOND`` | ``20`` | Sending cap in SMS segments per second over all dispatchers; ``0`` = no cap. AT publishes no rate limit. |
 | ``SCHEDULER_TICK_SECONDS`` | ``60`` | How often the scheduler tick queues due reminders, broadcasts and price messages. |
 | ``SCHEDULER_GRACE_HOURS`` | ``6`` | After downtime, reminders and broadcasts due at most this long ago are still sent; older ones are skipped and reported. |
-| ``SMS_PRICE_TJS`` | ``0.10`` | Estimated price of one SMS segment in TJS, for broadcast previews. Dated and unverified: 0.05 TJS (2016) and 0.10 TJS (2019) retail per part for one operator (``message-budgets.md`` §3). |
+| ``SMS_PRICE_TJS`` | ``0.10`` | Estimated price of one SMS segment in TJS, for broadcast previews. Dated and unverified: 0.05 TJS (2016) and 0.10 TJS (2019) retail per part for one operator (``docs/message-budgets.md`` §5). |
 | ``ADVICE_ESCALATE_HOURS`` | ``24`` | Hours a farmer's question may wait for an answer before it goes to the next responder level (VAM agent → lead farmer → extension). |
 | ``MAX_BODY_BYTES`` | ``65536`` | Largest request body accepted, bytes (64 KiB; an AT callback is at most a few KiB). A larger body gets 413, except on ``/ussd``: an immediate 200 ``END`` (a 4xx would show the caller a network error). Also the form parser's memory cap; a form holds at most 100 fields (``handlers.common.MAX_FORM_FIELDS``). |
 | ``PROXY_HOPS`` | ``0`` | Number of trusted reverse proxies in front of the app (``X-Forwarded-*`` is read only from them). |
@@ -74,7 +74,7 @@ class Config:
     SEND_RATE_SEGMENTS_PER_SECOND = float(_env("SEND_RATE_SEGMENTS_PER_SECOND", "20"))
     SCHEDULER_TICK_SECONDS = float(_env("SCHEDULER_TICK_SECONDS", "60"))
     SCHEDULER_GRACE_HOURS = float(_env("SCHEDULER_GRACE_HOURS", "6"))
-    # per SMS segment, TJS; dated and unverified (message-budgets.md §3: 0.05 in 2016, 0.10 in 2019)
+    # per SMS segment, TJS; dated and unverified (docs/message-budgets.md §5: 0.05 in 2016, 0.10 in 2019)
     SMS_PRICE_TJS = float(_env("SMS_PRICE_TJS", "0.10"))
     ADVICE_ESCALATE_HOURS = float(_env("ADVICE_ESCALATE_HOURS", "24"))
     # an AT callback body is at most a few KiB (a USSD hop's accumulated text is capped at 4,000 characters,

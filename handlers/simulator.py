@@ -2,7 +2,7 @@
 
 The page plays Africa's Talking and a handset at once. Its script
 (``service/static/simulator.js``) posts the form fields AT posts
-(``shared/reference/africastalking.md`` §2, §3) to ``/ussd``, ``/ussd/events``
+(``docs/gateway-africastalking.md`` §2–§4) to ``/ussd``, ``/ussd/events``
 and ``/sms/inbound`` (with ``?key=`` when ``WEBHOOK_TOKEN`` is set), and polls
 ``/simulator/messages`` for what the outbox holds for the phone. SMS go to
 ``AT_SENDER_ID``, or when none is set to the digits of the USSD code

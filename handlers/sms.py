@@ -1,4 +1,4 @@
-"""AT inbound SMS callback: ``POST /sms/inbound`` (``shared/reference/africastalking.md`` §3).
+"""AT inbound SMS callback: ``POST /sms/inbound`` (``docs/gateway-africastalking.md`` §4).
 
 Form fields ``id``, ``from``, ``to``, ``text``, ``date``, ``networkCode``,
 ``linkId``. The message is stored and its keyword carried out by

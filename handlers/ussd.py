@@ -1,6 +1,6 @@
 """AT USSD callbacks: ``POST /ussd`` (hops) and ``POST /ussd/events`` (end-of-session notice).
 
-Contract: ``shared/reference/africastalking.md`` §2. A hop always gets HTTP 200,
+Contract: ``docs/gateway-africastalking.md`` §2, §3. A hop always gets HTTP 200,
 ``text/plain; charset=utf-8`` and a ``CON ``/``END `` body; the dialogue itself
 lives in :mod:`service.ussd`. One transaction per request, rolled back on error.
 

@@ -14,7 +14,7 @@ Every sending is a :class:`QuestionRoute` row (the audit trail); anyone the
 question was sent to, and staff phones, may answer; the first answer wins.
 
 Tips (``templates_sms/tips.toml``, keys ``tips.<crop>.<topic>.<n>``, from
-``shared/reference/agronomy-calendars.md``) are browsed by USSD without asking.
+``docs/crop-calendars.md`` §7) are browsed by USSD without asking.
 """
 from __future__ import annotations
 

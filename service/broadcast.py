@@ -186,7 +186,7 @@ class Preview:
 
 def preview(session: Session, audience: Audience, texts: dict, price_tjs: float) -> Preview:
     """Count recipients, segments per language and the estimated cost at ``price_tjs`` per segment
-    (``SMS_PRICE_TJS``: dated and unverified, ``message-budgets.md`` §3)."""
+    (``SMS_PRICE_TJS``: dated and unverified, ``docs/message-budgets.md`` §5)."""
     _check_texts(texts)
     result = Preview()
     for _, _, lang in recipients(session, audience):

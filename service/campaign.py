@@ -2,7 +2,7 @@
 
 A :class:`Campaign` belongs to one crop and season (at most one active
 campaign per crop) and lists :class:`CampaignEvent` rows: an anchor (``S``
-nursery or direct sowing, ``T`` transplanting; ``agronomy-calendars.md`` §1),
+nursery or direct sowing, ``T`` transplanting; ``docs/crop-calendars.md`` §1),
 an offset in days, the local delivery hour (``TIMEZONE``) and the text, either
 a key of ``templates_sms`` (``campaigns.rice_sri.weed1``) or texts per
 language stored on the event. When a farmer reports only one anchor the other
@@ -12,7 +12,7 @@ offsets from ``T`` or ``S`` (derived; see :data:`SEED`).
 
 Staff list, add and edit campaigns and events without code
 (``flask --app service campaign ...``); :func:`load_seed` loads the built-in
-SRI rice, tomato and onion calendars (``agronomy-calendars.md`` §2–§4) into an
+SRI rice, tomato and onion calendars (``docs/crop-calendars.md`` §2–§4) into an
 empty table. Scheduling the reminders of a crop cycle is ``service.crop_cycle``.
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Commodity clusters: the PGs growing one commodity in one district.
 
-Source: ``shared/reference/case-study-figures.md`` section 3 (tomato.kulob,
+Source: ``docs/programme.md`` §5 (tomato.kulob,
 tomato.jomi, onion.vose, rice.balkhi).
 """
 from __future__ import annotations

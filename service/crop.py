@@ -1,6 +1,6 @@
 """Crops the programme works with and how farmers name them.
 
-Source: ``shared/reference/khatlon.md`` section 3 (tomato, onion, rice).
+Source: ``docs/khatlon.md`` §3 (tomato, onion, rice).
 """
 from __future__ import annotations
 

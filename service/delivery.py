@@ -1,4 +1,4 @@
-"""Delivery reports and opt-out notices from AT (``shared/reference/africastalking.md`` §4, §5).
+"""Delivery reports and opt-out notices from AT (``docs/gateway-africastalking.md`` §5, §6).
 
 Every report is kept raw (:class:`service.message.DeliveryReport`), deduplicated
 on (message id, status, retryCount). A report moves its outbox row forward

@@ -2,7 +2,7 @@
 
 ``create_demo(session, farmers=N, seed=S, now=...)`` fills a database that
 holds only the reference data with a made-up region matching
-``shared/reference/case-study-figures.md``:
+``docs/programme.md`` (§4, §11):
 
 * 81 producer groups in the 4 clusters (``KUL01``..``KUL21`` tomato Kulob,
   ``JOM01``..``JOM20`` tomato Jomi, ``VOS01``..``VOS20`` onion Vose',
@@ -25,8 +25,8 @@ holds only the reference data with a made-up region matching
 * 28 days of market prices up to ``today``: daily buying prices at the two
   collection centres (tomato at DAHANA, onion at VOSECC), twice a week
   (Monday, Thursday) for every crop at the four bazaars. Tomato 2-5 TJS/kg
-  and onion 1.35-2.2 TJS/kg by season (``khatlon.md`` §5,
-  ``agronomy-calendars.md``); rice 7.8-8.8 TJS/kg is a guess (no reference).
+  and onion 1.35-2.2 TJS/kg by season (``docs/khatlon.md`` §6, §13,
+  ``docs/crop-calendars.md`` §3, §4); rice 7.8-8.8 TJS/kg is a guess (no reference).
 
 Everything but the dates depends only on ``seed``; dates are relative to
 ``now`` (the run time). Rows are written with bulk inserts in chunks of
@@ -122,7 +122,7 @@ UZ_FEMALE = ["Dilnoza", "Gulnora", "Nodira", "Feruza", "Shahlo", "Zuhra", "Mohir
 UZ_FAMILY = ["Yusup", "Karim", "Rahim", "Tursun", "Ergash", "Xolmat", "Nazar", "Sobir", "Qodir", "Abdulla",
              "Jo'ra", "Mirza", "Usmon", "Hamro"]
 
-# TJS per kg in each month (Jan..Dec); ``khatlon.md`` §5, ``agronomy-calendars.md`` (rice: a guess)
+# TJS per kg in each month (Jan..Dec); ``docs/khatlon.md`` §13 (rice: a guess)
 MONTHLY_TJS = {
     "tomato": [4.5, 5.0, 5.0, 4.5, 3.5, 2.5, 2.0, 2.0, 2.5, 3.0, 3.5, 4.0],
     "onion": [1.8, 2.0, 2.2, 1.6, 1.35, 1.35, 1.45, 1.5, 1.5, 1.4, 1.35, 1.6],
@@ -476,7 +476,7 @@ def _seasonal(crop: str, day: dt.date) -> float:
 
 
 def summary(session: Session) -> dict:
-    """Headline figures of the data in the database (as in ``case-study-figures.md`` §2).
+    """Headline figures of the data in the database (as in ``docs/programme.md`` §4).
 
     Keys: ``pgs`` {cluster: count}, ``performing``, ``villages``, ``cbos``,
     ``farmers``, ``phones``, ``women``, ``avg_land_ha`` (float), ``active``,

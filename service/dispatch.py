@@ -1,6 +1,6 @@
 """The outbox dispatcher: sends queued MT messages through the gateway adapter.
 
-One pass (:func:`dispatch_once`), following ``shared/reference/africastalking.md`` §5, §6:
+One pass (:func:`dispatch_once`), following ``docs/gateway-africastalking.md`` §6–§9:
 
 0. nothing while the gateway is held after an outage (``service.gateway_state``:
    the hold is in the database, shared by every dispatcher process);

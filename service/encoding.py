@@ -1,10 +1,10 @@
 """SMS and USSD text measurement: GSM-7 or UCS-2, units and segments.
 
-Rules from ``shared/reference/message-budgets.md``: normalise hidden UCS-2
-triggers (§5), decide the encoding for the whole text with the ``gsm0338``
+Rules from ``docs/message-budgets.md``: normalise hidden UCS-2
+triggers (§7), decide the encoding for the whole text with the ``gsm0338``
 codec (GSM-7 septets, extension characters count 2), else count UTF-16
 code units (UCS-2). Single SMS: 160 septets / 70 units; concatenated parts
-153 / 67. USSD screen budget (§9, counted with the ``CON ``/``END `` prefix):
+153 / 67. USSD screen budget (§9.1, counted with the ``CON ``/``END `` prefix):
 160 GSM-7 characters or 70 UCS-2 units.
 """
 from __future__ import annotations

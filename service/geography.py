@@ -1,6 +1,6 @@
 """Districts, jamoats and villages of the service area (Khatlon).
 
-Source of the districts and jamoats: ``shared/reference/khatlon.md`` section 2.
+Source of the districts and jamoats: ``docs/khatlon.md`` §2.
 IDs are stable strings (``kulob``, ``kulob.dahana``); names change, IDs never.
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The input catalogue: what a producer group can buy together, and who supplies it.
 
-Source: ``shared/reference/khatlon.md`` §10 (starter list; availability unverified).
+Source: ``docs/khatlon.md`` §11 (starter list; availability unverified).
 Each :class:`InputItem` is sold in packs: ``unit`` is kg, L, piece or packet and
 ``pack_amount`` the content of one pack in base units (grams for kg, millilitres
 for L, a count for piece and packet). Prices are per pack in integer diram
@@ -41,7 +41,7 @@ vam_agent_item = Table(
 
 class InputItem(Base):
     """An orderable input. ``id`` stable (``seed.onion.jayhun``); ``code`` what farmers type
-    (``ONJ1``); ``names`` ``{lang: name}``; ``crop_ids`` and ``season_ids`` (``khatlon.md`` §3)
+    (``ONJ1``); ``names`` ``{lang: name}``; ``crop_ids`` and ``season_ids`` (``docs/khatlon.md`` §3.2)
     it is for; ``unit`` in :data:`UNITS`; ``pack_amount`` base units per pack; prices in diram
     per pack; ``price_source`` where the prices come from (``demo`` for the loaded ones);
     ``active`` False withdraws it from ordering."""

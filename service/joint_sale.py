@@ -6,12 +6,12 @@ or by USSD). The pledge goes to the collection centre of the farmer's cluster
 district). Each centre (:class:`CollectionCentre`, a market of kind
 ``collection_centre``) holds at most ``capacity_g`` per season; a season is the
 ISO year of the expected week (a simplification: the tomato and onion seasons
-of ``agronomy-calendars.md`` fall inside one calendar year). A pledge beyond
+of ``docs/crop-calendars.md`` (§3, §4) fall inside one calendar year). A pledge beyond
 the free amount is refused, telling that amount. Two pledges racing for the
 last tonnes are serialised by a row lock on the centre (``SELECT … FOR UPDATE``;
 SQLite has one writer at a time anyway), so the sum never exceeds the capacity.
 
-Capacities (``case-study-figures.md`` §4): DAHANA tomato 1,000 t per season;
+Capacities (``docs/programme.md`` §6): DAHANA tomato 1,000 t per season;
 VOSECC onion is not given: the placeholder is 600 t, the middle of the
 sanity range (300, 600, 1,000 t), editable with
 ``flask --app service sales set-capacity VOSECC 800t``.

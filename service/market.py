@@ -1,7 +1,7 @@
 """Markets, collection centres and the prices seen there.
 
 Prices are TJS per kg stored as integer diram per kg (1 TJS = 100 diram,
-``khatlon.md`` §5), one row per (crop, market, day); a later report of the
+``docs/khatlon.md`` §6), one row per (crop, market, day); a later report of the
 same day replaces the earlier one. Staff enter them by SMS (``SETPRICE``)
 or the demo data command.
 """

@@ -5,7 +5,7 @@ time. Joining creates a ``pending`` membership that a member of the PG's
 Executive Committee approves (``APPROVE <member code>``); a PG that has no
 active EC yet (a forming group) admits members at once. Leaving ends the
 membership (``left``), keeping its dates for the reports. EC seats are the
-roles other than ``member``: five per PG (``case-study-figures.md`` §1).
+roles other than ``member``: five per PG (``docs/programme.md`` §2).
 """
 from __future__ import annotations
 

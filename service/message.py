@@ -3,7 +3,7 @@
 Every MT message is first a row of the outbox (:class:`OutboundMessage`);
 the dispatcher (``service.dispatch``) sends queued rows through the gateway
 adapter chosen by ``SMS_GATEWAY``. States follow
-``shared/reference/africastalking.md`` §4 and §6:
+``docs/gateway-africastalking.md`` §5 and §9:
 ``queued → sending → accepted → in_transit → delivered | failed``, plus
 ``suppressed`` (opted out at send time), ``held`` (AT answered a status code
 that needs a person's review) and ``unconfirmed`` (the outcome is unknown, e.g.

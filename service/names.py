@@ -1,6 +1,6 @@
 """Multilingual names and free-text name matching.
 
-Folding follows ``shared/reference/khatlon.md`` section 9: NFC, casefold,
+Folding follows ``docs/khatlon.md`` §10: NFC, casefold,
 Tajik/Uzbek letter folds (ғ→г, қ→к, ҳ→х, ҷ→ч, ӣ→и, ӯ→у, ё→е, ў→у), no hard
 or soft signs or apostrophes, generic words (district, jamoat, city) dropped.
 """

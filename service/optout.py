@@ -2,7 +2,7 @@
 
 STOP (SMS keyword or USSD "stop messages"), AT's bulk opt-out callback and a
 delivery report with ``UserInBlackList`` all feed this one list, and the
-dispatcher checks it at send time (``shared/reference/africastalking.md`` §5).
+dispatcher checks it at send time (``docs/gateway-africastalking.md`` §6).
 Opting out is per phone: every profile sharing the phone stops receiving.
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Phone numbers: everything stored and compared as E.164.
 
-Tajik input forms follow ``shared/reference/khatlon.md`` §6 (``+992`` + 9
+Tajik input forms follow ``docs/khatlon.md`` §7 (``+992`` + 9
 digits, ``992…``, ``00992…``, ``810992…``, 9 national digits, legacy ``8``
 or ``0`` + 9 digits). Parsing and the E.164 form come from ``phonenumbers``;
 for +992 only the shape is enforced (stale metadata must not block real

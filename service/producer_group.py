@@ -2,7 +2,7 @@
 
 A PG is a village-level group of smallholders, a sub-committee of a CBO,
 linked to one commodity cluster, with a development stage
-(forming → storming → norming → performing; ``case-study-figures.md`` §1)
+(forming → storming → norming → performing; ``docs/programme.md`` §3)
 kept as dated assessments.
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Quantities farmers type and read: produce mass (kg, t, centner) and field area (ha, sotka).
 
-Units from ``shared/reference/khatlon.md`` §4: stored in base units (mass in
+Units from ``docs/khatlon.md`` §5: stored in base units (mass in
 integer grams, area in integer m²), exact (``Decimal``), rendered with the unit
 and the decimal comma in Cyrillic languages. The words naming each unit in
 every language live in ``templates_sms/keywords.toml`` under ``[measure]``.

@@ -1,7 +1,7 @@
 """Reference data of the service area, loaded once into an empty database.
 
-Sources: districts, jamoats, crops and units from ``shared/reference/khatlon.md``
-(§2, §3); clusters and collection centres from ``case-study-figures.md`` (§3, §4).
+Sources: districts, jamoats, crops and units from ``docs/khatlon.md``
+(§2, §3, §5); clusters and collection centres from ``docs/programme.md`` (§5, §6).
 Cyrillic spellings of jamoats marked there as gathered lists are unverified.
 Each jamoat or town also gets a village of the same name (its centre), so a
 farmer can register before staff have entered the smaller villages.

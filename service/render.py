@@ -1,5 +1,5 @@
 """How numbers are written to farmers: TJS and hectares, with the decimal comma in
-Cyrillic texts (tg, ru) and the point in Latin ones (uz, en) — ``khatlon.md`` §4–5.
+Cyrillic texts (tg, ru) and the point in Latin ones (uz, en) — ``docs/khatlon.md`` §5–§6.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Inbound SMS (MO) keywords: store each AT message exactly once and carry out its command.
 
-:func:`receive` takes one message as AT posted it (``africastalking.md`` §3)
+:func:`receive` takes one message as AT posted it (``docs/gateway-africastalking.md`` §4)
 and runs in one transaction: the :class:`~service.message.InboundMessage` row
 is inserted first under its unique ``gateway_id`` (a repeated AT ``id`` stops
 there), then the command's effects and its reply in the outbox. If anything

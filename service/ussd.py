@@ -1,6 +1,6 @@
 """The USSD dialogue: screens, navigation, paging and the per-hop engine.
 
-Contract: ``shared/reference/africastalking.md`` §2 and ``message-budgets.md`` §8–9.
+Contract: ``docs/gateway-africastalking.md`` §2 and ``docs/message-budgets.md`` §9–§10.
 
 * :func:`answer` takes one AT hop and returns the body to send (``CON …`` or
   ``END …``). State lives server-side per ``sessionId`` (:class:`UssdSession`):
@@ -66,7 +66,7 @@ log = logging.getLogger(__name__)
 
 CON, END = "CON ", "END "
 BACK, HOME, MORE, PREV = "0", "00", "98", "99"
-#: most options (or information lines) on one screen: message-budgets.md §8
+#: most options (or information lines) on one screen: docs/message-budgets.md §9.2
 MAX_OPTIONS = {"tg": 4, "ru": 4, "uz": 5, "en": 5}
 FORM = "register"  # FormDraft.kind of the registration form
 
@@ -1128,7 +1128,7 @@ def record_end(session: Session, *, session_id: str, phone: str = "", service_co
                network_code: str = "", status: str = "", cost: str = "", duration_ms: str = "",
                hops_count: str = "", final_input: str = "", last_response: str = "", error_message: str = "",
                date: str = "") -> UssdSession:
-    """Store AT's end-of-session notice (§2.6) on the session (created when unknown) and close it.
+    """Store AT's end-of-session notice (``docs/gateway-africastalking.md`` §3) on its session (made if new), closing it.
 
     Every value is the raw string AT posted; numbers are parsed leniently (``"1234"``,
     ``"1234.0"``; else None); ``date`` ``YYYY-MM-DD HH:MM:SS`` is taken as UTC (else now).

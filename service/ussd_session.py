@@ -1,6 +1,6 @@
 """USSD sessions, their hops, and forms saved across dropped sessions.
 
-State is kept server-side per AT ``sessionId`` (``africastalking.md`` §2):
+State is kept server-side per AT ``sessionId`` (``docs/gateway-africastalking.md`` §2.2):
 each hop's (``sessionId``, ``text``) and the answer given are stored, so a
 repeated hop gets the same screen and its side effects run once (the
 uniqueness is on the SHA-256 of the text, :func:`text_hash`, so that a long

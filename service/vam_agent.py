@@ -1,6 +1,6 @@
 """Responders: VAM agents, lead farmers and extension staff, and the areas they serve.
 
-Structure from ``shared/reference/case-study-figures.md`` §1. A question a farmer
+Structure from ``docs/programme.md`` §2. A question a farmer
 asks climbs these roles in order (:data:`ROLES` is also the escalation order):
 
 1. ``vam_agent``: a Village Agronomy Model agent, of kind ``individual``,

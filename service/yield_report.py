@@ -4,7 +4,7 @@
 flags taken when it is reported: ``is_member`` (an active PG membership) and
 ``linked_to_vam`` (a VAM agent serves the farmer's village,
 ``service.vam_agent``). :func:`gains` computes report R5 of
-``case-study-figures.md`` §8: per crop and year, gain % = (mean yield of members
+``docs/programme.md`` §8: per crop and year, gain % = (mean yield of members
 linked to VAM − mean yield of non-members) ÷ mean yield of non-members × 100,
 yields in kg/ha (the mean of the reports' yields), rounded half up to a whole
 percent. The year is the harvest's local (``TIMEZONE``) calendar year.

@@ -13,7 +13,7 @@ Keys are ``<file stem>.<table path>`` (``ussd.main_menu``), except in
 ``common.toml`` whose keys carry no prefix (``err.land``). Placeholders use
 ``str.format`` syntax (``{name}``) and must be the same in all four languages.
 Uzbek is written in Latin script with the ASCII apostrophe (``o'``, ``g'``),
-which keeps it in GSM-7 (``shared/reference/message-budgets.md`` §4).
+which keeps it in GSM-7 (``docs/message-budgets.md`` §6).
 No HTML escaping is ever applied.
 """
 from __future__ import annotations

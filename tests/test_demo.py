@@ -1,4 +1,4 @@
-"""``flask --app service demo-data``: a demo region shaped like the case study (``case-study-figures.md``)."""
+"""``flask --app service demo-data``: a demo region shaped like the case study (``docs/programme.md`` §11)."""
 from __future__ import annotations
 
 import hashlib

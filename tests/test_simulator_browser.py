@@ -87,7 +87,7 @@ def wait_for_answer(page) -> None:
 
 
 def shown_for(answer: dict) -> str:
-    """What the USSD dialog must show for a recorded answer (AT's contract, africastalking.md §2.4)."""
+    """What the USSD dialog must show for a recorded answer (AT's contract, docs/gateway-africastalking.md §2.4)."""
     if answer["status"] == 200 and re.match(r"(CON|END) ", answer["body"]):
         return answer["body"][4:]
     return f"Connection problem or invalid MMI code. (HTTP {answer['status']})"

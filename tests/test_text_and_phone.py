@@ -1,4 +1,4 @@
-"""Phone normalisation (khatlon.md §6) and SMS measurement (message-budgets.md)."""
+"""Phone normalisation (docs/khatlon.md §7) and SMS measurement (docs/message-budgets.md §1)."""
 from __future__ import annotations
 
 import pytest

@@ -10,7 +10,7 @@ it concerns one recipient) is :data:`OUTAGE` for every phone of the request,
 and the dispatcher holds the queue instead of using up the messages'
 attempts; :data:`RETRY` is only for a problem AT names for that recipient.
 ``local`` keeps messages for the phone simulator;
-``africastalking`` sends through AT (``shared/reference/africastalking.md`` §6).
+``africastalking`` sends through AT (``docs/gateway-africastalking.md`` §7, §8).
 """
 from __future__ import annotations
 

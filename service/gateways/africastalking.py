@@ -1,6 +1,6 @@
 """The Africa's Talking gateway: bulk SMS through the official ``africastalking`` SDK.
 
-Follows ``shared/reference/africastalking.md`` §6: ``initialize`` once per
+Follows ``docs/gateway-africastalking.md`` §7, §8: ``initialize`` once per
 process, ``SMS.send`` with a list of E.164 phones and an explicit timeout,
 never the ``callback`` argument; the answer is read as a dict or a JSON
 string and decided per recipient by ``statusCode``; exceptions are mapped to

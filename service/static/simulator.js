@@ -1,6 +1,6 @@
 // Phone simulator: plays Africa's Talking and a basic phone against this service.
 // Posts form-urlencoded fields to /ussd, /ussd/events and /sms/inbound as AT does
-// (shared/reference/africastalking.md §2, §3) and polls /simulator/messages.
+// (docs/gateway-africastalking.md §2–§4) and polls /simulator/messages.
 // Everything shown goes through textContent: texts come from users.
 "use strict";
 
