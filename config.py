@@ -21,7 +21,7 @@ applies ``overrides`` (a dict) on top, which is how tests configure the app.
 | ``SCHEDULER_EMBEDDED`` | ``1`` with SQLite, else ``0`` | Run the APScheduler jobs (outbox dispatcher) inside the web process. |
 | ``DISPATCH_INTERVAL_SECONDS`` | ``5`` | How often the dispatcher sends queued MT messages. |
 | ``DISPATCH_BATCH_SIZE`` | ``100`` | Outbox rows claimed per dispatcher pass (AT takes at most 100 recipients a call). |
-| ``QUIET_HOURS_START`` | ``21:00`` | Local time (``TIMEZONE``) from which no SMS goes to farmers but replies to their own requests and alerts (``service.delivery_rules``). |
+| ``QUIET_HOURS_START`` | ``21:00`` | Local time (``TIMEZONE``) from which no SMS goes to farmers but replies to their own requests and alerts (``service.messaging.rules``). |
 | ``QUIET_HOURS_END`` | ``07:00`` | Local time at which held SMS may go again. Equal start and end: no quiet hours. |
 | ``SEND_RATE_SEGMENTS_PER_SECOND`` | ``20`` | Sending cap in SMS segments per second over all dispatchers; ``0`` = no cap. AT publishes no rate limit. |
 | ``SCHEDULER_TICK_SECONDS`` | ``60`` | How often the scheduler tick queues due reminders, broadcasts and price messages. |

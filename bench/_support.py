@@ -18,8 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from sqlalchemy import insert, select
 
 from service import create_app
-from service.farmer import Farmer, FarmerCrop
-from service.geography import Village
+from service.farmers.models import Farmer, FarmerCrop
+from service.reference.geography import Village
 
 
 def scratch_app(**settings):

@@ -1,8 +1,8 @@
 """Benchmark: a broadcast to N farmers (default 100,000) of the demo-shaped region, end to end.
 
-Measured: audience query + rendering + outbox insert (``service.broadcast.queue``), then dispatch
+Measured: audience query + rendering + outbox insert (``service.broadcasts.broadcast.queue``), then dispatch
 of every row through the real ``africastalking`` SDK pointed at a local fake AT endpoint on
-127.0.0.1 that answers like AT (``service.dispatch.dispatch_once`` passes until the queue is empty).
+127.0.0.1 that answers like AT (``service.messaging.dispatch.dispatch_once`` passes until the queue is empty).
 Floor: a bare multi-row INSERT of the same outbox rows, already rendered. Printed: each step as a
 ratio to the floor, and the peak Python memory of the queue step at N/5 and N (it must not grow
 with the audience: rows are streamed and written in chunks).
@@ -18,9 +18,12 @@ import africastalking
 from sqlalchemy import delete, func, insert, select
 
 from bench._support import add_farmers, fake_at, measured, scratch_app
-from service import broadcast, dispatch, gateways, session_factory
-from service.encoding import measure
-from service.message import OutboundMessage
+from service import session_factory
+from service.broadcasts import broadcast
+from service.messaging import dispatch
+from service.messaging import gateways
+from service.messaging.encoding import measure
+from service.messaging.message import OutboundMessage
 
 TEXTS = {"tg": "Дӯстон, пагоҳ соати 9 дар маркази Даҳана вохӯрӣ.", "ru": "Завтра в 9 встреча в центре Дахана.",
          "uz": "Ertaga soat 9 da Dahana markazida uchrashuv.", "en": "Meeting at Dahana centre tomorrow at 9."}

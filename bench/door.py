@@ -3,7 +3,7 @@
 The app is served over real HTTP by gunicorn on 127.0.0.1 (``-w 4 --threads 2``, as in production),
 with the clients in processes of their own.
 Measured: a new session whose ``text`` is the 10,000-hop dial-through (``1*`` x 9,999 then
-``1``, 20 KB: under the body cap, refused by the text limit of ``service.ussd``) and a body of a
+``1``, 20 KB: under the body cap, refused by the text limit of ``service.ussd.engine``) and a body of a
 million ``*`` (1 MB: refused by the body cap, unread); each must answer ``END`` with the
 "too long" text. Floor: a normal first hop (a new session, empty ``text``: the main menu
 rendered and the session stored), measured in the same run. Then an inbound SMS (``HELP``)
@@ -28,7 +28,7 @@ import subprocess
 from pathlib import Path
 
 from bench._support import scratch_app
-from service import ussd
+from service.ussd import engine as ussd
 
 PROJECT = Path(__file__).resolve().parent.parent
 

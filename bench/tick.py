@@ -1,7 +1,7 @@
 """Benchmark: one scheduler tick over N crop cycles (default 1,000,000).
 
 Data: N/4 farmers with four rice cycles each, sown over the 150 days before the tick, each
-cycle holding its next pending reminder (as ``service.crop_cycle`` keeps them), bulk-inserted.
+cycle holding its next pending reminder (as ``service.reminders.crop_cycle`` keeps them), bulk-inserted.
 Measured: ``scheduler.tick.tick`` as of a morning when part of the cycles have a reminder due
 (lock, due query, claim, rendering, outbox insert, planning the next reminder of each cycle).
 Floor: the single indexed query of the due rows (``status = 'pending' AND due_at <= now``),
@@ -21,10 +21,10 @@ from sqlalchemy import delete, func, insert, select, update
 
 from bench._support import add_farmers, measured, scratch_app
 from scheduler.tick import tick
-from service import campaign as campaigns
+from service.reminders import campaign as campaigns
 from service import session_factory
-from service.crop_cycle import CropCycle, Reminder
-from service.message import OutboundMessage
+from service.reminders.crop_cycle import CropCycle, Reminder
+from service.messaging.message import OutboundMessage
 
 TZ = ZoneInfo("Asia/Dushanbe")
 TICK_AT = dt.datetime(2027, 6, 1, 7, 0, tzinfo=TZ).astimezone(dt.timezone.utc)

@@ -6,7 +6,7 @@ the identifying fields (JSON, empty, garbage) gets 400, and so do values the
 database refuses (``DataError``: a retry would fail the same way). Only when
 the database cannot store the callback at all does it answer 503, so that AT
 sends it again. Control characters are stripped from every field at the door
-(``handlers.common.field``); the field lengths are ``service.delivery``'s. A
+(``handlers.common.field``); the field lengths are ``service.messaging.delivery``'s. A
 callback that loses a race to a concurrent copy (a unique index refuses its
 row) is stored again once, logged at INFO.
 """
@@ -17,7 +17,7 @@ from flask import Blueprint, current_app
 from sqlalchemy.exc import IntegrityError
 
 from handlers.common import db, field, require_token, storage_failure
-from service import delivery
+from service.messaging import delivery
 
 bp = Blueprint("delivery", __name__)
 

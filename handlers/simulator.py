@@ -18,8 +18,8 @@ from sqlalchemy import select
 
 from handlers.common import db
 from service.demo import NEW_PHONE, quick_picks
-from service.message import OutboundMessage
-from service.phone import InvalidPhone, to_e164
+from service.messaging.message import OutboundMessage
+from service.reference.phone import InvalidPhone, to_e164
 
 bp = Blueprint("simulator", __name__)
 

@@ -2,7 +2,7 @@
 
 Form fields ``id``, ``from``, ``to``, ``text``, ``date``, ``networkCode``,
 ``linkId``. The message is stored and its keyword carried out by
-``service.sms_commands.receive``; any reply goes to the outbox. The answer is
+``service.sms.engine.receive``; any reply goes to the outbox. The answer is
 always 200 with a one-word ``text/plain`` body (AT ignores it), except 403
 for a wrong token, 400 when the database refuses the values themselves
 (``DataError``: a retry would fail the same way) and 503 when the database
@@ -10,14 +10,14 @@ cannot store the message at all (AT then sends it again).
 
 Limits: control characters are stripped from every field (tab and newline
 are kept in ``text``), and ``text`` is cut to :data:`MAX_TEXT_CHARS`
-characters; the other fields have the limits of ``service.sms_commands``.
+characters; the other fields have the limits of ``service.sms.engine``.
 """
 from __future__ import annotations
 
 from flask import Blueprint, current_app
 
 from handlers.common import db, field, require_token, storage_failure
-from service import sms_commands
+from service.sms import engine as sms_commands
 
 bp = Blueprint("sms", __name__)
 

@@ -2,12 +2,12 @@
 
 Contract: ``docs/gateway-africastalking.md`` §2, §3. A hop always gets HTTP 200,
 ``text/plain; charset=utf-8`` and a ``CON ``/``END `` body; the dialogue itself
-lives in :mod:`service.ussd`. One transaction per request, rolled back on error.
+lives in :mod:`service.ussd.engine`. One transaction per request, rolled back on error.
 
 Limits: a body over ``MAX_BODY_BYTES`` gets 200 ``END`` "input too long" in the
 default language without being read (``handlers.common``); control characters
 are stripped from every field; the hop's ``text`` limits (length, dial-through
-steps, hops per session) are :func:`service.ussd.answer`'s. A copy of a hop that
+steps, hops per session) are :func:`service.ussd.engine.answer`'s. A copy of a hop that
 loses the race to a concurrent copy (a unique index refuses its row) gets the
 stored answer of the winner and is logged at INFO; any other failure is logged
 at ERROR with its traceback and answered with the apology.
@@ -20,8 +20,8 @@ from flask import Blueprint, Response, current_app
 from sqlalchemy.exc import IntegrityError
 
 from handlers.common import OVERSIZE_ANSWERS, db, field, head_field, require_token, token_ok
-from service import ussd
-from service.phone import InvalidPhone, to_e164
+from service.ussd import engine as ussd
+from service.reference.phone import InvalidPhone, to_e164
 
 bp = Blueprint("ussd", __name__)
 log = logging.getLogger(__name__)

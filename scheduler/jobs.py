@@ -9,9 +9,10 @@ import functools
 import logging
 from collections.abc import Mapping
 
-from service import delivery, gateways
+from service.messaging import delivery
+from service.messaging import gateways
 from service.db import import_models, make_engine, make_sessionmaker
-from service.dispatch import dispatch_once
+from service.messaging.dispatch import dispatch_once
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def tick_job(database_url: str, settings: dict) -> None:
 
 
 def sweep_job(database_url: str) -> None:
-    """The outbox sweep (``service.delivery.sweep``): rows without a final report or stuck mid-send
+    """The outbox sweep (``service.messaging.delivery.sweep``): rows without a final report or stuck mid-send
     ``unconfirmed``, late and matched orphan reports applied, unconfirmed rows past their deadline
     settled, expired rows failed, held rows released or failed."""
     with _sessions(database_url)() as session:

@@ -2,13 +2,13 @@
 
 :func:`tick` takes the database lock (``service.scheduler_lock``): when another
 process holds it, the pass does nothing. Otherwise, as of ``now``, it queues
-due campaign reminders (``service.crop_cycle.queue_due``), due broadcasts
-(``service.broadcast.queue_due``), the weekly price digest and price alerts
-(``service.price_alert``), each with the ``SCHEDULER_GRACE_HOURS`` catch-up
+due campaign reminders (``service.reminders.crop_cycle.queue_due``), due broadcasts
+(``service.broadcasts.broadcast.queue_due``), the weekly price digest and price alerts
+(``service.prices.alerts``), each with the ``SCHEDULER_GRACE_HOURS`` catch-up
 rule; it closes input-order rounds past their deadline and sends PG chairs their
-daily order totals (``service.order``); it escalates questions unanswered for
-``ADVICE_ESCALATE_HOURS`` (``service.advice``) and sends cluster leaders the week's
-pledge totals (``service.joint_sale``); and it logs what it did and what it skipped. Everything written carries an
+daily order totals (``service.orders.rounds``); it escalates questions unanswered for
+``ADVICE_ESCALATE_HOURS`` (``service.advice.questions``) and sends cluster leaders the week's
+pledge totals (``service.sales.joint_sale``); and it logs what it did and what it skipped. Everything written carries an
 outbox ``dedupe_key``, so overlapping or repeated passes send nothing twice.
 """
 from __future__ import annotations
@@ -21,7 +21,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from service import advice, broadcast, crop_cycle, joint_sale, order, price_alert, scheduler_lock
+from service import scheduler_lock
+from service.advice import questions as advice
+from service.broadcasts import broadcast
+from service.reminders import crop_cycle
+from service.sales import joint_sale
+from service.orders import rounds as order
+from service.prices import alerts as price_alert
 from service.db import utcnow
 
 log = logging.getLogger(__name__)

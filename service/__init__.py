@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 import templates_sms
 from config import Config
 from service import db as dbmod
-from service import logs, order, reference_data
+from service import logs
+from service.orders import rounds as order
+from service.reference import data as reference_data
 
 GATEWAYS = ("local", "africastalking")
 
@@ -68,7 +70,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from handlers import register_blueprints
     register_blueprints(app)
 
-    from service import cli
+    from handlers.cli import service as cli
     cli.register(app)
     return app
 

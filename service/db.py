@@ -1,6 +1,6 @@
 """Database plumbing: the declarative base, engines and sessions.
 
-The domain modules (``service.farmer``, ``service.membership`` ...) declare
+The domain modules (``service.farmers.models``, ``service.groups.membership`` ...) declare
 their models on :class:`Base` and take a SQLAlchemy ``Session`` argument; no
 Flask import lives below the app factory. SQLite (the embedded default) gets
 WAL, foreign keys and a busy timeout so the web thread and the in-process
@@ -94,30 +94,28 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 def import_models() -> None:
     """Import every module that declares models, so ``Base.metadata`` is complete."""
-    from service import (  # noqa: F401
-        advice,
-        broadcast,
-        campaign,
-        cluster,
-        crop,
-        crop_cycle,
-        farmer,
-        gateway_state,
-        geography,
-        input_catalogue,
-        joint_sale,
-        market,
-        membership,
-        message,
-        optout,
-        order,
-        price_alert,
-        producer_group,
-        scheduler_lock,
-        ussd_session,
-        vam_agent,
-        yield_report,
-    )
+    from service import scheduler_lock
+    from service.advice import questions as advice
+    from service.broadcasts import broadcast
+    from service.reminders import campaign
+    from service.groups import cluster
+    from service.reference import crops as crop
+    from service.reminders import crop_cycle
+    from service.farmers import models as farmer
+    from service.messaging import gateway_state
+    from service.reference import geography
+    from service.orders import catalogue as input_catalogue
+    from service.sales import joint_sale
+    from service.prices import market
+    from service.groups import membership
+    from service.messaging import message
+    from service.messaging import optout
+    from service.orders import rounds as order
+    from service.prices import alerts as price_alert
+    from service.groups import producer_group
+    from service.ussd import session as ussd_session
+    from service.advice import responders as vam_agent
+    from service.sales import yields as yield_report
 
 
 MIGRATIONS = Path(__file__).parent / "migrations"

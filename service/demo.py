@@ -48,14 +48,15 @@ import click
 from sqlalchemy import delete, distinct, exists, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from service import reference_data, vam_agent
+from service.reference import data as reference_data
+from service.advice import responders as vam_agent
 from service.db import Base, utcnow
-from service.farmer import Farmer, FarmerCrop
-from service.geography import Jamoat, Village
-from service.input_catalogue import VamAgent
-from service.market import Market, MarketPrice, latest_prices
-from service.membership import EC_ROLES, Membership
-from service.producer_group import CBO, STAGES, ProducerGroup, StageAssessment
+from service.farmers.models import Farmer, FarmerCrop
+from service.reference.geography import Jamoat, Village
+from service.orders.catalogue import VamAgent
+from service.prices.market import Market, MarketPrice, latest_prices
+from service.groups.membership import EC_ROLES, Membership
+from service.groups.producer_group import CBO, STAGES, ProducerGroup, StageAssessment
 
 CHUNK = 5000  # farmers per bulk insert
 FIRST_PHONE = 1000  # demo phones are "+99290" + 7 digits from here; below stays free

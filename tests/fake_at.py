@@ -20,7 +20,7 @@ import urllib.parse
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from service import gateways
+from service.messaging import gateways
 
 
 class FakeAT:

@@ -14,7 +14,7 @@ import uuid
 
 import requests
 
-from service.encoding import fits_ussd
+from service.messaging.encoding import fits_ussd
 
 _OPTION = re.compile(r"^(\d{1,2})\s+(.+)$")
 

@@ -11,16 +11,20 @@ from sqlalchemy import select, update
 
 import templates_sms
 from cases.advice import AGENT, AZIZ, CASES, EMMA, EXT, GULNORA, OLEG, TOKEN, Case, at, build_world
-from service import advice, joint_sale, sms_commands, vam_agent, yield_report
-from service.advice import Question, QuestionRoute
+from service.advice import questions as advice
+from service.sales import joint_sale
+from service.sms import engine as sms_commands
+from service.advice import responders as vam_agent
+from service.sales import yields as yield_report
+from service.advice.questions import Question, QuestionRoute
 from service.db import utcnow
-from service.farmer import Farmer
-from service.joint_sale import BuyerOffer, CollectionCentre, Pledge
-from service.market import Market
-from service.membership import Membership
-from service.message import OutboundMessage
-from service.vam_agent import Responder
-from service.yield_report import YieldReport
+from service.farmers.models import Farmer
+from service.sales.joint_sale import BuyerOffer, CollectionCentre, Pledge
+from service.prices.market import Market
+from service.groups.membership import Membership
+from service.messaging.message import OutboundMessage
+from service.advice.responders import Responder
+from service.sales.yields import YieldReport
 
 TABLES = {"question": Question, "question_route": QuestionRoute, "pledge": Pledge, "buyer_offer": BuyerOffer,
           "yield_report": YieldReport, "responder": Responder, "farmer": Farmer, "membership": Membership,
@@ -264,7 +268,7 @@ def test_offer_by_cli_and_capacity_by_cli(client, session, runner):
 def test_an_offer_reaches_a_shared_phone_once_naming_who_pledged(session):
     """Gulnora and Rustam (one phone) both pledged tomatoes: one SMS, naming both, in Gulnora's
     (the main profile's) language; Emma on her own phone gets hers."""
-    from service import farmer as farmers
+    from service.farmers import models as farmers
     world = build_world(session)
     gulnora, emma = session.get(Farmer, world["gulnora"]), session.get(Farmer, world["emma"])
     rustam = farmers.register(session, phone=GULNORA, name="Rustam", gender="male", village_id=gulnora.village_id,

@@ -7,11 +7,12 @@ import re
 import pytest
 
 import templates_sms
-from service import advice, quantity
-from service.crop import find_crop
-from service.encoding import fits_ussd, measure
-from service.sms_advice import parse_week
-from service.sms_commands import parse
+from service.advice import questions as advice
+from service.reference import quantity
+from service.reference.crops import find_crop
+from service.messaging.encoding import fits_ussd, measure
+from service.advice.sms import parse_week
+from service.sms.engine import parse
 
 LANGS = ("tg", "ru", "uz", "en")
 MINE = ("advice.", "sales.", "yields.", "quantity.")

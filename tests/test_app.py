@@ -5,8 +5,8 @@ import pytest
 from sqlalchemy import func, select
 
 from service import create_app
-from service.cluster import CommodityCluster
-from service.geography import District
+from service.groups.cluster import CommodityCluster
+from service.reference.geography import District
 
 
 def test_healthz(client):

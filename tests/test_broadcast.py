@@ -10,13 +10,16 @@ from sqlalchemy import func, select
 
 import templates_sms
 from scheduler.tick import tick
-from service import broadcast, membership, optout, session_factory
-from service.broadcast import Audience, alert_from_field
+from service import session_factory
+from service.broadcasts import broadcast
+from service.groups import membership
+from service.messaging import optout
+from service.broadcasts.broadcast import Audience, alert_from_field
 from service.errors import Refusal
-from service.farmer import register
-from service.geography import Village
-from service.message import OutboundMessage
-from service.producer_group import ProducerGroup
+from service.farmers.models import register
+from service.reference.geography import Village
+from service.messaging.message import OutboundMessage
+from service.groups.producer_group import ProducerGroup
 from conftest import STAFF_PHONE
 
 NOW = dt.datetime(2027, 4, 20, 6, 0, tzinfo=dt.timezone.utc)  # 11:00 in Dushanbe
@@ -138,7 +141,7 @@ def test_a_half_queued_broadcast_is_finished_by_the_next_tick_without_duplicates
     row = broadcast.create(session, Audience(), TEXTS, now=NOW)
     # the process died after writing one row: status queuing, one row in the outbox
     row.status = "queuing"
-    from service.message import queue_many
+    from service.messaging.message import queue_many
     queue_many(session, [{"phone": "+992901000001", "text": TEXTS["tg"], "language": "tg",
                           "dedupe_key": broadcast.dedupe_key(row.id, "+992901000001")}], kind="broadcast")
     session.commit()

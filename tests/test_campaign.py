@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 
 import templates_sms
-from service import campaign as campaigns
-from service.crop_cycle import Reminder, record_planting
-from service.encoding import measure
-from service.farmer import register
+from service.reminders import campaign as campaigns
+from service.reminders.crop_cycle import Reminder, record_planting
+from service.messaging.encoding import measure
+from service.farmers.models import register
 
 TZ = ZoneInfo("Asia/Dushanbe")
 SEED_KEYS = [f"campaigns.{code}.{event[0]}" for code, (_, _, _, events) in campaigns.SEED.items()

@@ -12,12 +12,15 @@ from sqlalchemy import select
 
 import templates_sms
 from scheduler.tick import tick
-from service import campaign as campaigns
-from service import create_app, crop_cycle, dispatch, gateways, session_factory
-from service.crop_cycle import Reminder, record_planting
+from service.reminders import campaign as campaigns
+from service import create_app, session_factory
+from service.reminders import crop_cycle
+from service.messaging import dispatch
+from service.messaging import gateways
+from service.reminders.crop_cycle import Reminder, record_planting
 from service.errors import Refusal
-from service.farmer import register
-from service.message import OutboundMessage
+from service.farmers.models import register
+from service.messaging.message import OutboundMessage
 
 TZ = ZoneInfo("Asia/Dushanbe")
 

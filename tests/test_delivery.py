@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import func, select
 
 from cases.delivery import CASES, MATCH_CASES, MID, PHONE, TOKEN, Case, MatchCase, dlr
-from service import delivery
+from service.messaging import delivery
 from service.db import utcnow
-from service.message import DeliveryReport, OutboundMessage, queue_sms
-from service.optout import Suppression
+from service.messaging.message import DeliveryReport, OutboundMessage, queue_sms
+from service.messaging.optout import Suppression
 
 
 @pytest.fixture

@@ -7,9 +7,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from service import dispatch, gateways, session_factory
-from service.delivery_rules import Rules, take_within
-from service.message import OutboundMessage, queue_sms
+from service import session_factory
+from service.messaging import dispatch
+from service.messaging import gateways
+from service.messaging.rules import Rules, take_within
+from service.messaging.message import OutboundMessage, queue_sms
 
 TZ = ZoneInfo("Asia/Dushanbe")
 

@@ -8,12 +8,12 @@ import statistics
 import pytest
 from sqlalchemy import func, select
 
-from service.farmer import Farmer, FarmerCrop
-from service.geography import Village
-from service.market import Market, MarketPrice, latest_prices
-from service.membership import EC_ROLES, Membership
-from service.phone import to_e164
-from service.producer_group import CBO, ProducerGroup, StageAssessment
+from service.farmers.models import Farmer, FarmerCrop
+from service.reference.geography import Village
+from service.prices.market import Market, MarketPrice, latest_prices
+from service.groups.membership import EC_ROLES, Membership
+from service.reference.phone import to_e164
+from service.groups.producer_group import CBO, ProducerGroup, StageAssessment
 
 
 def demo(runner, *args: str):
@@ -160,7 +160,7 @@ def test_the_seed_decides_the_region(runner, session):
 
 def test_new_farmers_get_ids_after_the_demo_ones(runner, session):
     """Demo farmers carry explicit ids; the id sequence must move past them (PostgreSQL)."""
-    from service.farmer import register
+    from service.farmers.models import register
 
     demo(runner, "--farmers", "20")
     farmer = register(session, phone="+992900000500", name="Test Farmer", gender="male", village_id=None,
@@ -170,9 +170,9 @@ def test_new_farmers_get_ids_after_the_demo_ones(runner, session):
 
 
 def test_demo_region_has_responders_so_a_question_reaches_someone(runner, session, client):
-    from service import vam_agent
-    from service.advice import Question
-    from service.message import OutboundMessage
+    from service.advice import responders as vam_agent
+    from service.advice.questions import Question
+    from service.messaging.message import OutboundMessage
 
     demo(runner, "--farmers", "120")
     farmer = session.scalars(select(Farmer).where(Farmer.village_id.is_not(None)).order_by(Farmer.id)).first()
@@ -189,8 +189,8 @@ def test_demo_region_has_responders_so_a_question_reaches_someone(runner, sessio
 
 
 def test_reset_keeps_what_init_db_loads(runner, session):
-    from service.campaign import Campaign
-    from service.input_catalogue import InputItem
+    from service.reminders.campaign import Campaign
+    from service.orders.catalogue import InputItem
 
     demo(runner, "--farmers", "30")
     session.rollback()

@@ -5,9 +5,12 @@ import datetime as dt
 
 import pytest
 
-from service import dispatch, gateways, optout, session_factory
+from service import session_factory
+from service.messaging import dispatch
+from service.messaging import gateways
+from service.messaging import optout
 from service.db import utcnow
-from service.message import OutboundMessage, queue_sms
+from service.messaging.message import OutboundMessage, queue_sms
 
 PHONE = "+992901234567"
 

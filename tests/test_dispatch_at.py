@@ -14,9 +14,12 @@ from sqlalchemy import func, select
 
 import recordings
 from recordings import form, play
-from service import dispatch, gateways, optout, session_factory
+from service import session_factory
+from service.messaging import dispatch
+from service.messaging import gateways
+from service.messaging import optout
 from service.db import utcnow
-from service.message import DeliveryReport, OutboundMessage, queue_sms
+from service.messaging.message import DeliveryReport, OutboundMessage, queue_sms
 
 A, B = "+992901234567", "+992911234568"  # the phones of success.json
 MIXED = [f"+99290100000{i}" for i in range(1, 7)]  # the phones of mixed.json, in order
@@ -111,7 +114,7 @@ def test_empty_recipients_holds_the_whole_queue(session, rsps, run, caplog):
     ids = [queue(session, A), queue(session, B), queue(session, A, text="Another text")]
     play(rsps, "invalid_sender_id")
     now = utcnow()
-    with caplog.at_level(logging.ERROR, logger="service.dispatch"):
+    with caplog.at_level(logging.ERROR, logger="service.messaging.dispatch"):
         summary = run(now)
 
     assert len(rsps.calls) == 1  # the second text was not tried after the account problem
@@ -142,7 +145,7 @@ def test_auth_refusal_alerts_without_a_tight_loop(session, rsps, run, caplog):
     row_id = queue(session, A)
     play(rsps, "auth_401")
     now = utcnow()
-    with caplog.at_level(logging.ERROR, logger="service.dispatch"):
+    with caplog.at_level(logging.ERROR, logger="service.messaging.dispatch"):
         run(now)
     (row,) = rows(session, row_id)
     assert row.status == "queued" and row.next_attempt_at == now + dispatch.ACCOUNT_HOLD

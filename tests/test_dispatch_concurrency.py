@@ -13,8 +13,10 @@ import pytest
 import responses
 
 import recordings
-from service import dispatch, gateways, session_factory
-from service.message import OutboundMessage, queue_sms
+from service import session_factory
+from service.messaging import dispatch
+from service.messaging import gateways
+from service.messaging.message import OutboundMessage, queue_sms
 
 
 @pytest.fixture

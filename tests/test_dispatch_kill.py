@@ -22,10 +22,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from sqlalchemy import select
 
-from service import delivery, gateways
+from service.messaging import delivery
+from service.messaging import gateways
 from service.db import import_models, make_engine, make_sessionmaker, utcnow
-from service.dispatch import dispatch_once
-from service.message import OutboundMessage, queue_sms
+from service.messaging.dispatch import dispatch_once
+from service.messaging.message import OutboundMessage, queue_sms
 
 TEXTS = ("Frost tonight: cover seedlings", "Onion price 1.40 TJS", "Meeting on Friday")
 PHONES = ("+992900700001", "+992900700002", "+992900700003")

@@ -17,9 +17,13 @@ from sqlalchemy import select
 import fake_at
 import recordings
 from recordings import play
-from service import delivery, dispatch, gateway_state, gateways, session_factory
+from service import session_factory
+from service.messaging import delivery
+from service.messaging import dispatch
+from service.messaging import gateway_state
+from service.messaging import gateways
 from service.db import make_engine, make_sessionmaker, utcnow
-from service.message import KINDS, OutboundMessage, queue_sms
+from service.messaging.message import KINDS, OutboundMessage, queue_sms
 
 SETTINGS = {"SMS_GATEWAY": "africastalking", "AT_USERNAME": "dehqon-outage", "AT_API_KEY": "test-key",
             "AT_SENDER_ID": None, "AT_TIMEOUT": (3.05, 9.05), "DISPATCH_BATCH_SIZE": 100,

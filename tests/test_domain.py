@@ -6,11 +6,13 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from service import farmer as farmers
-from service import market, membership, optout
+from service.farmers import models as farmers
+from service.prices import market
+from service.groups import membership
+from service.messaging import optout
 from service.errors import Refusal
-from service.geography import Village
-from service.producer_group import ProducerGroup, by_code
+from service.reference.geography import Village
+from service.groups.producer_group import ProducerGroup, by_code
 
 
 @pytest.fixture

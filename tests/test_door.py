@@ -26,12 +26,13 @@ from cases.ussd import REG, hop
 from conftest import PG_URL, _pg_driver
 from handlers.common import storage_failure
 from service import db as dbmod
-from service import delivery, ussd
-from service.encoding import fits_ussd
-from service.farmer import Farmer
-from service.message import OutboundMessage
-from service.names import LANGUAGES
-from service.ussd_session import UssdHop, UssdSession, text_hash
+from service.messaging import delivery
+from service.ussd import engine as ussd
+from service.messaging.encoding import fits_ussd
+from service.farmers.models import Farmer
+from service.messaging.message import OutboundMessage
+from service.reference.names import LANGUAGES
+from service.ussd.session import UssdHop, UssdSession, text_hash
 
 SAVE = "*".join((*REG, "1"))  # the registration's "Save" hop (tests/cases/ussd.py)
 COPIES = 60
@@ -256,8 +257,8 @@ def test_concurrent_blacklist_reports_and_end_notices_are_all_stored(live_server
             "sessionId": "ATUid_notice", "phoneNumber": phone, "status": "Incomplete", "hopsCount": "3"}))
     assert reports == [200] * 20 and notices == [200] * 20
     session.expire_all()
-    from service.message import DeliveryReport
-    from service.optout import Suppression
+    from service.messaging.message import DeliveryReport
+    from service.messaging.optout import Suppression
     assert session.scalar(select(func.count()).select_from(DeliveryReport)) == 20
     assert session.get(Suppression, phone) is not None
     row = session.get(UssdSession, "ATUid_notice")

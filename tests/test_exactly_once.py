@@ -15,10 +15,12 @@ import pytest
 from sqlalchemy import func, select
 
 from scheduler.tick import tick
-from service import broadcast, crop_cycle, session_factory
-from service.crop_cycle import record_planting
-from service.farmer import register
-from service.message import OutboundMessage
+from service import session_factory
+from service.broadcasts import broadcast
+from service.reminders import crop_cycle
+from service.reminders.crop_cycle import record_planting
+from service.farmers.models import register
+from service.messaging.message import OutboundMessage
 
 PROJECT = Path(__file__).resolve().parent.parent
 TZ = ZoneInfo("Asia/Dushanbe")

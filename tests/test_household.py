@@ -1,5 +1,5 @@
 """One SMS for several profiles of a shared phone: who it names, in which language, at what length
-(``service.household``; the reminders and price alerts that use it are tested with them)."""
+(``service.messaging.household``; the reminders and price alerts that use it are tested with them)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import pytest
 
 import templates_sms
-from service.encoding import measure
-from service.household import NAMES_MAX_CHARS, Person, addressed
+from service.messaging.encoding import measure
+from service.messaging.household import NAMES_MAX_CHARS, Person, addressed
 
 TIPS = {lang: templates_sms.text("campaigns.rice_sri.nursery", lang) for lang in templates_sms.LANGUAGES}
 LONG_EN = templates_sms.text("campaigns.rice_sri.transplant", "en")  # 105 GSM-7 characters

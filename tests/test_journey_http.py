@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import select
 
 from phone_script import Phone
-from service.farmer import Farmer
-from service.geography import Village
-from service.membership import Membership
-from service.optout import is_suppressed
-from service.producer_group import ProducerGroup
+from service.farmers.models import Farmer
+from service.reference.geography import Village
+from service.groups.membership import Membership
+from service.messaging.optout import is_suppressed
+from service.groups.producer_group import ProducerGroup
 
 TOKEN = "journey-token"
 PHONE = "+992935550101"

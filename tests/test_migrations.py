@@ -48,7 +48,7 @@ def test_outbox_lifetime_migration_keeps_and_backfills_existing_rows(app):
                  "created_at": created, "delivered_at": delivered}])
     finally:
         dbmod.create_schema(engine)
-    from service.message import OutboundMessage
+    from service.messaging.message import OutboundMessage
     with app.extensions["dehqon.sessionmaker"]() as session:
         rows = {r.kind: r for r in session.scalars(sa.select(OutboundMessage))}
     assert rows["reply"].expires_at == created + dt.timedelta(hours=24)

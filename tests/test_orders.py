@@ -14,13 +14,13 @@ import templates_sms
 from cases import orders as cases
 from cases.sms import at
 from cases.ussd import hop
-from service import order
+from service.orders import rounds as order
 from service.db import utcnow
-from service.encoding import fits_ussd, measure
-from service.input_catalogue import InputItem, by_code, parse_packs
-from service.message import OutboundMessage
-from service.order import InputOrder, OrderRound
-from service.ussd_session import FormDraft
+from service.messaging.encoding import fits_ussd, measure
+from service.orders.catalogue import InputItem, by_code, parse_packs
+from service.messaging.message import OutboundMessage
+from service.orders.rounds import InputOrder, OrderRound
+from service.ussd.session import FormDraft
 
 LANGS = ("tg", "ru", "uz", "en")
 

@@ -11,9 +11,13 @@ from sqlalchemy import select
 
 import recordings
 from recordings import play
-from service import delivery, dispatch, gateways, outbox, session_factory
+from service import session_factory
+from service.messaging import delivery
+from service.messaging import dispatch
+from service.messaging import gateways
+from service.messaging import outbox
 from service.db import utcnow
-from service.message import KINDS, LIFETIME, OutboundMessage, queue_many, queue_sms
+from service.messaging.message import KINDS, LIFETIME, OutboundMessage, queue_many, queue_sms
 
 A = "+992901234567"  # the phone of unexpected_408.json
 B = "+992911234568"
@@ -62,7 +66,7 @@ def test_row_past_its_deadline_is_not_sent_but_failed_and_counted(app, session, 
     soon = queue_sms(session, B, "Meeting today at 15:00", kind="broadcast",
                      expires_at=utcnow() + dt.timedelta(minutes=30))
     session.commit()
-    with caplog.at_level(logging.WARNING, logger="service.dispatch"):
+    with caplog.at_level(logging.WARNING, logger="service.messaging.dispatch"):
         summary = run(app, utcnow() + dt.timedelta(hours=25))
     assert (row(session, reply.id).status, row(session, reply.id).failure_reason) == \
         ("failed", "expired: not sent within 24 h")
@@ -126,7 +130,7 @@ def test_held_row_is_released_after_an_hour_then_failed_after_three_attempts(app
         assert delivery.sweep(session, now + HOUR - dt.timedelta(seconds=1))["released"] == 0  # a person's hour
         session.commit()
         now += HOUR
-        with caplog.at_level(logging.INFO, logger="service.outbox"):
+        with caplog.at_level(logging.INFO, logger="service.messaging.outbox"):
             counts = delivery.sweep(session, now)
         session.commit()
         if attempt < outbox.HELD_MAX_ATTEMPTS:

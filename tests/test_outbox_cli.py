@@ -6,9 +6,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import update
 
-from service import gateway_state
+from service.messaging import gateway_state
 from service.db import utcnow
-from service.message import OutboundMessage, queue_sms
+from service.messaging.message import OutboundMessage, queue_sms
 
 PHONE = "+992901234567"
 

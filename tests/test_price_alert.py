@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import select
 
 import templates_sms
-from service import price_alert
-from service.farmer import register
-from service.geography import Village
-from service.market import find_market, set_price
-from service.message import OutboundMessage
+from service.prices import alerts as price_alert
+from service.farmers.models import register
+from service.reference.geography import Village
+from service.prices.market import find_market, set_price
+from service.messaging.message import OutboundMessage
 
 TZ = ZoneInfo("Asia/Dushanbe")
 GRACE = dt.timedelta(hours=6)

@@ -17,11 +17,11 @@ from sqlalchemy import select
 
 import templates_sms
 from cases.sms import TOKEN, at
-from service import campaign
-from service.crop_cycle import Reminder
+from service.reminders import campaign
+from service.reminders.crop_cycle import Reminder
 from service.db import utcnow
-from service.farmer import register
-from service.message import OutboundMessage
+from service.farmers.models import register
+from service.messaging.message import OutboundMessage
 
 TZ = ZoneInfo("Asia/Dushanbe")
 RICE_FARMER = "+992901000077"

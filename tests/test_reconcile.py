@@ -5,7 +5,7 @@ recipient a messageId, and answers only after the sender's read timeout: the row
 are ``unconfirmed`` without a message id. AT's delivery reports then come through
 ``POST /sms/delivery`` (the test client), either after the dispatcher marked the
 rows unconfirmed or while it was still waiting for AT's answer. They are matched
-by phone and time (``service.delivery``), and nothing is sent twice.
+by phone and time (``service.messaging.delivery``), and nothing is sent twice.
 """
 from __future__ import annotations
 
@@ -16,9 +16,11 @@ import pytest
 from sqlalchemy import func, select
 
 import fake_at
-from service import delivery, dispatch, session_factory
+from service import session_factory
+from service.messaging import delivery
+from service.messaging import dispatch
 from service.db import utcnow
-from service.message import DeliveryReport, OutboundMessage, queue_sms
+from service.messaging.message import DeliveryReport, OutboundMessage, queue_sms
 
 TOKEN = "hook-secret"
 PHONES = ("+992900800001", "+992900800002", "+992900800003")

@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, select
 import scheduler
 from scheduler import jobs
 from service.db import make_sessionmaker
-from service.message import OutboundMessage, queue_sms
+from service.messaging.message import OutboundMessage, queue_sms
 
 PROJECT = Path(__file__).resolve().parent.parent
 

@@ -12,9 +12,9 @@ import scheduler
 from scheduler import jobs
 from scheduler.tick import tick
 from service import scheduler_lock, session_factory
-from service.crop_cycle import Reminder, record_planting
-from service.farmer import register
-from service.message import OutboundMessage
+from service.reminders.crop_cycle import Reminder, record_planting
+from service.farmers.models import register
+from service.messaging.message import OutboundMessage
 
 TZ = ZoneInfo("Asia/Dushanbe")
 

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from service import create_app
-from service.message import queue_sms
+from service.messaging.message import queue_sms
 
 PHONE = "+992900001000"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from flask import request
 
-from service.message import queue_sms
+from service.messaging.message import queue_sms
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

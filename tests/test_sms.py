@@ -12,16 +12,16 @@ from sqlalchemy import select, text, update
 
 import templates_sms
 from handlers.common import clean
-from service import farmer as farmers
-from service import membership
+from service.farmers import models as farmers
+from service.groups import membership
 from service.db import utcnow
-from service.farmer import Farmer
-from service.geography import Village
-from service.market import Market, MarketPrice, set_price
-from service.membership import Membership
-from service.message import InboundMessage, OutboundMessage
-from service.optout import Suppression
-from service.producer_group import ProducerGroup
+from service.farmers.models import Farmer
+from service.reference.geography import Village
+from service.prices.market import Market, MarketPrice, set_price
+from service.groups.membership import Membership
+from service.messaging.message import InboundMessage, OutboundMessage
+from service.messaging.optout import Suppression
+from service.groups.producer_group import ProducerGroup
 from cases.sms import CASES, FARRUKH, HOUSEHOLD, NEW, RUSTAM, TOKEN, ZARINA, Case, Out, Post, at
 
 TZ = ZoneInfo("Asia/Dushanbe")

@@ -5,10 +5,10 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from service import market
-from service.crop import Crop
-from service.market import Market
-from service.sms_commands import price_list
+from service.prices import market
+from service.reference.crops import Crop
+from service.prices.market import Market
+from service.sms.engine import price_list
 
 
 def test_own_district_markets_come_first_and_survive_the_cut(session):

@@ -13,17 +13,17 @@ from cases.sms import FARRUKH, HOUSEHOLD, STAFF, TOKEN, Post, at
 from cases.sms_push import CASES, Case
 from scheduler.tick import tick
 from service import session_factory
-from service.broadcast import Broadcast
-from service.crop_cycle import CropCycle, Reminder
+from service.broadcasts.broadcast import Broadcast
+from service.reminders.crop_cycle import CropCycle, Reminder
 from service.db import utcnow
-from service.encoding import measure
+from service.messaging.encoding import measure
 from service.errors import Refusal
-from service.farmer import Farmer
-from service.market import Market
-from service.message import OutboundMessage
-from service.price_alert import PriceAlert, PriceSubscription
-from service.sms_push import parse_day
-from service.ussd_session import FormDraft
+from service.farmers.models import Farmer
+from service.prices.market import Market
+from service.messaging.message import OutboundMessage
+from service.prices.alerts import PriceAlert, PriceSubscription
+from service.reminders.sms import parse_day
+from service.ussd.session import FormDraft
 from test_sms import build_world, check_out, post
 
 TZ = ZoneInfo("Asia/Dushanbe")

@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import select
 
 import templates_sms
-from service import sms_commands
-from service.crop import find_crop
-from service.encoding import measure
-from service.market import Market, set_price
-from service.sms_commands import parse, parse_at_date, parse_registration, price_list
+from service.sms import engine as sms_commands
+from service.reference.crops import find_crop
+from service.messaging.encoding import measure
+from service.prices.market import Market, set_price
+from service.sms.engine import parse, parse_at_date, parse_registration, price_list
 
 LANGS = ("tg", "ru", "uz", "en")
 SMS_KEYS = sorted(k for k in templates_sms.catalogue() if k.startswith("sms."))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 import templates_sms
-from service.encoding import measure, normalise
+from service.messaging.encoding import measure, normalise
 
 KEYS = sorted(templates_sms.catalogue())
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from service.encoding import fits_ussd, measure, normalise
-from service.names import fold
-from service.phone import InvalidPhone, to_e164
+from service.messaging.encoding import fits_ussd, measure, normalise
+from service.reference.names import fold
+from service.reference.phone import InvalidPhone, to_e164
 
 PHONES = [
     ("e164", "+992901234567", "+992901234567"),

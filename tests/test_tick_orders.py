@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from cases import orders as cases
 from cases.sms import at
-from service import order
-from service.message import OutboundMessage
-from service.order import OrderRound
+from service.orders import rounds as order
+from service.messaging.message import OutboundMessage
+from service.orders.rounds import OrderRound
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """``POST /ussd`` and ``POST /ussd/events``: the tables of ``tests/cases/ussd.py``,
-plus the pager and the text helpers of ``service.ussd``."""
+plus the pager and the text helpers of ``service.ussd.engine``."""
 from __future__ import annotations
 
 import logging
@@ -8,9 +8,9 @@ import pytest
 
 import templates_sms
 from cases import ussd as cases
-from service import ussd
-from service.encoding import fits_ussd, measure, normalise
-from service.names import LANGUAGES
+from service.ussd import engine as ussd
+from service.messaging.encoding import fits_ussd, measure, normalise
+from service.reference.names import LANGUAGES
 
 PLAIN = "text/plain; charset=utf-8"
 

@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 import templates_sms
 from cases.ussd import Pick, hop
-from service import farmer as farmermod
-from service.encoding import fits_ussd
-from service.message import OutboundMessage
+from service.farmers import models as farmermod
+from service.messaging.encoding import fits_ussd
+from service.messaging.message import OutboundMessage
 
 PHONE = "+992935550011"
 

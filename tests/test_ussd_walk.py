@@ -15,10 +15,10 @@ from collections import deque
 import pytest
 
 from cases import ussd as cases
-from service import ussd
-from service.encoding import fits_ussd
-from service.names import LANGUAGES
-from service.ussd_session import FormDraft
+from service.ussd import engine as ussd
+from service.messaging.encoding import fits_ussd
+from service.reference.names import LANGUAGES
+from service.ussd.session import FormDraft
 
 MENU_INPUTS = [str(n) for n in range(1, 10)] + ["0", "00", "98", "99", "", "a*b"]
 PROMPT_INPUTS = ["Гулрухсори Абдураҳмонова-Сафарова", "Ali*Vali", "0,5", "3", "DAH01", "x", "", "0", "00", "98", "99"]

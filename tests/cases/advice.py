@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from service import farmer as farmers
-from service import membership, vam_agent
-from service.geography import Village
-from service.producer_group import ProducerGroup
+from service.farmers import models as farmers
+from service.groups import membership
+from service.advice import responders as vam_agent
+from service.reference.geography import Village
+from service.groups.producer_group import ProducerGroup
 
 TOKEN = "s3cret"
 GULNORA = "+992901300001"   # tg, Dahana (kulob), tomato, active member of DAH01

@@ -9,10 +9,11 @@ from sqlalchemy import select, update
 
 import templates_sms
 from cases.ussd import NEW_PHONE, SOLO_PHONE, Case, Pick, con, end, notice, path
-from service import joint_sale, vam_agent
-from service.advice import Question
-from service.joint_sale import CollectionCentre, Pledge
-from service.message import OutboundMessage
+from service.sales import joint_sale
+from service.advice import responders as vam_agent
+from service.advice.questions import Question
+from service.sales.joint_sale import CollectionCentre, Pledge
+from service.messaging.message import OutboundMessage
 
 AGENT = "+992901400001"
 MENU = ("98", "1")  # the advice line is alone on the main menu's second page in Tajik

@@ -145,7 +145,7 @@ CASES = [
 
 @dataclass
 class MatchCase:
-    """Reconciling ``unconfirmed`` rows with orphan reports (``service.delivery``, rule 1-3).
+    """Reconciling ``unconfirmed`` rows with orphan reports (``service.messaging.delivery``, rule 1-3).
 
     ``rows``: label → (state, message id or None, phone, minutes before the reports that the
     row was handed to AT); ``posts``: delivery reports in order; ``expect``: label → (state,

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import farmer as farmermod
-from service import membership
-from service.geography import Village
-from service.producer_group import ProducerGroup
+from service.farmers import models as farmermod
+from service.groups import membership
+from service.reference.geography import Village
+from service.groups.producer_group import ProducerGroup
 
 TOKEN = "s3cret"
 CHAIR = "+992902000001"      # Rustam, tg, EC chair of VOS03

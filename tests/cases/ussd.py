@@ -17,14 +17,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import templates_sms
-from service import farmer as farmermod
-from service import market, membership, optout
-from service.geography import Village, villages_of
+from service.farmers import models as farmermod
+from service.prices import market
+from service.groups import membership
+from service.messaging import optout
+from service.reference.geography import Village, villages_of
 from service.db import utcnow
-from service.message import OutboundMessage
-from service.optout import Suppression
-from service.producer_group import ProducerGroup
-from service.ussd_session import FormDraft, UssdHop, UssdSession
+from service.messaging.message import OutboundMessage
+from service.messaging.optout import Suppression
+from service.groups.producer_group import ProducerGroup
+from service.ussd.session import FormDraft, UssdHop, UssdSession
 
 SERVICE_CODE = "*384*7#"
 SID = "ATUid_0f5c1a9e2b7d4c3a8e6f1b2c3d4e5f60"

@@ -2,7 +2,7 @@
 
 PostgreSQL refuses a btree index row over about 2.7 KB, so a long hop text broke the
 unique index. The new column ``text_hash`` holds the SHA-256 hex digest of the text
-(``service.ussd_session.text_hash``); existing rows are backfilled in batches.
+(``service.ussd.session.text_hash``); existing rows are backfilled in batches.
 
 Revision ID: c3d5f7a90003
 Revises: b2c4e6a80002
@@ -28,7 +28,7 @@ hop = sa.table("ussd_hop", sa.column("id", sa.Integer), sa.column("text", sa.Tex
 
 
 def _sha256(text: str) -> str:
-    # a copy of service.ussd_session.text_hash: a migration must not change when the code does
+    # a copy of service.ussd.session.text_hash: a migration must not change when the code does
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 

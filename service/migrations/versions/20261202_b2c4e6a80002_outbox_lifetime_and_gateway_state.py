@@ -1,10 +1,10 @@
 """outbox lifetime and gateway outage state
 
 Adds ``outbound_message.expires_at`` (the row's deadline; existing rows get
-``created_at`` + 24 h, tips + 48 h: ``service.message.LIFETIME``),
+``created_at`` + 24 h, tips + 48 h: ``service.messaging.message.LIFETIME``),
 ``outbound_message.updated_at`` (its latest change; existing rows get
 ``delivered_at``, else ``sent_at``, else ``created_at``), the ``gateway_state``
-table (outages shared by every dispatcher, ``service.gateway_state``) and an
+table (outages shared by every dispatcher, ``service.messaging.gateway_state``) and an
 index of the parked delivery reports (orphans).
 
 Revision ID: b2c4e6a80002
@@ -25,7 +25,7 @@ down_revision: Union[str, Sequence[str], None] = '65fa7d0f021b'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
-# lifetimes of the rows already queued, hours (service.message.LIFETIME when this was written)
+# lifetimes of the rows already queued, hours (service.messaging.message.LIFETIME when this was written)
 TIP_HOURS, OTHER_HOURS = 48, 24
 
 

@@ -1,0 +1,140 @@
+"""``flask --app service outbox status|release|fail``: what is stuck in the outbox, and settling it.
+
+``status`` counts rows by state, and by reason for what needs a person (queued
+past due, sending, held, unconfirmed, failed in the last ``--hours``), with the
+gateways' outage state. ``release`` puts chosen ``held``, ``failed`` or
+``unconfirmed`` rows back in the queue; ``fail`` marks chosen ``queued``,
+``held`` or ``unconfirmed`` rows failed with a reason. Rows are chosen with
+``--id`` (repeatable), ``--state`` and ``--reason`` (part of the failure
+reason, any case); both commands list the rows and ask before changing them
+(``--dry-run`` only lists, ``--yes`` does not ask). The rules are in
+``service.messaging.outbox``.
+"""
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from service import new_session
+from service.messaging import outbox
+from service.db import utcnow
+from service.logs import mask_phone
+
+outbox_group = AppGroup("outbox", help="Show and settle what is stuck in the SMS outbox.")
+
+SHOWN = 20  # rows listed before "... and N more"
+
+
+def _session():
+    return new_session(current_app._get_current_object())
+
+
+def _rows(n: int) -> str:
+    return "1 row" if n == 1 else f"{n} rows"
+
+
+def _line(row) -> str:
+    return (f"{row.id}\t{row.status}\t{row.kind}\t{mask_phone(row.phone)}\tattempts {row.attempts}\t"
+            f"{row.failure_reason or ''}")
+
+
+@outbox_group.command("status")
+@click.option("--hours", type=click.FloatRange(min=0, min_open=True), default=24, show_default=True,
+              help="Show rows failed within this many hours.")
+def status_command(hours: float):
+    """Rows by state; by reason for the states that need a person; the gateways' outage state."""
+    now = utcnow()
+    with _session() as session:
+        found = outbox.status(session, now, hours)
+    states = ", ".join(f"{n} {state}" for state, n in found.states.items()) or "empty"
+    click.echo(f"outbox: {states}")
+    for heading, reasons in found.groups.items():
+        click.echo(f"{heading}: {sum(n for _, n in reasons)}")
+        for reason, n in reasons:
+            click.echo(f"  {n:>6}  {reason}")
+    if not found.gateways:
+        click.echo(f"gateway {current_app.config['SMS_GATEWAY']}: no outage recorded")
+    for g in found.gateways:
+        if g.outage_since is None:
+            click.echo(f"gateway {g.gateway}: answering")
+        else:
+            click.echo(f"gateway {g.gateway}: OUTAGE since {g.outage_since:%Y-%m-%d %H:%M} UTC, "
+                       f"{g.failed_passes} failed passes, next try after {g.held_until:%Y-%m-%d %H:%M:%S} UTC; "
+                       f"last error: {g.last_error}")
+
+
+def choice_options(states: tuple[str, ...]):
+    """The row-choosing options, with ``--state`` limited to ``states``."""
+    def decorate(f):
+        f = click.option("--yes", is_flag=True, help="Do not ask for confirmation.")(f)
+        f = click.option("--dry-run", is_flag=True, help="List the rows, change nothing.")(f)
+        f = click.option("--reason", default=None, help="Rows whose failure reason contains this text (any case).")(f)
+        f = click.option("--state", type=click.Choice(states), default=None, help="Rows in this state.")(f)
+        return click.option("--id", "ids", type=int, multiple=True, help="Outbox row id; repeatable.")(f)
+    return decorate
+
+
+def _chosen(session, ids, state, reason):
+    try:
+        rows = outbox.choose(session, ids=ids, state=state, reason=reason)
+    except ValueError:
+        raise click.UsageError("choose rows with --id, --state or --reason") from None
+    if not rows:
+        raise click.ClickException("no outbox row matches")
+    return rows
+
+
+def _review(rows, why_not, verb: str, dry_run: bool, yes: bool) -> list | None:
+    """List the chosen rows as they are and the ones that are left alone (with why); the rows to
+    change, or None on --dry-run. Raises ClickException when none can change or the person declines."""
+    able = [row for row in rows if not why_not(row)]
+    for row in able[:SHOWN]:
+        click.echo(_line(row))
+    if len(able) > SHOWN:
+        click.echo(f"... and {len(able) - SHOWN} more")
+    left = [row for row in rows if why_not(row)]
+    for row in left[:SHOWN]:
+        click.echo(f"not {verb}: {row.id} ({why_not(row)})")
+    if len(left) > SHOWN:
+        click.echo(f"... and {len(left) - SHOWN} more not {verb}")
+    if not able:
+        raise click.ClickException(f"nothing to be {verb}")
+    if dry_run:
+        click.echo(f"dry run: {_rows(len(able))} would be {verb}")
+        return None
+    if not yes and not click.confirm(f"{_rows(len(able))} will be {verb}. Go on?", default=False):
+        raise click.ClickException("nothing changed")
+    return able
+
+
+@outbox_group.command("release")
+@choice_options(outbox.RELEASABLE)
+@click.option("--duplicate-ok", is_flag=True,
+              help="Also send rows AT may already have (unconfirmed, or with AT's message id): "
+                   "the farmer may get the message twice.")
+def release_command(ids, state, reason, dry_run, yes, duplicate_ok):
+    """Put chosen held, failed or unconfirmed rows back in the queue (fresh attempts and deadline)."""
+    with _session() as session:
+        rows = _chosen(session, ids, state, reason)
+        able = _review(rows, lambda row: outbox.why_not_released(row, duplicate_ok), "released", dry_run, yes)
+        if able:
+            released, _ = outbox.release(session, able, utcnow(), duplicate_ok=duplicate_ok)
+            session.commit()
+            click.echo(f"{_rows(len(released))} released to the queue")
+
+
+@outbox_group.command("fail")
+@choice_options(outbox.FAILABLE)
+@click.option("--why", required=True, help="The reason stored on the rows (\"failed by hand: ...\").")
+def fail_command(ids, state, reason, dry_run, yes, why):
+    """Mark chosen queued, held or unconfirmed rows failed, with a reason; they are not sent."""
+    if not " ".join(why.split()):
+        raise click.BadParameter("give the reason", param_hint="--why")
+    with _session() as session:
+        rows = _chosen(session, ids, state, reason)
+        able = _review(rows, outbox.why_not_failed, "failed", dry_run, yes)
+        if able:
+            failed, _ = outbox.fail(session, able, why)
+            session.commit()
+            click.echo(f"{_rows(len(failed))} failed")

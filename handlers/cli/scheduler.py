@@ -1,0 +1,86 @@
+"""CLI: ``flask --app service serve`` and the ``flask --app service scheduler`` group
+(``run``, ``tick``, ``dispatch``)."""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, with_appcontext
+from werkzeug.serving import run_simple
+
+from scheduler import build, start_embedded
+from service import session_factory
+from service.messaging import gateways
+from service.db import import_models, utcnow
+from service.messaging.dispatch import dispatch_once
+
+scheduler_group = AppGroup("scheduler", help="Run the scheduler and the outbox dispatcher.")
+
+
+@scheduler_group.command("run")
+def run_command():
+    """Run the scheduler (tick, outbox dispatcher, sweep) in this process until stopped."""
+    config = current_app.config
+    click.echo(f"Scheduler: tick every {config['SCHEDULER_TICK_SECONDS']:g} s, dispatching every "
+               f"{config['DISPATCH_INTERVAL_SECONDS']:g} s through the {config['SMS_GATEWAY']} gateway, "
+               f"timezone {config['TIMEZONE']}; Ctrl-C stops")
+    try:
+        build(config, blocking=True).start()
+    except (KeyboardInterrupt, SystemExit):
+        click.echo("Scheduler stopped")
+
+
+def parse_at(value: str | None, timezone: str) -> dt.datetime:
+    """``--at`` value: ISO 8601; without an offset it is local time in ``timezone``. None → now (UTC)."""
+    if not value:
+        return utcnow()
+    try:
+        when = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"not an ISO time: {value!r}") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=ZoneInfo(timezone))
+    return when.astimezone(dt.timezone.utc)
+
+
+AT_HELP = "Act as of this ISO time (local TIMEZONE time unless it carries an offset); default now."
+
+
+@scheduler_group.command("tick")
+@click.option("--at", "at", default=None, help=AT_HELP)
+def tick_command(at: str | None):
+    """Run one scheduler pass (reminders, broadcasts, price pushes) and print what it did."""
+    from scheduler.tick import tick
+    app = current_app._get_current_object()
+    now = parse_at(at, app.config["TIMEZONE"])
+    result = tick(session_factory(app), app.config, now)
+    click.echo(f"tick at {now.astimezone(ZoneInfo(app.config['TIMEZONE'])).isoformat()}: {result}")
+
+
+@scheduler_group.command("dispatch")
+@click.option("--at", "at", default=None, help=AT_HELP)
+def dispatch_command(at: str | None):
+    """Send the due queued messages once (one dispatcher pass) and print what happened."""
+    import_models()  # the outbox's foreign keys need every model mapped (PostgreSQL skips init_db)
+    app = current_app._get_current_object()
+    summary = dispatch_once(session_factory(app), gateways.for_config(app.config), app.config,
+                            now=parse_at(at, app.config["TIMEZONE"]))
+    click.echo(f"dispatch: {summary.claimed} claimed, {summary}")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
+@with_appcontext
+def serve_command(host: str, port: int):
+    """Run the service with the development server (no reloader) and, when
+    SCHEDULER_EMBEDDED is on, the scheduler in the same process."""
+    app = current_app._get_current_object()
+    if app.config["SCHEDULER_EMBEDDED"]:
+        start_embedded(app)
+        click.echo(f"Scheduler: embedded, dispatching every {app.config['DISPATCH_INTERVAL_SECONDS']:g} s "
+                   f"through the {app.config['SMS_GATEWAY']} gateway")
+    click.echo(f"Phone simulator: http://{host}:{port}/simulator")
+    run_simple(host, port, app, use_reloader=False, threaded=True)

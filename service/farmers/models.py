@@ -1,0 +1,154 @@
+"""Farmers: the people behind a phone number.
+
+A phone (E.164) can carry several farmer profiles (a household shares one
+phone; a woman may reach the service only through it). Each profile has its
+own name, gender, language and memberships; the first registered profile of
+a phone is its *main* profile, which SMS commands act for unless they start
+with another profile's member code (the farmer's id, e.g. ``1207 JOIN VOS03``).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import ForeignKey, Index, String, exists, select, text
+from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from service.db import Base, utcnow
+from service.errors import Refusal
+from service.reference.names import LANGUAGES, fold
+from service.messaging.optout import Suppression
+
+GENDERS = ("female", "male")
+MAX_PROFILES_PER_PHONE = 8
+MAX_LAND_HA = Decimal("500")
+
+
+class FarmerCrop(Base):
+    """A crop a farmer grows."""
+
+    __tablename__ = "farmer_crop"
+    farmer_id: Mapped[int] = mapped_column(ForeignKey("farmer.id", ondelete="CASCADE"), primary_key=True)
+    crop_id: Mapped[str] = mapped_column(ForeignKey("crop.id"), primary_key=True)
+
+
+class Farmer(Base):
+    """A farmer profile.
+
+    ``phone``: E.164; ``gender``: ``female``/``male``; ``language``: tg/ru/uz/en;
+    ``land_m2``: land farmed in square metres (rendered in ha); ``is_main``:
+    the phone's main profile. The member code shown to people is ``id``.
+    """
+
+    __tablename__ = "farmer"
+    __table_args__ = (
+        # at most one main profile per phone
+        Index("uq_farmer_main_phone", "phone", unique=True,
+              sqlite_where=text("is_main"), postgresql_where=text("is_main")),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    gender: Mapped[str] = mapped_column(String(8))
+    language: Mapped[str] = mapped_column(String(2), default="tg")
+    land_m2: Mapped[int | None]
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("village.id"), index=True)
+    is_main: Mapped[bool] = mapped_column(default=False)
+    registered_via: Mapped[str] = mapped_column(String(8), default="ussd")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    crop_rows: Mapped[list[FarmerCrop]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+    @property
+    def crop_ids(self) -> list[str]:
+        """Ids of the crops this farmer grows, sorted."""
+        return sorted(c.crop_id for c in self.crop_rows)
+
+    @property
+    def code(self) -> str:
+        """The member code people type and read (the id as digits)."""
+        return str(self.id)
+
+    @hybrid_property
+    def opted_out(self) -> bool:
+        """True when the farmer's phone is on the suppression list (see ``service.messaging.optout``)."""
+        session = Session.object_session(self)
+        return session is not None and session.get(Suppression, self.phone) is not None
+
+    @opted_out.expression
+    def opted_out(cls):
+        return exists().where(Suppression.phone == cls.phone)
+
+
+def profiles(session: Session, phone: str) -> list[Farmer]:
+    """Profiles on ``phone``: the main one first, then by registration order."""
+    return list(session.scalars(
+        select(Farmer).where(Farmer.phone == phone).order_by(Farmer.is_main.desc(), Farmer.id)))
+
+
+def main_profile(session: Session, phone: str) -> Farmer | None:
+    """The phone's main profile, or None when the phone is not registered."""
+    found = profiles(session, phone)
+    return found[0] if found else None
+
+
+def parse_land_ha(text: str) -> int:
+    """Parse a land size in hectares typed by a farmer (``"1.5"``, ``"1,5"``, ``"0.25 ha"``) into m².
+
+    Raises ``Refusal("err.land")`` for anything that is not a number in (0, 500] ha.
+    """
+    cleaned = (text or "").strip().lower().replace(",", ".")
+    for suffix in ("ha", "га", "gektar", "гектар"):
+        if cleaned.endswith(suffix):
+            cleaned = cleaned[: -len(suffix)].strip()
+    try:
+        value = Decimal(cleaned)
+    except Exception:
+        raise Refusal("err.land") from None
+    if not value.is_finite() or value <= 0 or value > MAX_LAND_HA:
+        raise Refusal("err.land")
+    return int((value * 10000).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def clean_name(text: str) -> str:
+    """A person's name as typed, trimmed to 2..40 characters; ``Refusal("err.name")`` otherwise."""
+    name = " ".join((text or "").replace("*", " ").split())
+    if len(name) < 2 or len(name) > 40 or not any(ch.isalpha() for ch in name):
+        raise Refusal("err.name")
+    return name
+
+
+def register(session: Session, *, phone: str, name: str, gender: str, village_id: int | None,
+             crop_ids: list[str], land_m2: int | None, language: str, via: str = "ussd") -> Farmer:
+    """Create a farmer profile on ``phone`` and return it (flushed, with its id).
+
+    The first profile of a phone becomes its main profile. Raises
+    ``Refusal("err.already_registered")`` when a profile of the same name
+    exists on the phone (the existing one is kept) and ``Refusal("err.too_many_profiles")``
+    past :data:`MAX_PROFILES_PER_PHONE`. ``ValueError`` for a gender or
+    language outside the allowed values (a programming error, not farmer input).
+    """
+    if gender not in GENDERS:
+        raise ValueError(f"gender must be one of {GENDERS}")
+    if language not in LANGUAGES:
+        raise ValueError(f"language must be one of {LANGUAGES}")
+    existing = profiles(session, phone)
+    if any(fold(p.name) == fold(name) for p in existing):
+        raise Refusal("err.already_registered", name=name)
+    if len(existing) >= MAX_PROFILES_PER_PHONE:
+        raise Refusal("err.too_many_profiles")
+    farmer = Farmer(phone=phone, name=name, gender=gender, village_id=village_id, land_m2=land_m2,
+                    language=language, is_main=not existing, registered_via=via)
+    farmer.crop_rows = [FarmerCrop(crop_id=c) for c in sorted(set(crop_ids))]
+    session.add(farmer)
+    session.flush()
+    return farmer
+
+
+def set_language(session: Session, farmer: Farmer, language: str) -> None:
+    """Change a profile's language; ``ValueError`` outside tg/ru/uz/en."""
+    if language not in LANGUAGES:
+        raise ValueError(f"language must be one of {LANGUAGES}")
+    farmer.language = language
+

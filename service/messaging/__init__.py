@@ -1,0 +1,1 @@
+"""Messaging: MO and MT messages, the outbox and its dispatcher, delivery reports, opt-outs, SMS encoding and the gateway adapters."""

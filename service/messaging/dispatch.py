@@ -1,0 +1,385 @@
+"""The outbox dispatcher: sends queued MT messages through the gateway adapter.
+
+One pass (:func:`dispatch_once`), following ``docs/gateway-africastalking.md`` §6–§9:
+
+0. nothing while the gateway is held after an outage (``service.messaging.gateway_state``:
+   the hold is in the database, shared by every dispatcher process);
+1. claim due ``queued`` rows atomically (``status → sending``; on PostgreSQL
+   ``FOR UPDATE SKIP LOCKED`` so parallel dispatchers never share a row),
+   highest priority first, then oldest, at most ``DISPATCH_BATCH_SIZE``,
+   within the delivery rules of ``service.messaging.rules`` (quiet hours hold
+   all but replies and alerts; the rate cap in segments per second);
+   rows that already carry a gateway message id are never claimed again;
+   due rows past their deadline (``expires_at``) are not sent but ``failed``
+   ("expired: not sent within 24 h"), counted in the :class:`Summary` and logged;
+2. drop rows to suppressed phones (state ``suppressed``), except the STOP
+   confirmation (kind ``stop_confirm``), checked now, at send time;
+3. send identical texts together, ≤ :data:`MAX_RECIPIENTS` distinct phones a request,
+   keeping each phone's rows in claim order;
+4. record each recipient's outcome and commit after every request; then apply
+   delivery reports that arrived before the message ids were stored, and match
+   parked reports to rows whose outcome is unknown (``service.messaging.delivery``).
+
+What happens to a row, by the gateway's outcome (``service.messaging.gateways``):
+
+| Outcome | Row | Attempt counted |
+|---|---|---|
+| accepted / delivered | ``accepted`` (message id stored) / ``delivered`` | yes |
+| permanent (403, 404, 406, bad number) | ``failed`` (406 also opts the phone out) | yes |
+| retry (AT's 407, 409, 500-502 for that recipient) | ``queued`` again after :func:`retry_delay`; ``failed`` after :data:`MAX_ATTEMPTS` | yes |
+| outage (the whole request failed: HTTP 5xx, connection refused, connect timeout) | ``queued`` again with the pass's unsent rows; the queue is held with growing pauses (30 s ... 10 min) and an ALERT | no |
+| account (401 RiskHold, 402, 405, the auth refusal) | ``queued``; every queued row held :data:`ACCOUNT_HOLD`, ALERT | no |
+| unconfirmed (read timeout, unreadable answer, missing from the answer, unexpected error) | ``unconfirmed``, never resent automatically | yes |
+| review (a statusCode outside AT's table, e.g. 408) | ``held``; the sweep releases it after an hour (``service.messaging.outbox``) | yes |
+
+:data:`MAX_ATTEMPTS` is 10: with the backoff (30 s doubling, capped at
+:data:`BACKOFF_CAP` 1 h, jitter ×0.5-1) a per-recipient problem is retried for
+about 1.5-3 hours before the row is given up, long enough to ride out a routing
+or operator problem for one number (407/409/5xx for that recipient), short
+enough that a number that cannot be reached is settled the same day. Outages
+and account holds do not count; every row also ends at its deadline.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import uuid
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from service.messaging import delivery
+from service.messaging import gateway_state
+from service.messaging import optout
+from service.messaging.rules import EXEMPT_KINDS, Rules, take_within
+from service.db import utcnow
+from service.messaging.gateways import (
+    ACCEPTED,
+    ACCOUNT,
+    DELIVERED,
+    OUTAGE,
+    PERMANENT,
+    RETRY,
+    UNCONFIRMED,
+    Gateway,
+    RecipientResult,
+)
+from service.messaging.message import OutboundMessage, expiry_reason
+
+log = logging.getLogger(__name__)
+
+MAX_RECIPIENTS = 100
+MAX_ATTEMPTS = 10  # per-recipient retries over about 1.5-3 h: see the module docstring
+BACKOFF_BASE = dt.timedelta(seconds=30)
+BACKOFF_CAP = dt.timedelta(hours=1)
+ACCOUNT_HOLD = dt.timedelta(minutes=15)
+
+
+@dataclass
+class Summary:
+    """What one pass did: ``claimed`` rows, their ``states`` after the pass (state → count),
+    the ``reasons`` of everything not sent (reason → count), ``expired`` rows failed
+    unsent because their deadline passed (also in ``states["failed"]``), and
+    ``held_until`` (aware UTC) when the gateway is held after an outage."""
+
+    claimed: int = 0
+    states: Counter = field(default_factory=Counter)
+    reasons: Counter = field(default_factory=Counter)
+    expired: int = 0
+    held_until: dt.datetime | None = None
+
+    @property
+    def sent(self) -> int:
+        """Rows the gateway took (accepted or, on the local gateway, delivered)."""
+        return self.states["accepted"] + self.states["delivered"]
+
+    def __str__(self) -> str:
+        parts = [f"{self.sent} sent", f"{self.states['failed']} failed"]
+        if self.expired:
+            parts.append(f"{self.expired} expired")
+        for state, label in (("queued", "to retry"), ("held", "held"), ("suppressed", "suppressed"),
+                             ("unconfirmed", "unconfirmed")):
+            if self.states[state]:
+                parts.append(f"{self.states[state]} {label}")
+        text = ", ".join(parts)
+        if self.reasons:
+            text += " (" + "; ".join(f"{reason} ×{n}" for reason, n in self.reasons.most_common()) + ")"
+        if self.held_until:
+            text += f"; gateway outage: sending held until {self.held_until.strftime('%Y-%m-%d %H:%M:%S')} UTC"
+        return text
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """Wait before attempt ``attempts + 1``: ``BACKOFF_BASE · 2^(attempts-1)``, capped at
+    ``BACKOFF_CAP``, times a random factor in [0.5, 1] (jitter spreads the retries)."""
+    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, attempts - 1))
+    return ceiling * random.uniform(0.5, 1.0)
+
+
+def dispatch_once(session_factory: Callable[[], Session], gateway: Gateway, config: Mapping,
+                  *, now: dt.datetime | None = None) -> Summary:
+    """Run one dispatcher pass and return its :class:`Summary`.
+
+    ``session_factory`` makes the pass's own session; ``gateway`` an adapter
+    (``service.messaging.gateways.for_config``); ``config`` gives ``DISPATCH_BATCH_SIZE``
+    and the delivery rules' settings (:meth:`Rules.from_config`);
+    ``now`` (aware UTC) decides which rows are due, whether it is quiet time and
+    the rate budget.
+    """
+    now = now or utcnow()
+    summary = Summary()
+    with session_factory() as session:
+        held = gateway_state.held_until(session, gateway.name)
+        if held is not None and held > now:
+            summary.held_until = held
+            return summary
+        in_outage = held is not None
+        rows = _claim(session, int(config["DISPATCH_BATCH_SIZE"]), now, Rules.from_config(config), summary)
+        summary.claimed = len(rows)
+        rows = _drop_suppressed(session, rows, summary)
+        session.commit()
+        batches = _batches(rows)
+        for i, (text, batch) in enumerate(batches):
+            batch = _submit(session, batch)
+            if not batch:
+                continue
+            results = _send(gateway, text, batch)
+            outage = next((r.reason or "gateway unreachable" for r in results.values() if r.outcome == OUTAGE),
+                          None)
+            until = gateway_state.record_failure(session, gateway.name, now, outage) if outage else None
+            if until:
+                summary.held_until = until
+            elif in_outage:
+                gateway_state.record_answer(session, gateway.name, now)
+                in_outage = False
+            ids = _record(session, batch, results, now, summary, until)
+            session.commit()
+            if ids:
+                delivery.apply_orphans(session, ids, now)
+                session.commit()
+            unknown = [row for row in batch if row.status == "unconfirmed"]
+            if unknown:
+                delivery.match_unconfirmed(session, unknown, now)
+                session.commit()
+            problem = next((r.reason for r in results.values() if r.outcome == ACCOUNT), None)
+            rest = [row for _, later in batches[i + 1:] for row in later]
+            if until:
+                _put_back(rest, until, summary)
+                session.commit()
+                break
+            if problem:
+                _hold_queue(session, rest, now + ACCOUNT_HOLD, problem, summary)
+                session.commit()
+                break
+    if summary.claimed or summary.expired:
+        log.info("dispatch through %s: %s", gateway.name, summary)
+    return summary
+
+
+def _claim(session: Session, limit: int, now: dt.datetime, rules: Rules,
+           summary: Summary) -> list[OutboundMessage]:
+    """Mark up to ``limit`` due rows ``sending``, commit, and return them in send order.
+
+    During quiet hours only :data:`EXEMPT_KINDS` are due; the rows taken stop at
+    the rate budget (:meth:`Rules.budget`). Due rows past their deadline are
+    failed as expired instead (:func:`_expire`).
+
+    The UPDATE re-checks ``status = 'queued'`` so a row another dispatcher got
+    first is skipped; on PostgreSQL the candidates are also locked
+    (``FOR UPDATE SKIP LOCKED``) until the claim commits, so parallel
+    dispatchers take different rows instead of competing for the same ones.
+    """
+    order = (OutboundMessage.priority, OutboundMessage.created_at, OutboundMessage.id)
+    due = (select(OutboundMessage.id, OutboundMessage.segments, OutboundMessage.expires_at,
+                  OutboundMessage.created_at, OutboundMessage.kind)
+           .where(OutboundMessage.status == "queued", OutboundMessage.next_attempt_at <= now,
+                  OutboundMessage.gateway_message_id.is_(None))
+           .order_by(*order)
+           .limit(limit))
+    if rules.is_quiet(now):
+        due = due.where(OutboundMessage.kind.in_(EXEMPT_KINDS))
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    found = session.execute(due).all()
+    _expire(session, [r for r in found if r.expires_at <= now], now, summary)
+    found = [r for r in found if r.expires_at > now]
+    candidates = [r.id for r in found[:take_within([r.segments for r in found], rules.budget(session, now))]]
+    if not candidates:
+        session.commit()
+        return []
+    ids = session.scalars(
+        update(OutboundMessage)
+        .where(OutboundMessage.id.in_(candidates), OutboundMessage.status == "queued")
+        .values(status="sending", attempts=OutboundMessage.attempts + 1, sent_at=now,
+                claimed_by=uuid.uuid4().hex, submitted_at=None)
+        .returning(OutboundMessage.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    session.commit()
+    return list(session.scalars(select(OutboundMessage).where(OutboundMessage.id.in_(ids)).order_by(*order)))
+
+
+def _expire(session: Session, rows: list, now: dt.datetime, summary: Summary) -> None:
+    """Fail due ``queued`` rows (id, created_at, expires_at, kind) whose deadline passed: not sent."""
+    if not rows:
+        return
+    by_reason: dict[str, list[int]] = {}
+    kinds: Counter = Counter()
+    for r in rows:
+        by_reason.setdefault(expiry_reason(r.created_at, r.expires_at), []).append(r.id)
+        kinds[r.kind] += 1
+    for reason, ids in by_reason.items():
+        n = session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id.in_(ids), OutboundMessage.status == "queued")
+            .values(status="failed", failure_reason=reason)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        summary.expired += n
+        summary.states["failed"] += n
+        summary.reasons[reason] += n
+    log.warning("%d outbox rows expired unsent (deadline passed): %s", summary.expired,
+                ", ".join(f"{kind} ×{n}" for kind, n in kinds.most_common()))
+
+
+def _submit(session: Session, batch: list[OutboundMessage]) -> list[OutboundMessage]:
+    """Mark the batch's rows handed to the gateway (``submitted_at``), commit, and return the rows
+    still this pass's: a row the sweep gave back to the queue meanwhile (this pass looked dead)
+    is left to whoever claimed it next.
+
+    Until this commit a row can be sent again safely; after it, an unknown outcome is
+    ``unconfirmed`` and never resent automatically.
+    """
+    claim = batch[0].claimed_by  # one claim id per pass (see _claim)
+    mine = set(session.scalars(
+        update(OutboundMessage)
+        .where(OutboundMessage.id.in_([row.id for row in batch]), OutboundMessage.status == "sending",
+               OutboundMessage.claimed_by == claim, OutboundMessage.submitted_at.is_(None))
+        .values(submitted_at=utcnow())
+        .returning(OutboundMessage.id)
+        .execution_options(synchronize_session=False)
+    ).all())
+    session.commit()
+    return [row for row in batch if row.id in mine]
+
+
+def _drop_suppressed(session: Session, rows: list[OutboundMessage], summary: Summary) -> list[OutboundMessage]:
+    suppressed = optout.suppressed_among(session, sorted({r.phone for r in rows}))
+    keep = []
+    for row in rows:
+        if row.phone in suppressed and row.kind != "stop_confirm":
+            row.status, row.failure_reason = "suppressed", "phone opted out"
+            summary.states["suppressed"] += 1
+        else:
+            keep.append(row)
+    return keep
+
+
+def _batches(rows: list[OutboundMessage]) -> list[tuple[str, list[OutboundMessage]]]:
+    """Group rows by text into requests of ≤ MAX_RECIPIENTS distinct phones, in send order.
+
+    A row joins an open request of its text only when that request is sent after
+    every earlier row of the same phone, so one phone's messages keep their order;
+    two rows with the same text and phone go into different requests."""
+    batches: list[tuple[str, list[OutboundMessage]]] = []
+    open_batches: dict[str, list[int]] = {}  # text → indexes into batches
+    last_of_phone: dict[str, int] = {}  # phone → index of the request holding its latest row
+    for row in rows:
+        after = last_of_phone.get(row.phone, -1)
+        for index in open_batches.setdefault(row.text, []):
+            if index > after and len(batches[index][1]) < MAX_RECIPIENTS:
+                batches[index][1].append(row)
+                break
+        else:
+            index = len(batches)
+            batches.append((row.text, [row]))
+            open_batches[row.text].append(index)
+        last_of_phone[row.phone] = index
+    return batches
+
+
+def _send(gateway: Gateway, text: str, batch: list[OutboundMessage]) -> dict[str, RecipientResult]:
+    """The gateway's result per phone; an unexpected error counts as an unknown outcome (no resend)."""
+    phones = [row.phone for row in batch]
+    try:
+        results = gateway.send(text, phones)
+    except Exception as exc:
+        log.exception("gateway %s failed unexpectedly", gateway.name)
+        results = [RecipientResult(p, UNCONFIRMED, reason=f"gateway error: {type(exc).__name__}")
+                   for p in phones]
+    return {r.phone: r for r in results}
+
+
+def _record(session: Session, batch: list[OutboundMessage], results: dict[str, RecipientResult],
+            now: dt.datetime, summary: Summary, held_until: dt.datetime | None = None) -> list[str]:
+    """Apply each row's result; returns the message ids stored. ``held_until``: the outage hold
+    (rows with an outage outcome wait until then, their attempt not counted)."""
+    stored = []
+    for row in batch:
+        result = results[row.phone]
+        row.gateway_status_code = result.status_code
+        row.failure_reason = result.reason
+        if result.outcome == ACCEPTED:
+            row.status, row.gateway_message_id = "accepted", result.message_id
+            row.cost, row.billed_parts = result.cost, result.parts
+            if result.message_id:
+                stored.append(result.message_id)
+        elif result.outcome == DELIVERED:
+            row.status, row.delivered_at = "delivered", now
+        elif result.outcome == PERMANENT:
+            row.status = "failed"
+            if result.suppress:
+                optout.opt_out(session, row.phone, "blacklist")
+        elif result.outcome == RETRY:
+            if row.attempts >= MAX_ATTEMPTS:
+                row.status = "failed"
+                row.failure_reason = f"gave up after {row.attempts} attempts: {result.reason}"[:200]
+            else:
+                row.status, row.next_attempt_at = "queued", now + retry_delay(row.attempts)
+        elif result.outcome == OUTAGE:
+            # the gateway is down, not the row's fault: the attempt does not count
+            row.status, row.attempts = "queued", row.attempts - 1
+            row.next_attempt_at = held_until or now + gateway_state.PAUSE_BASE
+        elif result.outcome == ACCOUNT:
+            # not the row's fault: the attempt does not count
+            row.status, row.attempts = "queued", row.attempts - 1
+            row.next_attempt_at = now + ACCOUNT_HOLD
+        elif result.outcome == UNCONFIRMED:
+            row.status = "unconfirmed"
+        else:  # REVIEW
+            row.status = "held"
+            log.warning("outbox row %s held for review: %s", row.id, result.reason)
+        summary.states[row.status] += 1
+        if row.status not in ("accepted", "delivered") and result.reason:
+            summary.reasons[result.reason] += 1
+    return stored
+
+
+def _put_back(unsent: list[OutboundMessage], until: dt.datetime, summary: Summary) -> None:
+    """Outage: the pass's rows not yet handed to the gateway go back to the queue, due at ``until``,
+    their attempt not counted."""
+    for row in unsent:
+        row.status, row.attempts, row.next_attempt_at = "queued", row.attempts - 1, until
+        summary.states["queued"] += 1
+
+
+def _hold_queue(session: Session, unsent: list[OutboundMessage], until: dt.datetime, problem: str,
+                summary: Summary) -> None:
+    """Account problem: put back the pass's unsent rows and delay every queued row until ``until``."""
+    for row in unsent:
+        row.status, row.attempts, row.next_attempt_at = "queued", row.attempts - 1, until
+        summary.states["queued"] += 1
+    session.flush()
+    session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.status == "queued", OutboundMessage.next_attempt_at < until)
+        .values(next_attempt_at=until)
+        .execution_options(synchronize_session=False)
+    )
+    log.error("ALERT: SMS gateway account problem (%s): sending held until %s UTC; a person must act "
+              "(top up, sender ID approval, risk hold or API key)",
+              problem, until.strftime("%Y-%m-%d %H:%M"))

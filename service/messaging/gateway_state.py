@@ -1,0 +1,112 @@
+"""The outage state of each SMS gateway, shared by every dispatcher process through the database.
+
+A dispatcher pass whose request fails as a whole (``service.messaging.gateways.OUTAGE``:
+AT answers HTTP 5xx or another non-2xx that is not the auth refusal, refuses
+the connection, or the connect times out) calls :func:`record_failure`: the
+gateway's row counts the consecutive failed passes and holds sending until
+``held_until``, with pauses that grow from :data:`PAUSE_BASE` (30 s, 1 min,
+2 min, 4 min, 8 min) to :data:`PAUSE_CAP` (10 min). Every dispatcher checks
+:func:`held_until` before it claims rows, so during an outage the whole queue
+waits and the gateway gets one probing request per pause. The first answer
+that is not an outage ends it (:func:`record_answer`).
+
+Log lines: ERROR ``ALERT`` when an outage starts and again at most every
+:data:`ALERT_EVERY` (15 min) while it lasts; INFO when the gateway answers again.
+No Flask here: callers pass a Session and commit.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy import String, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from service.db import Base
+
+log = logging.getLogger(__name__)
+
+PAUSE_BASE = dt.timedelta(seconds=30)
+PAUSE_CAP = dt.timedelta(minutes=10)
+ALERT_EVERY = dt.timedelta(minutes=15)
+
+
+class GatewayState(Base):
+    """One row per gateway adapter name (``africastalking``, ``local``).
+
+    ``outage_since`` when the current outage started (None: the gateway answers);
+    ``failed_passes`` consecutive passes whose request failed as a whole;
+    ``held_until`` no dispatcher sends through this gateway before it;
+    ``last_alert_at`` the latest ALERT log line; ``last_error`` the latest
+    failure's reason. Times UTC.
+    """
+
+    __tablename__ = "gateway_state"
+    gateway: Mapped[str] = mapped_column(String(40), primary_key=True)
+    outage_since: Mapped[dt.datetime | None]
+    failed_passes: Mapped[int] = mapped_column(default=0)
+    held_until: Mapped[dt.datetime | None]
+    last_alert_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(200))
+
+
+def pause(failed_passes: int) -> dt.timedelta:
+    """The hold after the ``failed_passes``-th consecutive failed pass (≥ 1):
+    ``PAUSE_BASE · 2^(n-1)``, capped at :data:`PAUSE_CAP`."""
+    return min(PAUSE_CAP, PAUSE_BASE * 2 ** min(max(0, failed_passes - 1), 20))
+
+
+def get(session: Session, gateway: str) -> GatewayState | None:
+    """The gateway's state row, or None when it never had an outage."""
+    return session.get(GatewayState, gateway)
+
+
+def held_until(session: Session, gateway: str) -> dt.datetime | None:
+    """Until when sending through ``gateway`` is held (aware UTC), or None."""
+    return session.scalar(select(GatewayState.held_until).where(GatewayState.gateway == gateway))
+
+
+def record_failure(session: Session, gateway: str, now: dt.datetime, reason: str) -> dt.datetime:
+    """Count one failed pass of ``gateway`` at ``now`` and return the new ``held_until``.
+
+    Logs the ALERT when the outage starts and when the last one is :data:`ALERT_EVERY`
+    old. Atomic against other dispatchers (an UPDATE that increments in the database).
+    """
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(insert(GatewayState).values(gateway=gateway, failed_passes=0)
+                    .on_conflict_do_nothing(index_elements=["gateway"]))
+    session.execute(
+        update(GatewayState).where(GatewayState.gateway == gateway)
+        .values(failed_passes=GatewayState.failed_passes + 1, last_error=reason[:200])
+        .execution_options(synchronize_session=False))
+    state = session.scalars(select(GatewayState).where(GatewayState.gateway == gateway)
+                            .execution_options(populate_existing=True)).one()
+    until = now + pause(state.failed_passes)
+    state.held_until = max(until, state.held_until or until)
+    started = state.outage_since is None
+    if started:
+        state.outage_since = now
+    if started or state.last_alert_at is None or now - state.last_alert_at >= ALERT_EVERY:
+        state.last_alert_at = now
+        log.error("ALERT: SMS gateway %s %s (%s): %d failed passes since %s UTC; sending held until %s UTC "
+                  "and retried with growing pauses (messages keep their attempts)",
+                  gateway, "is down" if started else "is still down", reason[:200], state.failed_passes,
+                  state.outage_since.strftime("%Y-%m-%d %H:%M:%S"), state.held_until.strftime("%H:%M:%S"))
+    session.flush()
+    return state.held_until
+
+
+def record_answer(session: Session, gateway: str, now: dt.datetime) -> bool:
+    """The gateway answered at ``now``: end its outage, if any (INFO line); True when one ended."""
+    state = session.scalars(select(GatewayState).where(GatewayState.gateway == gateway,
+                                                       GatewayState.outage_since.is_not(None))
+                            .execution_options(populate_existing=True)).one_or_none()
+    if state is None:
+        return False
+    minutes = max(0.0, (now - state.outage_since).total_seconds() / 60)
+    log.info("SMS gateway %s answers again after an outage of %.0f min (%d failed passes); sending resumes",
+             gateway, minutes, state.failed_passes)
+    state.outage_since, state.failed_passes, state.held_until, state.last_alert_at = None, 0, None, None
+    session.flush()
+    return True

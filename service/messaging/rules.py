@@ -1,0 +1,110 @@
+"""Delivery rules the dispatcher applies when it claims outbox rows.
+
+Quiet hours
+    No SMS goes to farmers between ``QUIET_HOURS_START`` and ``QUIET_HOURS_END``
+    (local ``TIMEZONE`` time, default 21:00–07:00 ``Asia/Dushanbe``). A row that
+    falls inside stays ``queued`` and is claimed when the window opens. Exempt
+    (:data:`EXEMPT_KINDS`): replies to the farmer's own request (``reply``,
+    ``stop_confirm``: the farmer just wrote and expects the answer) and
+    ``alert`` (staff alerts about hail, frost or mudflow: a warning that waits
+    until 07:00 may come after the damage; staff choose when to send one).
+    Equal start and end mean no quiet hours.
+
+Rate cap
+    At most ``SEND_RATE_SEGMENTS_PER_SECOND`` SMS segments per second, counted
+    in the database over a sliding window of :func:`Rules.window` (the dispatch
+    interval, at least one second): a pass may claim ``rate × window`` segments
+    minus the segments of rows whose latest attempt started inside the window.
+    Counting in the database shares one budget among several dispatcher
+    processes and takes the pass's ``now``, so tests need no sleeping; token
+    bucket libraries (``limits``, ``pyrate-limiter``) keep their state in the
+    process or in Redis, which the service does not run. When nothing was sent
+    inside the window one row is always allowed, so a message longer than the
+    budget is not stuck. ``0`` means no cap.
+
+Priorities and order
+    Rows are claimed by priority (``service.messaging.message.PRIORITY``: replies and
+    alerts before notices, broadcasts and tips), then oldest first; the
+    dispatcher keeps one phone's rows in that order across its batched requests.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+EXEMPT_KINDS = ("reply", "stop_confirm", "alert")
+
+
+def parse_hhmm(text: str) -> dt.time:
+    """``"21:00"`` or ``"21"`` → ``dt.time(21, 0)``; ``ValueError`` otherwise."""
+    hours, _, minutes = str(text).strip().partition(":")
+    return dt.time(int(hours), int(minutes or 0))
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The delivery rules as values: ``zone`` local zone, quiet hours ``quiet_start``–``quiet_end``
+    (local wall-clock times), ``rate`` segments per second (0 = no cap), ``interval`` the dispatch
+    interval in seconds."""
+
+    zone: ZoneInfo
+    quiet_start: dt.time
+    quiet_end: dt.time
+    rate: float = 0.0
+    interval: float = 5.0
+
+    @classmethod
+    def from_config(cls, config: Mapping) -> Rules:
+        """Rules from settings named as in ``config.py`` (missing ones: no quiet hours, no cap)."""
+        return cls(zone=ZoneInfo(config.get("TIMEZONE") or "Asia/Dushanbe"),
+                   quiet_start=parse_hhmm(config.get("QUIET_HOURS_START") or "00:00"),
+                   quiet_end=parse_hhmm(config.get("QUIET_HOURS_END") or "00:00"),
+                   rate=float(config.get("SEND_RATE_SEGMENTS_PER_SECOND") or 0),
+                   interval=float(config.get("DISPATCH_INTERVAL_SECONDS") or 5))
+
+    @property
+    def window(self) -> dt.timedelta:
+        """The sliding window the rate cap counts over."""
+        return dt.timedelta(seconds=max(1.0, self.interval))
+
+    def is_quiet(self, now: dt.datetime) -> bool:
+        """True when ``now`` (aware) falls inside the quiet hours."""
+        if self.quiet_start == self.quiet_end:
+            return False
+        local = now.astimezone(self.zone).time()
+        if self.quiet_start < self.quiet_end:
+            return self.quiet_start <= local < self.quiet_end
+        return local >= self.quiet_start or local < self.quiet_end
+
+    def budget(self, session: Session, now: dt.datetime) -> int | None:
+        """Segments a pass may send at ``now`` (None = no cap); see the module docstring."""
+        if self.rate <= 0:
+            return None
+        from service.messaging.message import OutboundMessage
+
+        used = session.scalar(select(func.coalesce(func.sum(OutboundMessage.segments), 0))
+                              .where(OutboundMessage.sent_at > now - self.window,
+                                     OutboundMessage.sent_at <= now)) or 0
+        allowed = math.floor(self.rate * self.window.total_seconds()) - int(used)
+        return max(allowed, 0) if used else max(allowed, 1)
+
+
+def take_within(segments: list[int], budget: int | None) -> int:
+    """How many leading rows (their ``segments`` in send order) fit ``budget``; all when None.
+    Stops at the first row that does not fit, so order is kept; when the budget allows any
+    sending at all, the first row is always taken."""
+    if budget is None:
+        return len(segments)
+    taken, total = 0, 0
+    for n in segments:
+        if budget <= 0 or (taken and total + n > budget):
+            break
+        total += n
+        taken += 1
+    return taken

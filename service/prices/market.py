@@ -1,0 +1,140 @@
+"""Markets, collection centres and the prices seen there.
+
+Prices are TJS per kg stored as integer diram per kg (1 TJS = 100 diram,
+``docs/khatlon.md`` §6), one row per (crop, market, day); a later report of the
+same day replaces the earlier one. Staff enter them by SMS (``SETPRICE``)
+or the demo data command.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from sqlalchemy import Date, ForeignKey, String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from service.db import Base, utcnow
+from service.errors import Refusal
+from service.reference.geography import find_district
+from service.reference.names import fold, pick
+
+KINDS = ("market", "collection_centre")
+MAX_PRICE_DIRAM = 100_000  # 1,000 TJS per kg: anything above is a typing error
+
+
+class Market(Base):
+    """A market or a cluster's collection centre. ``code``: short id staff type (``KULOB``)."""
+
+    __tablename__ = "market"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(24), unique=True)
+    names: Mapped[dict]
+    district_id: Mapped[str] = mapped_column(ForeignKey("district.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="market")
+
+    def name(self, lang: str) -> str:
+        """Display name in ``lang``."""
+        return pick(self.names, lang, self.code)
+
+
+class MarketPrice(Base):
+    """Price of a crop at a market on a day: ``price_diram`` per kg, ``source`` (staff phone, demo, ...)."""
+
+    __tablename__ = "market_price"
+    __table_args__ = (UniqueConstraint("crop_id", "market_id", "observed_on"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    crop_id: Mapped[str] = mapped_column(ForeignKey("crop.id"))
+    market_id: Mapped[int] = mapped_column(ForeignKey("market.id"), index=True)
+    observed_on: Mapped[dt.date] = mapped_column(Date)
+    price_diram: Mapped[int]
+    source: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+@dataclass(frozen=True)
+class PriceLine:
+    """Latest price of a crop at one market, with the change from the previous report (diram/kg)."""
+
+    market: Market
+    price_diram: int
+    observed_on: dt.date
+    change_diram: int | None
+
+
+def parse_tjs(text: str) -> int:
+    """Parse a price in TJS (``"1.40"``, ``"1,4"``, ``"140d"`` is not accepted) into diram.
+
+    Raises ``Refusal("err.price")`` unless 0 < price ≤ 1,000 TJS with at most 2 decimals.
+    """
+    cleaned = (text or "").strip().lower().replace(",", ".")
+    for suffix in ("tjs", "сомонӣ", "сомони", "somoni"):
+        if cleaned.endswith(suffix):
+            cleaned = cleaned[: -len(suffix)].strip()
+    try:
+        value = Decimal(cleaned)
+    except (InvalidOperation, ValueError):
+        raise Refusal("err.price") from None
+    diram = value * 100
+    if not value.is_finite() or diram != diram.to_integral_value() or diram <= 0 or diram > MAX_PRICE_DIRAM:
+        raise Refusal("err.price")
+    return int(diram.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def find_market(session: Session, text: str) -> Market | None:
+    """The market whose code or any name folds to ``text`` (or uniquely starts with it), else the one
+    market (not collection centre) of the district so named; else None."""
+    wanted = fold(text)
+    if not wanted:
+        return None
+    markets = list(session.scalars(select(Market).order_by(Market.id)))
+    for m in markets:
+        if any(fold(n) == wanted for n in [m.code, *m.names.values()]):
+            return m
+    hits = [m for m in markets if any(fold(n).startswith(wanted) for n in [m.code, *m.names.values()])]
+    if len(hits) == 1:
+        return hits[0]
+    # a town or district name ("Восеъ") names that district's one market (not its collection centre)
+    in_district = [m for m in markets if m.kind == "market" and m.district_id in
+                   {d.id for d in find_district(session, text)}]
+    return in_district[0] if len(in_district) == 1 else None
+
+
+def set_price(session: Session, crop_id: str, market: Market, price_diram: int, on: dt.date,
+              source: str) -> MarketPrice:
+    """Record (or replace) the price of ``crop_id`` at ``market`` on day ``on``."""
+    row = session.scalar(select(MarketPrice).where(
+        MarketPrice.crop_id == crop_id, MarketPrice.market_id == market.id, MarketPrice.observed_on == on))
+    if row is None:
+        row = MarketPrice(crop_id=crop_id, market_id=market.id, observed_on=on,
+                          price_diram=price_diram, source=source)
+        session.add(row)
+    else:
+        row.price_diram, row.source, row.created_at = price_diram, source, utcnow()
+    session.flush()
+    return row
+
+
+def latest_prices(session: Session, crop_id: str, market: Market | None = None) -> list[PriceLine]:
+    """Latest price per market for a crop (optionally one market), newest first then by market code.
+
+    Reads the two latest rows per market, so the change is exact even when
+    reports are days apart.
+    """
+    q = select(MarketPrice, Market).join(Market, Market.id == MarketPrice.market_id).where(
+        MarketPrice.crop_id == crop_id)
+    if market is not None:
+        q = q.where(MarketPrice.market_id == market.id)
+    q = q.order_by(MarketPrice.market_id, MarketPrice.observed_on.desc())
+    lines: dict[int, PriceLine] = {}
+    seen: dict[int, int] = {}
+    for price, mkt in session.execute(q):
+        n = seen.get(mkt.id, 0)
+        if n == 0:
+            lines[mkt.id] = PriceLine(mkt, price.price_diram, price.observed_on, None)
+        elif n == 1:
+            first = lines[mkt.id]
+            lines[mkt.id] = PriceLine(mkt, first.price_diram, first.observed_on,
+                                      first.price_diram - price.price_diram)
+        seen[mkt.id] = n + 1
+    return sorted(lines.values(), key=lambda ln: (-ln.observed_on.toordinal(), ln.market.code))

@@ -1,0 +1,132 @@
+"""Reference data of the service area, loaded once into an empty database.
+
+Sources: districts, jamoats, crops and units from ``docs/khatlon.md``
+(§2, §3, §5); clusters and collection centres from ``docs/programme.md`` (§5, §6).
+Cyrillic spellings of jamoats marked there as gathered lists are unverified.
+Each jamoat or town also gets a village of the same name (its centre), so a
+farmer can register before staff have entered the smaller villages.
+"""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service.groups.cluster import CommodityCluster
+from service.reference.crops import Crop
+from service.reference.geography import District, Jamoat, Village
+from service.prices.market import Market
+
+DISTRICTS = {
+    "kulob": ({"tg": "Кӯлоб", "ru": "Куляб", "uz": "Ko'lob", "en": "Kulob"}, ["Kulyab", "Kŭlob", "Кулоб"]),
+    "jomi": ({"tg": "Ҷомӣ", "ru": "Джами", "uz": "Jomiy", "en": "Jomi"},
+             ["Abdurahmoni Jomi", "Абдураҳмони Ҷомӣ", "Абдурахмана Джами", "Kuybyshev", "Hojamaston"]),
+    "vose": ({"tg": "Восеъ", "ru": "Восе", "uz": "Vose", "en": "Vose'"}, ["Vose", "Vosé", "Aral"]),
+    "balkhi": ({"tg": "Балхӣ", "ru": "Балхи", "uz": "Balxiy", "en": "Balkhi"},
+               ["Jaloliddini Balkhi", "Ҷалолиддини Балхӣ", "Джалолиддина Балхи", "Kolkhozobod",
+                "Kolkhozabad", "Rumi", "Kaganovichabad"]),
+}
+
+# (district, slug): (tg, ru, Latin). Cyrillic spellings unverified.
+JAMOATS = {
+    ("kulob", "kulob"): ("Кӯлоб", "Куляб", "Kulob"),
+    ("kulob", "dahana"): ("Даҳана", "Дахана", "Dahana"),
+    ("kulob", "zarbdor"): ("Зарбдор", "Зарбдор", "Zarbdor"),
+    ("kulob", "ziraki"): ("Зиракӣ", "Зираки", "Ziraki"),
+    ("jomi", "jomi"): ("Ҷомӣ", "Джами", "Jomi"),
+    ("jomi", "aral"): ("Арал", "Арал", "Aral"),
+    ("jomi", "dusti"): ("Дӯстӣ", "Дусти", "Dusti"),
+    ("jomi", "iftikhor"): ("Ифтихор", "Ифтихор", "Iftikhor"),
+    ("jomi", "ittifoq"): ("Иттифоқ", "Иттифок", "Ittifoq"),
+    ("jomi", "kalinin"): ("Калинин", "Калинин", "Kalinin"),
+    ("jomi", "tojikiston50"): ("50-солагии Тоҷикистон", "50-летия Таджикистана", "50-solagii Tojikiston"),
+    ("jomi", "yakkatut"): ("Яккатут", "Яккатут", "Yakkatut"),
+    ("vose", "guliston"): ("Гулистон", "Гулистон", "Guliston"),
+    ("balkhi", "balkh"): ("Балх", "Балх", "Balkh"),
+    ("balkhi", "frunze"): ("Фрунзе", "Фрунзе", "Frunze"),
+    ("balkhi", "kalinin"): ("Калинин", "Калинин", "Kalinin"),
+    ("balkhi", "madaniyat"): ("Маданият", "Маданият", "Madaniyat"),
+    ("balkhi", "navobod"): ("Навобод", "Навобод", "Navobod"),
+    ("balkhi", "tughalon"): ("Тугалон", "Тугалон", "Tughalon"),
+    ("balkhi", "uzun"): ("Узун", "Узун", "Uzun"),
+    ("balkhi", "orzu"): ("Орзу", "Орзу", "Orzu"),
+}
+
+# Villages known besides the jamoat centres: (jamoat id, tg, ru, Latin)
+VILLAGES = [("kulob.dahana", "Ёхсучиён", "Яхсучиён", "Yokhsuchiyon")]
+
+CROPS = {
+    "tomato": ({"tg": "Помидор", "ru": "Томат", "uz": "Pomidor", "en": "Tomato"},
+               ["помидор", "томат", "pomidor", "tomat", "помидорҳо"]),
+    "onion": ({"tg": "Пиёз", "ru": "Лук", "uz": "Piyoz", "en": "Onion"},
+              ["пиёз", "лук", "piyoz", "luk", "piyaz", "пияз"]),
+    "rice": ({"tg": "Шолӣ", "ru": "Рис", "uz": "Sholi", "en": "Rice"},
+             ["шолӣ", "шоли", "биринҷ", "биринч", "рис", "sholi", "guruch", "гуруч", "ris"]),
+}
+
+CLUSTERS = {
+    "tomato.kulob": ("tomato", "kulob"),
+    "tomato.jomi": ("tomato", "jomi"),
+    "onion.vose": ("onion", "vose"),
+    "rice.balkhi": ("rice", "balkhi"),
+}
+
+# code: (district, kind, tg, ru, uz, en)
+MARKETS = {
+    "KULOB": ("kulob", "market", "Бозори Кӯлоб", "Рынок Куляба", "Ko'lob bozori", "Kulob bazaar"),
+    "DAHANA": ("kulob", "collection_centre", "Маркази Даҳана", "Центр Дахана", "Dahana markazi",
+               "Dahana centre"),
+    "JOMI": ("jomi", "market", "Бозори Ҷомӣ", "Рынок Джами", "Jomiy bozori", "Jomi bazaar"),
+    "VOSE": ("vose", "market", "Бозори Восеъ", "Рынок Восе", "Vose bozori", "Vose bazaar"),
+    "VOSECC": ("vose", "collection_centre", "Маркази Восеъ", "Центр Восе", "Vose markazi", "Vose centre"),
+    "BALKH": ("balkhi", "market", "Бозори Балх", "Рынок Балх", "Balx bozori", "Balkh bazaar"),
+}
+
+
+def _cluster_names(crop: str, district: str) -> dict:
+    c, d = CROPS[crop][0], DISTRICTS[district][0]
+    return {lang: f"{c[lang]} - {d[lang]}" for lang in ("tg", "ru", "uz", "en")}
+
+
+def is_loaded(session: Session) -> bool:
+    """True when the districts are there (the reference data was loaded)."""
+    return (session.scalar(select(func.count()).select_from(District)) or 0) > 0
+
+
+def load(session: Session) -> bool:
+    """Insert the reference data into an empty database; returns False when already loaded."""
+    if is_loaded(session):
+        return False
+    for did, (names, aliases) in DISTRICTS.items():
+        session.add(District(id=did, names=names, aliases=aliases))
+    for cid, (names, aliases) in CROPS.items():
+        session.add(Crop(id=cid, names=names, aliases=aliases))
+    session.flush()
+    for (did, slug), (tg, ru, latin) in JAMOATS.items():
+        jid = f"{did}.{slug}"
+        names = {"tg": tg, "ru": ru, "uz": latin, "en": latin}
+        session.add(Jamoat(id=jid, district_id=did, names=names))
+        session.add(Village(jamoat_id=jid, district_id=did, names=dict(names)))
+    for jid, tg, ru, latin in VILLAGES:
+        session.add(Village(jamoat_id=jid, district_id=jid.split(".")[0],
+                            names={"tg": tg, "ru": ru, "uz": latin, "en": latin}))
+    for cid, (crop, district) in CLUSTERS.items():
+        session.add(CommodityCluster(id=cid, crop_id=crop, district_id=district, names=_cluster_names(crop, district)))
+    for code, (district, kind, tg, ru, uz, en) in MARKETS.items():
+        session.add(Market(code=code, district_id=district, kind=kind, names={"tg": tg, "ru": ru, "uz": uz, "en": en}))
+    session.flush()
+    return True
+
+
+def load_all(session: Session) -> bool:
+    """Load what every database must hold, each part only where missing: the reference data,
+    the built-in campaigns, the demo input catalogue and its agents, the collection centres.
+    Returns True when the reference data itself was loaded (an empty database)."""
+    from service.reminders import campaign
+    from service.orders import catalogue as input_catalogue
+    from service.sales import joint_sale
+
+    loaded = load(session)
+    campaign.load_seed(session)
+    input_catalogue.load(session)
+    joint_sale.load(session)
+    return loaded

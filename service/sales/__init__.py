@@ -1,0 +1,1 @@
+"""Joint sales: pledges of produce to collection centres, buyers' offers, and yield reports."""
