@@ -122,6 +122,21 @@ def _chunked_body_over_cap() -> bool:
     return False
 
 
+def settings():
+    """The app's :class:`service.settings.Settings`."""
+    return current_app.extensions["dehqon.settings"]
+
+
+def ussd_app():
+    """The app's USSD application (:class:`service.ussd.engine.Ussd`)."""
+    return current_app.extensions["dehqon.ussd"]
+
+
+def sms_app():
+    """The app's SMS keyword table (:class:`service.sms.engine.Keywords`)."""
+    return current_app.extensions["dehqon.sms"]
+
+
 def db():
     """The SQLAlchemy session of the current request (opened on first use)."""
     if "db_session" not in g:

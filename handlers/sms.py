@@ -14,15 +14,32 @@ characters; the other fields have the limits of ``service.sms.engine``.
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app
+import datetime as dt
+import logging
 
-from handlers.common import db, field, require_token, storage_failure
+from flask import Blueprint
+
+from handlers.common import db, field, require_token, settings, sms_app, storage_failure
 from service.sms import engine as sms_commands
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("sms", __name__)
 
 #: most characters of an MO SMS kept (a concatenated SMS of 30 UCS-2 parts; AT sends far less)
 MAX_TEXT_CHARS = 2000
+#: the three forms of AT's ``date`` (``docs/gateway-africastalking.md`` §4), all UTC
+AT_DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_at_date(raw: str) -> dt.datetime | None:
+    """AT's ``date`` as an aware UTC datetime; None when missing or in none of :data:`AT_DATE_FORMATS`."""
+    for fmt in AT_DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(raw.strip(), fmt).replace(tzinfo=dt.timezone.utc)
+        except ValueError:
+            continue
+    return None
 
 
 def _plain(body: str, status: int = 200):
@@ -33,12 +50,15 @@ def _plain(body: str, status: int = 200):
 @require_token
 def inbound():
     """Store and carry out one MO SMS; body ``processed``/``duplicate``/``ignored``/``error``."""
+    raw_date = field("date")
+    sent_at = parse_at_date(raw_date)
+    if sent_at is None:
+        log.warning("inbound SMS %r: unparseable date %r, using the receive time", field("id")[:100], raw_date[:40])
     msg = sms_commands.Inbound(gateway_id=field("id"), sender=field("from"), to=field("to"),
-                               text=field("text", free_text=True, limit=MAX_TEXT_CHARS), date=field("date"),
+                               text=field("text", free_text=True, limit=MAX_TEXT_CHARS), sent_at=sent_at,
                                network_code=field("networkCode"), link_id=field("linkId"))
-    settings = sms_commands.Settings.from_config(current_app.config)
     try:
-        outcome = sms_commands.receive(db(), settings, msg)
+        outcome = sms_commands.receive(db(), sms_app(), settings(), msg)
     except Exception as exc:
         db().rollback()
         status, body = storage_failure(exc, f"inbound SMS {msg.gateway_id[:100]!r}")

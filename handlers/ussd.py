@@ -14,14 +14,15 @@ at ERROR with its traceback and answered with the apology.
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response
 from sqlalchemy.exc import IntegrityError
 
-from handlers.common import OVERSIZE_ANSWERS, db, field, head_field, require_token, token_ok
-from service.ussd import engine as ussd
+from handlers.common import OVERSIZE_ANSWERS, db, field, head_field, require_token, settings, token_ok, ussd_app
 from service.reference.phone import InvalidPhone, to_e164
+from service.ussd import engine as ussd
 
 bp = Blueprint("ussd", __name__)
 log = logging.getLogger(__name__)
@@ -35,8 +36,8 @@ def _plain(body: str, status: int = 200) -> Response:
 @require_token
 def hop():
     """One USSD hop: fields ``sessionId``, ``serviceCode``, ``phoneNumber``, ``networkCode``, ``text``."""
-    config = current_app.config
-    default_language = config["DEFAULT_LANGUAGE"]
+    config = settings()
+    default_language = config.default_language
     session_id = field("sessionId").strip()
     try:
         phone = to_e164(field("phoneNumber"))
@@ -48,8 +49,7 @@ def hop():
                            service_code=field("serviceCode").strip(), network_code=field("networkCode").strip())
     session = db()
     try:
-        body = ussd.answer(session, request_hop, default_language=default_language,
-                           service_code=config["USSD_SERVICE_CODE"])
+        body = ussd.answer(session, request_hop, ussd=ussd_app(), settings=config)
         session.commit()
     except Exception as exc:
         session.rollback()
@@ -59,14 +59,14 @@ def hop():
                      type(exc.orig).__name__)
         else:
             log.exception("USSD hop failed (session %s)", session_id)
-            body = ussd.apology(session, request_hop, default_language)
+            body = ussd.apology(session, request_hop, ussd=ussd_app(), default_language=default_language)
     return _plain(body)
 
 
 def _oversized_hop() -> Response:
     """A hop whose body is over ``MAX_BODY_BYTES``: ``END`` at once, in the caller's language when
     the token is right and the body's first bytes name the session or phone, else the default."""
-    lang = current_app.config["DEFAULT_LANGUAGE"]
+    lang = settings().default_language
     if token_ok():
         try:
             phone = to_e164(head_field("phoneNumber"))
@@ -74,11 +74,33 @@ def _oversized_hop() -> Response:
             phone = ""
         session_id = head_field("sessionId").strip()[:100]
         if phone or session_id:
-            lang = ussd.caller_language(db(), session_id, phone, lang)
-    return _plain(ussd.too_long(lang))
+            lang = ussd.caller_language(db(), session_id, phone, ussd=ussd_app(), default_language=lang)
+    return _plain(ussd.too_long(lang, settings().ussd_service_code))
 
 
 OVERSIZE_ANSWERS["ussd.hop"] = _oversized_hop
+
+
+#: the INTEGER columns of a USSD session's counts
+INT_MAX = 2**31 - 1
+
+
+def at_count(raw: str | None) -> int | None:
+    """A count or duration AT sent as text (``"5"``, ``"1200.0"``): the int, or None when missing,
+    not a number, or outside 0..INT_MAX (a junk value must not cost the whole notice)."""
+    try:
+        value = int(float((raw or "").strip()))
+    except (ValueError, OverflowError):
+        return None
+    return value if 0 <= value <= INT_MAX else None
+
+
+def at_session_date(raw: str | None) -> dt.datetime | None:
+    """AT's end-of-session ``date`` (``YYYY-MM-DD HH:MM:SS``, UTC) as an aware datetime, or None."""
+    try:
+        return dt.datetime.strptime((raw or "").strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.timezone.utc)
+    except ValueError:
+        return None
 
 
 @bp.post("/ussd/events")
@@ -94,9 +116,9 @@ def events():
             ussd.record_end(
                 session, session_id=session_id, phone=field("phoneNumber"), service_code=field("serviceCode"),
                 network_code=field("networkCode"), status=field("status"), cost=field("cost"),
-                duration_ms=field("durationInMillis"), hops_count=field("hopsCount"), final_input=field("input"),
-                last_response=field("lastAppResponse", free_text=True),
-                error_message=field("errorMessage", free_text=True), date=field("date"))
+                duration_ms=at_count(field("durationInMillis")), hops_count=at_count(field("hopsCount")),
+                final_input=field("input"), last_response=field("lastAppResponse", free_text=True),
+                error_message=field("errorMessage", free_text=True), ended_at=at_session_date(field("date")))
             session.commit()
             break
         except IntegrityError as exc:

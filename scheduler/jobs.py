@@ -11,7 +11,8 @@ from collections.abc import Mapping
 
 from service.messaging import delivery
 from service.messaging import gateways
-from service.db import import_models, make_engine, make_sessionmaker
+from service.db import make_engine, make_sessionmaker
+from service.features import import_models
 from service.messaging.dispatch import dispatch_once
 
 log = logging.getLogger(__name__)
@@ -21,7 +22,7 @@ DISPATCH_SETTINGS = ("SMS_GATEWAY", "AT_USERNAME", "AT_API_KEY", "AT_SENDER_ID",
                      "DISPATCH_BATCH_SIZE", "DISPATCH_INTERVAL_SECONDS", "TIMEZONE", "QUIET_HOURS_START",
                      "QUIET_HOURS_END", "SEND_RATE_SEGMENTS_PER_SECOND")
 # the settings the scheduler tick needs
-TICK_SETTINGS = ("TIMEZONE", "SCHEDULER_GRACE_HOURS", "ADVICE_ESCALATE_HOURS")
+TICK_SETTINGS = ("TIMEZONE", "SCHEDULER_GRACE_HOURS", "ADVICE_ESCALATE_HOURS", "ORDER_ROUND_DAYS")
 
 
 @functools.cache

@@ -17,7 +17,6 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -29,6 +28,7 @@ from service.sales import joint_sale
 from service.orders import rounds as order
 from service.prices import alerts as price_alert
 from service.db import utcnow
+from service.settings import Settings, as_settings
 
 log = logging.getLogger(__name__)
 
@@ -74,14 +74,18 @@ class TickResult:
         return text + ("; skipped: " + "; ".join(skipped) if skipped else "")
 
 
-def tick(session_factory: Callable[[], Session], config: Mapping, now: dt.datetime | None = None) -> TickResult:
+def tick(session_factory: Callable[[], Session], config: Settings | Mapping, now: dt.datetime | None = None) -> TickResult:
     """Run one scheduler pass as of ``now`` (aware UTC; default the clock) and return what it did.
 
-    ``config`` gives ``TIMEZONE`` and ``SCHEDULER_GRACE_HOURS``. The pass commits as it goes.
+    ``config``: the :class:`~service.settings.Settings` (or a mapping of ``config.py`` names); the
+    pass uses ``TIMEZONE``, ``SCHEDULER_GRACE_HOURS``, ``ORDER_ROUND_DAYS`` and
+    ``ADVICE_ESCALATE_HOURS``. The pass commits as it goes.
     """
     now = now or utcnow()
-    zone = ZoneInfo(config["TIMEZONE"])
-    grace = dt.timedelta(hours=float(config["SCHEDULER_GRACE_HOURS"]))
+    settings = as_settings(config)
+    zone = settings.timezone
+    grace = dt.timedelta(hours=settings.scheduler_grace_hours)
+    policy = order.Policy.of(settings)
     engine = session_factory.kw["bind"]
     with scheduler_lock.hold(engine) as taken:
         if not taken:
@@ -96,10 +100,10 @@ def tick(session_factory: Callable[[], Session], config: Mapping, now: dt.dateti
             result.broadcasts, result.broadcast_rows, result.expired = due.queued, due.rows, due.expired
             result.digests = price_alert.queue_digests(session, now, zone, grace)
             result.price_alerts = price_alert.queue_alerts(session, now)
-            result.rounds_closed = len(order.close_due_rounds(session, now))
-            result.round_totals = order.send_daily_totals(session, now)
+            result.rounds_closed = len(order.close_due_rounds(session, now, policy))
+            result.round_totals = order.send_daily_totals(session, now, policy)
             session.commit()
-            escalate_after = dt.timedelta(hours=float(config.get("ADVICE_ESCALATE_HOURS", 24)))
+            escalate_after = dt.timedelta(hours=settings.advice_escalate_hours)
             result.escalated = len(advice.escalate_overdue(session, now, escalate_after))
             result.sales_totals = joint_sale.send_weekly_totals(session, now.astimezone(zone).date())
             session.commit()

@@ -1,21 +1,21 @@
 """Dehqon: USSD and SMS service for farmers' producer groups, behind Africa's Talking.
 
 ``create_app(overrides=None)`` is the application factory (``flask --app service ...``).
-The domain lives in the modules of this package, one per programme noun, with
-no Flask import; ``handlers`` holds the thin HTTP adapters and ``scheduler``
-the APScheduler wiring.
+The domain lives in the packages of ``service/``, one per programme capability
+(``service.features`` composes them into the USSD and SMS applications), beside the
+channel engines, messaging and reference data, with no Flask import below this
+factory; ``handlers`` holds the thin HTTP and CLI adapters and ``scheduler`` the
+APScheduler wiring.
 """
 from __future__ import annotations
 
 from flask import Flask
 from sqlalchemy.orm import Session
 
-import templates_sms
 from config import Config
 from service import db as dbmod
-from service import logs
-from service.orders import rounds as order
-from service.reference import data as reference_data
+from service import features, logs
+from service.settings import Settings
 
 GATEWAYS = ("local", "africastalking")
 
@@ -58,8 +58,9 @@ def create_app(overrides: dict | None = None) -> Flask:
         n = int(settings["PROXY_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
 
-    templates_sms.GLOBALS["ussd"] = settings["USSD_SERVICE_CODE"]
-    order.configure(settings)
+    app.extensions["dehqon.settings"] = Settings.from_mapping(settings)
+    app.extensions["dehqon.ussd"] = features.build_ussd()
+    app.extensions["dehqon.sms"] = features.build_sms()
 
     engine = dbmod.make_engine(settings["DATABASE_URL"])
     app.extensions["dehqon.engine"] = engine
@@ -70,9 +71,14 @@ def create_app(overrides: dict | None = None) -> Flask:
     from handlers import register_blueprints
     register_blueprints(app)
 
-    from handlers.cli import service as cli
+    from handlers import cli
     cli.register(app)
     return app
+
+
+def settings_of(app: Flask) -> Settings:
+    """The app's :class:`~service.settings.Settings`."""
+    return app.extensions["dehqon.settings"]
 
 
 def session_factory(app: Flask):
@@ -82,10 +88,10 @@ def session_factory(app: Flask):
 
 def init_db(app: Flask) -> bool:
     """Bring the schema to the newest migration and load what must be there if absent
-    (``reference_data.load_all``); True when the reference data was loaded."""
+    (``features.load_reference``); True when the reference data was loaded."""
     dbmod.create_schema(app.extensions["dehqon.engine"])
     with session_factory(app)() as session:
-        loaded = reference_data.load_all(session)
+        loaded = features.load_reference(session)
         session.commit()
     return loaded
 

@@ -92,32 +92,6 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
-def import_models() -> None:
-    """Import every module that declares models, so ``Base.metadata`` is complete."""
-    from service import scheduler_lock
-    from service.advice import questions as advice
-    from service.broadcasts import broadcast
-    from service.reminders import campaign
-    from service.groups import cluster
-    from service.reference import crops as crop
-    from service.reminders import crop_cycle
-    from service.farmers import models as farmer
-    from service.messaging import gateway_state
-    from service.reference import geography
-    from service.orders import catalogue as input_catalogue
-    from service.sales import joint_sale
-    from service.prices import market
-    from service.groups import membership
-    from service.messaging import message
-    from service.messaging import optout
-    from service.orders import rounds as order
-    from service.prices import alerts as price_alert
-    from service.groups import producer_group
-    from service.ussd import session as ussd_session
-    from service.advice import responders as vam_agent
-    from service.sales import yields as yield_report
-
-
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 

@@ -40,17 +40,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
-import time
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
-import click
 from sqlalchemy import delete, distinct, exists, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from service.reference import data as reference_data
+from service import features
 from service.advice import responders as vam_agent
-from service.db import Base, utcnow
+from service.db import Base
 from service.farmers.models import Farmer, FarmerCrop
 from service.reference.geography import Jamoat, Village
 from service.orders.catalogue import VamAgent
@@ -212,7 +209,7 @@ def wipe(session: Session) -> None:
     else:
         for table in tables:
             session.execute(delete(table))
-    reference_data.load_all(session)
+    features.load_reference(session)
 
 
 def create_demo(session: Session, *, farmers: int, seed: int, now: dt.datetime, today: dt.date) -> None:
@@ -566,37 +563,3 @@ def quick_picks(session: Session) -> list[Pick]:
     if session.scalar(select(Farmer.id).where(Farmer.phone == NEW_PHONE).limit(1)) is None:
         picks.append(Pick(NEW_PHONE, "new phone: not registered"))
     return picks
-
-
-@click.command("demo-data")
-@click.option("--farmers", type=click.IntRange(0, MAX_FARMERS), default=1496, show_default=True,
-              help="Number of farmer profiles to create.")
-@click.option("--seed", type=int, default=1, show_default=True, help="Random seed (same seed, same region).")
-@click.option("--reset", is_flag=True, help="First wipe ALL data (farmers, PGs, messages, sessions) of the database.")
-@click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when the database already has data.")
-@click.pass_obj
-def demo_data_command(script_info, farmers: int, seed: int, reset: bool, if_empty: bool):
-    """Create a demo region shaped like the case study (81 PGs, 4 clusters, prices)."""
-    from service import init_db, new_session
-
-    app = script_info.load_app()  # Flask's ScriptInfo; keeps this module free of Flask imports
-    init_db(app)
-    started = time.perf_counter()
-    with new_session(app) as session:
-        if reset:
-            wipe(session)
-        elif not is_empty(session) and if_empty:
-            click.echo("the database already has data: demo region not created")
-            return
-        elif not is_empty(session):
-            n_farmers = session.scalar(select(func.count()).select_from(Farmer))
-            n_pgs = session.scalar(select(func.count()).select_from(ProducerGroup))
-            raise click.ClickException(
-                f"this database already has {n_farmers:,} farmers and {n_pgs} producer groups; demo-data only "
-                "fills an empty one. Run it with --reset to wipe ALL data and create the demo region afresh.")
-        now = utcnow()
-        create_demo(session, farmers=farmers, seed=seed, now=now,
-                    today=now.astimezone(ZoneInfo(app.config["TIMEZONE"])).date())
-        session.commit()
-        click.echo(f"demo region created in {time.perf_counter() - started:.1f} s (seed {seed})")
-        click.echo(format_summary(summary(session)))

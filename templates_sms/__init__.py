@@ -57,19 +57,31 @@ def placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
-#: values every template may use without the caller passing them; ``ussd`` is the
-#: USSD code farmers dial (set from ``USSD_SERVICE_CODE`` by the app factory).
-GLOBALS: dict[str, str] = {"ussd": "*384*7#"}
+#: the value of ``{ussd}`` (the USSD code farmers dial) when the caller passes none: ``config.py``'s
+#: default ``USSD_SERVICE_CODE``. Never changed at run time: the channels pass the configured code.
+DEFAULT_USSD_CODE = "*384*7#"
+
+
+@lru_cache(maxsize=1)
+def keywords() -> dict:
+    """``keywords.toml`` as a dict (loaded once): the words farmers type for commands, genders,
+    languages, units, quantities, weeks and push words, per language. The one loader of it."""
+    with (_HERE / "keywords.toml").open("rb") as fh:
+        return tomllib.load(fh)
 
 
 def text(key: str, lang: str, **params) -> str:
     """The text ``key`` in ``lang`` (Tajik when ``lang`` is unknown) with ``params`` filled in.
 
-    Raises ``KeyError`` for an unknown key or a missing placeholder value.
+    A text naming the USSD code farmers dial takes it as ``ussd=`` (the channels pass
+    ``USSD_SERVICE_CODE``; without it, :data:`DEFAULT_USSD_CODE`). Raises ``KeyError`` for an unknown key or a missing
+    placeholder value.
     """
     entry = catalogue()[key]
     template = entry.get(lang) or entry[DEFAULT_LANGUAGE]
-    return template.format(**{**GLOBALS, **params}) if "{" in template else template
+    if "{" not in template:
+        return template
+    return template.format(**params) if "ussd" in params else template.format(ussd=DEFAULT_USSD_CODE, **params)
 
 
 def has(key: str) -> bool:

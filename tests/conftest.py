@@ -13,6 +13,7 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
+from service import features
 from service import create_app, db as dbmod, init_db
 
 STAFF_PHONE = "+992900000001"
@@ -53,7 +54,7 @@ def database_url(request, tmp_path):
         return f"sqlite:///{tmp_path / 'test.sqlite3'}"
     url = request.getfixturevalue("pg_database")
     engine = dbmod.make_engine(url)
-    dbmod.import_models()
+    features.import_models()
     tables = ", ".join(f'"{t.name}"' for t in dbmod.Base.metadata.sorted_tables)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))

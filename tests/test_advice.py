@@ -202,15 +202,16 @@ def test_two_pledges_racing_for_the_last_tonnes(app, session):
     build_world(session)
     _centre(session, "DAHANA").capacity_g = 10_000_000
     session.commit()
-    settings = sms_commands.Settings.from_config(app.config)
+    settings, keywords = app.extensions["dehqon.settings"], app.extensions["dehqon.sms"]
     barrier = threading.Barrier(2)
     outcomes = []
 
     def pledge(sender, n):
         with app.extensions["dehqon.sessionmaker"]() as s:
             barrier.wait()
-            outcomes.append(sms_commands.receive(s, settings, sms_commands.Inbound(
-                f"race{n}", sender, text="SELL tomato 6t", date="2025-06-03 10:00:00")))
+            outcomes.append(sms_commands.receive(s, keywords, settings, sms_commands.Inbound(
+                f"race{n}", sender, text="SELL tomato 6t",
+                sent_at=dt.datetime(2025, 6, 3, 10, tzinfo=dt.timezone.utc))))
 
     threads = [threading.Thread(target=pledge, args=(p, n)) for n, p in enumerate((GULNORA, EMMA))]
     for t in threads:

@@ -11,7 +11,7 @@ from service.advice import questions as advice
 from service.reference import quantity
 from service.reference.crops import find_crop
 from service.messaging.encoding import fits_ussd, measure
-from service.advice.sms import parse_week
+from service.sales.sms import parse_week
 from service.sms.engine import parse
 
 LANGS = ("tg", "ru", "uz", "en")

@@ -24,7 +24,8 @@ from sqlalchemy import select
 
 from service.messaging import delivery
 from service.messaging import gateways
-from service.db import import_models, make_engine, make_sessionmaker, utcnow
+from service.db import make_engine, make_sessionmaker, utcnow
+from service.features import import_models
 from service.messaging.dispatch import dispatch_once
 from service.messaging.message import OutboundMessage, queue_sms
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from service import features
 from service import db as dbmod
 
 
 def test_migrations_match_models(app):
     engine = app.extensions["dehqon.engine"]
-    dbmod.import_models()
+    features.import_models()
     with engine.connect() as conn:
         diffs = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
                                  dbmod.Base.metadata)

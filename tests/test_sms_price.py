@@ -8,7 +8,7 @@ from sqlalchemy import select
 from service.prices import market
 from service.reference.crops import Crop
 from service.prices.market import Market
-from service.sms.engine import price_list
+from service.prices.sms import price_list
 
 
 def test_own_district_markets_come_first_and_survive_the_cut(session):

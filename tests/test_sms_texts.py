@@ -12,7 +12,12 @@ from service.sms import engine as sms_commands
 from service.reference.crops import find_crop
 from service.messaging.encoding import measure
 from service.prices.market import Market, set_price
-from service.sms.engine import parse, parse_at_date, parse_registration, price_list
+from handlers.sms import parse_at_date
+from service import features
+from service.farmers.sms import parse_registration
+from service.prices.sms import price_list
+from service.reference import words
+from service.sms.engine import parse
 
 LANGS = ("tg", "ru", "uz", "en")
 SMS_KEYS = sorted(k for k in templates_sms.catalogue() if k.startswith("sms."))
@@ -23,9 +28,9 @@ ONE_SMS = ("sms.help", "sms.reg.usage", "sms.stop.done", "sms.start.done", "sms.
 # Long but real values; a farmer's own words are cut to ECHO_MAX.
 LONG = {
     "name": "Гулбаҳор Абдураҳмонова", "code": "12345678", "pg": "VOSECC01", "crop": "Помидор",
-    "crops": "Пиёз, Шолӣ, Помидор", "market": "Ҷалолиддини Балхӣ"[:sms_commands.ECHO_MAX],
+    "crops": "Пиёз, Шолӣ, Помидор", "market": "Ҷалолиддини Балхӣ"[:words.ECHO_MAX],
     "markets": "KULOB, DAHANA, JOMI, VOSE, VOSECC, BALKH", "price": "1000,00", "date": "31.12.24",
-    "district": "Ҷалолиддини Балхӣ", "place": "50-солагии Тоҷикистон"[:sms_commands.ECHO_MAX],
+    "district": "Ҷалолиддини Балхӣ", "place": "50-солагии Тоҷикистон"[:words.ECHO_MAX],
 }
 # the name as long as ``clean_name`` allows
 LONGEST = {**LONG, "name": "Гулбаҳор" * 5}
@@ -66,8 +71,9 @@ def test_uzbek_and_english_texts_are_gsm7():
 
 def test_keyword_table_has_no_clashes():
     v = sms_commands.vocabulary()  # raises when a word means two things
-    assert {w.value for w in v.commands.values()} == set(sms_commands.COMMANDS)
-    for command in sms_commands.COMMANDS:
+    commands = features.build_sms().commands
+    assert {w.value for w in v.commands.values()} == set(commands)
+    for command in commands:
         told = {lang for w in v.commands.values() if w.value == command for lang in w.languages}
         assert told == set(LANGS) or command in ("join", "leave"), command  # aliases in every language
     assert set(v.languages.values()) == set(LANGS)

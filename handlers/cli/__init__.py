@@ -1,1 +1,33 @@
-"""Flask CLI commands (``flask --app service ...``), thin: each opens a session and calls the service."""
+"""Flask CLI commands (``flask --app service ...``), thin: each opens a session with
+:func:`session` and calls the service.
+
+Groups: ``init-db``, ``demo-data``, ``serve``, ``scheduler``, ``campaign``, ``broadcast``
+(``handlers.cli.service``, ``handlers.cli.scheduler``), ``orders`` (``handlers.cli.orders``),
+``responders``, ``advice``, ``sales``, ``yields`` (``handlers.cli.advice``) and ``outbox``
+(``handlers.cli.outbox``).
+"""
+from __future__ import annotations
+
+from flask import Flask, current_app
+from sqlalchemy.orm import Session
+
+from service.settings import Settings
+
+
+def session() -> Session:
+    """A new session on the current app's database (use as ``with session() as s:``)."""
+    return current_app.extensions["dehqon.sessionmaker"]()
+
+
+def settings() -> Settings:
+    """The current app's :class:`~service.settings.Settings`."""
+    return current_app.extensions["dehqon.settings"]
+
+
+def register(app: Flask) -> None:
+    """Attach every CLI command to ``app``."""
+    from handlers.cli import advice, orders, outbox, scheduler, service
+
+    for command in (*service.COMMANDS, *scheduler.COMMANDS, orders.orders_group, outbox.outbox_group,
+                    *advice.COMMANDS):
+        app.cli.add_command(command)

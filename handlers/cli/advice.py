@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 import templates_sms
 
-from service import new_session
+from handlers.cli import session as _session
 from service.advice import questions as advice
 from service.sales import joint_sale
 from service.reference import quantity
@@ -95,7 +95,7 @@ def _commit(session, fn):
 @click.option("--lang", default="tg", show_default=True, type=LANG)
 def add_vam_command(name, kind, phone, district, villages, lang):
     """Add a VAM agent serving villages of one district."""
-    with new_session(current_app) as session:
+    with _session() as session:
         agent = _commit(session, lambda: vam_agent.add_vam_agent(
             session, name=name, kind=kind, phone=_phone(phone), district_id=district,
             village_ids=_village_ids(session, district, villages), language=lang))
@@ -108,7 +108,7 @@ def add_vam_command(name, kind, phone, district, villages, lang):
 @click.option("--pg", "pg_code", help="PG code the lead farmer serves.")
 def add_lead_command(code, villages, pg_code):
     """Make a registered farmer a lead farmer."""
-    with new_session(current_app) as session:
+    with _session() as session:
         farmer = session.get(Farmer, int(code)) if code.isdecimal() and len(code) <= 9 else None
         if farmer is None:
             raise click.BadParameter(f"no farmer with member code {code}")
@@ -128,7 +128,7 @@ def add_lead_command(code, villages, pg_code):
 @click.option("--lang", default="tg", show_default=True, type=LANG)
 def add_extension_command(name, phone, district, lang):
     """Add extension staff serving a district."""
-    with new_session(current_app) as session:
+    with _session() as session:
         officer = _commit(session, lambda: vam_agent.add_extension(
             session, name=name, phone=_phone(phone), district_id=district, language=lang))
         click.echo(f"extension {officer.id} {officer.name} {officer.phone}: district {officer.district_id}")
@@ -137,7 +137,7 @@ def add_extension_command(name, phone, district, lang):
 @responders_group.command("list")
 def list_command():
     """Every responder: id, role, kind, name, phone, language, district, villages."""
-    with new_session(current_app) as session:
+    with _session() as session:
         for r in session.scalars(select(vam_agent.Responder).order_by(vam_agent.Responder.id)):
             click.echo(f"{r.id}\t{r.role}\t{r.kind or '-'}\t{r.name}\t{r.phone}\t{r.language}\t{r.district_id}\t"
                        f"{','.join(map(str, r.village_ids)) or '-'}\t{'active' if r.active else 'inactive'}")
@@ -147,7 +147,7 @@ def list_command():
 def escalate_command():
     """Send questions unanswered for ADVICE_ESCALATE_HOURS to the next responder level."""
     hours = float(current_app.config["ADVICE_ESCALATE_HOURS"])
-    with new_session(current_app) as session:
+    with _session() as session:
         sent = advice.escalate_overdue(session, dt.datetime.now(dt.timezone.utc), dt.timedelta(hours=hours))
         session.commit()
         click.echo(f"escalated or routed {len(sent)} question(s): {[q.id for q in sent]}")
@@ -158,7 +158,7 @@ def escalate_command():
 @click.argument("capacity")
 def set_capacity_command(centre, capacity):
     """Set a collection centre's capacity per season (e.g. ``800t`` or ``800000`` kg)."""
-    with new_session(current_app) as session:
+    with _session() as session:
         market = find_market(session, centre)
         row = market and session.scalar(select(joint_sale.CollectionCentre).where(
             joint_sale.CollectionCentre.market_id == market.id))
@@ -179,7 +179,7 @@ def set_capacity_command(centre, capacity):
 @sales_group.command("weekly-totals")
 def weekly_totals_command():
     """Send each collection centre's pledge totals to its cluster leaders (once per week)."""
-    with new_session(current_app) as session:
+    with _session() as session:
         n = joint_sale.send_weekly_totals(session, _today())
         session.commit()
         click.echo(f"queued {n} weekly totals SMS")
@@ -191,7 +191,7 @@ def weekly_totals_command():
 @click.argument("text")
 def offer_command(crop, price, text):
     """Send a buyer's offer (TJS per kg and terms) to every farmer with an open pledge of the crop."""
-    with new_session(current_app) as session:
+    with _session() as session:
         found = find_crop(session, crop)
         if found is None:
             raise click.BadParameter(f"unknown crop {crop!r}")
@@ -204,7 +204,7 @@ def offer_command(crop, price, text):
 @click.option("--year", type=int, help="Only this year.")
 def report_command(year):
     """R5: mean yield (kg/ha) of members linked to VAM vs non-members, gain % per crop and year."""
-    with new_session(current_app) as session:
+    with _session() as session:
         click.echo("crop\tyear\tvam_reports\tvam_kg_ha\tnon_member_reports\tnon_member_kg_ha\tgain_%")
         for g in yield_report.gains(session, year):
             click.echo(f"{g.crop_id}\t{g.year}\t{g.vam_reports}\t{g.vam_kg_per_ha or '-'}\t{g.other_reports}\t"

@@ -10,11 +10,10 @@ import csv
 import io
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from service import new_session
+from handlers.cli import session, settings
 from service.orders import catalogue as input_catalogue
 from service.orders import rounds as order
 from service.db import utcnow
@@ -28,8 +27,7 @@ from service.groups.producer_group import by_code
 orders_group = AppGroup("orders", help="Input catalogue, order rounds, bulk purchase orders and savings.")
 
 
-def _session():
-    return new_session(current_app._get_current_object())
+_session = session
 
 
 def _tjs(value: str) -> int:
@@ -68,7 +66,7 @@ def item_set_command(code: str, retail: str | None, group_price: str | None, act
         if item.group_diram > item.retail_diram:
             raise click.ClickException("the group price is above the retail price")
         if retail is not None or group_price is not None:
-            item.price_source = f"staff {order.local_today(utcnow()).isoformat()}"
+            item.price_source = f"staff {settings().today(utcnow()).isoformat()}"
         if active is not None:
             item.active = active
         item.updated_at = utcnow()
@@ -136,7 +134,7 @@ def open_command(pg_code: str, days: int | None):
         if pg is None:
             raise click.ClickException(f"no PG {pg_code!r}")
         try:
-            rnd = order.open_round(s, pg, utcnow(), days=days)
+            rnd = order.open_round(s, pg, utcnow(), days=days, policy=order.Policy.of(settings()))
         except Refusal as exc:
             raise click.ClickException(f"{exc.key} {exc.params}") from None
         s.commit()
@@ -161,7 +159,7 @@ def close_command(pg_code: str):
 def close_due_command():
     """Close every round whose closing day is over (periodic job)."""
     with _session() as s:
-        closed = order.close_due_rounds(s, utcnow())
+        closed = order.close_due_rounds(s, utcnow(), order.Policy.of(settings()))
         s.commit()
         click.echo(f"{len(closed)} round(s) closed: {', '.join(str(r.id) for r in closed) or '-'}")
 
@@ -170,7 +168,7 @@ def close_due_command():
 def totals_command():
     """Send the chairs their running totals (at most once a day, only after changes; periodic job)."""
     with _session() as s:
-        sent = order.send_daily_totals(s, utcnow())
+        sent = order.send_daily_totals(s, utcnow(), order.Policy.of(settings()))
         s.commit()
         click.echo(f"{sent} totals SMS queued")
 
@@ -210,7 +208,8 @@ def export_command(cluster_id, round_ids, since, out):
     then its per-PG lines. Without --round/--since: closed rounds not yet sent to suppliers."""
     with _session() as s:
         try:
-            rounds = order.export_rounds(s, cluster_id, round_ids=round_ids, since=since.date() if since else None)
+            rounds = order.export_rounds(s, cluster_id, round_ids=round_ids, since=since.date() if since else None,
+                                         policy=order.Policy.of(settings()))
         except ValueError as exc:
             raise click.ClickException(str(exc)) from None
         lines = order.bulk_order(s, rounds)
@@ -226,7 +225,8 @@ def export_command(cluster_id, round_ids, since, out):
 def savings_command(by, cluster_id, since):
     """Savings of group buying against retail, per farmer, PG or cluster (CSV on standard output)."""
     with _session() as s:
-        rows = order.savings(s, by, cluster_id=cluster_id, since=since.date() if since else None)
+        rows = order.savings(s, by, cluster_id=cluster_id, since=since.date() if since else None,
+                             policy=order.Policy.of(settings()))
         buffer = io.StringIO()
         out = csv.writer(buffer, lineterminator="\n")
         out.writerow([by, "name", "orders", "retail_tjs", "group_tjs", "saving_tjs"])

@@ -16,7 +16,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from service import new_session
+from handlers.cli import session
 from service.messaging import outbox
 from service.db import utcnow
 from service.logs import mask_phone
@@ -26,8 +26,7 @@ outbox_group = AppGroup("outbox", help="Show and settle what is stuck in the SMS
 SHOWN = 20  # rows listed before "... and N more"
 
 
-def _session():
-    return new_session(current_app._get_current_object())
+_session = session
 
 
 def _rows(n: int) -> str:

@@ -13,7 +13,8 @@ from werkzeug.serving import run_simple
 from scheduler import build, start_embedded
 from service import session_factory
 from service.messaging import gateways
-from service.db import import_models, utcnow
+from service.db import utcnow
+from service.features import import_models
 from service.messaging.dispatch import dispatch_once
 
 scheduler_group = AppGroup("scheduler", help="Run the scheduler and the outbox dispatcher.")
@@ -84,3 +85,6 @@ def serve_command(host: str, port: int):
                    f"through the {app.config['SMS_GATEWAY']} gateway")
     click.echo(f"Phone simulator: http://{host}:{port}/simulator")
     run_simple(host, port, app, use_reloader=False, threaded=True)
+
+
+COMMANDS = (scheduler_group, serve_command)

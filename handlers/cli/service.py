@@ -2,41 +2,26 @@
 ``scheduler``, ``campaign`` and ``broadcast`` groups."""
 from __future__ import annotations
 
+import time
 from zoneinfo import ZoneInfo
 
 import click
-from flask import Flask
-from flask.cli import AppGroup
-from sqlalchemy import select
+from flask import current_app
+from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import func, select
+
+from handlers.cli import session, settings
+from service import demo
+from service.db import utcnow
 
 
-def register(app: Flask) -> None:
-    """Attach the CLI commands to ``app``."""
-
-    @app.cli.command("init-db")
-    def init_db_command():
-        """Create the tables and load the Khatlon reference data (idempotent)."""
-        from service import init_db
-        loaded = init_db(app)
-        click.echo("reference data loaded" if loaded else "database already initialised")
-
-    from service import demo
-    app.cli.add_command(demo.demo_data_command)
-
-    from handlers.cli.orders import orders_group
-    app.cli.add_command(orders_group)
-    from handlers.cli.outbox import outbox_group
-    app.cli.add_command(outbox_group)
-    from handlers.cli import advice as cli_advice
-    for group in cli_advice.COMMANDS:
-        app.cli.add_command(group)
-
-    from handlers.cli import scheduler as scheduler_cli
-    app.cli.add_command(scheduler_cli.scheduler_group)
-    app.cli.add_command(scheduler_cli.serve_command)
-
-    app.cli.add_command(campaign_group)
-    app.cli.add_command(broadcast_group)
+@click.command("init-db")
+@with_appcontext
+def init_db_command():
+    """Create the tables and load the Khatlon reference data (idempotent)."""
+    from service import init_db
+    loaded = init_db(current_app._get_current_object())
+    click.echo("reference data loaded" if loaded else "database already initialised")
 
 
 def _texts(pairs: tuple[str, ...]) -> dict:
@@ -50,11 +35,7 @@ def _texts(pairs: tuple[str, ...]) -> dict:
     return texts
 
 
-def _session():
-    from flask import current_app
-
-    from service import session_factory
-    return session_factory(current_app._get_current_object())()
+_session = session
 
 
 campaign_group = AppGroup("campaign", help="List and edit reminder campaigns and their events.")
@@ -235,3 +216,40 @@ def broadcast_cancel(broadcast_id: int):
             raise click.ClickException(f"broadcast {broadcast_id} is not scheduled")
         session.commit()
     click.echo(f"broadcast {broadcast_id} cancelled")
+
+
+@click.command("demo-data")
+@click.option("--farmers", type=click.IntRange(0, demo.MAX_FARMERS), default=1496, show_default=True,
+              help="Number of farmer profiles to create.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Random seed (same seed, same region).")
+@click.option("--reset", is_flag=True, help="First wipe ALL data (farmers, PGs, messages, sessions) of the database.")
+@click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when the database already has data.")
+@with_appcontext
+def demo_data_command(farmers: int, seed: int, reset: bool, if_empty: bool):
+    """Create a demo region shaped like the case study (81 PGs, 4 clusters, prices)."""
+    from service import init_db
+
+    app = current_app._get_current_object()
+    init_db(app)
+    started = time.perf_counter()
+    with session() as db:
+        if reset:
+            demo.wipe(db)
+        elif not demo.is_empty(db) and if_empty:
+            click.echo("the database already has data: demo region not created")
+            return
+        elif not demo.is_empty(db):
+            n_farmers = db.scalar(select(func.count()).select_from(demo.Farmer))
+            n_pgs = db.scalar(select(func.count()).select_from(demo.ProducerGroup))
+            raise click.ClickException(
+                f"this database already has {n_farmers:,} farmers and {n_pgs} producer groups; demo-data only "
+                "fills an empty one. Run it with --reset to wipe ALL data and create the demo region afresh.")
+        now = utcnow()
+        demo.create_demo(db, farmers=farmers, seed=seed, now=now,
+                    today=settings().today(now))
+        db.commit()
+        click.echo(f"demo region created in {time.perf_counter() - started:.1f} s (seed {seed})")
+        click.echo(demo.format_summary(demo.summary(db)))
+
+
+COMMANDS = (init_db_command, demo_data_command, campaign_group, broadcast_group)

@@ -6,9 +6,10 @@ tomato.jomi, onion.vose, rice.balkhi).
 from __future__ import annotations
 
 from sqlalchemy import ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from service.db import Base
+from service.reference import data
 from service.reference.names import pick
 
 
@@ -24,3 +25,11 @@ class CommodityCluster(Base):
     def name(self, lang: str) -> str:
         """Display name in ``lang``."""
         return pick(self.names, lang, self.id)
+
+
+def load(session: Session) -> None:
+    """Insert the commodity clusters of ``service.reference.data.CLUSTERS`` (an empty database)."""
+    for cid, (crop, district) in data.CLUSTERS.items():
+        session.add(CommodityCluster(id=cid, crop_id=crop, district_id=district,
+                                     names=data.cluster_names(crop, district)))
+    session.flush()

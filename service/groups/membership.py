@@ -14,10 +14,12 @@ import datetime as dt
 from sqlalchemy import ForeignKey, Index, String, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+import templates_sms
 from service.db import Base, utcnow
 from service.errors import Refusal
 from service.farmers.models import Farmer
 from service.groups.producer_group import ProducerGroup
+from service.messaging.message import queue_sms
 
 EC_ROLES = ("chair", "deputy", "secretary", "treasurer", "ec_member")
 ROLES = ("member", *EC_ROLES)
@@ -58,6 +60,22 @@ def ec_members(session: Session, pg_id: int) -> list[tuple[Membership, Farmer]]:
     rows = session.execute(select(Membership, Farmer).join(Farmer, Farmer.id == Membership.farmer_id).where(
         Membership.pg_id == pg_id, Membership.status == "active", Membership.role.in_(EC_ROLES))).all()
     return sorted(((m, f) for m, f in rows), key=lambda mf: (EC_ROLES.index(mf[0].role), mf[1].id))
+
+
+def tell_ec(session: Session, pg: ProducerGroup, applicant: Farmer) -> int:
+    """Queue one notice to each phone of the PG's Executive Committee that ``applicant`` waits
+    for approval (``sms.join.ec_notice``, in the EC member's language, with the APPROVE command),
+    whichever channel the request came by. A phone holding several seats is told once.
+    Returns the number of notices queued."""
+    told: set[str] = set()
+    for _, ec in ec_members(session, pg.id):
+        if ec.phone in told:
+            continue
+        told.add(ec.phone)
+        text = templates_sms.text("sms.join.ec_notice", ec.language, name=applicant.name,
+                                  code=applicant.code, pg=pg.code)
+        queue_sms(session, ec.phone, text, kind="notice", farmer_id=ec.id, language=ec.language)
+    return len(told)
 
 
 def join(session: Session, farmer: Farmer, pg: ProducerGroup) -> Membership:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from alembic import context
 
+from service import features
 from service import db as dbmod
 
-dbmod.import_models()
+features.import_models()
 target_metadata = dbmod.Base.metadata
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TextIO
 from zoneinfo import ZoneInfo
@@ -64,18 +64,19 @@ class Policy:
     timezone: ZoneInfo = ZoneInfo("Asia/Dushanbe")
 
 
-POLICY = Policy()
+    @classmethod
+    def of(cls, settings) -> Policy:
+        """The policy of a :class:`service.settings.Settings` (``ORDER_ROUND_DAYS``, ``TIMEZONE``)."""
+        return cls(settings.order_round_days, settings.timezone)
 
 
-def configure(config: Mapping) -> None:
-    """Take ``ORDER_ROUND_DAYS`` and ``TIMEZONE`` from the app settings (called by ``create_app``)."""
-    global POLICY
-    POLICY = Policy(int(config.get("ORDER_ROUND_DAYS") or 7), ZoneInfo(config.get("TIMEZONE") or "Asia/Dushanbe"))
+#: the defaults of ``config.py``, for callers given no settings
+DEFAULT_POLICY = Policy()
 
 
-def local_today(now: dt.datetime) -> dt.date:
-    """The local date (``TIMEZONE``) of an aware UTC datetime."""
-    return now.astimezone(POLICY.timezone).date()
+def local_today(now: dt.datetime, policy: Policy = DEFAULT_POLICY) -> dt.date:
+    """The local date (``policy.timezone``) of an aware UTC datetime."""
+    return now.astimezone(policy.timezone).date()
 
 
 class OrderRound(Base):
@@ -168,39 +169,39 @@ def open_round_of(session: Session, pg_id: int) -> OrderRound | None:
     return session.scalar(select(OrderRound).where(OrderRound.pg_id == pg_id, OrderRound.status == "open"))
 
 
-def open_round(session: Session, pg: ProducerGroup, now: dt.datetime, *, days: int | None = None,
+def open_round(session: Session, pg: ProducerGroup, now: dt.datetime, *, days: int | None = None, policy: Policy = DEFAULT_POLICY,
                by: Farmer | None = None) -> OrderRound:
     """Open a round for ``pg`` closing on the local day ``today + days`` (default ``ROUND_DAYS``).
 
     Raises ``Refusal("orders.err.days", max=...)`` unless 1 ≤ days ≤ :data:`MAX_ROUND_DAYS`,
     ``Refusal("orders.err.round_open", round=..., date=...)`` when one is open and not yet due.
     """
-    days = POLICY.days if days is None else days
+    days = policy.days if days is None else days
     if not 1 <= days <= MAX_ROUND_DAYS:
         raise Refusal("orders.err.days", max=MAX_ROUND_DAYS)
     current = open_round_of(session, pg.id)
-    if current is not None and not _is_due(current, now):
+    if current is not None and not _is_due(current, now, policy):
         raise Refusal("orders.err.round_open", round=current.id, date=day(current.closes_on))
     if current is not None:
         close_round(session, current, now)
     rnd = OrderRound(pg_id=pg.id, status="open", opened_at=now, opened_by=by.id if by else None,
-                     closes_on=local_today(now) + dt.timedelta(days=days))
+                     closes_on=local_today(now, policy) + dt.timedelta(days=days))
     session.add(rnd)
     session.flush()
     return rnd
 
 
-def _is_due(rnd: OrderRound, now: dt.datetime) -> bool:
-    return rnd.status == "open" and local_today(now) > rnd.closes_on
+def _is_due(rnd: OrderRound, now: dt.datetime, policy: Policy = DEFAULT_POLICY) -> bool:
+    return rnd.status == "open" and local_today(now, policy) > rnd.closes_on
 
 
-def round_for_order(session: Session, pg: ProducerGroup, now: dt.datetime) -> OrderRound:
+def round_for_order(session: Session, pg: ProducerGroup, now: dt.datetime, policy: Policy = DEFAULT_POLICY) -> OrderRound:
     """The open round an order joins: the PG's open round, or a new one (a round past its
     closing day is closed first)."""
     current = open_round_of(session, pg.id)
-    if current is not None and not _is_due(current, now):
+    if current is not None and not _is_due(current, now, policy):
         return current
-    return open_round(session, pg, now)
+    return open_round(session, pg, now, policy=policy)
 
 
 def chair_of(session: Session, pg_id: int) -> Farmer | None:
@@ -225,10 +226,10 @@ def close_round(session: Session, rnd: OrderRound, now: dt.datetime, *, by: Farm
     return rnd
 
 
-def close_due_rounds(session: Session, now: dt.datetime) -> list[OrderRound]:
+def close_due_rounds(session: Session, now: dt.datetime, policy: Policy = DEFAULT_POLICY) -> list[OrderRound]:
     """Close every open round whose closing day (local) is over; returns them. Run periodically."""
     due = [r for r in session.scalars(select(OrderRound).where(OrderRound.status == "open").order_by(OrderRound.id))
-           if _is_due(r, now)]
+           if _is_due(r, now, policy)]
     for rnd in due:
         close_round(session, rnd, now)
     return due
@@ -286,13 +287,13 @@ def totals_text(session: Session, rnd: OrderRound, lang: str) -> str:
     return _fit(head + (" " if t.items else ""), (f"{i.item.code} x{i.packs}" for i in t.items))
 
 
-def send_daily_totals(session: Session, now: dt.datetime) -> int:
+def send_daily_totals(session: Session, now: dt.datetime, policy: Policy = DEFAULT_POLICY) -> int:
     """Send each open round's chair the running totals, at most once per local day and only
     when orders were placed or cancelled since the last notice. Returns SMS queued."""
     sent = 0
     for rnd in session.scalars(select(OrderRound).where(OrderRound.status == "open").order_by(OrderRound.id)):
         last = rnd.totals_sent_at
-        if last is not None and local_today(last) >= local_today(now):
+        if last is not None and local_today(last, policy) >= local_today(now, policy):
             continue
         changed = session.scalar(select(InputOrder.id).where(
             InputOrder.round_id == rnd.id, *([InputOrder.updated_at > last] if last else [])).limit(1))
@@ -310,7 +311,7 @@ def send_daily_totals(session: Session, now: dt.datetime) -> int:
 # ---------------------------------------------------------------- orders
 
 def place_order(session: Session, farmer: Farmer, item: InputItem, packs: int, now: dt.datetime,
-                *, via: str) -> InputOrder:
+                *, via: str, policy: Policy = DEFAULT_POLICY) -> InputOrder:
     """Place an order line for an active member (``via`` ``sms``/``ussd``); returns it, flushed.
 
     Raises ``Refusal``: those of :func:`active_pg`, ``orders.err.item_inactive``. ``packs``
@@ -321,7 +322,7 @@ def place_order(session: Session, farmer: Farmer, item: InputItem, packs: int, n
     pg = active_pg(session, farmer)
     if not item.active:
         raise Refusal("orders.err.item_inactive", code=item.code)
-    rnd = round_for_order(session, pg, now)
+    rnd = round_for_order(session, pg, now, policy)
     supplier = supplier_for(session, item, pg.village_id)
     order = InputOrder(round_id=rnd.id, farmer_id=farmer.id, item_id=item.id,
                        supplier_id=supplier.id if supplier else None, packs=packs,
@@ -350,7 +351,7 @@ def find_own_order(session: Session, farmer: Farmer, code: str) -> InputOrder:
     return order
 
 
-def cancel_order(session: Session, farmer: Farmer, code: str, now: dt.datetime) -> InputOrder:
+def cancel_order(session: Session, farmer: Farmer, code: str, now: dt.datetime, policy: Policy = DEFAULT_POLICY) -> InputOrder:
     """The farmer cancels their own ``placed`` order while its round is open.
 
     Raises ``Refusal``: ``orders.err.unknown_order``, ``orders.err.cancelled`` (already),
@@ -360,7 +361,7 @@ def cancel_order(session: Session, farmer: Farmer, code: str, now: dt.datetime) 
     if order.status == "cancelled":
         raise Refusal("orders.err.cancelled", order=order.id)
     rnd = session.get(OrderRound, order.round_id)
-    if order.status != "placed" or rnd.status != "open" or _is_due(rnd, now):
+    if order.status != "placed" or rnd.status != "open" or _is_due(rnd, now, policy):
         raise Refusal("orders.err.too_late", order=order.id)
     order.status, order.updated_at = "cancelled", now
     session.flush()
@@ -499,7 +500,7 @@ class BulkLine:
 
 
 def export_rounds(session: Session, cluster_id: str, *, round_ids: Iterable[int] = (),
-                  since: dt.date | None = None) -> list[OrderRound]:
+                  since: dt.date | None = None, policy: Policy = DEFAULT_POLICY) -> list[OrderRound]:
     """Closed rounds of the cluster's PGs to export: the given ids, else those closed on or after
     ``since`` (local), else those with lines still ``placed`` (not yet sent to a supplier).
     ``ValueError`` for an unknown cluster or a round id that is not a closed round of it."""
@@ -514,7 +515,7 @@ def export_rounds(session: Session, cluster_id: str, *, round_ids: Iterable[int]
             raise ValueError(f"not closed rounds of {cluster_id}: {sorted(missing)}")
         return [r for r in rounds if r.id in ids]
     if since is not None:
-        return [r for r in rounds if local_today(r.closed_at) >= since]
+        return [r for r in rounds if local_today(r.closed_at, policy) >= since]
     placed = set(session.scalars(select(InputOrder.round_id).where(InputOrder.status == "placed")))
     return [r for r in rounds if r.id in placed]
 
@@ -601,7 +602,8 @@ class Saving:
     saving_diram: int
 
 
-def savings(session: Session, by: str, *, cluster_id: str | None = None, since: dt.date | None = None) -> list[Saving]:
+def savings(session: Session, by: str, *, cluster_id: str | None = None, since: dt.date | None = None,
+            policy: Policy = DEFAULT_POLICY) -> list[Saving]:
     """Recorded savings of live (not cancelled) order lines, grouped ``by`` ``farmer``, ``pg`` or
     ``cluster``, optionally of one cluster and of lines placed on or after ``since`` (local).
     Sorted by key. ``ValueError`` for another ``by``."""
@@ -615,7 +617,7 @@ def savings(session: Session, by: str, *, cluster_id: str | None = None, since: 
         q = q.where(ProducerGroup.cluster_id == cluster_id)
     sums: dict[str, list] = {}
     for o, _rnd, pg, farmer in session.execute(q.order_by(InputOrder.id)):
-        if since is not None and local_today(o.created_at) < since:
+        if since is not None and local_today(o.created_at, policy) < since:
             continue
         key, label = {"farmer": (str(farmer.id), farmer.name), "pg": (pg.code, pg.name),
                       "cluster": (pg.cluster_id or "", pg.cluster_id or "")}[by]

@@ -1,4 +1,4 @@
-"""SMS keywords of collective input orders (registered in ``service.sms.engine.COMMANDS``).
+"""SMS keywords of collective input orders .
 
 | Command | Arguments | Who | Effect |
 |---|---|---|---|
@@ -13,17 +13,13 @@ Every refusal is a ``Refusal`` answered in the farmer's language; nothing change
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from service.orders import catalogue as input_catalogue
 from service.groups import membership
 from service.orders import rounds as order
 from service.db import utcnow
 from service.errors import Refusal
 from service.groups.producer_group import ProducerGroup
-
-if TYPE_CHECKING:
-    from service.sms.engine import Context
+from service.sms.engine import Command, Context
 
 
 def _codes(ctx: Context) -> str:
@@ -45,7 +41,8 @@ def order_cmd(ctx: Context, args: list[str]) -> None:
     item = input_catalogue.by_code(ctx.session, code)
     if item is None:
         raise Refusal("orders.err.item_unknown", code=code[:12], codes=_codes(ctx))
-    placed = order.place_order(ctx.session, me, item, input_catalogue.parse_packs(packs), utcnow(), via="sms")
+    placed = order.place_order(ctx.session, me, item, input_catalogue.parse_packs(packs), utcnow(), via="sms",
+                             policy=order.Policy.of(ctx.settings))
     ctx.reply_text(order.receipt_text(ctx.session, placed, ctx.lang))
 
 
@@ -58,7 +55,8 @@ def cancel_cmd(ctx: Context, args: list[str]) -> None:
     """``CANCEL <order number>``."""
     if len(args) != 1:
         raise Refusal("orders.cancel.usage")
-    cancelled = order.cancel_order(ctx.session, ctx.registered(), args[0], utcnow())
+    cancelled = order.cancel_order(ctx.session, ctx.registered(), args[0], utcnow(),
+                                   order.Policy.of(ctx.settings))
     ctx.reply("orders.cancel.done", order=cancelled.id)
 
 
@@ -102,9 +100,10 @@ def open_cmd(ctx: Context, args: list[str]) -> None:
         if len(args) > 1 or not (args[0].isascii() and args[0].isdigit()):
             raise Refusal("orders.err.days", max=order.MAX_ROUND_DAYS)
         days = int(args[0])
-    rnd = order.open_round(ctx.session, pg, utcnow(), days=days, by=ctx.acting)
+    rnd = order.open_round(ctx.session, pg, utcnow(), days=days, by=ctx.acting,
+                           policy=order.Policy.of(ctx.settings))
     ctx.reply("orders.open.done", round=rnd.id, pg=pg.code, date=order.day(rnd.closes_on))
 
 
-COMMANDS = {"order": order_cmd, "myorders": myorders_cmd, "cancel": cancel_cmd, "totals": totals_cmd,
-            "close": close_cmd, "open": open_cmd}
+COMMANDS = (Command("order", order_cmd), Command("myorders", myorders_cmd), Command("cancel", cancel_cmd),
+            Command("totals", totals_cmd), Command("close", close_cmd), Command("open", open_cmd))

@@ -21,8 +21,10 @@ from service.orders import rounds as order
 from service.db import utcnow
 from service.errors import Refusal
 from service.orders.catalogue import InputItem
-from service.ussd.engine import Dialogue, Option, Part, Screen, Step, View, end, home, push, screen, stay
+from service.ussd.engine import Dialogue, MenuEntry, Option, Part, Screen, Screens, Step, View, end, home, push, stay
 from service.ussd.session import FormDraft
+
+screen = Screens()
 
 
 def _cart_kind(d: Dialogue) -> str:
@@ -166,7 +168,7 @@ class OrderConfirm(Screen):
             return push("need_register")
         try:
             placed = order.place_order(d.db, d.farmer, d.db.get(InputItem, data["item"]), data["packs"], utcnow(),
-                                       via="ussd")
+                                       via="ussd", policy=order.Policy.of(d.settings))
         except Refusal as exc:
             return d.refusal(exc)
         drop_cart(d)
@@ -185,3 +187,6 @@ class OrderMine(Screen):
         lines = [Option(order.order_line(d.db, o, d.lang)) for o in found]
         return View(head=[d.t("orders.ussd.mine_title" if lines else "orders.ussd.mine_none")], items=lines,
                     numbered=False)
+
+
+ENTRIES = (MenuEntry("main", "orders", 30, "ussd.main.orders", open_orders),)

@@ -15,6 +15,7 @@ from sqlalchemy import Date, ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from service.db import Base, utcnow
+from service.reference import data
 from service.errors import Refusal
 from service.reference.geography import find_district
 from service.reference.names import fold, pick
@@ -138,3 +139,10 @@ def latest_prices(session: Session, crop_id: str, market: Market | None = None) 
                                       first.price_diram - price.price_diram)
         seen[mkt.id] = n + 1
     return sorted(lines.values(), key=lambda ln: (-ln.observed_on.toordinal(), ln.market.code))
+
+
+def load(session: Session) -> None:
+    """Insert the markets and collection centres of ``service.reference.data.MARKETS`` (an empty database)."""
+    for code, (district, kind, tg, ru, uz, en) in data.MARKETS.items():
+        session.add(Market(code=code, district_id=district, kind=kind, names={"tg": tg, "ru": ru, "uz": uz, "en": en}))
+    session.flush()

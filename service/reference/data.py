@@ -11,10 +11,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.groups.cluster import CommodityCluster
 from service.reference.crops import Crop
 from service.reference.geography import District, Jamoat, Village
-from service.prices.market import Market
 
 DISTRICTS = {
     "kulob": ({"tg": "Кӯлоб", "ru": "Куляб", "uz": "Ko'lob", "en": "Kulob"}, ["Kulyab", "Kŭlob", "Кулоб"]),
@@ -82,7 +80,8 @@ MARKETS = {
 }
 
 
-def _cluster_names(crop: str, district: str) -> dict:
+def cluster_names(crop: str, district: str) -> dict:
+    """The four-language name of the commodity cluster of ``crop`` in ``district``."""
     c, d = CROPS[crop][0], DISTRICTS[district][0]
     return {lang: f"{c[lang]} - {d[lang]}" for lang in ("tg", "ru", "uz", "en")}
 
@@ -93,7 +92,9 @@ def is_loaded(session: Session) -> bool:
 
 
 def load(session: Session) -> bool:
-    """Insert the reference data into an empty database; returns False when already loaded."""
+    """Insert the districts, jamoats, villages and crops into an empty database; returns False when
+    already loaded. The commodity clusters (:data:`CLUSTERS`) and markets (:data:`MARKETS`) are
+    inserted by their features (``service.groups.cluster.load``, ``service.prices.market.load``)."""
     if is_loaded(session):
         return False
     for did, (names, aliases) in DISTRICTS.items():
@@ -109,24 +110,5 @@ def load(session: Session) -> bool:
     for jid, tg, ru, latin in VILLAGES:
         session.add(Village(jamoat_id=jid, district_id=jid.split(".")[0],
                             names={"tg": tg, "ru": ru, "uz": latin, "en": latin}))
-    for cid, (crop, district) in CLUSTERS.items():
-        session.add(CommodityCluster(id=cid, crop_id=crop, district_id=district, names=_cluster_names(crop, district)))
-    for code, (district, kind, tg, ru, uz, en) in MARKETS.items():
-        session.add(Market(code=code, district_id=district, kind=kind, names={"tg": tg, "ru": ru, "uz": uz, "en": en}))
     session.flush()
     return True
-
-
-def load_all(session: Session) -> bool:
-    """Load what every database must hold, each part only where missing: the reference data,
-    the built-in campaigns, the demo input catalogue and its agents, the collection centres.
-    Returns True when the reference data itself was loaded (an empty database)."""
-    from service.reminders import campaign
-    from service.orders import catalogue as input_catalogue
-    from service.sales import joint_sale
-
-    loaded = load(session)
-    campaign.load_seed(session)
-    input_catalogue.load(session)
-    joint_sale.load(session)
-    return loaded

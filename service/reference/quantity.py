@@ -8,13 +8,12 @@ every language live in ``templates_sms/keywords.toml`` under ``[measure]``.
 from __future__ import annotations
 
 import re
-import tomllib
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 
 import templates_sms
 from service.errors import Refusal
-from service.sms.engine import KEYWORDS_FILE, word_key
+from service.reference.words import word_key
 from service.reference.render import number
 
 GRAMS = {"kg": 1000, "t": 1_000_000, "c": 100_000}
@@ -24,8 +23,7 @@ SQUARE_METRES = {"ha": 10_000, "sotka": 100}
 @lru_cache(maxsize=1)
 def unit_words() -> dict[str, str]:
     """``{word key: unit}`` for every unit word of ``keywords.toml`` ``[measure]`` (kg, t, c, ha, sotka)."""
-    with KEYWORDS_FILE.open("rb") as fh:
-        measure = tomllib.load(fh)["measure"]
+    measure = templates_sms.keywords()["measure"]
     return {word_key(w): unit for unit, words in measure.items() for w in words}
 
 

@@ -21,14 +21,10 @@ from service.reminders import crop_cycle
 from service.reference.crops import Crop, crops
 from service.db import utcnow
 from service.errors import Refusal
-from service.reminders.sms import parse_day, planted_text, short_day
-from service.ussd.engine import Dialogue, Option, Screen, Step, View, back, end, push, screen, stay
+from service.reminders.dates import parse_day, planted_text, short_day
+from service.ussd.engine import Dialogue, MenuEntry, Option, Screen, Screens, Step, View, back, end, push, stay
 
-ZONE = crop_cycle.DEFAULT_ZONE  # TIMEZONE of the farmers (the USSD dialogue has no settings of its own)
-
-
-def _today() -> dt.date:
-    return utcnow().astimezone(ZONE).date()
+screen = Screens()
 
 
 @screen
@@ -54,7 +50,7 @@ class CropStatus(Screen):
 
     def view(self, d, data):
         crop = d.db.get(Crop, data["crop"])
-        name, today = crop.name(d.lang), _today()
+        name, today = crop.name(d.lang), d.today()
         cycle = crop_cycle.latest_cycle(d.db, d.farmer, crop.id) if d.farmer else None
         if cycle is None:
             head = d.t("push.ussd.crop_new", crop=name)
@@ -63,7 +59,7 @@ class CropStatus(Screen):
             params = {"crop": name, "date": short_day(day, today),
                       "what": d.t("push.what_sown" if anchor == "S" else "push.what_transplanted")}
             due = crop_cycle.next_due(d.db, cycle)
-            head = d.t("push.ussd.crop_dates_next", next=short_day(due.astimezone(ZONE).date(), today), **params) \
+            head = d.t("push.ussd.crop_dates_next", next=short_day(due.astimezone(d.settings.timezone).date(), today), **params) \
                 if due else d.t("push.ussd.crop_dates", **params)
         active = campaign.active_for(d.db, crop.id)
         options = [Option(d.t("push.ussd.sowed"), "S")]
@@ -84,10 +80,10 @@ def _record(d: Dialogue, data: dict, day: dt.date) -> Step:
         return push("need_register")
     crop = d.db.get(Crop, data["crop"])
     try:
-        planting = crop_cycle.record_planting(d.db, d.farmer, crop.id, data["anchor"], day, now=utcnow(), zone=ZONE)
+        planting = crop_cycle.record_planting(d.db, d.farmer, crop.id, data["anchor"], day, now=utcnow(), zone=d.settings.timezone)
     except Refusal as exc:
         return d.refusal(exc)
-    return end(planted_text(d.lang, crop, data["anchor"], day, planting.next_due, ZONE, _today()))
+    return end(planted_text(d.lang, crop, data["anchor"], day, planting.next_due, d.settings.timezone, d.today()))
 
 
 @screen
@@ -104,7 +100,7 @@ class PlantedWhen(Screen):
     def choose(self, d, data, value):
         if value == "other":
             return push("planted_date", **data)
-        return _record(d, data, _today() - dt.timedelta(days=value))
+        return _record(d, data, d.today() - dt.timedelta(days=value))
 
 
 @screen
@@ -119,7 +115,7 @@ class PlantedDate(Screen):
 
     def submit(self, d, data, text):
         try:
-            day = parse_day(text, _today())
+            day = parse_day(text, d.today())
         except Refusal:
             day = None
         if day is None:
@@ -146,3 +142,8 @@ class CropStop(Screen):
         crop = d.db.get(Crop, data["crop"])
         dropped = crop_cycle.stop_reminders(d.db, d.farmer, crop.id)
         return end(d.t("push.planted_off" if dropped else "push.planted_off_none", crop=crop.name(d.lang)))
+
+
+#: My account, third line: my crops (planting dates), for a caller with a profile
+ENTRIES = (MenuEntry("account", "crops", 30, "push.ussd.my_crops", lambda d: push("crops"),
+                     shown=lambda d: d.farmer is not None),)

@@ -43,7 +43,7 @@ from service.messaging.household import Person, addressed
 from service.prices.market import Market
 from service.messaging.message import OutboundMessage, queue_sms
 from service.groups.producer_group import ProducerGroup
-from service.sms.engine import money
+from service.reference.render import tjs as money
 
 #: market code: (crop, cluster served, capacity in grams per season)
 DEFAULT_CENTRES = {
@@ -286,3 +286,14 @@ def make_offer(session: Session, crop_id: str, price_diram: int, text: str, ente
     offer.farmers_told = len(farmer_ids)
     session.flush()
     return offer
+
+
+def receipt(session: Session, pledge: Pledge, lang: str) -> dict:
+    """The ``sales.sell.done`` receipt of a pledge, the same by SMS and USSD: ``{"key": ..., **placeholders}``
+    in ``lang`` (quantity in kg or t, the centre's free capacity in t)."""
+    centre = session.get(CollectionCentre, pledge.centre_id)
+    free = centre.capacity_g - pledged_g(session, centre, pledge.season)
+    return {"key": "sales.sell.done", "crop": session.get(Crop, pledge.crop_id).name(lang),
+            "qty": quantity.mass(pledge.grams, lang), "week": pledge.week.isocalendar().week,
+            "date": pledge.week.strftime("%d.%m"), "centre": market_of(session, centre).code,
+            "free": quantity.tonnes(free, lang)}

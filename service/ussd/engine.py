@@ -41,6 +41,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy import func, select
@@ -48,23 +49,14 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
 import templates_sms
-from service.reference import crops as cropmod
-from service.farmers import models as farmermod
-from service.reference import geography
-from service.prices import market
-from service.groups import membership
-from service.messaging import optout
-from service.groups import producer_group
-from service.db import utcnow
-from service.messaging.encoding import fits_ussd, normalise
 from service.errors import Refusal
-from service.farmers.models import Farmer
+from service.messaging.encoding import fits_ussd, normalise
 from service.messaging.message import queue_sms
-from service.reference.names import LANGUAGES, fold
+from service.reference.names import LANGUAGES
 from service.reference.phone import InvalidPhone, to_e164
-from service.reference.render import hectares, tjs
-from service.groups.producer_group import ProducerGroup
-from service.ussd.session import FormDraft, UssdHop, UssdSession, text_hash
+from service.settings import Settings
+from service.db import utcnow
+from service.ussd.session import UssdHop, UssdSession, text_hash
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +64,6 @@ CON, END = "CON ", "END "
 BACK, HOME, MORE, PREV = "0", "00", "98", "99"
 #: most options (or information lines) on one screen: docs/message-budgets.md §9.2
 MAX_OPTIONS = {"tg": 4, "ru": 4, "uz": 5, "en": 5}
-FORM = "register"  # FormDraft.kind of the registration form
 
 # Limits of a hop (README "Limits at the door"), checked before anything is replayed.
 #: most characters of a hop's accumulated ``text``: AT's USSD input is at most ~182 characters a
@@ -130,6 +121,9 @@ class View:
     extras: list[Option] = field(default_factory=list)
     numbered: bool = True
     end: bool = False
+    #: every item keeps its number on every page, and a number picks its item whichever page is
+    #: shown (menus: "5" is My account on the first page too)
+    fixed: bool = False
 
 
 @dataclass(frozen=True)
@@ -215,7 +209,8 @@ def layout(view: View, *, lang: str, start: int = 0, notice: str = "", root: boo
         shown = []
         for opt in options:
             shown.append(opt.value)
-            lines.append(f"{len(shown)} {_show(opt.label, cut)}")
+            number = start + len(shown) if view.fixed else len(shown)
+            lines.append(f"{number} {_show(opt.label, cut)}")
         if not view.end:
             hints = {"back": not root, "home": not root, "more": start + count < total, "prev": start > 0}
             nav = [_t(f"ussd.nav.{h}", lang) for h in ("back", "home", "more", "prev") if hints[h] and h not in drop]
@@ -270,24 +265,26 @@ class Dialogue:
     ``form`` (the registration form being filled, mirrored in a :class:`FormDraft`).
     """
 
-    def __init__(self, session: Session, phone: str, state: dict):
+    def __init__(self, session: Session, phone: str, state: dict, *, ussd: Ussd, settings: Settings):
         self.db = session
         self.phone = phone
         self.state = state
+        self.ussd = ussd
+        self.settings = settings
         self.notice = ""
         self.ended: str | Part | None = None
 
     @classmethod
-    def start(cls, session: Session, phone: str, default_language: str) -> "Dialogue":
-        """A new dialogue for ``phone`` (E.164): who-is-calling when the phone has
-        several profiles, else the main menu in the profile's or ``default_language``."""
-        found = farmermod.profiles(session, phone)
-        lang = found[0].language if found else default_language
+    def start(cls, session: Session, phone: str, *, ussd: Ussd, settings: Settings) -> "Dialogue":
+        """A new dialogue for ``phone`` (E.164): who-is-calling (screen ``who``) when the phone
+        has several profiles, else the main menu in the profile's or the default language."""
+        found = ussd.directory.profiles(session, phone)
+        lang = found[0].language if found else settings.default_language
         state = {"lang": lang if lang in LANGUAGES else "tg", "form": {},
                  "farmer": found[0].id if len(found) == 1 else None,
                  "root": "who" if len(found) > 1 else "main"}
         state["stack"] = [_frame(state["root"])]
-        return cls(session, phone, state)
+        return cls(session, phone, state, ussd=ussd, settings=settings)
 
     # -- helpers used by screens ------------------------------------------
 
@@ -307,15 +304,24 @@ class Dialogue:
         return self.state["form"]
 
     @property
-    def farmer(self) -> Farmer | None:
-        """The profile speaking, or None (unregistered phone or someone new)."""
+    def farmer(self):
+        """The profile speaking (a ``service.farmers.models.Farmer``), or None (unregistered
+        phone or someone new)."""
         fid = self.state.get("farmer")
-        found = self.db.get(Farmer, fid) if fid else None
+        found = self.ussd.directory.profile(self.db, fid) if fid else None
         return found if found is not None and found.phone == self.phone else None
 
     def t(self, key: str, **params) -> str:
-        """Template ``key`` in the caller's language."""
-        return _t(key, self.lang, **params)
+        """Template ``key`` in the caller's language (``{ussd}`` is the configured USSD code)."""
+        return _t(key, self.lang, ussd=self.settings.ussd_service_code, **params)
+
+    def today(self) -> dt.date:
+        """Today's date in the service's ``TIMEZONE``."""
+        return self.settings.today(utcnow())
+
+    def restart(self, root: str = "main") -> None:
+        """Make ``root`` the bottom of the stack, with nothing above it."""
+        self.state.update(root=root, stack=[_frame(root)])
 
     def refusal(self, exc: Refusal) -> Step:
         """Close with the text of a domain refusal (a name in it may be shortened)."""
@@ -330,26 +336,6 @@ class Dialogue:
         if phone is None and farmer_id is None and self.farmer is not None:
             farmer_id = self.farmer.id
         queue_sms(self.db, phone or self.phone, text, kind=kind, farmer_id=farmer_id, language=language or self.lang)
-
-    def draft(self) -> FormDraft | None:
-        """The phone's saved registration form, if any."""
-        return self.db.scalar(select(FormDraft).where(FormDraft.phone == self.phone, FormDraft.kind == FORM))
-
-    def update_form(self, **values) -> None:
-        """Set form fields and save the form for a dropped session."""
-        self.form.update(values)
-        row = self.draft()
-        if row is None:
-            row = FormDraft(phone=self.phone, kind=FORM)
-            self.db.add(row)
-        row.data, row.updated_at = dict(self.form), utcnow()
-
-    def drop_form(self) -> None:
-        """Forget the form and its saved draft."""
-        self.state["form"] = {}
-        row = self.draft()
-        if row is not None:
-            self.db.delete(row)
 
     # -- engine -------------------------------------------------------------
 
@@ -380,9 +366,12 @@ class Dialogue:
             else:
                 self.notice = "ussd.notice.invalid"
         else:
-            screen = SCREENS[frame["s"]]
+            screen = self.ussd.screens[frame["s"]]
             if screen.prompt:
                 step = screen.submit(self, frame["d"], value) if value else stay("ussd.notice.invalid")
+            elif frame.get("fixed") and value.isascii() and value.isdigit() and len(value) <= 3 \
+                    and 1 <= int(value) <= len(frame["fixed"]):
+                step = screen.choose(self, frame["d"], frame["fixed"][int(value) - 1])
             elif value.isascii() and value.isdigit() and len(value) <= 3 and 1 <= int(value) <= len(frame["shown"]):
                 step = screen.choose(self, frame["d"], frame["shown"][int(value) - 1])
             else:
@@ -407,13 +396,14 @@ class Dialogue:
         if self.ended is not None:
             return layout(View(head=[self.ended], end=True), lang=self.lang).body
         frame = self.stack[-1]
-        view = SCREENS[frame["s"]].view(self, frame["d"])
+        view = self.ussd.screens[frame["s"]].view(self, frame["d"])
         same = frame["total"] == len(view.items)
         page = layout(view, lang=self.lang, start=frame["start"], notice=notice, root=len(self.stack) == 1,
                       keep=frame["keep"] if same else 0)
         if page.start != frame["start"]:  # the list shrank since: start over
             frame["starts"] = []
-        frame.update(start=page.start, count=page.count, keep=page.natural, total=len(view.items), shown=page.shown)
+        frame.update(start=page.start, count=page.count, keep=page.natural, total=len(view.items), shown=page.shown,
+                     fixed=[o.value for o in view.items] if view.fixed else None)
         return page.body
 
 
@@ -441,482 +431,111 @@ class Screen:
         raise NotImplementedError
 
 
-SCREENS: dict[str, Screen] = {}
+class Screens:
+    """A feature's screens, collected by decorating their classes (``screen = Screens()``,
+    then ``@screen class Orders(Screen): ...``); the composition root adds them to a :class:`Ussd`."""
+
+    def __init__(self) -> None:
+        self.classes: list[type[Screen]] = []
+
+    def __call__(self, cls: type[Screen]) -> type[Screen]:
+        self.classes.append(cls)
+        return cls
 
 
-def screen(cls: type[Screen]) -> type[Screen]:
-    """Register a screen class under its ``name``."""
-    SCREENS[cls.name] = cls()
-    return cls
+@dataclass(frozen=True)
+class MenuEntry:
+    """One line a feature contributes to a menu (:data:`MENUS`).
+
+    ``menu``: ``main`` or ``account``; ``key``: the option's value, unique in its menu;
+    ``order``: its place (the engine numbers entries in this order: every entry of the main
+    menu is shown to every caller, so a number means the same before and after registering);
+    ``label``: a template key, or a function of the dialogue giving the text; ``open``: what
+    picking it does; ``shown``: whether this caller sees it (only entries after every
+    always-shown one may be hidden, so no number shifts).
+    """
+
+    menu: str
+    key: str
+    order: int
+    label: str | Callable[["Dialogue"], str]
+    open: Callable[["Dialogue"], Step]
+    shown: Callable[["Dialogue"], bool] | None = None
+
+    def text(self, d: "Dialogue") -> str:
+        """The label for this caller, in their language."""
+        return self.label(d) if callable(self.label) else d.t(self.label)
+
+    def visible(self, d: "Dialogue") -> bool:
+        """True when this caller sees the entry."""
+        return self.shown is None or self.shown(d)
 
 
-def _yes_no(d: Dialogue) -> list[Option]:
+#: the menus features contribute entries to, and the screen showing each
+MENUS = {"main": "main", "account": "account", "advice": "advice"}
+
+
+class MenuScreen(Screen):
+    """A menu made of the entries features contribute (:class:`MenuEntry`), in their order."""
+
+    prompt = False
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def view(self, d, data):
+        return View(items=[Option(e.text(d), e.key) for e in d.ussd.entries(self.name, d)], fixed=True)
+
+    def choose(self, d, data, value):
+        entry = next((e for e in d.ussd.entries(self.name, d) if e.key == value), None)
+        return entry.open(d) if entry is not None else stay("ussd.notice.invalid")
+
+
+@dataclass(frozen=True)
+class Directory:
+    """How the engine finds who is calling (contributed by the farmers feature).
+
+    ``profiles(session, phone)``: the profiles of an E.164 phone, main profile first (each with
+    ``id``, ``phone``, ``language``); ``profile(session, id)``: one profile or None.
+    """
+
+    profiles: Callable[[Session, str], list]
+    profile: Callable[[Session, int], object]
+
+
+class Ussd:
+    """The USSD application: the screens and menu entries features contribute, and the
+    :class:`Directory` of callers. Built once by the composition root (``service.features``);
+    read-only afterwards. Raises ``ValueError`` on a screen name or menu key given twice, an
+    entry of an unknown menu, or a hidden main-menu entry before a shown one."""
+
+    def __init__(self, directory: Directory) -> None:
+        self.directory = directory
+        self.screens: dict[str, Screen] = {name: MenuScreen(name) for name in MENUS.values()}
+        self.menus: dict[str, list[MenuEntry]] = {name: [] for name in MENUS}
+
+    def add(self, screens: Screens | None = None, entries: tuple[MenuEntry, ...] = ()) -> None:
+        """Add a feature's screens and menu entries."""
+        for cls in screens.classes if screens else ():
+            if cls.name in self.screens:
+                raise ValueError(f"USSD screen {cls.name!r} registered twice")
+            self.screens[cls.name] = cls()
+        for entry in entries:
+            if entry.menu not in self.menus:
+                raise ValueError(f"no USSD menu {entry.menu!r}")
+            if any(e.key == entry.key for e in self.menus[entry.menu]):
+                raise ValueError(f"menu {entry.menu!r} has {entry.key!r} twice")
+            self.menus[entry.menu].append(entry)
+            self.menus[entry.menu].sort(key=lambda e: e.order)
+
+    def entries(self, menu: str, d: "Dialogue") -> list[MenuEntry]:
+        """The entries of ``menu`` this caller sees, in order."""
+        return [e for e in self.menus[menu] if e.visible(d)]
+
+
+def yes_no(d: Dialogue) -> list[Option]:
+    """The Yes and No options (values ``"yes"``, ``"no"``) in the caller's language."""
     return [Option(d.t("ussd.yes"), "yes"), Option(d.t("ussd.no"), "no")]
-
-
-def _pg_label(pg: ProducerGroup) -> str:
-    return f"{pg.code} {pg.name}"
-
-
-# -- main menu, who is calling ----------------------------------------------
-
-@screen
-class Main(Screen):
-    """Main menu: register first for an unknown caller, else my group, prices, account, add a person."""
-
-    name = "main"
-
-    def view(self, d, data):
-        keys = ("register", "group", "prices", "account", "advice") if d.farmer is None else \
-            ("group", "prices", "orders", "advice", "account", "add_person")
-        return View(items=[Option(d.t(f"ussd.main.{k}"), k) for k in keys])
-
-    def choose(self, d, data, value):
-        if value in ("register", "add_person"):
-            return start_register(d)
-        if value == "group":
-            return open_group(d)
-        if value == "orders":
-            return ussd_orders.open_orders(d)
-        if value == "advice":
-            return push("advice")
-        return push("prices_crop" if value == "prices" else "account")
-
-
-@screen
-class Who(Screen):
-    """A household phone: who is calling (the profiles, then someone new)."""
-
-    name = "who"
-
-    def view(self, d, data):
-        people = [Option(Part(f.name), f.id) for f in farmermod.profiles(d.db, d.phone)]
-        return View(head=[d.t("ussd.who.title")], items=people, extras=[Option(d.t("ussd.who.new"), "new")])
-
-    def choose(self, d, data, value):
-        if value == "new":
-            d.state.update(farmer=None, root="main", stack=[_frame("main")])
-            return start_register(d)
-        chosen = d.db.get(Farmer, value)
-        if chosen is None or chosen.phone != d.phone:
-            return stay("ussd.notice.invalid")
-        d.state.update(farmer=chosen.id, lang=chosen.language, root="main")
-        return home()
-
-
-# -- registration -------------------------------------------------------------
-
-#: the form's fields in order, with the screen asking each
-FORM_STEPS = (("name", "reg_name"), ("gender", "reg_gender"), ("district", "reg_district"),
-              ("village", "reg_village"), ("crops_done", "reg_crops"), ("land_m2", "reg_land"))
-
-
-def next_form_screen(form: dict) -> str:
-    """The screen of the first field the form lacks, else the confirmation."""
-    return next((name for key, name in FORM_STEPS if not form.get(key)), "reg_confirm")
-
-
-def start_register(d: Dialogue) -> Step:
-    """Begin registering a person on the caller's phone (offering a saved form first)."""
-    if len(farmermod.profiles(d.db, d.phone)) >= farmermod.MAX_PROFILES_PER_PHONE:
-        return end(d.t("err.too_many_profiles"))
-    draft = d.draft()
-    if draft is not None and draft.data:
-        return push("reg_resume")
-    d.state["form"] = {}
-    return push("reg_name")
-
-
-@screen
-class RegResume(Screen):
-    """A saved half form: continue it or start again."""
-
-    name = "reg_resume"
-
-    def view(self, d, data):
-        return View(head=[d.t("ussd.reg.resume")],
-                    items=[Option(d.t("ussd.reg.continue"), "continue"), Option(d.t("ussd.reg.restart"), "restart")])
-
-    def choose(self, d, data, value):
-        draft = d.draft()
-        if value == "continue" and draft is not None:
-            d.state["form"] = dict(draft.data)
-            return push(next_form_screen(d.form))
-        d.drop_form()
-        return push("reg_name")
-
-
-@screen
-class RegName(Screen):
-    """Registration: the person's name (free text; a typed ``*`` stays in it)."""
-
-    name = "reg_name"
-    prompt = True
-
-    def view(self, d, data):
-        return View(head=[d.t("ussd.reg.name")])
-
-    def submit(self, d, data, text):
-        try:
-            name = farmermod.clean_name(text)
-        except Refusal:
-            return stay("ussd.notice.invalid")
-        if any(fold(p.name) == fold(name) for p in farmermod.profiles(d.db, d.phone)):
-            return stay("ussd.notice.name_taken")
-        d.update_form(name=name)
-        return push("reg_gender")
-
-
-@screen
-class RegGender(Screen):
-    """Registration: woman or man."""
-
-    name = "reg_gender"
-
-    def view(self, d, data):
-        return View(head=[d.t("ussd.reg.gender")],
-                    items=[Option(d.t(f"ussd.gender.{g}"), g) for g in farmermod.GENDERS])
-
-    def choose(self, d, data, value):
-        d.update_form(gender=value)
-        return push("reg_district")
-
-
-@screen
-class RegDistrict(Screen):
-    """Registration: the district."""
-
-    name = "reg_district"
-
-    def view(self, d, data):
-        return View(head=[d.t("ussd.reg.district")],
-                    items=[Option(Part(x.name(d.lang)), x.id) for x in geography.districts(d.db)])
-
-    def choose(self, d, data, value):
-        if d.form.get("district") != value:
-            d.update_form(district=value, village=None)
-        return push("reg_village")
-
-
-@screen
-class RegVillage(Screen):
-    """Registration: the village, from the district's list."""
-
-    name = "reg_village"
-
-    def view(self, d, data):
-        villages = geography.villages_of(d.db, d.form.get("district") or "")
-        return View(head=[d.t("ussd.reg.village")], items=[Option(Part(v.name(d.lang)), v.id) for v in villages])
-
-    def choose(self, d, data, value):
-        d.update_form(village=value)
-        return push("reg_crops")
-
-
-@screen
-class RegCrops(Screen):
-    """Registration: crops grown, ticked on and off (``+``), then Done."""
-
-    name = "reg_crops"
-
-    def view(self, d, data):
-        picked = set(d.form.get("crops") or [])
-        items = [Option(("+" if c.id in picked else "") + c.name(d.lang), c.id) for c in cropmod.crops(d.db)]
-        return View(head=[d.t("ussd.reg.crops")], items=items, extras=[Option(d.t("ussd.reg.crops_done"), "done")])
-
-    def choose(self, d, data, value):
-        picked = list(d.form.get("crops") or [])
-        if value != "done":
-            d.update_form(crops=[c for c in picked if c != value] if value in picked else [*picked, value])
-            return stay()
-        if not picked:
-            return stay("ussd.notice.pick_crop")
-        d.update_form(crops_done=True)
-        return push("reg_land")
-
-
-@screen
-class RegLand(Screen):
-    """Registration: land farmed in hectares."""
-
-    name = "reg_land"
-    prompt = True
-
-    def view(self, d, data):
-        return View(head=[d.t("ussd.reg.land")])
-
-    def submit(self, d, data, text):
-        try:
-            d.update_form(land_m2=farmermod.parse_land_ha(text))
-        except Refusal:
-            return stay("ussd.notice.invalid")
-        return push("reg_confirm")
-
-
-@screen
-class RegConfirm(Screen):
-    """Registration: name, village and land; Save registers and queues the SMS receipt."""
-
-    name = "reg_confirm"
-
-    def view(self, d, data):
-        form = d.form
-        village = d.db.get(geography.Village, form.get("village") or 0)
-        land = hectares(form.get("land_m2") or 0, d.lang)
-        return View(head=[Part(form.get("name", "")),
-                          Part(village.name(d.lang) if village else "", d.t("ussd.reg.summary", village="{}", land=land))],
-                    extras=[Option(d.t("ussd.reg.save"), "yes"), Option(d.t("ussd.reg.cancel"), "no")])
-
-    def choose(self, d, data, value):
-        if value == "no":
-            d.drop_form()
-            return home("ussd.notice.cancelled")
-        form = d.form
-        missing = next_form_screen(form)
-        if missing != "reg_confirm":  # never commit a half form
-            return push(missing)
-        try:
-            person = farmermod.register(d.db, phone=d.phone, name=form["name"], gender=form["gender"],
-                                        village_id=form["village"], crop_ids=form["crops"],
-                                        land_m2=form["land_m2"], language=d.lang, via="ussd")
-        except Refusal as exc:
-            d.drop_form()
-            return d.refusal(exc)
-        d.drop_form()
-        d.sms(d.t("ussd.sms.registered", name=person.name, code=person.code), farmer_id=person.id)
-        return end(d.t("ussd.reg.done", code=person.code))
-
-
-# -- my group ---------------------------------------------------------------------
-
-def open_group(d: Dialogue) -> Step:
-    """The "my group" entry: register first, join, or the group's own menu."""
-    person = d.farmer
-    if person is None:
-        return push("need_register")
-    return push("group" if membership.current(d.db, person) else "join")
-
-
-@screen
-class NeedRegister(Screen):
-    """My group for a caller without a profile: register first."""
-
-    name = "need_register"
-
-    def view(self, d, data):
-        return View(head=[d.t("ussd.group.need_register")], items=[Option(d.t("ussd.main.register"), "register")])
-
-    def choose(self, d, data, value):
-        return start_register(d)
-
-
-@screen
-class Join(Screen):
-    """My group without a membership: the PGs of the caller's village, or by code."""
-
-    name = "join"
-
-    def view(self, d, data):
-        person = d.farmer
-        pgs = producer_group.of_village(d.db, person.village_id) if person and person.village_id else []
-        return View(head=[d.t("ussd.join.title" if pgs else "ussd.join.none")],
-                    items=[Option(Part(pg.name), pg.id) for pg in pgs],
-                    extras=[Option(d.t("ussd.join.by_code"), "code")])
-
-    def choose(self, d, data, value):
-        return push("join_code") if value == "code" else push("join_confirm", pg=value)
-
-
-@screen
-class JoinCode(Screen):
-    """Join by PG code (free text)."""
-
-    name = "join_code"
-    prompt = True
-
-    def view(self, d, data):
-        return View(head=[d.t("ussd.join.code")])
-
-    def submit(self, d, data, text):
-        pg = producer_group.by_code(d.db, text)
-        return push("join_confirm", pg=pg.id) if pg else stay("ussd.notice.pg_unknown")
-
-
-@screen
-class JoinConfirm(Screen):
-    """Join this PG? Queues SMS to the caller and to the PG's EC members."""
-
-    name = "join_confirm"
-
-    def view(self, d, data):
-        pg = d.db.get(ProducerGroup, data["pg"])
-        return View(head=[Part(_pg_label(pg)), d.t("ussd.join.confirm")], extras=_yes_no(d))
-
-    def choose(self, d, data, value):
-        person, pg = d.farmer, d.db.get(ProducerGroup, data["pg"])
-        if value == "no":
-            return back()
-        if person is None:
-            return push("need_register")
-        before = membership.current(d.db, person)
-        if before is not None and before.pg_id == pg.id:  # already asked: nothing new to send
-            return end(d.t("ussd.join.sent" if before.status == "pending" else "ussd.join.active"))
-        try:
-            joined = membership.join(d.db, person, pg)
-        except Refusal as exc:
-            return d.refusal(exc)
-        if joined.status == "active":
-            d.sms(d.t("ussd.sms.join_active", pg=pg.code))
-            return end(d.t("ussd.join.active"))
-        d.sms(d.t("ussd.sms.join_pending", pg=pg.code))
-        told = set()
-        for _, ec in membership.ec_members(d.db, pg.id):
-            if ec.phone not in told:
-                told.add(ec.phone)
-                d.sms(_t("ussd.sms.join_ec", ec.language, name=person.name, code=person.code, pg=pg.code),
-                      kind="notice", phone=ec.phone, farmer_id=ec.id, language=ec.language)
-        return end(d.t("ussd.join.sent"))
-
-
-@screen
-class Group(Screen):
-    """My group: the pending request's status, or the PG with its committee and Leave."""
-
-    name = "group"
-
-    def view(self, d, data):
-        person = d.farmer
-        m = membership.current(d.db, person) if person else None
-        if m is None:
-            return View(head=[d.t("err.not_member")])
-        pg = d.db.get(ProducerGroup, m.pg_id)
-        if m.status == "pending":
-            return View(head=[Part(_pg_label(pg), d.t("ussd.group.pending", pg="{}"))])
-        return View(head=[Part(_pg_label(pg))],
-                    extras=[Option(d.t("ussd.group.ec"), "ec"), Option(d.t("ussd.group.leave"), "leave")])
-
-    def choose(self, d, data, value):
-        return push("ec" if value == "ec" else "leave_confirm")
-
-
-@screen
-class ExecutiveCommittee(Screen):
-    """The Executive Committee of the caller's PG: role and name, one per line."""
-
-    name = "ec"
-
-    def view(self, d, data):
-        person = d.farmer
-        m = membership.current(d.db, person) if person else None
-        seats = membership.ec_members(d.db, m.pg_id) if m else []
-        lines = [Option(Part(f.name, d.t("ussd.ec.line", role=d.t(f"ussd.role.{s.role}"), name="{}")))
-                 for s, f in seats]
-        return View(head=[d.t("ussd.ec.title" if seats else "ussd.ec.none")], items=lines, numbered=False)
-
-
-@screen
-class LeaveConfirm(Screen):
-    """Leave the PG? (asks first)"""
-
-    name = "leave_confirm"
-
-    def view(self, d, data):
-        person = d.farmer
-        m = membership.current(d.db, person) if person else None
-        if m is None:
-            return View(head=[d.t("err.not_member")])
-        pg = d.db.get(ProducerGroup, m.pg_id)
-        return View(head=[Part(_pg_label(pg)), d.t("ussd.leave.confirm")], extras=_yes_no(d))
-
-    def choose(self, d, data, value):
-        if value == "no":
-            return back()
-        try:
-            membership.leave(d.db, d.farmer)
-        except Refusal as exc:
-            return d.refusal(exc)
-        return end(d.t("ussd.leave.done"))
-
-
-# -- market prices ------------------------------------------------------------------
-
-@screen
-class PricesCrop(Screen):
-    """Market prices: which crop."""
-
-    name = "prices_crop"
-
-    def view(self, d, data):
-        return View(head=[d.t("ussd.prices.crop")], items=[Option(c.name(d.lang), c.id) for c in cropmod.crops(d.db)])
-
-    def choose(self, d, data, value):
-        return push("prices", crop=value)
-
-
-@screen
-class Prices(Screen):
-    """Latest price per market for a crop, with the change since the previous report and its date."""
-
-    name = "prices"
-
-    def view(self, d, data):
-        crop = d.db.get(cropmod.Crop, data["crop"])
-        lines = []
-        for line in market.latest_prices(d.db, crop.id):
-            params = {"market": "{}", "price": tjs(line.price_diram, d.lang), "date": line.observed_on.strftime("%d.%m")}
-            if line.change_diram is None:
-                tpl = d.t("ussd.prices.line_first", **params)
-            else:
-                tpl = d.t("ussd.prices.line", change=tjs(line.change_diram, d.lang, signed=True), **params)
-            lines.append(Option(Part(line.market.name(d.lang), tpl)))
-        head = [d.t("ussd.prices.title", crop=crop.name(d.lang))]
-        return View(head=head if lines else [*head, d.t("ussd.prices.none")], items=lines, numbered=False)
-
-
-# -- my account -----------------------------------------------------------------------
-
-@screen
-class Account(Screen):
-    """My account: language, stop or restart SMS."""
-
-    name = "account"
-
-    def view(self, d, data):
-        stopped = optout.is_suppressed(d.db, d.phone)
-        crops = [Option(d.t("push.ussd.my_crops"), "crops")] if d.farmer is not None else []  # service/ussd_push.py
-        return View(items=[Option(d.t("ussd.account.language", name=d.t("lang_name")), "language"),
-                           Option(d.t("ussd.account.restart" if stopped else "ussd.account.stop"),
-                                  "restart" if stopped else "stop"), *crops])
-
-    def choose(self, d, data, value):
-        if value == "crops":
-            return push("crops")
-        if value == "language":
-            return push("language")
-        if value == "stop":
-            if optout.opt_out(d.db, d.phone, "ussd"):
-                d.sms(d.t("ussd.sms.stopped"), kind="stop_confirm")
-            return end(d.t("ussd.account.stopped"))
-        if optout.opt_in(d.db, d.phone):
-            d.sms(d.t("ussd.sms.restarted"), kind="reply")
-        return end(d.t("ussd.account.restarted"))
-
-
-@screen
-class Language(Screen):
-    """Pick a language; the next screen is already in it."""
-
-    name = "language"
-
-    def view(self, d, data):
-        return View(head=[d.t("ussd.account.pick_language")],
-                    items=[Option(_t("lang_name", code), code) for code in LANGUAGES])
-
-    def choose(self, d, data, value):
-        d.state["lang"] = value
-        if d.farmer is not None:
-            farmermod.set_language(d.db, d.farmer, value)
-        return back("ussd.notice.lang_set")
 
 
 # ---------------------------------------------------------------------------
@@ -977,27 +596,27 @@ def over_limit(hop: Hop, service_code: str, *, new_session: bool) -> str | None:
     return None
 
 
-def too_long(lang: str) -> str:
-    """``END`` "input too long, dial again" in ``lang``."""
-    return END + _t("ussd.too_long", lang if lang in LANGUAGES else "tg")
+def too_long(lang: str, service_code: str = templates_sms.DEFAULT_USSD_CODE) -> str:
+    """``END`` "input too long, dial ``service_code`` again" in ``lang``."""
+    return END + _t("ussd.too_long", lang if lang in LANGUAGES else "tg", ussd=service_code)
 
 
-def _language(session: Session, phone: str, row: UssdSession | None, default_language: str) -> str:
+def _language(session: Session, phone: str, row: UssdSession | None, ussd: Ussd, default_language: str) -> str:
     """The caller's language: the session's, else the phone's main profile's, else the default."""
     lang = (row.state or {}).get("lang") if row is not None else None
     if not lang:
-        person = farmermod.main_profile(session, phone)
-        lang = person.language if person else default_language
+        found = ussd.directory.profiles(session, phone) if phone else []
+        lang = found[0].language if found else default_language
     return lang if lang in LANGUAGES else default_language
 
 
-def caller_language(session: Session, session_id: str, phone: str, default_language: str) -> str:
+def caller_language(session: Session, session_id: str, phone: str, *, ussd: Ussd, default_language: str) -> str:
     """The language to answer a caller in (tg/ru/uz/en): the USSD session's (``session_id``),
     else the main profile's of ``phone`` (E.164, or "" when unknown), else ``default_language``.
     Never raises: when the database cannot be read, ``default_language``."""
     try:
         row = session.get(UssdSession, session_id) if session_id else None
-        return _language(session, phone, row, default_language)
+        return _language(session, phone, row, ussd, default_language)
     except Exception:
         log.warning("USSD: cannot read the language of session %s", session_id, exc_info=True)
         session.rollback()
@@ -1011,7 +630,7 @@ def _close(row: UssdSession, now: dt.datetime) -> None:
     flag_modified(row, "state")
 
 
-def answer(session: Session, hop: Hop, *, default_language: str, service_code: str) -> str:
+def answer(session: Session, hop: Hop, *, ussd: Ussd, settings: Settings) -> str:
     """Answer one hop (``CON …``/``END …``) and record it, in the caller's transaction.
 
     A hop over the limits (:func:`over_limit`) gets :func:`too_long` at once: nothing is
@@ -1024,23 +643,24 @@ def answer(session: Session, hop: Hop, *, default_language: str, service_code: s
     back and uses :func:`apology` (a copy that lost the race to a unique index finds the
     stored answer there).
     """
+    default_language, service_code = settings.default_language, settings.ussd_service_code
     row = session.get(UssdSession, hop.session_id)
     limit = over_limit(hop, service_code, new_session=row is None)
     if limit is not None:
         log.warning("USSD session %s: hop over the %s limit (%d characters), answered END",
                     hop.session_id, limit, len(hop.text))
-        lang = _language(session, hop.phone, row, default_language)
+        lang = _language(session, hop.phone, row, ussd, default_language)
         if row is not None and row.status != "ended":
             _close(row, utcnow())
             session.flush()
-        return too_long(lang)
+        return too_long(lang, service_code)
     stored = stored_answer(session, hop.session_id, hop.text)
     if stored is not None:
         return stored
     if row is not None and row.status == "ended":
-        return END + _t("ussd.dial_again", (row.state or {}).get("lang") or default_language)
+        return END + _t("ussd.dial_again", (row.state or {}).get("lang") or default_language, ussd=service_code)
     if row is None:
-        dialogue = Dialogue.start(session, hop.phone, default_language)
+        dialogue = Dialogue.start(session, hop.phone, ussd=ussd, settings=settings)
         row = UssdSession(session_id=hop.session_id, phone=hop.phone, service_code=hop.service_code[:40] or None,
                           network_code=hop.network_code[:12] or None, state={}, last_text="")
         session.add(row)
@@ -1053,11 +673,11 @@ def answer(session: Session, hop: Hop, *, default_language: str, service_code: s
     elif session.scalar(select(func.count()).select_from(UssdHop)
                         .where(UssdHop.session_id == hop.session_id)) >= MAX_SESSION_HOPS:
         log.warning("USSD session %s: more than %d hops, answered END", hop.session_id, MAX_SESSION_HOPS)
-        dialogue = Dialogue(session, row.phone, copy.deepcopy(row.state))
+        dialogue = Dialogue(session, row.phone, copy.deepcopy(row.state), ussd=ussd, settings=settings)
         dialogue.ended = ""
-        body = too_long(dialogue.lang)
+        body = too_long(dialogue.lang, service_code)
     else:
-        dialogue = Dialogue(session, row.phone, copy.deepcopy(row.state))
+        dialogue = Dialogue(session, row.phone, copy.deepcopy(row.state), ussd=ussd, settings=settings)
         inputs = new_input(row.last_text, hop.text, service_code)
         if inputs is None:
             dialogue.notice = "ussd.notice.invalid"
@@ -1092,7 +712,7 @@ def concurrent_answer(session: Session, hop: Hop) -> str | None:
         return None
 
 
-def apology(session: Session, hop: Hop, default_language: str) -> str:
+def apology(session: Session, hop: Hop, *, ussd: Ussd, default_language: str) -> str:
     """After a failed hop (rolled back): the stored body when a concurrent copy answered
     the same hop (its unique-index race lost, e.g. an ``IntegrityError``), else a polite
     ``END`` in the caller's language."""
@@ -1102,44 +722,24 @@ def apology(session: Session, hop: Hop, default_language: str) -> str:
         if stored is not None:
             return stored
         row = session.get(UssdSession, hop.session_id)
-        lang = _language(session, hop.phone, row, default_language)
+        lang = _language(session, hop.phone, row, ussd, default_language)
     except Exception:  # the database itself is failing: answer anyway
         log.exception("USSD apology: cannot read session %s", hop.session_id)
     return END + _t("ussd.error", lang if lang in LANGUAGES else default_language)
 
 
-INT_MAX = 2**31 - 1  # the INTEGER columns of UssdSession
-
-
-def _int(raw: str | None) -> int | None:
-    """A count or duration AT sent as text (``"5"``, ``"1200.0"``); None when missing, not a
-    number, or outside 0..INT_MAX (a junk value must not cost the whole record)."""
-    try:
-        value = int(float((raw or "").strip()))
-    except (ValueError, OverflowError):
-        return None
-    return value if 0 <= value <= INT_MAX else None
-
-
-def _when(raw: str | None) -> dt.datetime:
-    try:
-        return dt.datetime.strptime((raw or "").strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.timezone.utc)
-    except ValueError:
-        return utcnow()
-
-
 def record_end(session: Session, *, session_id: str, phone: str = "", service_code: str = "",
-               network_code: str = "", status: str = "", cost: str = "", duration_ms: str = "",
-               hops_count: str = "", final_input: str = "", last_response: str = "", error_message: str = "",
-               date: str = "") -> UssdSession:
-    """Store AT's end-of-session notice (``docs/gateway-africastalking.md`` §3) on its session (made if new), closing it.
+               network_code: str = "", status: str = "", cost: str = "", duration_ms: int | None = None,
+               hops_count: int | None = None, final_input: str = "", last_response: str = "",
+               error_message: str = "", ended_at: dt.datetime | None = None) -> UssdSession:
+    """Store a gateway's end-of-session notice (``docs/gateway-africastalking.md`` §3) on its session
+    (made if new), closing it.
 
-    Every value is the raw string AT posted; numbers are parsed leniently (``"1234"``,
-    ``"1234.0"``; else None); ``date`` ``YYYY-MM-DD HH:MM:SS`` is taken as UTC (else now).
-    Texts are cut to their columns; ``final_input`` to :data:`MAX_TEXT_CHARS`, ``last_response``
-    and ``error_message`` to :data:`MAX_NOTICE_CHARS` characters.
-    The dialogue state is purged (the language is kept for a late hop). Logs a
-    WARNING when ``status`` is ``Failed``.
+    The handler has parsed the wire format: ``duration_ms`` (milliseconds) and ``hops_count`` are
+    ints or None, ``ended_at`` an aware UTC datetime or None (now). Texts are cut to their
+    columns; ``final_input`` to :data:`MAX_TEXT_CHARS`, ``last_response`` and ``error_message`` to
+    :data:`MAX_NOTICE_CHARS` characters. The dialogue state is purged (the language is kept for a
+    late hop). Logs a WARNING when ``status`` is ``Failed``.
     """
     try:
         e164 = to_e164(phone)
@@ -1154,20 +754,13 @@ def record_end(session: Session, *, session_id: str, phone: str = "", service_co
     row.network_code = row.network_code or network_code[:12] or None
     row.end_status = status.strip()[:16] or None
     row.cost = cost.strip()[:32] or None
-    row.duration_ms, row.hops_count = _int(duration_ms), _int(hops_count)
+    row.duration_ms, row.hops_count = duration_ms, hops_count
     row.final_input = final_input[:MAX_TEXT_CHARS]
     row.last_response = last_response[:MAX_NOTICE_CHARS] or None
     row.error_message = error_message[:MAX_NOTICE_CHARS] or None
-    row.status, row.ended_at, row.updated_at = "ended", _when(date), utcnow()
+    row.status, row.ended_at, row.updated_at = "ended", ended_at or utcnow(), utcnow()
     row.state = {"lang": row.state["lang"]} if row.state and "lang" in row.state else {}
     if row.end_status == "Failed":
         log.warning("USSD session %s failed at AT: %s", session_id, error_message or "(no errorMessage)")
     session.flush()
     return row
-
-
-# screens of other modules (they import this one and register in SCREENS): input orders,
-# advice and joint sales, my crops (planting dates)
-from service.advice import ussd as ussd_advice  # noqa: E402,F401
-from service.orders import ussd as ussd_orders
-from service.reminders import ussd as ussd_push

@@ -1,0 +1,158 @@
+"""SMS keywords of the farmers feature: registration, language, and messages on or off.
+
+| Command | Arguments | Effect |
+|---|---|---|
+| ``REG`` | ``<name> <F/M> <village> [crops] [ha]`` | new farmer profile on the phone (see :func:`parse_registration`) |
+| ``LANG`` | ``<tg/ru/uz/en or a language name>`` | the profile's language |
+| ``STOP`` / ``START`` | | phone on / off the suppression list (``service.messaging.optout``) |
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.errors import Refusal
+from service.farmers import models as farmers
+from service.messaging import optout
+from service.reference.crops import find_crop
+from service.reference.geography import Village, find_district, villages_of
+from service.reference.names import fold
+from service.reference.words import echo, word_key
+from service.sms.engine import Command, Context, drop_units, language_of, languages_of_all, vocabulary
+
+
+def _stop(ctx: Context, args: list[str]) -> None:
+    optout.opt_out(ctx.session, ctx.phone, "keyword")
+    ctx.reply("sms.stop.done", kind="stop_confirm")
+
+
+def _start(ctx: Context, args: list[str]) -> None:
+    optout.opt_in(ctx.session, ctx.phone)
+    ctx.reply("sms.start.done")
+
+
+def _lang(ctx: Context, args: list[str]) -> None:
+    lang = vocabulary().languages.get(word_key(args[0])) if args else None
+    if lang is None:
+        raise Refusal("sms.lang.usage")
+    ctx.lang = lang
+    farmers.set_language(ctx.session, ctx.registered(), lang)
+    ctx.reply("sms.lang.done")
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A parsed ``REG`` message: ``name``, ``gender`` (female/male), ``village``,
+    ``crop_ids`` and ``land_m2`` (None when not given)."""
+
+    name: str
+    gender: str
+    village: Village
+    crop_ids: list[str]
+    land_m2: int | None
+
+
+def _is_quantity(word: str, unit: str) -> bool:
+    """True for a number, possibly with its unit attached (``"0,5"``, ``"0.5ha"``, ``"-1"``)."""
+    rest = re.sub(r"[-+\d.,]", "", word)
+    return any(ch.isdigit() for ch in word) and (not rest or word_key(rest) in vocabulary().units[unit])
+
+
+def _gender_word(args: list[str]) -> int | None:
+    """Index of the gender word: the first known one after the first word (the name comes first)."""
+    return next((i for i, w in enumerate(args) if i > 0 and word_key(w) in vocabulary().genders), None)
+
+
+def parse_registration(session: Session, args: list[str], lang: str) -> Registration:
+    """Read ``<name> <gender> <village or district> [crops] [ha]`` (the words after REG).
+
+    The name is every word before the gender word (``F``/``M``, ``З``/``М``,
+    ``Ж``/``М``, ``ayol``/``erkak``, ...: never assumed). After it, in any order:
+    a number is the land in ha, a crop name is a crop, the other words name the
+    place (:func:`find_village`). ``lang``: language of names in refusals.
+    Raises ``Refusal``: ``sms.reg.usage`` (nothing given), ``sms.reg.gender``,
+    ``err.name``, ``err.land``, or those of :func:`find_village`.
+    """
+    if not args:
+        raise Refusal("sms.reg.usage")
+    at = _gender_word(args)
+    if at is None:
+        raise Refusal("sms.reg.gender")
+    name = farmers.clean_name(" ".join(args[:at]))
+    gender = vocabulary().genders[word_key(args[at])].value
+    land_m2, crop_ids, place = None, [], []
+    for word in drop_units(args[at + 1:], "ha"):
+        if _is_quantity(word, "ha"):
+            if land_m2 is not None:
+                raise Refusal("err.land")
+            land_m2 = farmers.parse_land_ha(word)
+        elif (crop := find_crop(session, word)) is not None:
+            crop_ids.append(crop.id)
+        else:
+            place.append(word)
+    return Registration(name, gender, find_village(session, place, lang), crop_ids, land_m2)
+
+
+def find_village(session: Session, words: list[str], lang: str) -> Village:
+    """The village named by ``words``: a village (or jamoat) name, optionally with its
+    district (``Kalinin Balkhi``), or a district that has a single village.
+
+    Raises ``Refusal``: ``sms.reg.place`` (no words), ``sms.reg.place_ambiguous``
+    (the name is in several districts), ``sms.reg.which_village`` (a district with
+    several villages, named in ``lang``), ``sms.reg.place_unknown``.
+    """
+    if not words:
+        raise Refusal("sms.reg.place")
+    villages = list(session.scalars(select(Village).order_by(Village.id)))
+
+    def named(part: list[str], district_ids: set[str] | None = None) -> list[Village]:
+        wanted = fold(" ".join(part))
+        return [v for v in villages if wanted and any(fold(n) == wanted for n in v.names.values())
+                and (district_ids is None or v.district_id in district_ids)]
+
+    hits = named(words)
+    if len(hits) == 1:
+        return hits[0]
+    for k in range(1, len(words)):  # "<village> <district>" or "<district> <village>"
+        for place, district in ((words[:k], words[k:]), (words[k:], words[:k])):
+            ids = {d.id for d in find_district(session, " ".join(district))}
+            found = named(place, ids) if ids else []
+            if len(found) == 1:
+                return found[0]
+    if hits:
+        raise Refusal("sms.reg.place_ambiguous", place=echo(" ".join(words)))
+    districts = find_district(session, " ".join(words))
+    if len(districts) == 1:
+        inside = villages_of(session, districts[0].id)
+        if len(inside) == 1:
+            return inside[0]
+        raise Refusal("sms.reg.which_village", district=districts[0].name(lang))
+    raise Refusal("sms.reg.place_unknown", place=echo(" ".join(words)))
+
+
+def _reg(ctx: Context, args: list[str]) -> None:
+    """New profile on the phone, in the language its keyword and gender word tell together,
+    else the language of the phone's main profile, else DEFAULT_LANGUAGE."""
+    default = ctx.settings.default_language
+    at = _gender_word(args)
+    gender_langs = vocabulary().genders[word_key(args[at])].languages if at is not None else ()
+    told = language_of(languages_of_all(ctx.parsed.languages, gender_langs), default)
+    if ctx.acting is None and told:
+        ctx.lang = told
+    reg = parse_registration(ctx.session, args, ctx.lang)
+    ctx.acting = farmers.register(ctx.session, phone=ctx.phone, name=reg.name, gender=reg.gender,
+                                  village_id=reg.village.id, crop_ids=reg.crop_ids, land_m2=reg.land_m2,
+                                  language=told or ctx.lang, via="sms")
+    ctx.lang = ctx.acting.language
+    ctx.reply("sms.reg.done", name=ctx.acting.name, code=ctx.acting.code)
+
+
+  # noqa: E402  (collective input orders: ORDER, MYORDERS, CANCEL, ...)
+
+COMMANDS = (
+    Command("reg", _reg), Command("lang", _lang),
+    Command("stop", _stop, per_phone=True), Command("start", _start, per_phone=True),
+)

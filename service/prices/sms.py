@@ -1,0 +1,162 @@
+"""SMS keywords of market prices: the price list, staff price entry, and price pushes.
+
+| Command | Arguments | Effect |
+|---|---|---|
+| ``PRICE`` | ``<crop> [market]`` | latest price per market, one or two SMS |
+| ``SETPRICE`` | ``<crop> <market> <TJS per kg>`` | staff only: today's price (TIMEZONE) |
+| ``PRICES ON`` / ``PRICES OFF`` | | ``price_alert.subscribe_prices`` (``PRICES onion`` still lists prices) |
+| ``PRICEALERT`` | ``<crop> [above/below] <TJS> [market]`` | ``price_alert.set_price_alert`` (``above`` when not said) |
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import templates_sms
+from service.errors import Refusal
+from service.messaging.encoding import measure
+from service.prices import alerts as price_alert
+from service.prices.market import Market, find_market, latest_prices, parse_tjs, set_price
+from service.reference.crops import Crop, crops, find_crop
+from service.reference.geography import Village
+from service.reference.render import tjs as money
+from service.reference.words import echo, means, word_key
+from service.sms.engine import MAX_REPLY_SEGMENTS, Command, Context, drop_units, vocabulary
+
+
+def _crop_names(ctx: Context) -> str:
+    return ", ".join(c.name(ctx.lang) for c in crops(ctx.session))
+
+
+def _find_crop(ctx: Context, word: str) -> Crop:
+    crop = find_crop(ctx.session, word)
+    if crop is None:
+        raise Refusal("sms.price.crop_unknown", crop=echo(word), crops=_crop_names(ctx))
+    return crop
+
+
+def _find_market(ctx: Context, words: list[str]) -> Market:
+    market = find_market(ctx.session, " ".join(words))
+    if market is None:
+        codes = ", ".join(ctx.session.scalars(select(Market.code).order_by(Market.id)))
+        raise Refusal("sms.price.market_unknown", market=echo(" ".join(words)), markets=codes)
+    return market
+
+
+def _day(day: dt.date, today: dt.date) -> str:
+    return day.strftime("%d.%m") if day.year == today.year else day.strftime("%d.%m.%y")
+
+
+def price_list(session: Session, crop: Crop, market: Market | None, lang: str, today: dt.date,
+               near_district: str | None = None) -> str | None:
+    """The PRICE reply: a header with the crop and newest date, then one line per market
+    ``<market> <TJS> (<change>) [<date if older>]``, the markets of ``near_district`` (the
+    farmer's) first, then newest first, cut to at most :data:`MAX_REPLY_SEGMENTS` SMS.
+    Markets are named by code in a list of several. None when the crop has no price yet."""
+    lines = latest_prices(session, crop.id, market)
+    if not lines:
+        return None
+    lines.sort(key=lambda ln: ln.market.district_id != near_district)  # stable: keeps newest first
+    newest = max(ln.observed_on for ln in lines)
+    text = templates_sms.text("sms.price.header", lang, crop=crop.name(lang), date=_day(newest, today))
+    for ln in lines:
+        label = ln.market.name(lang) if market is not None else ln.market.code
+        line = f"{label} {money(ln.price_diram, lang)}"
+        if ln.change_diram is not None:
+            line += f" ({'+' if ln.change_diram > 0 else ''}{money(ln.change_diram, lang)})"
+        if ln.observed_on != newest:
+            line += f" {_day(ln.observed_on, today)}"
+        if measure(f"{text}\n{line}").segments > MAX_REPLY_SEGMENTS:
+            break
+        text = f"{text}\n{line}"
+    return text
+
+
+def _price(ctx: Context, args: list[str]) -> None:
+    if not args:
+        raise Refusal("sms.price.usage", crops=_crop_names(ctx))
+    crop, rest = find_crop(ctx.session, args[0]), args[1:]
+    if crop is None and len(args) > 1:  # "PRICE VOSE onion"
+        crop, rest = find_crop(ctx.session, args[-1]), args[:-1]
+    if crop is None:
+        crop = _find_crop(ctx, args[0])
+    market = _find_market(ctx, rest) if rest else None
+    village = ctx.session.get(Village, ctx.acting.village_id) if ctx.acting and ctx.acting.village_id else None
+    text = price_list(ctx.session, crop, market, ctx.lang, ctx.today(), village.district_id if village else None)
+    if text is None:
+        ctx.reply("sms.price.none", crop=crop.name(ctx.lang))
+    else:
+        ctx.reply_text(text)
+
+
+def _setprice(ctx: Context, args: list[str]) -> None:
+    if ctx.phone not in ctx.settings.staff_phones:
+        raise Refusal("sms.setprice.not_staff")
+    args = drop_units(args, "tjs")
+    if len(args) < 3:
+        raise Refusal("sms.setprice.usage")
+    crop = _find_crop(ctx, args[0])
+    market = _find_market(ctx, args[1:-1])
+    diram = parse_tjs(args[-1])
+    today = ctx.today()
+    set_price(ctx.session, crop.id, market, diram, today, source=ctx.phone)
+    ctx.reply("sms.setprice.done", crop=crop.name(ctx.lang), market=market.code,
+              price=money(diram, ctx.lang), date=_day(today, today))
+
+
+def _crop_of(ctx: Context, words: list[str]) -> Crop:
+    crop = find_crop(ctx.session, " ".join(words))
+    if crop is None:
+        raise Refusal("sms.price.crop_unknown", crop=echo(" ".join(words)),
+                      crops=", ".join(c.name(ctx.lang) for c in crops(ctx.session)))
+    return crop
+
+
+# ---------------------------------------------------------------- price pushes
+
+def prices_on(ctx: Context, args: list[str]) -> None:
+    """``PRICES ON``: the weekly price digest."""
+    price_alert.subscribe_prices(ctx.session, ctx.registered(), True)
+    ctx.reply("push.prices_on")
+
+
+def prices_off(ctx: Context, args: list[str]) -> None:
+    """``PRICES OFF``."""
+    price_alert.subscribe_prices(ctx.session, ctx.registered(), False)
+    ctx.reply("push.prices_off")
+
+
+def pricealert(ctx: Context, args: list[str]) -> None:
+    """``PRICEALERT <crop> [above|below] <TJS> [market]``: one SMS when the price gets there."""
+    me = ctx.registered()
+    units = vocabulary().units["tjs"]
+    direction, diram, rest = "above", None, []
+    for word in args:
+        if word[:1] in "<>" and len(word) > 1:  # ">2,5"
+            direction, word = ("above" if word[0] == ">" else "below"), word[1:]
+        if means(word, "above") or means(word, "below"):
+            direction = "above" if means(word, "above") else "below"
+        elif word_key(word) in units:
+            continue
+        elif diram is None and any(ch.isdigit() for ch in word):
+            diram = parse_tjs(word)
+        else:
+            rest.append(word)
+    if not rest or diram is None:
+        raise Refusal("push.pricealert_usage")
+    at = next((i for i, w in enumerate(rest) if find_crop(ctx.session, w)), 0)
+    crop = _crop_of(ctx, [rest[at]])
+    market_words = rest[:at] + rest[at + 1:]
+    market = find_market(ctx.session, " ".join(market_words)) if market_words else None
+    if market_words and market is None:
+        codes = ", ".join(ctx.session.scalars(select(Market.code).order_by(Market.id)))
+        raise Refusal("sms.price.market_unknown", market=echo(" ".join(market_words)), markets=codes)
+    price_alert.set_price_alert(ctx.session, me, crop.id, diram, direction, market)
+    ctx.reply(f"push.pricealert_{direction}", crop=crop.name(ctx.lang), threshold=money(diram, ctx.lang),
+              market=market.name(ctx.lang) if market else templates_sms.text("push.any_market", ctx.lang))
+
+
+COMMANDS = (Command("price", _price), Command("setprice", _setprice), Command("prices_on", prices_on),
+            Command("prices_off", prices_off), Command("pricealert", pricealert))

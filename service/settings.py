@@ -1,0 +1,121 @@
+"""The service's settings as one frozen object, given to both channels, the scheduler and the CLI.
+
+``config.py`` reads every setting from the environment (its table documents each);
+``create_app`` applies the overrides and builds one :class:`Settings` from the result
+(:meth:`Settings.from_mapping`), kept as ``app.extensions["dehqon.settings"]``. Nothing is set
+at module level at start-up: code that needs a setting is handed this object (or the values it
+needs) by its caller.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from service.reference.phone import InvalidPhone, to_e164
+
+log = logging.getLogger(__name__)
+
+
+def _hhmm(value: str) -> dt.time:
+    hours, _, minutes = (value or "00:00").strip().partition(":")
+    return dt.time(int(hours), int(minutes or 0))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting, typed. Names are those of ``config.py`` in lower case.
+
+    ``timezone``: the IANA zone of everything shown to people (storage is UTC);
+    ``staff_phones``: E.164 phones allowed the staff SMS commands; ``quiet_start``/``quiet_end``:
+    local times of the quiet hours; durations in seconds or hours as their names say;
+    ``sms_price_tjs``: TJS per SMS segment (estimate).
+    """
+
+    database_url: str = "sqlite:///instance/dehqon.sqlite3"
+    sms_gateway: str = "local"
+    webhook_tokens: tuple[str, ...] = ()
+    at_username: str = "sandbox"
+    at_api_key: str = ""
+    at_sender_id: str | None = None
+    at_timeout: tuple[float, ...] = (3.05, 9.05)
+    ussd_service_code: str = "*384*7#"
+    timezone: ZoneInfo = ZoneInfo("Asia/Dushanbe")
+    staff_phones: frozenset[str] = frozenset()
+    default_language: str = "tg"
+    order_round_days: int = 7
+    scheduler_embedded: bool = False
+    dispatch_interval_seconds: float = 5.0
+    dispatch_batch_size: int = 100
+    quiet_start: dt.time = dt.time(21, 0)
+    quiet_end: dt.time = dt.time(7, 0)
+    send_rate_segments_per_second: float = 20.0
+    scheduler_tick_seconds: float = 60.0
+    scheduler_grace_hours: float = 6.0
+    sms_price_tjs: float = 0.10
+    advice_escalate_hours: float = 24.0
+    max_body_bytes: int = 65536
+    proxy_hops: int = 0
+
+    @classmethod
+    def from_mapping(cls, config: Mapping) -> Settings:
+        """Build from a mapping of ``config.py`` names (``TIMEZONE``, ``STAFF_PHONES`` ...);
+        a missing or empty value takes the default above. Staff phones are normalised to E.164;
+        one that cannot be is left out (logged, masked). Raises ``ValueError`` (or
+        ``ZoneInfoNotFoundError``) for a value of the wrong form (``QUIET_HOURS_START=9pm``)."""
+        from service.logs import mask_phone
+
+        def get(name, default):
+            value = config.get(name)
+            return default if value is None or value == "" else value
+
+        staff = set()
+        for raw in get("STAFF_PHONES", []) or []:
+            try:
+                staff.add(to_e164(raw))
+            except InvalidPhone:
+                log.warning("STAFF_PHONES entry %s is not a phone number; ignored", mask_phone(raw))
+        d = cls()
+        return cls(
+            database_url=str(get("DATABASE_URL", d.database_url)),
+            sms_gateway=str(get("SMS_GATEWAY", d.sms_gateway)),
+            webhook_tokens=tuple(get("WEBHOOK_TOKENS", ()) or ()),
+            at_username=str(get("AT_USERNAME", d.at_username)),
+            at_api_key=str(get("AT_API_KEY", "")),
+            at_sender_id=get("AT_SENDER_ID", None) or None,
+            at_timeout=tuple(float(x) for x in get("AT_TIMEOUT", d.at_timeout)),
+            ussd_service_code=str(get("USSD_SERVICE_CODE", d.ussd_service_code)),
+            timezone=ZoneInfo(str(get("TIMEZONE", "Asia/Dushanbe"))),
+            staff_phones=frozenset(staff),
+            default_language=str(get("DEFAULT_LANGUAGE", d.default_language)),
+            order_round_days=int(get("ORDER_ROUND_DAYS", d.order_round_days)),
+            scheduler_embedded=bool(get("SCHEDULER_EMBEDDED", False)),
+            dispatch_interval_seconds=float(get("DISPATCH_INTERVAL_SECONDS", d.dispatch_interval_seconds)),
+            dispatch_batch_size=int(get("DISPATCH_BATCH_SIZE", d.dispatch_batch_size)),
+            quiet_start=_hhmm(str(get("QUIET_HOURS_START", "21:00"))),
+            quiet_end=_hhmm(str(get("QUIET_HOURS_END", "07:00"))),
+            send_rate_segments_per_second=float(get("SEND_RATE_SEGMENTS_PER_SECOND", 20) or 0),
+            scheduler_tick_seconds=float(get("SCHEDULER_TICK_SECONDS", d.scheduler_tick_seconds)),
+            scheduler_grace_hours=float(get("SCHEDULER_GRACE_HOURS", d.scheduler_grace_hours)),
+            sms_price_tjs=float(get("SMS_PRICE_TJS", d.sms_price_tjs)),
+            advice_escalate_hours=float(get("ADVICE_ESCALATE_HOURS", d.advice_escalate_hours)),
+            max_body_bytes=int(get("MAX_BODY_BYTES", d.max_body_bytes)),
+            proxy_hops=int(get("PROXY_HOPS", 0)),
+        )
+
+    def today(self, now: dt.datetime) -> dt.date:
+        """The local date (``timezone``) at ``now`` (an aware datetime, UTC or not)."""
+        return now.astimezone(self.timezone).date()
+
+
+def as_settings(value: Settings | Mapping) -> Settings:
+    """``value`` itself when it is a :class:`Settings`, else :meth:`Settings.from_mapping` of it
+    (a job's arguments, a test's dict of ``config.py`` names)."""
+    return value if isinstance(value, Settings) else Settings.from_mapping(value)
+
+
+#: the defaults of ``config.py`` without any environment: for code and tests that take a
+#: ``Settings`` and are given none
+DEFAULTS = Settings()
