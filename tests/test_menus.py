@@ -98,3 +98,21 @@ def test_sms_commands_come_from_the_features():
     assert {"reg", "join", "price", "order", "ask", "sell", "planted", "alert", "help"} <= set(keywords.commands)
     with pytest.raises(ValueError):
         keywords.add(features.farmers_sms.COMMANDS)
+
+
+def test_the_readme_keyword_table_names_every_command_and_no_other():
+    """The README's keyword table is the one list of keywords people read: each of its first-column
+    keywords is a command some feature carries out, and every command is in it."""
+    from pathlib import Path
+
+    from service.sms.engine import parse
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("| Keyword | Example | Who |"):].split("\n\n", 1)[0]
+    named = set()
+    for row in table.splitlines()[2:]:
+        for keyword in re.findall(r"`([^`]+)`", row.split("|")[1]):
+            command = parse(keyword.split("<")[0].replace("[", " ")).command
+            assert command is not None, keyword
+            named.add(command)
+    assert named == set(features.build_sms().commands)
