@@ -53,7 +53,7 @@ def inbound():
     raw_date = field("date")
     sent_at = parse_at_date(raw_date)
     if sent_at is None:
-        log.warning("inbound SMS %r: unparseable date %r, using the receive time", field("id")[:100], raw_date[:40])
+        log.warning("inbound SMS %s: unparseable date %r, using the receive time", field("id").strip()[:100], raw_date)
     msg = sms_commands.Inbound(gateway_id=field("id"), sender=field("from"), to=field("to"),
                                text=field("text", free_text=True, limit=MAX_TEXT_CHARS), sent_at=sent_at,
                                network_code=field("networkCode"), link_id=field("linkId"))

@@ -113,7 +113,7 @@ def test_the_scheduler_runs_the_tick_job_with_its_settings(app):
     assert job.func is jobs.tick_job
     assert job.trigger.interval == dt.timedelta(hours=1)
     assert list(job.args) == [app.config["DATABASE_URL"], {"TIMEZONE": "Asia/Dushanbe", "SCHEDULER_GRACE_HOURS": 6,
-                                                                "ADVICE_ESCALATE_HOURS": 24.0}]
+                                                                "ADVICE_ESCALATE_HOURS": 24.0, "ORDER_ROUND_DAYS": 7}]
     assert set(jobs.dispatch_settings(app.config)) >= {"QUIET_HOURS_START", "QUIET_HOURS_END",
                                                        "SEND_RATE_SEGMENTS_PER_SECOND", "TIMEZONE"}
 

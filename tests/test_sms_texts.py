@@ -37,7 +37,7 @@ LONGEST = {**LONG, "name": "Гулбаҳор" * 5}
 
 
 def render(key: str, lang: str, params: dict) -> str:
-    wanted = templates_sms.placeholders(templates_sms.catalogue()[key][lang]) - set(templates_sms.GLOBALS)
+    wanted = templates_sms.placeholders(templates_sms.catalogue()[key][lang]) - {"ussd"}
     return templates_sms.text(key, lang, **{k: params[k] for k in wanted})
 
 
