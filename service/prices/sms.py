@@ -19,22 +19,11 @@ from service.errors import Refusal
 from service.messaging.encoding import measure
 from service.prices import alerts as price_alert
 from service.prices.market import Market, find_market, latest_prices, parse_tjs, set_price
-from service.reference.crops import Crop, crops, find_crop
+from service.reference.crops import Crop, find_crop
 from service.reference.geography import Village
 from service.reference.render import tjs as money
 from service.reference.words import echo, means, word_key
 from service.sms.engine import MAX_REPLY_SEGMENTS, Command, Context, drop_units, vocabulary
-
-
-def _crop_names(ctx: Context) -> str:
-    return ", ".join(c.name(ctx.lang) for c in crops(ctx.session))
-
-
-def _find_crop(ctx: Context, word: str) -> Crop:
-    crop = find_crop(ctx.session, word)
-    if crop is None:
-        raise Refusal("sms.price.crop_unknown", crop=echo(word), crops=_crop_names(ctx))
-    return crop
 
 
 def _find_market(ctx: Context, words: list[str]) -> Market:
@@ -76,12 +65,12 @@ def price_list(session: Session, crop: Crop, market: Market | None, lang: str, t
 
 def _price(ctx: Context, args: list[str]) -> None:
     if not args:
-        raise Refusal("sms.price.usage", crops=_crop_names(ctx))
+        raise Refusal("sms.price.usage", crops=ctx.crop_names())
     crop, rest = find_crop(ctx.session, args[0]), args[1:]
     if crop is None and len(args) > 1:  # "PRICE VOSE onion"
         crop, rest = find_crop(ctx.session, args[-1]), args[:-1]
     if crop is None:
-        crop = _find_crop(ctx, args[0])
+        crop = ctx.crop(args[0])
     market = _find_market(ctx, rest) if rest else None
     village = ctx.session.get(Village, ctx.acting.village_id) if ctx.acting and ctx.acting.village_id else None
     text = price_list(ctx.session, crop, market, ctx.lang, ctx.today(), village.district_id if village else None)
@@ -97,21 +86,13 @@ def _setprice(ctx: Context, args: list[str]) -> None:
     args = drop_units(args, "tjs")
     if len(args) < 3:
         raise Refusal("sms.setprice.usage")
-    crop = _find_crop(ctx, args[0])
+    crop = ctx.crop(args[0])
     market = _find_market(ctx, args[1:-1])
     diram = parse_tjs(args[-1])
     today = ctx.today()
     set_price(ctx.session, crop.id, market, diram, today, source=ctx.phone)
     ctx.reply("sms.setprice.done", crop=crop.name(ctx.lang), market=market.code,
               price=money(diram, ctx.lang), date=_day(today, today))
-
-
-def _crop_of(ctx: Context, words: list[str]) -> Crop:
-    crop = find_crop(ctx.session, " ".join(words))
-    if crop is None:
-        raise Refusal("sms.price.crop_unknown", crop=echo(" ".join(words)),
-                      crops=", ".join(c.name(ctx.lang) for c in crops(ctx.session)))
-    return crop
 
 
 # ---------------------------------------------------------------- price pushes
@@ -147,7 +128,7 @@ def pricealert(ctx: Context, args: list[str]) -> None:
     if not rest or diram is None:
         raise Refusal("push.pricealert_usage")
     at = next((i for i, w in enumerate(rest) if find_crop(ctx.session, w)), 0)
-    crop = _crop_of(ctx, [rest[at]])
+    crop = ctx.crop(rest[at])
     market_words = rest[:at] + rest[at + 1:]
     market = find_market(ctx.session, " ".join(market_words)) if market_words else None
     if market_words and market is None:

@@ -15,19 +15,10 @@ from __future__ import annotations
 
 from service.db import utcnow
 from service.errors import Refusal
-from service.reference.crops import Crop, crops, find_crop
 from service.reference.words import echo, means
 from service.reminders import crop_cycle
 from service.reminders.dates import parse_day, planted_text
 from service.sms.engine import Command, Context
-
-
-def _crop(ctx: Context, words: list[str]) -> Crop:
-    crop = find_crop(ctx.session, " ".join(words))
-    if crop is None:
-        raise Refusal("sms.price.crop_unknown", crop=echo(" ".join(words)),
-                      crops=", ".join(c.name(ctx.lang) for c in crops(ctx.session)))
-    return crop
 
 
 def planted(ctx: Context, args: list[str], anchor: str = "S") -> None:
@@ -50,7 +41,7 @@ def planted(ctx: Context, args: list[str], anchor: str = "S") -> None:
             words.append(word)
     if not words:
         raise Refusal("push.planted_usage")
-    crop = _crop(ctx, words)
+    crop = ctx.crop(" ".join(words))
     if off:
         dropped = crop_cycle.stop_reminders(ctx.session, me, crop.id)
         ctx.reply("push.planted_off" if dropped else "push.planted_off_none", crop=crop.name(ctx.lang))

@@ -20,21 +20,12 @@ import templates_sms
 from service.errors import Refusal
 from service.prices.market import parse_tjs
 from service.reference import quantity
-from service.reference.crops import Crop, crops, find_crop
-from service.reference.words import echo, word_key
+from service.reference.words import word_key
 from service.sales import joint_sale
 from service.sales import yields as yield_report
 from service.sms.engine import Command, Context
 
 MAX_WEEKS_AHEAD = 52
-
-
-def _crop(ctx: Context, word: str) -> Crop:
-    crop = find_crop(ctx.session, word)
-    if crop is None:
-        raise Refusal("sales.crop_unknown", crop=echo(word),
-                      crops=", ".join(c.name(ctx.lang) for c in crops(ctx.session)))
-    return crop
 
 
 @lru_cache(maxsize=1)
@@ -78,7 +69,7 @@ def sell(ctx: Context, args: list[str]) -> None:
     me = ctx.registered()
     if len(args) < 2:
         raise Refusal("sales.sell.usage")
-    crop = _crop(ctx, args[0])
+    crop = ctx.crop(args[0], "sales.crop_unknown")
     value, unit, rest = quantity.read_amount(args[1:])
     grams = quantity.to_grams(value, unit)
     week = parse_week(rest, ctx.today())
@@ -96,7 +87,7 @@ def offer(ctx: Context, args: list[str]) -> None:
         raise Refusal("sms.setprice.not_staff")
     if len(args) < 3:
         raise Refusal("sales.offer.usage")
-    crop = _crop(ctx, args[0])
+    crop = ctx.crop(args[0], "sales.crop_unknown")
     diram = parse_tjs(args[1])
     made = joint_sale.make_offer(ctx.session, crop.id, diram, ctx.rest(2), ctx.phone, ctx.today())
     ctx.reply("sales.offer.done", crop=crop.name(ctx.lang), farmers=made.farmers_told)
@@ -109,7 +100,7 @@ def report_yield(ctx: Context, args: list[str]) -> None:
     me = ctx.registered()
     if len(args) < 3:
         raise Refusal("yields.usage")
-    crop = _crop(ctx, args[0])
+    crop = ctx.crop(args[0], "sales.crop_unknown")
     value, unit, rest = quantity.read_amount(args[1:])
     grams = quantity.to_grams(value, unit)
     if not rest:

@@ -42,7 +42,8 @@ from service.messaging.encoding import normalise
 from service.messaging.message import InboundMessage, OutboundMessage, queue_sms
 from service.reference.names import LANGUAGES
 from service.reference.phone import InvalidPhone, to_e164
-from service.reference.words import word_key
+from service.reference.crops import Crop, crops, find_crop
+from service.reference.words import echo, word_key
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -317,6 +318,18 @@ class Context:
         for w in words[:len(words) - len(self.parsed.args) + skip]:
             pos = raw.index(w, pos) + len(w)
         return raw[pos:].lstrip(" \t\r\n,;:.-")
+
+    def crop_names(self) -> str:
+        """The crops' names in the reply language, comma-separated (for usage and refusal texts)."""
+        return ", ".join(c.name(self.lang) for c in crops(self.session))
+
+    def crop(self, words: str, refusal: str = "sms.price.crop_unknown") -> Crop:
+        """The crop ``words`` name (any language, folded); ``Refusal(refusal)`` with the farmer's
+        words (cut) and the crop names when none matches."""
+        found = find_crop(self.session, words)
+        if found is None:
+            raise Refusal(refusal, crop=echo(words), crops=self.crop_names())
+        return found
 
     def registered(self):
         """The acting profile; ``Refusal("err.not_registered")`` when the phone has none."""

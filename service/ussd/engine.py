@@ -23,16 +23,11 @@ Contract: ``docs/gateway-africastalking.md`` §2 and ``docs/message-budgets.md``
   as many items as fit the screen budget (:func:`service.messaging.encoding.fits_ussd`)
   in the caller's language, and a pick refers to the page shown.
 
-Menus (screen names in brackets)::
-
-    [who] a phone with several profiles: who is calling? (names, someone new)
-    [main] register / add a person  -> [reg_resume] -> [reg_name] [reg_gender] [reg_district]
-                                       [reg_village] [reg_crops] [reg_land] [reg_confirm]
-           my group   -> [need_register] | [join] -> [join_code] -> [join_confirm]
-                         | [group] (pending status; or [ec], [leave_confirm])
-           order inputs -> [orders] ... (service/ussd_orders.py)
-           market prices -> [prices_crop] -> [prices]
-           my account -> [language]; stop / restart messages; my crops (``service.reminders.ussd``)
+Menus as data: the main menu, My account and the Advice menu are :class:`MenuScreen` lists of
+the :class:`MenuEntry` lines features contribute (``service/<feature>/ussd.py`` ``ENTRIES``),
+numbered in their ``order`` and the same for every caller (a number picks its line from any
+page); the screens are the features' own (``screen = Screens()``), handed to a :class:`Ussd`
+by the composition root (``service.features.build_ussd``). The engine imports no feature.
 
 Nothing here sends anything: SMS go to the outbox (:func:`service.messaging.message.queue_sms`).
 """
