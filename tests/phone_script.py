@@ -44,7 +44,7 @@ class Phone:
         return self._hop()
 
     def options(self) -> dict[str, str]:
-        """The numbered lines of the current screen: ``{"1": "Сабти ном", ...}``."""
+        """The numbered lines of the current screen: ``{"1": "Гурӯҳи ман", ...}``."""
         found = {}
         for line in self.screen[4:].split("\n"):
             for part in re.split(r"\s{2,}", line):

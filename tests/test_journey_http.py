@@ -44,8 +44,9 @@ def test_woman_registers_joins_reads_prices_stops_and_restarts(app, live_server,
     phone = Phone(live_server, PHONE, token=TOKEN)
 
     # register, in Tajik (the default language)
-    assert "Сабти ном" in phone.dial()
+    assert phone.dial().startswith("CON 1 Гурӯҳи ман\n")  # the menu every caller sees
     phone.pick("Сабти ном")
+    assert "\n6 Сабти ном\n" in phone.screens[-2]  # Register is 6, on the menu's next page (98)
     phone.send("Гулнора Раҳимова")
     phone.pick("Зан")
     phone.pick("Восеъ")

@@ -134,7 +134,7 @@ def test_ussd_cart_survives_a_dropped_session(client, session):
     ids = cases.build_world(session)
     olga = Phone(client, cases.OLGA)
     olga.dial()
-    olga.pick(templates_sms.text("ussd.main.orders", "ru"))  # on the menu's second page in Russian
+    olga.pick(templates_sms.text("ussd.main.orders", "ru"))  # 3, on the menu's first page in Russian
     olga.pick("Новый заказ")
     olga.pick("Лук")
     olga.pick("FCM1")
@@ -193,7 +193,7 @@ def test_scripted_pg_orders_closes_exports_and_tells_everyone(client, session, r
     assert closes_on == order.local_today(utcnow()) + dt.timedelta(days=7)
 
     # the deadline: nothing closes on the closing day, everything just after it
-    tz = order.POLICY.timezone
+    tz = order.DEFAULT_POLICY.timezone
     last_minute = dt.datetime.combine(closes_on, dt.time(23, 59), tz).astimezone(dt.timezone.utc)
     assert order.close_due_rounds(session, last_minute) == []
     before = len(outbox(session))

@@ -23,7 +23,7 @@ def test_tick_closes_due_rounds_once_and_tells_the_chair(client, session, runner
     resp = client.post(f"/sms/inbound?key={cases.TOKEN}", data=at("t1", cases.ZARINA, "ORDER ONJ1 2"))
     assert resp.status_code == 200
     rnd = session.scalars(select(OrderRound)).one()
-    tz = order.POLICY.timezone
+    tz = order.DEFAULT_POLICY.timezone
     after = dt.datetime.combine(rnd.closes_on + dt.timedelta(days=1), dt.time(9, 0), tz)
 
     def chair_notices():

@@ -1,5 +1,5 @@
 """``POST /ussd`` and ``POST /ussd/events``: the tables of ``tests/cases/ussd.py``,
-plus the pager and the text helpers of ``service.ussd.engine``."""
+plus the pager of ``service.ussd.engine`` and the number helpers of ``service.reference.render``."""
 from __future__ import annotations
 
 import logging
@@ -10,6 +10,7 @@ import templates_sms
 from cases import ussd as cases
 from service.ussd import engine as ussd
 from service.messaging.encoding import fits_ussd, measure, normalise
+from service.reference import render
 from service.reference.names import LANGUAGES
 
 PLAIN = "text/plain; charset=utf-8"
@@ -124,13 +125,13 @@ def test_new_input(last, text, expected):
     (0, "tg", True, "+0,00"), (123456, "en", False, "1234.56"),
 ])
 def test_tjs(diram, lang, signed, expected):
-    assert ussd.tjs(diram, lang, signed) == expected
+    assert render.tjs(diram, lang, signed) == expected
 
 
 @pytest.mark.parametrize("m2, lang, expected", [(5000, "tg", "0,5"), (15000, "en", "1.5"), (10000, "ru", "1"),
                                                  (2500, "uz", "0.25")])
 def test_hectares(m2, lang, expected):
-    assert ussd.hectares(m2, lang) == expected
+    assert render.hectares(m2, lang) == expected
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)

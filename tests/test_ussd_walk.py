@@ -9,6 +9,7 @@ SAVEPOINT that is rolled back, so every branch starts from the same database.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from collections import deque
 
@@ -37,10 +38,11 @@ def _key(state: dict) -> str:
     return json.dumps(["form", state["lang"], top, shows.get(top[0])])
 
 
-def walk(session, phone: str, lang: str) -> tuple[set[str], int]:
+def walk(session, phone: str, lang: str, app: ussd.Ussd, settings) -> tuple[set[str], int]:
     """Visit every state reachable from a new session in ``lang`` (a language change
-    is checked, not followed: each language has its own walk); return the screens
-    seen and the number of bodies checked."""
+    is checked, not followed: each language has its own walk) of the USSD application ``app``
+    with ``settings``; return the screens seen and the number of bodies checked."""
+    settings = dataclasses.replace(settings, default_language=lang)  # a phone without a profile speaks lang
     problems, screens, checked = [], set(), 0
 
     def check(body: str, trail: list[str]) -> None:
@@ -49,17 +51,17 @@ def walk(session, phone: str, lang: str) -> tuple[set[str], int]:
         if body[:4] not in ("CON ", "END ") or not body[4:].strip() or not fits_ussd(body):
             problems.append(f"{'*'.join(trail)!r}: {body!r}")
 
-    start = ussd.Dialogue.start(session, phone, lang)
+    start = ussd.Dialogue.start(session, phone, ussd=app, settings=settings)
     check(start.render(), [])
     queue = deque([(start.state, [])])
     seen = {_key(start.state)}
     while queue:
         state, trail = queue.popleft()
         screens.add(state["stack"][-1]["s"])
-        for value in PROMPT_INPUTS if ussd.SCREENS[state["stack"][-1]["s"]].prompt else MENU_INPUTS:
+        for value in PROMPT_INPUTS if app.screens[state["stack"][-1]["s"]].prompt else MENU_INPUTS:
             savepoint = session.begin_nested()
             try:
-                dialogue = ussd.Dialogue(session, phone, copy.deepcopy(state))
+                dialogue = ussd.Dialogue(session, phone, copy.deepcopy(state), ussd=app, settings=settings)
                 dialogue.feed(value)
                 body = dialogue.render()
             finally:
@@ -74,13 +76,14 @@ def walk(session, phone: str, lang: str) -> tuple[set[str], int]:
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_every_screen_fits_in_every_language(session, lang):
+def test_every_screen_fits_in_every_language(app, session, lang):
     cases.build_world(session, lang)
     session.add(FormDraft(phone=cases.HOUSEHOLD, kind="register", data={"name": "Нигора", "gender": "female"}))
     session.commit()
+    application, settings = app.extensions["dehqon.ussd"], app.extensions["dehqon.settings"]
     reached = set()
     for phone in (cases.NEW_PHONE, cases.HOUSEHOLD):
-        screens, checked = walk(session, phone, lang)
+        screens, checked = walk(session, phone, lang, application, settings)
         reached |= screens
         assert checked > 100
-    assert reached == set(ussd.SCREENS)
+    assert reached == set(application.screens)

@@ -8,20 +8,34 @@ import datetime as dt
 from sqlalchemy import select, update
 
 import templates_sms
-from cases.ussd import NEW_PHONE, SOLO_PHONE, Case, Pick, con, end, notice, path
+from cases.ussd import NEW_PHONE, SID, SOLO_PHONE, Case, Pick, con, end, notice, path
 from service.sales import joint_sale
 from service.advice import responders as vam_agent
 from service.advice.questions import Question
 from service.sales.joint_sale import CollectionCentre, Pledge
 from service.messaging.message import OutboundMessage
+from service.ussd.session import UssdSession
 
 AGENT = "+992901400001"
-MENU = ("98", "1")  # the advice line is alone on the main menu's second page in Tajik
+MENU = ("98", "4")  # the advice line is 4, first on the main menu's second page in Tajik (numbers run on)
 TIPS, ASK, SELL = "1", "2", "3"  # the advice menu (Pick cannot read a first line: it starts with CON)
 
 
 def _t(key, **params):
     return templates_sms.text(key, "tg", **params)
+
+
+#: the advice menu, exactly: its own numbers 1-3 (not those of the main menu's page), then the hints
+ADVICE_MENU = "CON " + "\n".join([f"{TIPS} " + _t("advice.ussd.menu.tips"), f"{ASK} " + _t("advice.ussd.menu.ask"),
+                                  f"{SELL} " + _t("advice.ussd.menu.sell"),
+                                  _t("ussd.nav.back") + " " + _t("ussd.nav.home")])
+
+
+def on_screen(name: str):
+    """The caller's session is on the screen ``name``."""
+    def check(session, world, bodies):
+        assert session.get(UssdSession, SID).state["stack"][-1]["s"] == name
+    return check
 
 
 def agent_in_dahana(session, world):
@@ -57,6 +71,8 @@ def nothing_pledged(session, world, bodies):
 
 CASES = [
     Case("the main menu's advice line opens tips, ask and sell", path(*MENU, phone=SOLO_PHONE),
+         lambda b: b == ADVICE_MENU, world=True),
+    Case("4 opens the advice menu from the main menu's first page too", path("4", phone=SOLO_PHONE),
          con("advice.ussd.menu.tips", "advice.ussd.menu.ask", "advice.ussd.menu.sell"), world=True),
     Case("tips of a crop and topic, no registration needed",
          path(*MENU, TIPS, Pick("Помидор"), Pick("advice.ussd.topics.care")),
@@ -66,6 +82,11 @@ CASES = [
          lambda b: b.startswith("CON ") and _t("tips.onion.sowing.2") in b, world=True),
     Case("asking needs registration", path(*MENU, ASK, phone=NEW_PHONE),
          con("ussd.group.need_register"), world=True),
+    Case("selling needs registration", path(*MENU, SELL, phone=NEW_PHONE),
+         con("ussd.group.need_register"), nothing_pledged, world=True),
+    Case("selling opens its own crop list, with the advice crop question",
+         path(*MENU, SELL, phone=SOLO_PHONE), con("advice.ussd.crop", words=("1 Пиёз", "2 Шолӣ", "3 Помидор")),
+         on_screen("sell_crop"), world=True),
     Case("ask by USSD: crop, topic, question, sent to the village's VAM agent",
          path(*MENU, ASK, Pick("Помидор"), Pick("advice.ussd.topics.protection"),
               "Кирм барги помидорро мехӯрад", phone=SOLO_PHONE),
