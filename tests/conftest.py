@@ -96,36 +96,125 @@ def _pg_url(name: str) -> str:
     return make_url(_pg_driver(PG_URL)).set(database=name).render_as_string(hide_password=False)
 
 
+# a fingerprint of the schema: tables, columns, indexes, constraints (a test may rename, drop or
+# migrate down and up again)
+_SCHEMA_SQL = """
+SELECT md5(coalesce((SELECT string_agg(concat_ws(':', c.oid, c.relname, c.relkind), ',' ORDER BY c.oid)
+                     FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace), '')
+        || coalesce((SELECT string_agg(concat_ws(':', a.attrelid, a.attname, a.atttypid, a.attnotnull, a.attisdropped),
+                                       ',' ORDER BY a.attrelid, a.attnum)
+                     FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+                     WHERE c.relnamespace = 'public'::regnamespace AND a.attnum > 0), '')
+        || coalesce((SELECT string_agg(concat_ws(':', k.oid, k.conname), ',' ORDER BY k.oid)
+                     FROM pg_constraint k WHERE k.connamespace = 'public'::regnamespace), ''))
+"""
+_SEQUENCES_SQL = "SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = 'public'"
+_OTHERS_SQL = """SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()"""
+
+
+class PgDatabase:
+    """A PostgreSQL database of one test session (one per xdist worker), put back before each test
+    into the state its template has: the schema at head and the reference data.
+
+    Creating a database per test (``CREATE DATABASE ... TEMPLATE``) and dropping it costs 0.3 to
+    1 s on a busy machine (every ``DROP DATABASE`` forces a checkpoint), truncating every table
+    about as much (new files, a synchronous commit); so only what a test changed is put back:
+    the tables it wrote rows to are emptied with ``DELETE``, a reference table it changed gets
+    its rows back, the sequences it moved are set back. A test that changed the schema (a
+    migration down and up, a dropped table) gets the database created afresh from the template.
+    """
+
+    def __init__(self, admin, name: str, template: str):
+        self.admin, self.name, self.template, self.url = admin, name, template, _pg_url(name)
+        self._create()
+        from service import db as dbmod
+        dbmod.import_models()
+        order = [t.name for t in dbmod.Base.metadata.sorted_tables]  # parents before children
+        with self.engine.connect() as conn:
+            tables = set(conn.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")))
+            self.schema = conn.scalar(text(_SCHEMA_SQL))
+            self.sequences = dict(conn.execute(text(_SEQUENCES_SQL)).all())
+            self.order = [t for t in order if t in tables] + sorted(tables - set(order))
+            self.kept = {t: conn.scalar(text(f'SELECT json_agg(t)::text FROM "{t}" t')) for t in self.order}
+        self.kept = {t: rows for t, rows in self.kept.items() if rows is not None}
+        # (table, digest of its rows) of every table holding reference data; does each other table have a row?
+        kept = [f"""SELECT '{t}', md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM "{t}" t"""
+                for t in self.kept]
+        self._digests_sql = text(" UNION ALL ".join(kept))
+        self._written_sql = text(" UNION ALL ".join(f"""SELECT '{t}' WHERE EXISTS (SELECT 1 FROM "{t}")"""
+                                                      for t in self.order if t not in self.kept))
+        with self.engine.connect() as conn:
+            self.digests = dict(conn.execute(self._digests_sql).all())
+
+    def _create(self) -> None:
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{self.name}" TEMPLATE "{self.template}"'))
+            # commits need not wait for the disk: nothing here has to survive a crash of the server
+            conn.execute(text(f'ALTER DATABASE "{self.name}" SET synchronous_commit = off'))
+        self.engine = create_engine(self.url, pool_size=1, max_overflow=0)
+
+    def reset(self) -> None:
+        """Put the database back as the template has it (see the class)."""
+        with self.engine.begin() as conn:
+            conn.execute(text(_OTHERS_SQL))  # a connection a test left open holds no lock past here
+            if conn.scalar(text(_SCHEMA_SQL)) != self.schema:
+                schema_changed = True
+            else:
+                schema_changed = False
+                written = set(conn.scalars(self._written_sql))
+                changed = {t for t, digest in conn.execute(self._digests_sql) if digest != self.digests[t]}
+                emptied = written | (set(self.kept) if changed else set())
+                for t in reversed(self.order):  # children before parents
+                    if t in emptied:
+                        conn.execute(text(f'DELETE FROM "{t}"'))
+                if changed:
+                    for t in self.order:
+                        if t in self.kept:
+                            conn.execute(text(f'INSERT INTO "{t}" SELECT * FROM json_populate_recordset('
+                                              f'NULL::"{t}", CAST(:rows AS json))'), {"rows": self.kept[t]})
+                for seq, value in conn.execute(text(_SEQUENCES_SQL)).all():
+                    if value != self.sequences.get(seq):
+                        want = self.sequences.get(seq)
+                        conn.execute(text("SELECT setval(CAST(:s AS regclass), :v, :called)"),
+                                     {"s": f'"{seq}"', "v": want or 1, "called": want is not None})
+        if schema_changed:
+            self.engine.dispose()
+            self._create()
+
+    def drop(self) -> None:
+        self.engine.dispose()
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+
+
 @pytest.fixture(scope="session")
-def pg_template(pg_admin) -> str:
-    """The name of a PostgreSQL database migrated to head with the reference data, copied by each test."""
+def pg_database(pg_admin) -> PgDatabase:
+    """This session's PostgreSQL database, made from a template migrated to head with the reference data."""
     admin, prefix = pg_admin
-    name = f"{prefix}_template"
+    template = f"{prefix}_template"
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    _migrate_and_load(_pg_url(name))
-    return name
+        conn.execute(text(f'CREATE DATABASE "{template}"'))
+    _migrate_and_load(_pg_url(template))
+    database = PgDatabase(admin, f"{prefix}_db", template)
+    yield database
+    database.drop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request):
-    """URL of a database of this test's own holding only the schema and the reference data."""
-    number = next(_numbers)
+    """URL of a database holding only the schema and the reference data, for this test alone."""
     if request.param == "sqlite":
-        path = request.getfixturevalue("sqlite_dir") / f"test-{number}.sqlite3"
+        path = request.getfixturevalue("sqlite_dir") / f"test-{next(_numbers)}.sqlite3"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         return
-    template = request.getfixturevalue("pg_template")
-    admin, prefix = request.getfixturevalue("pg_admin")
-    name = f"{prefix}_{number}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    yield _pg_url(name)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    database = request.getfixturevalue("pg_database")
+    database.reset()
+    yield database.url
 
 
 @pytest.fixture
