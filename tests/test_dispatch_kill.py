@@ -20,12 +20,15 @@ import urllib.parse
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
 from sqlalchemy import select
 
 from service import delivery, gateways
 from service.db import import_models, make_engine, make_sessionmaker, utcnow
 from service.dispatch import dispatch_once
 from service.message import OutboundMessage, queue_sms
+
+pytestmark = pytest.mark.slow  # forks dispatcher processes and kills them
 
 TEXTS = ("Frost tonight: cover seedlings", "Onion price 1.40 TJS", "Meeting on Friday")
 PHONES = ("+992900700001", "+992900700002", "+992900700003")
