@@ -1,10 +1,14 @@
 # Two commands for a fresh clone:
 #   make run    start the service (SQLite, local gateway, demo region) and print the simulator address
 #   make test   run the whole test suite (set TEST_DATABASE_URL to also run it on PostgreSQL)
+# and, while working: make test-fast   (SQLite only, without the tests marked slow)
 VENV ?= .venv
 PYTHON ?= python3
+# pytest-xdist workers; WORKERS=0 runs the tests in one process (e.g. to use pdb)
+WORKERS ?= 3
+XDIST = -n $(WORKERS) --dist worksteal
 
-.PHONY: run test test-at install
+.PHONY: run test test-fast test-at install
 
 install: $(VENV)/.installed
 
@@ -19,9 +23,13 @@ run: $(VENV)/.installed
 	$(VENV)/bin/flask --app service serve
 
 test: $(VENV)/.installed
-	$(VENV)/bin/pytest $(ARGS)
+	$(VENV)/bin/pytest $(XDIST) $(ARGS)
+
+# the local loop: SQLite only, without the tests that start processes or walk every screen
+test-fast: $(VENV)/.installed
+	TEST_DATABASE_URL= $(VENV)/bin/pytest $(XDIST) -m "not slow" $(ARGS)
 
 # the whole suite on a simulated wall clock shared by every process it starts, e.g.
 #   make test-at AT=2026-12-01T22:30+05:00     (22:30 in Dushanbe)
 test-at: $(VENV)/.installed
-	TEST_CLOCK_AT=$(AT) TEST_CLOCK_BASE=$$(date +%s) PYTHONPATH=tests/clock $(VENV)/bin/pytest $(ARGS)
+	TEST_CLOCK_AT=$(AT) TEST_CLOCK_BASE=$$(date +%s) PYTHONPATH=tests/clock $(VENV)/bin/pytest $(XDIST) $(ARGS)

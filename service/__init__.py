@@ -89,6 +89,7 @@ def session_factory(app: Flask):
 def init_db(app: Flask) -> bool:
     """Bring the schema to the newest migration and load what must be there if absent
     (``features.load_reference``); True when the reference data was loaded."""
+    features.import_models()  # every model mapped, also when the schema is already at head
     dbmod.create_schema(app.extensions["dehqon.engine"])
     with session_factory(app)() as session:
         loaded = features.load_reference(session)

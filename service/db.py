@@ -9,6 +9,7 @@ scheduler can share one file; PostgreSQL is used as it is.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from pathlib import Path
 
 from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
@@ -106,11 +107,26 @@ def migration_config(connection=None):
     return cfg
 
 
+@functools.cache
+def _head_revisions() -> frozenset[str]:
+    """The revisions at the heads of ``service/migrations`` (read once per process)."""
+    from alembic.script import ScriptDirectory
+
+    return frozenset(ScriptDirectory.from_config(migration_config()).get_heads())
+
+
 def create_schema(engine: Engine) -> None:
-    """Bring the schema to the newest migration (creates every table on an empty database)."""
+    """Bring the schema to the newest migration (creates every table on an empty database).
+
+    A database already at the newest migration costs one query: Alembic's upgrade (which
+    reads every migration script) runs only when the database is behind."""
     import logging
 
     logging.getLogger("alembic").setLevel(logging.WARNING)  # its per-plugin INFO lines (at import) are noise
     from alembic import command
+    from alembic.migration import MigrationContext
+
     with engine.begin() as connection:
+        if frozenset(MigrationContext.configure(connection).get_current_heads()) == _head_revisions():
+            return
         command.upgrade(migration_config(connection), "head")

@@ -20,6 +20,7 @@ import urllib.parse
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
 from sqlalchemy import select
 
 from service.messaging import delivery
@@ -28,6 +29,8 @@ from service.db import make_engine, make_sessionmaker, utcnow
 from service.features import import_models
 from service.messaging.dispatch import dispatch_once
 from service.messaging.message import OutboundMessage, queue_sms
+
+pytestmark = pytest.mark.slow  # forks dispatcher processes and kills them
 
 TEXTS = ("Frost tonight: cover seedlings", "Onion price 1.40 TJS", "Meeting on Friday")
 PHONES = ("+992900700001", "+992900700002", "+992900700003")

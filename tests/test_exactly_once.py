@@ -112,6 +112,7 @@ def _flask(database_url: str, *args: str) -> subprocess.Popen:
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
+@pytest.mark.slow
 def test_two_scheduler_and_two_dispatcher_processes_started_at_once(app, session, database_url):
     """Two ``scheduler tick --at`` processes, then two dispatcher processes looping passes, all
     on one database: every reminder is queued once and every row is claimed (sent) once."""

@@ -125,6 +125,7 @@ def _import_alone(module: str) -> str:
     return "" if done.returncode == 0 else f"{module}: {(done.stderr.strip().splitlines() or ['?'])[-1]}"
 
 
+@pytest.mark.slow
 def test_every_module_imports_on_its_own_in_a_fresh_interpreter():
     with ThreadPoolExecutor(max_workers=4) as pool:
         failures = [f for f in pool.map(_import_alone, sorted(MODULES)) if f]

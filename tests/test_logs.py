@@ -244,6 +244,7 @@ def _forged(output: str) -> list[str]:
             if re.match(r"(ERROR|CRITICAL|WARNING|INFO):[\w.]+:(ALERT )?FORGED", line)]
 
 
+@pytest.mark.slow
 def test_the_real_server_logs_every_request_with_no_token_no_phone_and_no_forged_line(server):
     key = f"?key={TOKEN}"
     requests = [
@@ -286,6 +287,7 @@ def test_the_real_server_logs_every_request_with_no_token_no_phone_and_no_forged
     assert "inbound SMS inj1ERROR:service.messaging.dispatch:ALERT FORGED LINE: unparseable date" in err
 
 
+@pytest.mark.slow
 def test_a_traceback_still_prints_with_phones_masked(server):
     """A real failure (the table the SMS goes to is gone): the exception and its traceback are
     logged, several lines long, and the SQL parameters show no full phone."""

@@ -76,6 +76,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_serve_prints_the_simulator_and_dispatches_in_process(tmp_path):
     """``flask --app service serve`` on the embedded SQLite default: the web server answers and
     the embedded scheduler sends what is queued."""

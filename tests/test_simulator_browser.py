@@ -26,6 +26,7 @@ SCREENSHOT = Path("/tmp/dehqon-simulator.png")
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.slow,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed (apt install chromium)"),
 ]
 

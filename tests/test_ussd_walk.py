@@ -21,6 +21,8 @@ from service.messaging.encoding import fits_ussd
 from service.reference.names import LANGUAGES
 from service.ussd.session import FormDraft
 
+pytestmark = pytest.mark.slow  # walks every screen
+
 MENU_INPUTS = [str(n) for n in range(1, 10)] + ["0", "00", "98", "99", "", "a*b"]
 PROMPT_INPUTS = ["Гулрухсори Абдураҳмонова-Сафарова", "Ali*Vali", "0,5", "3", "DAH01", "x", "", "0", "00", "98", "99"]
 
