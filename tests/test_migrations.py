@@ -27,7 +27,6 @@ def test_outbox_lifetime_migration_keeps_and_backfills_existing_rows(app):
     import datetime as dt
 
     import sqlalchemy as sa
-    from alembic import command
 
     engine = app.extensions["dehqon.engine"]
     created = dt.datetime(2026, 11, 30, 8, 15, 30, 123456, tzinfo=dt.timezone.utc)
@@ -37,8 +36,7 @@ def test_outbox_lifetime_migration_keeps_and_backfills_existing_rows(app):
         sa.column("next_attempt_at", dbmod.UTCDateTime()), sa.column("created_at", dbmod.UTCDateTime()),
         sa.column("delivered_at", dbmod.UTCDateTime()))
     try:
-        with engine.begin() as conn:
-            command.downgrade(dbmod.migration_config(conn), "65fa7d0f021b")
+        dbmod.migrate(engine, "65fa7d0f021b", down=True)
         with engine.begin() as conn:
             conn.execute(old.insert(), [
                 {"phone": "+992900000011", "text": "reply", "kind": "reply", "priority": 1, "encoding": "GSM-7",
