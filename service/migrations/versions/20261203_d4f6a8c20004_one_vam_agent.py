@@ -14,8 +14,9 @@ the one record (``service.advice.responders``, ``service.orders.catalogue``):
 * ``input_order.supplier_id`` refers to ``responder``.
 
 Each ``vam_agent`` row, in code order, is merged into the responder of role ``vam_agent`` with
-the same phone when there is one: that row keeps its name, kind, language, district and state
-(differences are logged) and gains the code, items, villages and districts. Otherwise it
+the same phone when there is one: that row keeps its name (unless it is the supplier's name
+cut to 80 characters), kind, language, district and state (differences are logged) and gains
+the code, items, villages and districts. Otherwise it
 becomes a new responder (district: its first whole district, else its first village's). A
 second supplier row with a phone already merged adds its items, villages, districts and order
 lines to the same record; its code is dropped (logged: one record has one code, the lowest
@@ -51,6 +52,7 @@ log = logging.getLogger(f"alembic.{revision}")
 
 OLD_FK = "fk_input_order_supplier_id_vam_agent"
 NEW_FK = "fk_input_order_supplier_id_responder"
+OLD_NAME = 80  # characters of responder.name before this revision
 
 # the tables as this revision reads and writes them (a migration must not change when the models do)
 vam_agent = sa.table("vam_agent", sa.column("id", sa.Integer), sa.column("code", sa.String),
@@ -156,9 +158,12 @@ def _merge(conn) -> dict[int, int]:
         else:
             rid = target.id
             if target.code is None:
-                conn.execute(responder.update().where(responder.c.id == rid).values(code=agent.code))
+                # a name cut to 80 characters (the old column, or this downgrade) gets its full length back
+                cut = len(target.name) == OLD_NAME and agent.name.startswith(target.name)
+                name = agent.name if cut else target.name
+                conn.execute(responder.update().where(responder.c.id == rid).values(code=agent.code, name=name))
                 differ = {k: (getattr(target, k), getattr(agent, k)) for k in ("name", "kind", "language")
-                          if getattr(target, k) != getattr(agent, k)}
+                          if getattr(target, k) != getattr(agent, k) and not (k == "name" and cut)}
                 if differ:
                     log.warning("vam_agent %s merged into responder %s (%s), which keeps its %s", agent.code, rid,
                                 agent.phone, ", ".join(f"{k} {old!r} (supplier: {new!r})"
@@ -248,8 +253,8 @@ def downgrade() -> None:
     homeless = conn.scalars(sa.select(responder.c.id).where(responder.c.district_id.is_(None))).all()
     if homeless:
         raise RuntimeError(f"responders {homeless} have no district and were sent questions: give them one first")
-    op.execute(responder.update().where(sa.func.length(responder.c.name) > 80)
-               .values(name=sa.func.substr(responder.c.name, 1, 80)))
+    op.execute(responder.update().where(sa.func.length(responder.c.name) > OLD_NAME)
+               .values(name=sa.func.substr(responder.c.name, 1, OLD_NAME)))
     with op.batch_alter_table("responder", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("uq_responder_code"), type_="unique")
         batch_op.drop_column("code")
