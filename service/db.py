@@ -115,18 +115,46 @@ def _head_revisions() -> frozenset[str]:
     return frozenset(ScriptDirectory.from_config(migration_config()).get_heads())
 
 
+def migrate(engine: Engine, revision: str = "head", *, down: bool = False) -> None:
+    """Run the migrations up (``down``: down) to ``revision``, in one transaction.
+
+    On SQLite the foreign keys are off while they run and checked before the commit
+    (``PRAGMA foreign_key_check``; a violation rolls everything back): a batch migration
+    re-creates a table by copy, drop and rename, and with the keys on, dropping a table that
+    others refer to deletes their rows (``ON DELETE CASCADE``) or is refused
+    (sqlite.org/lang_altertable.html §7). The pragma only takes effect outside a transaction,
+    so it is set before the migrations' transaction begins and set back after it ends.
+    """
+    import logging
+
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its per-plugin INFO lines (at import) are noise
+    from alembic import command
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                (command.downgrade if down else command.upgrade)(migration_config(connection), revision)
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"the migrations leave rows with broken foreign keys: {broken[:10]}")
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
+
+
 def create_schema(engine: Engine) -> None:
     """Bring the schema to the newest migration (creates every table on an empty database).
 
     A database already at the newest migration costs one query: Alembic's upgrade (which
     reads every migration script) runs only when the database is behind."""
-    import logging
-
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # its per-plugin INFO lines (at import) are noise
-    from alembic import command
     from alembic.migration import MigrationContext
 
-    with engine.begin() as connection:
+    with engine.connect() as connection:
         if frozenset(MigrationContext.configure(connection).get_current_heads()) == _head_revisions():
             return
-        command.upgrade(migration_config(connection), "head")
+    migrate(engine, "head")

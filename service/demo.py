@@ -50,7 +50,6 @@ from service.advice import responders as vam_agent
 from service.db import Base
 from service.farmers.models import Farmer, FarmerCrop
 from service.reference.geography import Jamoat, Village
-from service.orders.catalogue import VamAgent
 from service.prices.market import Market, MarketPrice, latest_prices
 from service.groups.membership import EC_ROLES, Membership
 from service.groups.producer_group import CBO, STAGES, ProducerGroup, StageAssessment
@@ -240,14 +239,16 @@ EXTENSION_OFFICERS = {"kulob": ("Demo extension Kulob", "+992900000201", "tg"),
 
 
 def _responders(session: Session) -> None:
-    """Advice responders: the catalogue's demo VAM agents serve every village of their districts,
-    and one demo extension officer per district (so ASK reaches someone in the demo region)."""
-    for agent in session.scalars(select(VamAgent).order_by(VamAgent.code)):
-        for district in agent.district_ids:
-            village_ids = list(session.scalars(select(Village.id).where(Village.district_id == district)))
-            if village_ids and not vam_agent.by_phone(session, agent.phone):
-                vam_agent.add_vam_agent(session, name=agent.name, kind=agent.kind, phone=agent.phone,
-                                        district_id=district, village_ids=village_ids, language=agent.language)
+    """Advice responders: the catalogue's demo VAM agents (``service.orders.catalogue.AGENTS``, which
+    supply whole districts) also serve every village of their districts, so they answer its
+    questions too; and one demo extension officer per district (so ASK reaches someone in the
+    demo region). An agent that already serves villages is left as it is."""
+    for agent in vam_agent.vam_agents(session):
+        if agent.village_ids or not agent.district_ids:
+            continue
+        village_ids = list(session.scalars(select(Village.id).where(Village.district_id.in_(agent.district_ids))))
+        if village_ids:
+            vam_agent.update_vam_agent(session, agent, village_ids=village_ids)
     for district, (name, phone, language) in EXTENSION_OFFICERS.items():
         vam_agent.add_extension(session, name=name, phone=phone, district_id=district, language=language)
 

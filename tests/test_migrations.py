@@ -27,7 +27,6 @@ def test_outbox_lifetime_migration_keeps_and_backfills_existing_rows(app):
     import datetime as dt
 
     import sqlalchemy as sa
-    from alembic import command
 
     engine = app.extensions["dehqon.engine"]
     created = dt.datetime(2026, 11, 30, 8, 15, 30, 123456, tzinfo=dt.timezone.utc)
@@ -37,8 +36,7 @@ def test_outbox_lifetime_migration_keeps_and_backfills_existing_rows(app):
         sa.column("next_attempt_at", dbmod.UTCDateTime()), sa.column("created_at", dbmod.UTCDateTime()),
         sa.column("delivered_at", dbmod.UTCDateTime()))
     try:
-        with engine.begin() as conn:
-            command.downgrade(dbmod.migration_config(conn), "65fa7d0f021b")
+        dbmod.migrate(engine, "65fa7d0f021b", down=True)
         with engine.begin() as conn:
             conn.execute(old.insert(), [
                 {"phone": "+992900000011", "text": "reply", "kind": "reply", "priority": 1, "encoding": "GSM-7",
@@ -56,3 +54,151 @@ def test_outbox_lifetime_migration_keeps_and_backfills_existing_rows(app):
     assert rows["tip"].expires_at == created + dt.timedelta(hours=48)
     assert (rows["reply"].updated_at, rows["tip"].updated_at) == (created, delivered)
     assert (rows["tip"].status, rows["tip"].text, rows["tip"].delivered_at) == ("delivered", "tip", delivered)
+
+
+def test_one_vam_agent_migration_merges_the_supplier_into_the_responder_of_its_phone(app, caplog):
+    """d4f6a8c20004 on a database of the revision before, holding a VAM agent entered twice (a
+    responder and two supplier rows of one phone), a supplier of its own and orders of each:
+    one record per phone, with the first code, every item, village and district, every order
+    line and question keeping its agent; down and up again keeps all of it."""
+    import datetime as dt
+    import logging
+
+    import sqlalchemy as sa
+
+    from service.advice import responders
+    from service.advice.questions import Question, QuestionRoute
+    from service.advice.responders import Responder
+    from service.farmers.models import register
+    from service.groups.producer_group import ProducerGroup
+    from service.orders import catalogue
+    from service.orders.rounds import InputOrder, OrderRound
+    from service.reference.geography import Village
+
+    engine = app.extensions["dehqon.engine"]
+    Session = app.extensions["dehqon.sessionmaker"]
+    phone, other = "+992901500001", "+992901500002"
+    now = dt.datetime(2026, 11, 30, 8, 0, tzinfo=dt.timezone.utc)
+    with Session() as s:  # what the merge does not touch: a farmer, a PG, a round with five lines
+        village = {v.names["en"]: v.id for v in s.scalars(sa.select(Village))}
+        pg = ProducerGroup(code="DAH01", name="Dahana", village_id=village["Dahana"], cluster_id="tomato.kulob")
+        s.add(pg)
+        s.flush()
+        farmer = register(s, phone="+992901500009", name="Gulnora", gender="female", village_id=village["Dahana"],
+                          crop_ids=["tomato"], land_m2=5000, language="tg")
+        rnd = OrderRound(pg_id=pg.id, status="closed", opened_at=now, closes_on=now.date())
+        s.add(rnd)
+        s.flush()
+        item = catalogue.by_code(s, "TML1")
+        s.add_all(InputOrder(round_id=rnd.id, farmer_id=farmer.id, item_id=item.id, packs=n, unit_retail_diram=1500,
+                             unit_group_diram=1200, total_diram=1200 * n, saving_diram=300 * n, created_at=now,
+                             updated_at=now) for n in range(1, 6))
+        s.commit()
+        farmer_id = farmer.id
+    meta = sa.MetaData()
+    old = {name: sa.Table(name, meta, *cols) for name, cols in {
+        "vam_agent": [sa.Column("id", sa.Integer, primary_key=True), sa.Column("code", sa.String),
+                      sa.Column("name", sa.String), sa.Column("kind", sa.String), sa.Column("phone", sa.String),
+                      sa.Column("language", sa.String), sa.Column("district_ids", sa.JSON),
+                      sa.Column("village_ids", sa.JSON)],
+        "vam_agent_item": [sa.Column("agent_id", sa.Integer), sa.Column("item_id", sa.String)],
+        "responder": [sa.Column("id", sa.Integer, primary_key=True), sa.Column("role", sa.String),
+                      sa.Column("kind", sa.String), sa.Column("name", sa.String), sa.Column("phone", sa.String),
+                      sa.Column("language", sa.String), sa.Column("district_id", sa.String),
+                      sa.Column("active", sa.Boolean), sa.Column("created_at", dbmod.UTCDateTime())],
+        "responder_village": [sa.Column("responder_id", sa.Integer), sa.Column("village_id", sa.Integer)],
+        "question": [sa.Column("id", sa.Integer, primary_key=True), sa.Column("farmer_id", sa.Integer),
+                     sa.Column("text", sa.Text), sa.Column("channel", sa.String), sa.Column("status", sa.String),
+                     sa.Column("responder_id", sa.Integer), sa.Column("level", sa.Integer),
+                     sa.Column("routed_at", dbmod.UTCDateTime()), sa.Column("asked_at", dbmod.UTCDateTime())],
+        "question_route": [sa.Column("question_id", sa.Integer), sa.Column("responder_id", sa.Integer),
+                           sa.Column("level", sa.Integer), sa.Column("sent_at", dbmod.UTCDateTime())],
+        "input_order": [sa.Column("id", sa.Integer, primary_key=True), sa.Column("supplier_id", sa.Integer)],
+    }.items()}
+
+    def supplier_codes(conn, table: str) -> list:
+        agent = old[table]
+        return conn.execute(sa.select(agent.c.code).select_from(old["input_order"].outerjoin(
+            agent, agent.c.id == old["input_order"].c.supplier_id)).order_by(old["input_order"].c.id)).scalars().all()
+
+    try:
+        dbmod.migrate(engine, "c3d5f7a90003", down=True)
+        with engine.begin() as conn:
+            demo = dict(conn.execute(sa.select(old["vam_agent"].c.code, old["vam_agent"].c.id)).all())
+            assert sorted(demo) == ["CBOVOSE", "SHOPBALKH", "SHOPJOMI", "VAMKUL"]
+            assert conn.scalar(sa.select(sa.func.count()).select_from(old["responder"])) == 0  # supplier-only
+            rid = conn.execute(old["responder"].insert().values(
+                role="vam_agent", kind="agro_shop", name="Agro Dahana", phone=phone, language="tg",
+                district_id="kulob", active=True, created_at=now).returning(old["responder"].c.id)).scalar_one()
+            conn.execute(old["responder_village"].insert().values(responder_id=rid, village_id=village["Dahana"]))
+            qid = conn.execute(old["question"].insert().values(
+                farmer_id=farmer_id, text="leaves curl", channel="sms", status="open", responder_id=rid, level=0,
+                routed_at=now, asked_at=now).returning(old["question"].c.id)).scalar_one()
+            conn.execute(old["question_route"].insert().values(question_id=qid, responder_id=rid, level=0, sent_at=now))
+            # the demo suppliers' ids collide with the responder ids the merge hands out
+            base = max([rid, *demo.values()]) + 10
+            conn.execute(old["vam_agent"].insert(), [
+                {"id": base + 1, "code": "DAHSHOP", "name": "Dahana agro-shop, the supplier side", "kind": "cbo",
+                 "phone": phone, "language": "ru", "district_ids": [],
+                 "village_ids": [village["Yokhsuchiyon"], village["Dahana"], 999999]},
+                {"id": base + 2, "code": "ZDUP", "name": "Dahana agro-shop again", "kind": "agro_shop",
+                 "phone": phone, "language": "tg", "district_ids": ["jomi", "atlantis"], "village_ids": []},
+                {"id": base + 3, "code": "GULSUP", "name": "Guliston supplier " + "x" * 90, "kind": "individual",
+                 "phone": other, "language": "uz", "district_ids": [], "village_ids": [village["Guliston"]]}])
+            conn.execute(old["vam_agent_item"].insert(), [
+                {"agent_id": base + 1, "item_id": "seed.tomato.local"}, {"agent_id": base + 1, "item_id": "pest.bordeaux"},
+                {"agent_id": base + 2, "item_id": "fert.compost"}, {"agent_id": base + 2, "item_id": "pest.bordeaux"},
+                {"agent_id": base + 3, "item_id": "seed.onion.jayhun"}])
+            orders = old["input_order"]
+            ids = conn.scalars(sa.select(orders.c.id).order_by(orders.c.id)).all()
+            for order_id, supplier in zip(ids, [base + 1, base + 2, demo["SHOPJOMI"], base + 3, None]):
+                conn.execute(orders.update().where(orders.c.id == order_id).values(supplier_id=supplier))
+        with caplog.at_level(logging.WARNING):
+            dbmod.migrate(engine, "head")
+        logged = caplog.text
+        assert "ZDUP has the phone of vam_agent DAHSHOP: merged into it, code ZDUP dropped" in logged
+        assert "DAHSHOP: no village [999999]" in logged and "ZDUP: no district ['atlantis']" in logged
+        assert "keeps its name 'Agro Dahana' (supplier: 'Dahana agro-shop, the supplier side')" in logged
+
+        def check(s):
+            assert not {"vam_agent", "vam_agent_item"} & set(sa.inspect(s.get_bind()).get_table_names())
+            agent = s.scalars(sa.select(Responder).where(Responder.phone == phone)).one()
+            assert (agent.id, agent.code, agent.role, agent.name, agent.kind, agent.language, agent.district_id) == \
+                (rid, "DAHSHOP", "vam_agent", "Agro Dahana", "agro_shop", "tg", "kulob")
+            assert agent.village_ids == sorted([village["Dahana"], village["Yokhsuchiyon"]])
+            assert agent.district_ids == ["jomi"]
+            assert [i.code for i in catalogue.items_of(s, agent)] == ["FCM1", "PBD1", "TML1"]
+            assert responders.by_code(s, "ZDUP") is None
+            gulsup = responders.by_code(s, "GULSUP")
+            assert (gulsup.phone, gulsup.name, gulsup.district_id, gulsup.village_ids, gulsup.active) == \
+                (other, "Guliston supplier " + "x" * 90, "vose", [village["Guliston"]], True)
+            assert [a.code for a in responders.vam_agents(s)] == ["CBOVOSE", "DAHSHOP", "GULSUP", "SHOPBALKH",
+                                                                  "SHOPJOMI", "VAMKUL"]
+            assert [a.district_ids for a in responders.vam_agents(s) if a.code in catalogue.AGENTS] == \
+                [["vose"], ["balkhi"], ["jomi"], ["kulob"]]
+            lines = s.scalars(sa.select(InputOrder).order_by(InputOrder.id)).all()
+            assert [s.get(Responder, o.supplier_id).code if o.supplier_id else None for o in lines] == \
+                ["DAHSHOP", "DAHSHOP", "SHOPJOMI", "GULSUP", None]
+            question = s.get(Question, qid)
+            assert question.responder_id == rid
+            assert s.scalars(sa.select(QuestionRoute.responder_id)).all() == [rid]
+            # the one record routes both ways
+            assert catalogue.supplier_for(s, catalogue.by_code(s, "TML1"), village["Yokhsuchiyon"]) is agent
+            assert catalogue.supplier_for(s, catalogue.by_code(s, "FCM1"), village["Dahana"]) is agent
+            assert [r.id for r in responders.serving(s, village["Yokhsuchiyon"], "kulob")] == [rid]
+
+        with Session() as s:
+            check(s)
+        dbmod.migrate(engine, "c3d5f7a90003", down=True)
+        with engine.connect() as conn:
+            assert supplier_codes(conn, "vam_agent") == ["DAHSHOP", "DAHSHOP", "SHOPJOMI", "GULSUP", None]
+            shop = conn.execute(sa.select(old["vam_agent"]).where(old["vam_agent"].c.code == "DAHSHOP")).one()
+            assert (shop.phone, shop.district_ids, sorted(shop.village_ids)) == \
+                (phone, ["jomi"], sorted([village["Dahana"], village["Yokhsuchiyon"]]))
+            assert conn.scalars(sa.select(old["responder"].c.phone).order_by(old["responder"].c.phone)).all() == \
+                [phone, other]  # the agents that serve villages answer there; supplier-only ones are not kept
+        dbmod.migrate(engine, "head")
+        with Session() as s:
+            check(s)
+    finally:
+        dbmod.create_schema(engine)

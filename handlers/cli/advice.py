@@ -1,7 +1,7 @@
 """CLI of advice, joint sales and yields: the ``responders``, ``advice``, ``sales`` and ``yields`` groups.
 
     flask --app service responders add-vam --name "Agro Dahana" --kind agro_shop --phone 992900100200 \
-        --district kulob --village Dahana --lang tg
+        --district kulob --village Dahana --lang tg [--code AGRODAH] [--items TML1,TMH1,PBD1]
     flask --app service responders add-lead --farmer 1207 [--village ...] [--pg DAH01]
     flask --app service responders add-extension --name "Rustam" --phone 992900100300 --district kulob
     flask --app service responders list
@@ -12,7 +12,9 @@
     flask --app service yields report [--year 2025]
 
 Each command runs in one transaction and prints what it did; a bad value exits
-with an error and changes nothing.
+with an error and changes nothing. A VAM agent added here is also the supplier of the
+``--items`` to the PGs of its villages (``orders agent-set CODE`` changes it, and adds the
+whole districts it supplies).
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ import templates_sms
 
 from handlers.cli import session as _session
 from service.advice import questions as advice
+from service.orders import catalogue
 from service.sales import joint_sale
 from service.reference import quantity
 from service.advice import responders as vam_agent
@@ -93,13 +96,32 @@ def _commit(session, fn):
 @click.option("--district", required=True, help="District id (kulob, jomi, vose, balkhi).")
 @click.option("--village", "villages", multiple=True, required=True, help="Village served: id or name (repeat).")
 @click.option("--lang", default="tg", show_default=True, type=LANG)
-def add_vam_command(name, kind, phone, district, villages, lang):
-    """Add a VAM agent serving villages of one district."""
+@click.option("--code", help="The supplier code purchase orders name (default: the first free VAM001, VAM002...).")
+@click.option("--items", help="Input item codes it supplies, comma-separated (see `orders items`).")
+def add_vam_command(name, kind, phone, district, villages, lang, code, items):
+    """Add a VAM agent serving villages of one district: it answers their farmers' questions and
+    supplies their PGs' orders of --items."""
     with _session() as session:
-        agent = _commit(session, lambda: vam_agent.add_vam_agent(
-            session, name=name, kind=kind, phone=_phone(phone), district_id=district,
-            village_ids=_village_ids(session, district, villages), language=lang))
-        click.echo(f"VAM agent {agent.id} {agent.name} {agent.phone}: villages {agent.village_ids}")
+        def add():
+            agent = vam_agent.add_vam_agent(session, name=name, kind=kind, phone=_phone(phone), district_id=district,
+                                            village_ids=_village_ids(session, district, villages), language=lang,
+                                            code=code)
+            catalogue.set_items(session, agent, _items(session, items))
+            return agent
+
+        agent = _commit(session, add)
+        supplied = ",".join(i.code for i in catalogue.items_of(session, agent)) or "-"
+        click.echo(f"VAM agent {agent.id} {agent.code} {agent.name} {agent.phone}: villages {agent.village_ids}, "
+                   f"items {supplied}")
+
+
+def _items(session, codes: str | None) -> list:
+    """The input items of comma-separated ``codes``; ``ValueError`` naming the unknown ones."""
+    wanted = {c.strip().upper() for c in (codes or "").split(",") if c.strip()}
+    found = [i for c in sorted(wanted) if (i := catalogue.by_code(session, c)) is not None]
+    if len(found) != len(wanted):
+        raise ValueError(f"unknown item codes: {sorted(wanted - {i.code for i in found})}")
+    return found
 
 
 @responders_group.command("add-lead")
@@ -136,11 +158,13 @@ def add_extension_command(name, phone, district, lang):
 
 @responders_group.command("list")
 def list_command():
-    """Every responder: id, role, kind, name, phone, language, district, villages."""
+    """Every responder: id, role, kind, name, phone, language, district, villages, state, and a
+    VAM agent's code (``orders agents`` shows what it supplies)."""
     with _session() as session:
         for r in session.scalars(select(vam_agent.Responder).order_by(vam_agent.Responder.id)):
-            click.echo(f"{r.id}\t{r.role}\t{r.kind or '-'}\t{r.name}\t{r.phone}\t{r.language}\t{r.district_id}\t"
-                       f"{','.join(map(str, r.village_ids)) or '-'}\t{'active' if r.active else 'inactive'}")
+            click.echo(f"{r.id}\t{r.role}\t{r.kind or '-'}\t{r.name}\t{r.phone}\t{r.language}\t{r.district_id or '-'}\t"
+                       f"{','.join(map(str, r.village_ids)) or '-'}\t{'active' if r.active else 'inactive'}\t"
+                       f"{r.code or '-'}")
 
 
 @advice_group.command("escalate")

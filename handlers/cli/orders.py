@@ -1,5 +1,10 @@
 """``flask --app service orders ...``: the input catalogue, order rounds, bulk purchase orders.
 
+``orders agents`` and ``orders agent-set`` list, add and change the VAM agents who supply the
+inputs; an agent is the same record as the responder of ``responders add-vam``
+(``service.advice.responders``), so one entered here also answers the questions of the
+villages it serves.
+
 Periodic jobs for the scheduler: ``orders close-due`` (:func:`service.orders.rounds.close_due_rounds`)
 and ``orders totals`` (:func:`service.orders.rounds.send_daily_totals`). Prices are typed in TJS
 (``12.50``); dates as ``YYYY-MM-DD`` (local).
@@ -18,7 +23,9 @@ from service.orders import catalogue as input_catalogue
 from service.orders import rounds as order
 from service.db import utcnow
 from service.errors import Refusal
-from service.orders.catalogue import AGENT_KINDS, InputItem, VamAgent
+from service.advice import responders
+from service.advice.responders import VAM_KINDS
+from service.orders.catalogue import InputItem
 from service.prices.market import parse_tjs
 from service.reference.names import LANGUAGES
 from service.reference.phone import InvalidPhone, to_e164
@@ -77,49 +84,57 @@ def item_set_command(code: str, retail: str | None, group_price: str | None, act
 
 @orders_group.command("agents")
 def agents_command():
-    """List VAM agents and suppliers with the districts and villages they serve and their items."""
+    """List VAM agents with the whole districts and the villages they serve and their items."""
     with _session() as s:
-        for a in s.scalars(select(VamAgent).order_by(VamAgent.code)):
+        for a in responders.vam_agents(s):
+            items = input_catalogue.items_of(s, a)
             click.echo(f"{a.code:10} {a.kind:10} {a.phone} {a.language} districts={','.join(a.district_ids)} "
-                       f"villages={','.join(map(str, a.village_ids))} items={','.join(i.code for i in a.items)}  {a.name}")
+                       f"villages={','.join(map(str, a.village_ids))} items={','.join(i.code for i in items)}  {a.name}"
+                       f"{'' if a.active else '  INACTIVE'}")
 
 
 @orders_group.command("agent-set")
 @click.argument("code")
 @click.option("--name")
-@click.option("--kind", type=click.Choice(AGENT_KINDS))
+@click.option("--kind", type=click.Choice(VAM_KINDS))
 @click.option("--phone")
 @click.option("--language", type=click.Choice(LANGUAGES))
-@click.option("--district", "districts", multiple=True, help="District id served (repeatable; replaces the list).")
-@click.option("--village", "villages", multiple=True, type=int, help="Village id served (repeatable; replaces).")
+@click.option("--district", "districts", multiple=True, help="Whole district supplied (repeatable; replaces the list).")
+@click.option("--village", "villages", multiple=True, type=int,
+              help="Village id served: supplied and answered (repeatable; replaces the list).")
 @click.option("--items", help="Item codes supplied, comma-separated (replaces the list).")
 def agent_set_command(code, name, kind, phone, language, districts, villages, items):
-    """Create or change a VAM agent / supplier (a new one needs --name, --kind and --phone)."""
+    """Create or change a VAM agent (a new one needs --name, --kind, --phone and a --district or
+    --village). It supplies its villages and whole districts and answers its villages' questions."""
     with _session() as s:
-        agent = s.scalar(select(VamAgent).where(VamAgent.code == code.upper()))
-        if agent is None:
-            if not (name and kind and phone):
-                raise click.ClickException("a new agent needs --name, --kind and --phone")
-            agent = VamAgent(code=code.upper(), name=name, kind=kind, phone="", district_ids=[], village_ids=[])
-            s.add(agent)
         if phone:
             try:
-                agent.phone = to_e164(phone)
+                phone = to_e164(phone)
             except InvalidPhone:
                 raise click.BadParameter(f"{phone!r} is not a phone number") from None
-        agent.name = name or agent.name
-        agent.kind = kind or agent.kind
-        agent.language = language or agent.language or "tg"
-        if districts:
-            agent.district_ids = list(districts)
-        if villages:
-            agent.village_ids = list(villages)
+        found = []
         if items is not None:
             codes = [c.strip().upper() for c in items.split(",") if c.strip()]
             found = list(s.scalars(select(InputItem).where(InputItem.code.in_(codes))))
             if len(found) != len(set(codes)):
                 raise click.ClickException(f"unknown item codes: {sorted(set(codes) - {i.code for i in found})}")
-            agent.items = found
+        agent = responders.by_code(s, code)
+        try:
+            if agent is None:
+                if not (name and kind and phone):
+                    raise click.ClickException("a new agent needs --name, --kind and --phone")
+                agent = responders.add_vam_agent(s, code=code, name=name, kind=kind, phone=phone,
+                                                 language=language or "tg", village_ids=list(villages),
+                                                 district_ids=list(districts))
+            else:
+                responders.update_vam_agent(s, agent, name=name, kind=kind, phone=phone, language=language,
+                                            village_ids=list(villages) if villages else None,
+                                            district_ids=list(districts) if districts else None)
+            if items is not None:
+                input_catalogue.set_items(s, agent, found)
+        except ValueError as exc:
+            s.rollback()
+            raise click.ClickException(str(exc)) from None
         s.commit()
         click.echo(f"agent {agent.code} saved")
 

@@ -7,36 +7,36 @@ for L, a count for piece and packet). Prices are per pack in integer diram
 (1 TJS = 100 diram): ``retail_diram`` what one farmer pays alone in a shop,
 ``group_diram`` what the PG pays when it buys in bulk. Farmers order whole packs.
 
-A :class:`VamAgent` is a Village Agronomy Model agent or supplier (an individual,
-an agro-shop or a CBO) serving some villages or whole districts, with the items
-it supplies. The prices and agents loaded by :func:`load` are DEMO values
-(``price_source = "demo"``), to be replaced by staff with ``flask --app service
-orders item-set`` and ``orders agent-set``.
+Suppliers are the VAM agents (``docs/programme.md`` §2.2: a person, an agro-shop or a CBO
+that sells inputs and gives advice in the village). An agent is one
+:class:`~service.advice.responders.Responder` of role ``vam_agent`` (the advice feature's
+record: code, kind, name, phone, language, the villages it serves and the whole districts
+it supplies), so that entering it once makes it both the supplier of orders and the first
+responder to questions. This module adds what it supplies: :class:`AgentItem` rows (table
+``agent_item``), set by :func:`set_items`. :func:`supplier_for` picks an order's supplier.
+The prices and agents loaded by :func:`load` are DEMO values (``price_source = "demo"``,
+made-up phones), to be replaced by staff with ``flask --app service orders item-set`` and
+``orders agent-set`` (or ``responders add-vam``).
 """
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import Column, ForeignKey, String, Table, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy import ForeignKey, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 import templates_sms
+from service.advice import responders
+from service.advice.responders import Responder
 from service.db import Base, utcnow
 from service.errors import Refusal
-from service.reference.geography import Village
+from service.reference.geography import District, Village
 from service.reference.names import pick
 
 CATEGORIES = ("seed", "bio_fertiliser", "bio_pesticide", "equipment")
 UNITS = {"kg": 1000, "L": 1000, "piece": 1, "packet": 1}  # unit: base units per unit (g, mL, count)
-AGENT_KINDS = ("individual", "agro_shop", "cbo")
 MAX_PACKS = 999  # packs in one order line: more is a typing error
-
-vam_agent_item = Table(
-    "vam_agent_item", Base.metadata,
-    Column("agent_id", ForeignKey("vam_agent.id", ondelete="CASCADE"), primary_key=True),
-    Column("item_id", ForeignKey("input_item.id", ondelete="CASCADE"), primary_key=True),
-)
 
 
 class InputItem(Base):
@@ -76,22 +76,32 @@ class InputItem(Base):
         return self.retail_diram - self.group_diram
 
 
-class VamAgent(Base):
-    """A VAM agent or supplier. ``kind`` in :data:`AGENT_KINDS`; ``phone`` E.164;
-    ``language`` of its SMS; serves ``village_ids`` and whole ``district_ids``."""
+class AgentItem(Base):
+    """An input item a VAM agent (a responder of role ``vam_agent``) supplies."""
 
-    __tablename__ = "vam_agent"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(16), unique=True)
-    name: Mapped[str] = mapped_column(String(120))
-    kind: Mapped[str] = mapped_column(String(12))
-    phone: Mapped[str] = mapped_column(String(20))
-    language: Mapped[str] = mapped_column(String(2), default="tg")
-    district_ids: Mapped[list] = mapped_column(default=list)
-    village_ids: Mapped[list] = mapped_column(default=list)
+    __tablename__ = "agent_item"
+    agent_id: Mapped[int] = mapped_column(ForeignKey("responder.id", ondelete="CASCADE"), primary_key=True)
+    item_id: Mapped[str] = mapped_column(ForeignKey("input_item.id", ondelete="CASCADE"), primary_key=True)
 
-    items: Mapped[list[InputItem]] = relationship(secondary=vam_agent_item, lazy="selectin",
-                                                  order_by=InputItem.code)
+
+def items_of(session: Session, agent: Responder) -> list[InputItem]:
+    """The items ``agent`` supplies, by code."""
+    return list(session.scalars(select(InputItem).join(AgentItem, AgentItem.item_id == InputItem.id)
+                                .where(AgentItem.agent_id == agent.id).order_by(InputItem.code)))
+
+
+def set_items(session: Session, agent: Responder, items: list[InputItem]) -> None:
+    """Make ``agent`` supply exactly ``items``. ``ValueError`` unless it is a VAM agent."""
+    if agent.role != "vam_agent":
+        raise ValueError(f"responder {agent.id} is not a VAM agent")
+    session.flush()
+    have = {row.item_id: row for row in session.scalars(select(AgentItem).where(AgentItem.agent_id == agent.id))}
+    wanted = {item.id for item in items}
+    for item_id, row in have.items():
+        if item_id not in wanted:
+            session.delete(row)
+    session.add_all(AgentItem(agent_id=agent.id, item_id=i) for i in sorted(wanted - set(have)))
+    session.flush()
 
 
 def number(value: Decimal) -> str:
@@ -132,14 +142,14 @@ def parse_packs(text: str) -> int:
     return int(cleaned)
 
 
-def supplier_for(session: Session, item: InputItem, village_id: int | None) -> VamAgent | None:
-    """The agent supplying ``item`` in a village: one serving that village, else its district
-    (the lowest code wins); None when nobody does."""
+def supplier_for(session: Session, item: InputItem, village_id: int | None) -> Responder | None:
+    """The active VAM agent supplying ``item`` in a village: one serving that village, else one
+    supplying its whole district (the lowest code wins); None when nobody does."""
     village = session.get(Village, village_id) if village_id else None
     if village is None:
         return None
-    agents = session.scalars(select(VamAgent).order_by(VamAgent.code))
-    supplying = [a for a in agents if item in a.items]
+    supplying = list(session.scalars(select(Responder).join(AgentItem, AgentItem.agent_id == Responder.id).where(
+        AgentItem.item_id == item.id, Responder.role == "vam_agent", Responder.active).order_by(Responder.code)))
     return (next((a for a in supplying if village.id in a.village_ids), None)
             or next((a for a in supplying if village.district_id in a.district_ids), None))
 
@@ -198,7 +208,8 @@ ITEMS = {
                      {"tg": "Қуттии ҳосил", "ru": "Ящик для урожая", "uz": "Hosil yashigi", "en": "Produce crate"}),
 }
 
-# code: (name, kind, phone, language, districts, item codes). DEMO agents with made-up phones.
+# code: (name, kind, phone, language, districts, item codes). DEMO agents with made-up phones: they
+# supply the whole district; ``flask --app service demo-data`` also has them serve its villages.
 AGENTS = {
     "VAMKUL": ("Demo VAM agent Kulob", "individual", "+992900000101", "tg", ["kulob"],
                ["TML1", "TMH1", "TMC1", "FCM1", "FYM1", "FVC1", "PTR1", "PBD1", "PLS1", "EPF1", "ECR1"]),
@@ -212,8 +223,8 @@ AGENTS = {
 
 
 def load(session: Session) -> int:
-    """Add the demo catalogue items and agents that are missing (by id / code); never
-    changes existing rows, so staff edits survive. Returns the number of rows added."""
+    """Add the demo catalogue items and agents that are missing (items by id, agents by code or
+    phone); never changes existing rows, so staff edits survive. Returns the number of rows added."""
     added = 0
     have = set(session.scalars(select(InputItem.id)))
     for item_id, (code, category, crops, seasons, unit, amount, retail, group, names) in ITEMS.items():
@@ -223,12 +234,15 @@ def load(session: Session) -> int:
                                   names=names, price_source="demo"))
             added += 1
     session.flush()
-    known = set(session.scalars(select(VamAgent.code)))
+    agents = responders.vam_agents(session)
+    known = {a.code for a in agents} | {a.phone for a in agents}
     for code, (name, kind, phone, language, districts, codes) in AGENTS.items():
-        if code not in known:
-            items = list(session.scalars(select(InputItem).where(InputItem.code.in_(codes))))
-            session.add(VamAgent(code=code, name=name, kind=kind, phone=phone, language=language,
-                                 district_ids=districts, village_ids=[], items=items))
-            added += 1
+        districts = [d for d in districts if session.get(District, d) is not None]
+        if code in known or phone in known or not districts:
+            continue
+        agent = responders.add_vam_agent(session, code=code, name=name, kind=kind, phone=phone, language=language,
+                                         district_ids=districts)
+        set_items(session, agent, list(session.scalars(select(InputItem).where(InputItem.code.in_(codes)))))
+        added += 1
     session.flush()
     return added

@@ -45,7 +45,9 @@ from service.db import Base, utcnow
 from service.messaging.encoding import measure
 from service.errors import Refusal
 from service.farmers.models import Farmer
-from service.orders.catalogue import MAX_PACKS, InputItem, VamAgent, number, supplier_for
+from service.advice import responders
+from service.advice.responders import Responder
+from service.orders.catalogue import MAX_PACKS, InputItem, number, supplier_for
 from service.messaging.message import queue_sms
 from service.groups.producer_group import ProducerGroup
 from service.reference.render import tjs as money
@@ -103,15 +105,16 @@ class OrderRound(Base):
 class InputOrder(Base):
     """One order line: ``packs`` of an item by a farmer in a round, with the unit prices
     (diram per pack) at ordering time, ``total_diram`` (group price × packs) and
-    ``saving_diram`` ((retail − group) × packs); ``supplier_id`` the agent serving the PG's
-    village; ``status`` in :data:`STATUSES`; ``pickup_place``/``pickup_on`` once ready."""
+    ``saving_diram`` ((retail − group) × packs); ``supplier_id`` the VAM agent (a
+    :class:`~service.advice.responders.Responder`) supplying the PG's village when it was placed;
+    ``status`` in :data:`STATUSES`; ``pickup_place``/``pickup_on`` once ready."""
 
     __tablename__ = "input_order"
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("order_round.id"), index=True)
     farmer_id: Mapped[int] = mapped_column(ForeignKey("farmer.id"), index=True)
     item_id: Mapped[str] = mapped_column(ForeignKey("input_item.id"))
-    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("vam_agent.id", ondelete="SET NULL"), index=True)
+    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("responder.id", ondelete="SET NULL"), index=True)
     packs: Mapped[int]
     unit_retail_diram: Mapped[int]
     unit_group_diram: Mapped[int]
@@ -406,7 +409,7 @@ def select_orders(session: Session, *, round_ids: Iterable[int] = (), cluster_id
             raise ValueError(f"unknown cluster {cluster_id!r}")
         q = q.join(ProducerGroup, ProducerGroup.id == OrderRound.pg_id).where(ProducerGroup.cluster_id == cluster_id)
     if supplier_code is not None:
-        agent = session.scalar(select(VamAgent).where(VamAgent.code == supplier_code.upper()))
+        agent = responders.by_code(session, supplier_code)
         if agent is None:
             raise ValueError(f"unknown supplier {supplier_code!r}")
         q = q.where(InputOrder.supplier_id == agent.id)
@@ -477,7 +480,7 @@ class PgLine:
 class BulkLine:
     """One supplier × item × group price of a cluster's bulk purchase order, with its PG parts."""
 
-    supplier: VamAgent | None
+    supplier: Responder | None
     item: InputItem
     group_diram: int
     retail_diram: int
@@ -526,7 +529,7 @@ def bulk_order(session: Session, rounds: Iterable[OrderRound]) -> list[BulkLine]
     rounds = {r.id: r for r in rounds}
     lines: dict[tuple, BulkLine] = {}
     for o in live_orders(session, rounds):
-        supplier = session.get(VamAgent, o.supplier_id) if o.supplier_id else None
+        supplier = session.get(Responder, o.supplier_id) if o.supplier_id else None
         key = (supplier.code if supplier else "", session.get(InputItem, o.item_id).code, o.unit_group_diram)
         line = lines.get(key)
         if line is None:
