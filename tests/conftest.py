@@ -228,6 +228,7 @@ def app(database_url, app_settings):
     """The Flask app on a fresh database with the reference data loaded."""
     settings = {
         "DATABASE_URL": database_url,
+        "DATABASE_INIT": False,  # a copy of the session's template: at head, reference data loaded
         "TESTING": True,
         "SMS_GATEWAY": "local",
         "WEBHOOK_TOKEN": "",
@@ -241,7 +242,7 @@ def app(database_url, app_settings):
         "SEND_RATE_SEGMENTS_PER_SECOND": 0,
     }
     settings.update(app_settings)
-    application = create_app(settings)  # the database is at head with the reference data: nothing to do
+    application = create_app(settings)
     yield application
     application.extensions["dehqon.engine"].dispose()
 
