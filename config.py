@@ -7,6 +7,7 @@ applies ``overrides`` (a dict) on top, which is how tests configure the app.
 | Variable | Default | Meaning |
 |---|---|---|
 | ``DATABASE_URL`` | ``sqlite:///instance/dehqon.sqlite3`` | SQLAlchemy URL. SQLite is the embedded default; PostgreSQL (``postgresql+psycopg://...``) for more than one machine. |
+| ``DATABASE_INIT`` | ``1`` | On SQLite, bring the schema to the newest migration and load the reference data at start (``init_db``, about 20 ms on a ready database). ``0`` skips that for a database known to be ready: the tests' copies of one prepared per test session. PostgreSQL is never set up at start (``flask init-db``). |
 | ``SMS_GATEWAY`` | ``local`` | ``local`` keeps MT messages in the outbox for the phone simulator; ``africastalking`` sends them through AT. |
 | ``WEBHOOK_TOKEN`` | empty | Secret expected as ``?key=`` on every gateway callback. Several tokens separated by commas are all accepted (rotation). Required when ``SMS_GATEWAY=africastalking``. |
 | ``AT_USERNAME`` | ``sandbox`` | Africa's Talking application username. |
@@ -52,6 +53,7 @@ class Config:
     """Settings as class attributes; see the module docstring for the table."""
 
     DATABASE_URL = _env("DATABASE_URL", "sqlite:///instance/dehqon.sqlite3")
+    DATABASE_INIT = _env("DATABASE_INIT", "1") in ("1", "true", "yes", "on")
     SMS_GATEWAY = _env("SMS_GATEWAY", "local")
     WEBHOOK_TOKENS = _split(_env("WEBHOOK_TOKEN", ""))
     AT_USERNAME = _env("AT_USERNAME", "sandbox")

@@ -36,7 +36,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     ``overrides``: settings (names as in ``config.py``) replacing the
     environment's. Raises ``RuntimeError`` when ``SMS_GATEWAY`` is unknown, or is
     ``africastalking`` without ``WEBHOOK_TOKEN`` or ``AT_API_KEY``.
-    On SQLite the schema and reference data are created on first start.
+    On SQLite the schema and reference data are created on first start (unless ``DATABASE_INIT``
+    is off: a database known to be ready).
     """
     settings = _settings(overrides)
     if settings["SMS_GATEWAY"] not in GATEWAYS:
@@ -66,7 +67,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.extensions["dehqon.engine"] = engine
     app.extensions["dehqon.sessionmaker"] = dbmod.make_sessionmaker(engine)
     if engine.dialect.name == "sqlite":
-        init_db(app)
+        if settings.get("DATABASE_INIT", True):
+            init_db(app)
+        else:
+            dbmod.import_models()  # every model mapped, as init_db's migration step does
 
     from handlers import register_blueprints
     register_blueprints(app)

@@ -228,6 +228,7 @@ def app(database_url, app_settings):
     """The Flask app on a fresh database with the reference data loaded."""
     settings = {
         "DATABASE_URL": database_url,
+        "DATABASE_INIT": False,  # a copy of the session's template: at head, reference data loaded
         "TESTING": True,
         "SMS_GATEWAY": "local",
         "WEBHOOK_TOKEN": "",
@@ -241,7 +242,7 @@ def app(database_url, app_settings):
         "SEND_RATE_SEGMENTS_PER_SECOND": 0,
     }
     settings.update(app_settings)
-    application = create_app(settings)  # the database is at head with the reference data: nothing to do
+    application = create_app(settings)
     yield application
     application.extensions["dehqon.engine"].dispose()
 
@@ -266,7 +267,7 @@ def live_server(app):
     from werkzeug.serving import make_server
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()

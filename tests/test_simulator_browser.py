@@ -8,6 +8,7 @@ fields, shows exactly what the server answered, and shows the phone's outbox.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import time
 from pathlib import Path
@@ -175,4 +176,7 @@ def test_the_page_posts_like_africas_talking_and_shows_the_answers(page, base_ur
     session.commit()
     page.locator("#thread .msg.mt", has_text="Пиёз: 1,40 сомонӣ/кг").wait_for()
 
-    page.screenshot(path=str(SCREENSHOT))
+    # for a person to look at; written whole, as parallel workers and runs share the name
+    partial = SCREENSHOT.with_name(f"{SCREENSHOT.stem}.{os.getpid()}.png")
+    page.screenshot(path=str(partial))
+    os.replace(partial, SCREENSHOT)
