@@ -70,7 +70,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         if settings.get("DATABASE_INIT", True):
             init_db(app)
         else:
-            dbmod.import_models()  # every model mapped, as init_db's migration step does
+            features.import_models()  # every model mapped, as init_db does
 
     from handlers import register_blueprints
     register_blueprints(app)
