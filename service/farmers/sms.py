@@ -150,8 +150,6 @@ def _reg(ctx: Context, args: list[str]) -> None:
     ctx.reply("sms.reg.done", name=ctx.acting.name, code=ctx.acting.code)
 
 
-  # noqa: E402  (collective input orders: ORDER, MYORDERS, CANCEL, ...)
-
 COMMANDS = (
     Command("reg", _reg), Command("lang", _lang),
     Command("stop", _stop, per_phone=True), Command("start", _start, per_phone=True),
