@@ -80,11 +80,6 @@ def create_app(overrides: dict | None = None) -> Flask:
     return app
 
 
-def settings_of(app: Flask) -> Settings:
-    """The app's :class:`~service.settings.Settings`."""
-    return app.extensions["dehqon.settings"]
-
-
 def session_factory(app: Flask):
     """The app's SQLAlchemy session factory (``sessionmaker``)."""
     return app.extensions["dehqon.sessionmaker"]

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from service.logs import mask_phone
 from service.reference.phone import InvalidPhone, to_e164
 
 log = logging.getLogger(__name__)
@@ -65,8 +66,6 @@ class Settings:
         a missing or empty value takes the default above. Staff phones are normalised to E.164;
         one that cannot be is left out (logged, masked). Raises ``ValueError`` (or
         ``ZoneInfoNotFoundError``) for a value of the wrong form (``QUIET_HOURS_START=9pm``)."""
-        from service.logs import mask_phone
-
         def get(name, default):
             value = config.get(name)
             return default if value is None or value == "" else value

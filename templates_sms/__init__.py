@@ -79,9 +79,7 @@ def text(key: str, lang: str, **params) -> str:
     """
     entry = catalogue()[key]
     template = entry.get(lang) or entry[DEFAULT_LANGUAGE]
-    if "{" not in template:
-        return template
-    return template.format(**params) if "ussd" in params else template.format(ussd=DEFAULT_USSD_CODE, **params)
+    return template.format(**{"ussd": DEFAULT_USSD_CODE, **params}) if "{" in template else template
 
 
 def has(key: str) -> bool:

@@ -38,10 +38,8 @@ MODULES = {_name(p): p for pkg in PACKAGES for p in sorted((ROOT / pkg).rglob("*
 def _resolve(module: str, node: ast.ImportFrom) -> str:
     if not node.level:
         return node.module or ""
-    base = module.split(".")
-    if not MODULES[module].name == "__init__.py":
-        base = base[:-1]
-    base = base[:len(base) - node.level + 1]
+    package = module.split(".") if MODULES[module].name == "__init__.py" else module.split(".")[:-1]
+    base = package[:len(package) - node.level + 1]
     return ".".join([*base, *([node.module] if node.module else [])])
 
 
