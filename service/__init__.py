@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from config import Config
 from service import db as dbmod
-from service import features, logs
+from service import logs
 from service.settings import Settings
 
 GATEWAYS = ("local", "africastalking")
@@ -59,6 +59,8 @@ def create_app(overrides: dict | None = None) -> Flask:
         n = int(settings["PROXY_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
 
+    from service import features  # the composition root: every feature's models, screens and keywords
+
     app.extensions["dehqon.settings"] = Settings.from_mapping(settings)
     app.extensions["dehqon.ussd"] = features.build_ussd()
     app.extensions["dehqon.sms"] = features.build_sms()
@@ -88,6 +90,8 @@ def session_factory(app: Flask):
 def init_db(app: Flask) -> bool:
     """Bring the schema to the newest migration and load what must be there if absent
     (``features.load_reference``); True when the reference data was loaded."""
+    from service import features
+
     features.import_models()  # every model mapped, also when the schema is already at head
     dbmod.create_schema(app.extensions["dehqon.engine"])
     with session_factory(app)() as session:
