@@ -9,6 +9,7 @@ code units (UCS-2). Single SMS: 160 septets / 70 units; concatenated parts
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -47,8 +48,10 @@ def normalise(text: str) -> str:
     return _EMOJI.sub("", text)
 
 
+@functools.lru_cache(maxsize=4096)
 def measure(text: str) -> Measure:
-    """Normalise ``text`` and measure it as one SMS would be encoded."""
+    """Normalise ``text`` and measure it as one SMS would be encoded (memoised: a screen or an
+    SMS is measured several times while it is laid out)."""
     text = normalise(text)
     try:
         units = len(text.encode("gsm03.38"))
