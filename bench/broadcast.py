@@ -63,7 +63,7 @@ def main(n: int) -> None:
             broadcast.queue(session, row)
 
     with fake_at() as (url, server):
-        gateway = gateways.for_config(app.config)
+        gateway = gateways.for_settings(app.config)
         africastalking.SMS._baseUrl = url  # the real SDK, pointed at the fake endpoint
         with measured("dispatch through the SDK to fake AT", r):
             while dispatch.dispatch_once(factory, gateway, app.config).claimed:

@@ -40,7 +40,7 @@ def dispatch_settings(config: Mapping) -> dict:
 
 def dispatch_job(database_url: str, settings: dict) -> None:
     """One dispatcher pass on ``database_url``; ``settings`` from :func:`dispatch_settings`."""
-    dispatch_once(_sessions(database_url), gateways.for_config(settings), settings)
+    dispatch_once(_sessions(database_url), gateways.for_settings(settings), settings)
 
 
 def tick_settings(config: Mapping) -> dict:

@@ -92,7 +92,7 @@ def dead_url() -> str:
 def gateway(settings: dict, url: str):
     """The real AT adapter (real SDK) from ``settings``, pointed at ``url``. The SDK's service
     object is shared by the process: :func:`restore` puts the real address back."""
-    adapter = gateways.for_config(settings)
+    adapter = gateways.for_settings(settings)
     adapter.real_url = getattr(adapter._sms, "real_url", adapter._sms._baseUrl)
     adapter._sms.real_url = adapter.real_url
     adapter._sms._baseUrl = url

@@ -178,11 +178,11 @@ def test_sri_farmer_gets_each_reminder_once_on_its_day_at_its_hour_across_restar
             if downtime[0] <= now <= downtime[1]:
                 continue
             tick(factory, settings, now)
-            dispatch.dispatch_once(factory, gateways.for_config(settings), settings, now=now)
+            dispatch.dispatch_once(factory, gateways.for_settings(settings), settings, now=now)
         # back after the downtime: the tick an hour after due is the first one
         if code == "weed1":
             tick(factory, settings, due + dt.timedelta(hours=1))
-            dispatch.dispatch_once(factory, gateways.for_config(settings), settings, now=due + dt.timedelta(hours=1))
+            dispatch.dispatch_once(factory, gateways.for_settings(settings), settings, now=due + dt.timedelta(hours=1))
     with factory() as session:
         rows = outbox(session, f.phone)
         assert len(rows) == len(events) == 14

@@ -55,7 +55,7 @@ def test_take_within(label, segments, budget, taken):
 
 
 def run(app, now, **config):
-    return dispatch.dispatch_once(session_factory(app), gateways.for_config(app.config), {**app.config, **config},
+    return dispatch.dispatch_once(session_factory(app), gateways.for_settings(app.config), {**app.config, **config},
                                   now=now)
 
 

@@ -18,7 +18,7 @@ PHONE = "+992901234567"
 @pytest.fixture
 def run(app):
     def _run(now=None, **config):
-        return dispatch.dispatch_once(session_factory(app), gateways.for_config(app.config),
+        return dispatch.dispatch_once(session_factory(app), gateways.for_settings(app.config),
                                       {**app.config, **config}, now=now)
     return _run
 

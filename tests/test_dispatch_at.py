@@ -43,7 +43,7 @@ def rsps():
 def run(app):
     """One dispatcher pass at ``now`` (default: now); returns the summary."""
     def _run(now=None, **config):
-        return dispatch.dispatch_once(session_factory(app), gateways.for_config(app.config),
+        return dispatch.dispatch_once(session_factory(app), gateways.for_settings(app.config),
                                       {**app.config, **config}, now=now)
     return _run
 
@@ -83,7 +83,7 @@ def test_no_sender_id_sends_no_from_field(app, session, rsps):
     queue(session, B)
     play(rsps, "success")
     config = {**app.config, "AT_SENDER_ID": None}
-    dispatch.dispatch_once(session_factory(app), gateways.for_config(config), config)
+    dispatch.dispatch_once(session_factory(app), gateways.for_settings(config), config)
     assert "from" not in form(rsps.calls[0])
 
 

@@ -46,7 +46,7 @@ def test_concurrent_dispatchers_send_each_row_once(app, session):
 
     def worker():
         try:
-            gateway = gateways.for_config(app.config)
+            gateway = gateways.for_settings(app.config)
             start.wait()
             while dispatch.dispatch_once(session_factory(app), gateway, app.config).claimed:
                 pass

@@ -83,7 +83,7 @@ class FakeAT:
 
 
 def _gateway(url: str):
-    gateway = gateways.for_config(SETTINGS)
+    gateway = gateways.for_settings(SETTINGS)
     gateway._sms._baseUrl = url  # the real SDK, pointed at the fake endpoint
     return gateway
 

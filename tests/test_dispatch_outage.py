@@ -111,13 +111,13 @@ def test_outage_holds_every_dispatcher_and_the_pauses_grow(app, session, rsps):
     holds = []
     for n in range(1, 8):
         play(rsps, "server_error_500")
-        summary = dispatch.dispatch_once(session_factory(app), gateways.for_config(app.config), app.config, now=now)
+        summary = dispatch.dispatch_once(session_factory(app), gateways.for_settings(app.config), app.config, now=now)
         assert summary.claimed == 3 and summary.held_until == now + gateway_state.pause(n)
         assert len(rsps.calls) == n  # one request a pass: the second text was not tried
         holds.append(summary.held_until - now)
         # no dispatcher sends before the hold ends
         for d in (session_factory(app), other):
-            assert dispatch.dispatch_once(d, gateways.for_config(app.config), app.config,
+            assert dispatch.dispatch_once(d, gateways.for_settings(app.config), app.config,
                                           now=summary.held_until - dt.timedelta(seconds=1)).claimed == 0
         now = summary.held_until
     assert [h.total_seconds() for h in holds] == [30, 60, 120, 240, 480, 600, 600]
@@ -129,7 +129,7 @@ def test_outage_holds_every_dispatcher_and_the_pauses_grow(app, session, rsps):
 
     rsps.add_callback(responses.POST, recordings.SEND_URL, callback=recordings.accept_all,
                       content_type="application/json")
-    summary = dispatch.dispatch_once(other, gateways.for_config(app.config), app.config, now=now)
+    summary = dispatch.dispatch_once(other, gateways.for_settings(app.config), app.config, now=now)
     assert summary.sent == 3 and summary.held_until is None
     session.expire_all()
     assert gateway_state.get(session, "africastalking").outage_since is None
@@ -143,7 +143,7 @@ def test_whole_request_refusal_in_the_answer_is_an_outage(session, rsps, app):
     rsps.add(responses.POST, recordings.SEND_URL, status=201,
              json={"SMSMessageData": {"Message": "InternalServerError", "Recipients": []}})
     now = utcnow()
-    summary = dispatch.dispatch_once(session_factory(app), gateways.for_config(app.config), app.config, now=now)
+    summary = dispatch.dispatch_once(session_factory(app), gateways.for_settings(app.config), app.config, now=now)
     session.expire_all()
     got = session.get(OutboundMessage, row.id)
     assert (got.status, got.attempts, got.failure_reason) == ("queued", 0, "request refused: InternalServerError")

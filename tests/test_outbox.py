@@ -26,7 +26,7 @@ HOUR = dt.timedelta(hours=1)
 
 def run(app, now, config=None):
     config = config or app.config
-    return dispatch.dispatch_once(session_factory(app), gateways.for_config(config), config, now=now)
+    return dispatch.dispatch_once(session_factory(app), gateways.for_settings(config), config, now=now)
 
 
 def row(session, row_id):

@@ -10,6 +10,7 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from werkzeug.serving import run_simple
 
+from handlers.cli import settings
 from scheduler import build, start_embedded
 from service import session_factory
 from service.messaging import gateways
@@ -62,13 +63,23 @@ def tick_command(at: str | None):
 
 @scheduler_group.command("dispatch")
 @click.option("--at", "at", default=None, help=AT_HELP)
-def dispatch_command(at: str | None):
-    """Send the due queued messages once (one dispatcher pass) and print what happened."""
+@click.option("--drain", is_flag=True,
+              help="Repeat passes until one claims nothing (or the gateway is held after an outage).")
+def dispatch_command(at: str | None, drain: bool):
+    """Send the due queued messages once (one dispatcher pass, or passes until none is due with
+    --drain) and print what happened."""
     import_models()  # the outbox's foreign keys need every model mapped (PostgreSQL skips init_db)
     app = current_app._get_current_object()
-    summary = dispatch_once(session_factory(app), gateways.for_config(app.config), app.config,
-                            now=parse_at(at, app.config["TIMEZONE"]))
-    click.echo(f"dispatch: {summary.claimed} claimed, {summary}")
+    now = parse_at(at, app.config["TIMEZONE"])
+    gateway, passes = gateways.for_settings(settings()), 0
+    while True:
+        summary = dispatch_once(session_factory(app), gateway, settings(), now=now)
+        passes += 1
+        click.echo(f"dispatch: {summary.claimed} claimed, {summary}")
+        if not drain or not summary.claimed or summary.held_until is not None:
+            break
+    if drain:
+        click.echo(f"dispatch: {passes} passes")
 
 
 @click.command("serve")

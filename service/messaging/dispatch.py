@@ -57,6 +57,7 @@ from service.messaging import gateway_state
 from service.messaging import optout
 from service.messaging.rules import EXEMPT_KINDS, Rules, take_within
 from service.db import utcnow
+from service.settings import Settings, as_settings
 from service.messaging.gateways import (
     ACCEPTED,
     ACCOUNT,
@@ -120,17 +121,18 @@ def retry_delay(attempts: int) -> dt.timedelta:
     return ceiling * random.uniform(0.5, 1.0)
 
 
-def dispatch_once(session_factory: Callable[[], Session], gateway: Gateway, config: Mapping,
+def dispatch_once(session_factory: Callable[[], Session], gateway: Gateway, settings: Settings | Mapping,
                   *, now: dt.datetime | None = None) -> Summary:
     """Run one dispatcher pass and return its :class:`Summary`.
 
     ``session_factory`` makes the pass's own session; ``gateway`` an adapter
-    (``service.messaging.gateways.for_config``); ``config`` gives ``DISPATCH_BATCH_SIZE``
-    and the delivery rules' settings (:meth:`Rules.from_config`);
+    (``service.messaging.gateways.for_settings``); ``settings`` (a :class:`Settings`, or a
+    mapping of ``config.py`` names) gives the batch size and the delivery rules (:meth:`Rules.of`);
     ``now`` (aware UTC) decides which rows are due, whether it is quiet time and
     the rate budget.
     """
     now = now or utcnow()
+    settings = as_settings(settings)
     summary = Summary()
     with session_factory() as session:
         held = gateway_state.held_until(session, gateway.name)
@@ -138,7 +140,7 @@ def dispatch_once(session_factory: Callable[[], Session], gateway: Gateway, conf
             summary.held_until = held
             return summary
         in_outage = held is not None
-        rows = _claim(session, int(config["DISPATCH_BATCH_SIZE"]), now, Rules.from_config(config), summary)
+        rows = _claim(session, settings.dispatch_batch_size, now, Rules.of(settings), summary)
         summary.claimed = len(rows)
         rows = _drop_suppressed(session, rows, summary)
         session.commit()

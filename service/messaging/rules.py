@@ -38,13 +38,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from service.settings import Settings, as_settings
+
 EXEMPT_KINDS = ("reply", "stop_confirm", "alert")
-
-
-def parse_hhmm(text: str) -> dt.time:
-    """``"21:00"`` or ``"21"`` → ``dt.time(21, 0)``; ``ValueError`` otherwise."""
-    hours, _, minutes = str(text).strip().partition(":")
-    return dt.time(int(hours), int(minutes or 0))
 
 
 @dataclass(frozen=True)
@@ -60,13 +56,12 @@ class Rules:
     interval: float = 5.0
 
     @classmethod
-    def from_config(cls, config: Mapping) -> Rules:
-        """Rules from settings named as in ``config.py`` (missing ones: no quiet hours, no cap)."""
-        return cls(zone=ZoneInfo(config.get("TIMEZONE") or "Asia/Dushanbe"),
-                   quiet_start=parse_hhmm(config.get("QUIET_HOURS_START") or "00:00"),
-                   quiet_end=parse_hhmm(config.get("QUIET_HOURS_END") or "00:00"),
-                   rate=float(config.get("SEND_RATE_SEGMENTS_PER_SECOND") or 0),
-                   interval=float(config.get("DISPATCH_INTERVAL_SECONDS") or 5))
+    def of(cls, settings: Settings | Mapping) -> Rules:
+        """The rules of ``settings`` (a :class:`service.settings.Settings`, or a mapping of
+        ``config.py`` names, whose missing ones take ``config.py``'s defaults)."""
+        settings = as_settings(settings)
+        return cls(zone=settings.timezone, quiet_start=settings.quiet_start, quiet_end=settings.quiet_end,
+                   rate=settings.send_rate_segments_per_second, interval=settings.dispatch_interval_seconds)
 
     @property
     def window(self) -> dt.timedelta:

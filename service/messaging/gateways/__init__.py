@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from service.settings import Settings, as_settings
+
 # outcomes of one recipient
 ACCEPTED = "accepted"        # the gateway took it; delivery is reported later
 DELIVERED = "delivered"      # delivered at once (local gateway: the simulator reads it)
@@ -61,17 +63,17 @@ class Gateway(Protocol):
         one :class:`RecipientResult` per phone."""
 
 
-def for_config(config: Mapping) -> Gateway:
-    """The adapter named by ``config["SMS_GATEWAY"]`` (``local`` or ``africastalking``),
-    built from the ``AT_*`` settings. Raises ``ValueError`` for another name and
-    ``RuntimeError`` when AT credentials are missing (the SDK's check)."""
-    name = config.get("SMS_GATEWAY", "local")
-    if name == "local":
+def for_settings(settings: Settings | Mapping) -> Gateway:
+    """The adapter named by ``settings.sms_gateway`` (``local`` or ``africastalking``), built
+    from the ``at_*`` settings; ``settings`` is a :class:`service.settings.Settings` or a mapping
+    of ``config.py`` names. Raises ``ValueError`` for another name and ``RuntimeError`` when AT
+    credentials are missing (the SDK's check)."""
+    settings = as_settings(settings)
+    if settings.sms_gateway == "local":
         from service.messaging.gateways.local import LocalGateway
         return LocalGateway()
-    if name == "africastalking":
+    if settings.sms_gateway == "africastalking":
         from service.messaging.gateways.africastalking import AfricasTalkingGateway
-        return AfricasTalkingGateway(config["AT_USERNAME"], config["AT_API_KEY"],
-                                     sender_id=config.get("AT_SENDER_ID") or None,
-                                     timeout=tuple(config["AT_TIMEOUT"]))
-    raise ValueError(f"unknown SMS gateway {name!r}")
+        return AfricasTalkingGateway(settings.at_username, settings.at_api_key, sender_id=settings.at_sender_id,
+                                     timeout=settings.at_timeout)
+    raise ValueError(f"unknown SMS gateway {settings.sms_gateway!r}")
