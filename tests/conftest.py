@@ -280,3 +280,10 @@ def session(app):
     s = app.extensions["dehqon.sessionmaker"]()
     yield s
     s.close()
+
+
+def pytest_collection_modifyitems(config, items):
+    """The tests marked ``slow`` first (in their order), so that under pytest-xdist the long ones
+    start at once and the short ones fill the workers around them, rather than one long test
+    starting last."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -10,6 +10,7 @@ by phone and time (``service.messaging.delivery``), and nothing is sent twice.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections import Counter
 
 import pytest
@@ -66,8 +67,14 @@ def test_read_timeout_batch_settled_by_its_delivery_reports(app, session, fake, 
     for phone in PHONES:
         queue_sms(session, phone, TEXT, kind="alert")
     session.commit()
+    posted = threading.Event()
     if reports_come.startswith("while"):
-        fake.on_request = lambda pairs: post_reports(app, fake)
+        def on_request(pairs):  # on the fake's thread; a slow machine may still be posting after the timeout
+            try:
+                post_reports(app, fake)
+            finally:
+                posted.set()
+        fake.on_request = on_request
     gateway = fake_at.gateway({**app.config, **SETTINGS}, fake.url)
     try:
         summary = dispatch.dispatch_once(session_factory(app), gateway, {**app.config, **SETTINGS})
@@ -75,6 +82,8 @@ def test_read_timeout_batch_settled_by_its_delivery_reports(app, session, fake, 
         if reports_come.startswith("after"):
             assert {s for s, _ in states(session).values()} == {"unconfirmed"}
             post_reports(app, fake)
+        else:
+            assert posted.wait(30), "the delivery reports were not posted"
         got = states(session)
         assert got == {p: (FINAL[p], fake.ids[(TEXT, p)]) for p in PHONES}
         # no report left parked, and nothing is sent again later
