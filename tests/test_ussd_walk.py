@@ -6,7 +6,7 @@ three profiles (an active member, a pending one, one without a group) and a
 saved half form, on the demo-like world of ``tests/cases/ussd.py`` (committed). Each input is
 applied in a transaction that is rolled back when it wrote anything, so every branch starts from
 the same database (one transaction with a savepoint per input ran PostgreSQL out of lock memory);
-an input that only read keeps what it loaded for the next one.
+an input that only read keeps the rows it loaded for the next one.
 """
 from __future__ import annotations
 
@@ -57,6 +57,8 @@ def walk(session, phone: str, lang: str, app: ussd.Ussd, settings) -> tuple[set[
 
     wrote: list[bool] = []
     event.listen(session, "after_flush", lambda *_: wrote.append(True))
+    kept: list = []  # the session's identity map holds its rows weakly: keep them between inputs
+    event.listen(session, "loaded_as_persistent", lambda _, row: kept.append(row))
     start = ussd.Dialogue.start(session, phone, ussd=app, settings=settings)
     check(start.render(), [])
     queue = deque([(start.state, [])])
@@ -73,6 +75,7 @@ def walk(session, phone: str, lang: str, app: ussd.Ussd, settings) -> tuple[set[
                 if wrote or session.new or session.dirty or session.deleted:
                     session.rollback()
                     wrote.clear()
+                    kept.clear()
             check(body, [*trail, value])
             key = _key(dialogue.state)
             if dialogue.ended is None and dialogue.lang == lang and key not in seen:
