@@ -19,6 +19,11 @@ def _pg_label(pg: ProducerGroup) -> str:
     return f"{pg.code} {pg.name}"
 
 
+def _current(d: Dialogue):
+    """The caller's current membership (active or pending), or None (no profile, no group)."""
+    return membership.current(d.db, d.farmer) if d.farmer else None
+
+
 def open_group(d: Dialogue) -> Step:
     """The "my group" entry: register first, join, or the group's own menu."""
     person = d.farmer
@@ -97,8 +102,7 @@ class Group(Screen):
     name = "group"
 
     def view(self, d, data):
-        person = d.farmer
-        m = membership.current(d.db, person) if person else None
+        m = _current(d)
         if m is None:
             return View(head=[d.t("err.not_member")])
         pg = d.db.get(ProducerGroup, m.pg_id)
@@ -118,8 +122,7 @@ class ExecutiveCommittee(Screen):
     name = "ec"
 
     def view(self, d, data):
-        person = d.farmer
-        m = membership.current(d.db, person) if person else None
+        m = _current(d)
         seats = membership.ec_members(d.db, m.pg_id) if m else []
         lines = [Option(Part(f.name, d.t("ussd.ec.line", role=d.t(f"ussd.role.{s.role}"), name="{}")))
                  for s, f in seats]
@@ -133,8 +136,7 @@ class LeaveConfirm(Screen):
     name = "leave_confirm"
 
     def view(self, d, data):
-        person = d.farmer
-        m = membership.current(d.db, person) if person else None
+        m = _current(d)
         if m is None:
             return View(head=[d.t("err.not_member")])
         pg = d.db.get(ProducerGroup, m.pg_id)
