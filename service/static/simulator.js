@@ -147,7 +147,12 @@
         meta: `${m.kind} · ${m.encoding} · ${m.segments} SMS · ${m.status}`,
       })),
       ...sent.map((s) => ({ mine: true, text: s.text, at: s.at, meta: s.outcome })),
-    ].sort((a, b) => a.at - b.at);
+    ].sort((a, b) => {
+      // the server's times are whole seconds, the page's own have milliseconds: compare whole
+      // seconds, and within one second the farmer's message comes before what answers it
+      const second = Math.floor(a.at / 1000) - Math.floor(b.at / 1000);
+      return second || (b.mine - a.mine);
+    });
     const thread = $("thread");
     thread.replaceChildren(...items.map(bubble));
     if (items.length !== shown) thread.scrollTop = thread.scrollHeight;
