@@ -18,13 +18,30 @@ SEED_KEYS = [f"campaigns.{code}.{event[0]}" for code, (_, _, _, events) in campa
              for event in events]
 
 
-@pytest.mark.parametrize("key", SEED_KEYS)
+CAMPAIGN_KEYS = sorted(k for k in templates_sms.catalogue() if k.startswith("campaigns."))
+LATE_KEYS = [k for k in CAMPAIGN_KEYS if k.endswith(campaigns.LATE)]
+
+
+@pytest.mark.parametrize("key", CAMPAIGN_KEYS)
 def test_every_reminder_is_one_sms_in_every_language(key):
     for lang in templates_sms.LANGUAGES:
         m = measure(templates_sms.text(key, lang))
         assert m.segments == 1, (lang, m.units, m.encoding)
     assert measure(templates_sms.text(key, "uz")).encoding == "GSM-7"
     assert measure(templates_sms.text(key, "en")).encoding == "GSM-7"
+
+
+def test_every_catch_up_wording_belongs_to_a_built_in_step_and_a_step_bound_to_its_day_has_one():
+    """``<key>_late`` texts replace a step's text when it is sent late; a step whose text speaks of
+    its own day ("today", "in 2 days", "for 10 days") would be false then, so it needs one."""
+    assert LATE_KEYS and set(k.removesuffix(campaigns.LATE) for k in LATE_KEYS) <= set(SEED_KEYS)
+    bound = [k for k in SEED_KEYS
+             if any(w in templates_sms.text(k, "en").lower() for w in ("today", " in 2 days", "for 10 days"))]
+    assert bound and [k for k in bound if k + campaigns.LATE not in LATE_KEYS] == []
+    for key in LATE_KEYS:
+        assert "today" not in templates_sms.text(key, "en").lower()
+        assert not {"сегодня", "имрӯз", "bugun"} & set(
+            " ".join(templates_sms.text(key, lang) for lang in ("tg", "ru", "uz")).lower().replace(":", " ").split())
 
 
 def test_the_seed_is_loaded_once_with_one_active_campaign_per_crop(session):

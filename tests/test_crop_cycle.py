@@ -96,11 +96,11 @@ def test_reported_on_the_morning_of_sowing_nothing_is_late(session):
 
 def test_late_recording_skips_the_past_and_sends_one_catch_up_of_the_current_step(session):
     f = farmer(session)
-    _, events = sri(session)
     now = local(2027, 5, 26, 10)
-    result = record_planting(session, f, "rice", "S", dt.date(2027, 5, 1), now=now, zone=TZ)
+    record_planting(session, f, "rice", "S", dt.date(2027, 5, 1), now=now, zone=TZ)
+    result = record_planting(session, f, "rice", "T", dt.date(2027, 5, 11), now=now, zone=TZ)
     session.commit()
-    # T = S+10 = 11 May; the latest step already due is AWD (T+12 = 23 May, 08:00), 3 days ago
+    # T = 11 May (reported); the latest step already due is AWD (T+12 = 23 May, 08:00), 3 days ago
     assert result.catch_up.code == "awd"
     assert result.skipped == 8  # nursery, field_prep, nursery_water, drain_nursery, transplant, moist, gap_fill, weed1
     assert result.next_due == local(2027, 5, 31, 7)  # weed2 at T+20
@@ -110,6 +110,61 @@ def test_late_recording_skips_the_past_and_sends_one_catch_up_of_the_current_ste
     # the skipped steps are never sent later, the tick adds nothing now
     assert crop_cycle.queue_due(session, now, zone=TZ).sent == 0
     assert len(outbox(session)) == 1
+
+
+# --- the catch-up fits the moment (docs/crop-calendars.md §9) ------------------------------------
+
+def _catch_up(session, reports, now, crop="rice", language="ru"):
+    """Record ``reports`` [(anchor, date)] at ``now``; the texts queued and the last Planting."""
+    f = farmer(session, language=language, crops=(crop,))
+    result = None
+    for anchor, on in reports:
+        result = record_planting(session, f, crop, anchor, on, now=now, zone=TZ)
+    session.commit()
+    return [r.text for r in outbox(session)], result
+
+
+@pytest.mark.parametrize("label, crop, reports, now, sent, next_due", [
+    # sowing reported 12 days late: T = 30.11 is an estimate; moist (T+1) and later steps are not
+    # caught up (the seedlings may still be in the nursery): the transplanting step is, worded for now
+    ("late sowing: transplant now, not a post-transplant tip", "rice", [("S", dt.date(2026, 11, 20))],
+     local(2026, 12, 2, 10), "campaigns.rice_sri.transplant_late", local(2026, 12, 7, 8)),
+    # transplanting reported a day late: the transplanting step is done; moist (T+1, 08:00 today)
+    # is the current step, in its catch-up wording (no "for 10 days" from a day already gone)
+    ("transplanting reported a day late: moist, not transplant today", "rice", [("T", dt.date(2026, 12, 1))],
+     local(2026, 12, 2, 10), "campaigns.rice_sri.moist_late", local(2026, 12, 8, 8)),
+    # ... reported before moist's hour: nothing is current, moist comes at 08:00 as planned
+    ("transplanting reported a day late, early morning: nothing now", "rice", [("T", dt.date(2026, 12, 1))],
+     local(2026, 12, 2, 6), None, local(2026, 12, 2, 8)),
+    # a tomato transplanted three days ago: frost_check (T-3) and transplant (T+0) are done
+    ("tomato transplanted three days ago: nothing to catch up", "tomato", [("T", dt.date(2026, 11, 29))],
+     local(2026, 12, 2, 10), None, local(2026, 12, 13, 8)),
+    # sowing (the current step then: nursery_water, S+6), then transplanting reported: the steps
+    # before T are closed and the transplant is done, so the second report adds nothing
+    ("sowing then transplanting: no nursery step after it", "rice",
+     [("S", dt.date(2026, 11, 24)), ("T", dt.date(2026, 12, 1))],
+     local(2026, 12, 2, 6), "campaigns.rice_sri.nursery_water", local(2026, 12, 2, 8)),
+    # nine days after sowing, drain_nursery (T-2 of the estimate) is current: "transplant in 1-2 days"
+    ("drain the nursery, late wording", "rice", [("S", dt.date(2026, 11, 23))],
+     local(2026, 12, 2, 10), "campaigns.rice_sri.drain_nursery_late", local(2026, 12, 3, 7)),
+    # the estimated transplanting step more than 7 days ago: no catch-up at all
+    ("late sowing, transplant step stale: nothing", "rice", [("S", dt.date(2026, 11, 1))],
+     local(2026, 12, 2, 10), None, local(2026, 12, 11, 7)),
+], ids=lambda v: v if isinstance(v, str) and " " in v else "")
+def test_catch_up_fits_the_moment(session, label, crop, reports, now, sent, next_due):
+    texts, result = _catch_up(session, reports, now, crop)
+    assert texts == ([templates_sms.text(sent, "ru")] if sent else [])
+    assert result.next_due == next_due
+    assert not any("сегодня" in t for t in texts)
+
+
+def test_the_catch_up_wording_is_used_only_for_catch_ups(session, app):
+    """The tick sends a step on its day in its own wording; ``_late`` only for the catch-up."""
+    f = farmer(session)
+    record_planting(session, f, "rice", "T", dt.date(2026, 12, 1), now=local(2026, 12, 1, 6), zone=TZ)
+    session.commit()
+    tick(session_factory(app), app.config, local(2026, 12, 1, 7))
+    assert [r.text for r in outbox(session)] == [templates_sms.text("campaigns.rice_sri.transplant", "ru")]
 
 
 def test_late_recording_with_a_stale_current_step_sends_no_catch_up(session):
@@ -132,17 +187,16 @@ def test_re_reporting_recomputes_later_reminders_and_never_resends(session, app)
     result = record_planting(session, f, "rice", "T", dt.date(2027, 5, 14), now=local(2027, 5, 14, 9), zone=TZ)
     session.commit()
     assert result.corrected and result.cycle.sown_on == dt.date(2027, 5, 1)
-    # field_prep (S+5) and nursery_water (S+6) passed while the scheduler was not asked: skipped;
-    # the current step is the transplanting itself (T+0, 07:00 today): the catch-up
-    assert result.catch_up.code == "transplant"
+    # field_prep (S+5), nursery_water (S+6) and drain_nursery (T-2) are before the reported day and
+    # the transplanting itself (T+0, 07:00 today) is what the farmer reports: no catch-up
+    assert result.catch_up is None
     assert result.next_due == local(2027, 5, 15, 8)  # moist at T+1 of the reported T
     pending = session.scalars(select(Reminder).where(Reminder.status == "pending")).all()
     assert len(pending) == 1
     # reporting the same date again changes nothing and sends nothing twice
     record_planting(session, f, "rice", "T", dt.date(2027, 5, 14), now=local(2027, 5, 14, 9, 5), zone=TZ)
     session.commit()
-    assert [r.text for r in outbox(session)].count(templates_sms.text("campaigns.rice_sri.transplant", "ru")) == 1
-    assert len(outbox(session)) == 2
+    assert [r.text for r in outbox(session)] == [templates_sms.text("campaigns.rice_sri.nursery", "ru")]
 
 
 def test_a_report_far_from_the_open_cycle_opens_a_new_one(session):
@@ -264,35 +318,36 @@ def test_the_message_is_in_the_main_profiles_language_and_a_split_pass_still_sen
 
 
 def test_a_late_report_of_the_same_planting_joins_the_queued_catch_up(session):
-    """Gulnora reports on 26 May that she sowed on 1 May: one catch-up (AWD). Rustam, same phone,
+    """Gulnora reports on 26 May that she sowed on 17 May: one catch-up (draining the nursery, T-2 of the estimate,
+    in its catch-up wording). Rustam, same phone,
     reports the same an hour later: no second SMS; the queued one now names both."""
     gulnora, rustam = person(session, "Gulnora"), person(session, "Rustam")
-    record_planting(session, rustam, "rice", "S", dt.date(2027, 5, 1), now=local(2027, 5, 26, 9), zone=TZ)
+    record_planting(session, rustam, "rice", "S", dt.date(2027, 5, 17), now=local(2027, 5, 26, 9), zone=TZ)
     session.commit()
-    second = record_planting(session, gulnora, "rice", "S", dt.date(2027, 5, 1), now=local(2027, 5, 26, 10), zone=TZ)
+    second = record_planting(session, gulnora, "rice", "S", dt.date(2027, 5, 17), now=local(2027, 5, 26, 10), zone=TZ)
     session.commit()
-    assert second.catch_up.code == "awd"
+    assert second.catch_up.code == "drain_nursery"
     [row] = outbox(session, HOUSEHOLD)
     # Gulnora is the main profile (registered first): her name and language come first
-    assert (row.text, row.farmer_id, row.status) == (named("Gulnora, Rustam", "awd", "tg"), gulnora.id, "queued")
+    assert (row.text, row.farmer_id, row.status) == (named("Gulnora, Rustam", "drain_nursery_late", "tg"), gulnora.id, "queued")
     assert session.scalars(select(Reminder.status).where(Reminder.event_id == second.catch_up.id)).all() == [
         "sent", "sent"]
 
 
 def test_a_late_report_after_the_phone_got_that_moments_tip_sends_nothing_more(session):
     gulnora, rustam = person(session, "Gulnora"), person(session, "Rustam")
-    record_planting(session, gulnora, "rice", "S", dt.date(2027, 5, 1), now=local(2027, 5, 26, 9), zone=TZ)
+    record_planting(session, gulnora, "rice", "S", dt.date(2027, 5, 17), now=local(2027, 5, 26, 9), zone=TZ)
     session.commit()
     [first] = outbox(session, HOUSEHOLD)
     first.status = "delivered"
     session.commit()
-    record_planting(session, rustam, "rice", "S", dt.date(2027, 5, 1), now=local(2027, 5, 26, 10), zone=TZ)
+    record_planting(session, rustam, "rice", "S", dt.date(2027, 5, 17), now=local(2027, 5, 26, 10), zone=TZ)
     session.commit()
     [row] = outbox(session, HOUSEHOLD)
-    assert row.text == templates_sms.text("campaigns.rice_sri.awd", "tg")  # as it was sent
+    assert row.text == templates_sms.text("campaigns.rice_sri.drain_nursery_late", "tg")  # as it was sent
     # a different planting day is a different moment: its own catch-up
     neighbour = person(session, "Zarina")
-    record_planting(session, neighbour, "rice", "S", dt.date(2027, 5, 2), now=local(2027, 5, 26, 11), zone=TZ)
+    record_planting(session, neighbour, "rice", "S", dt.date(2027, 5, 18), now=local(2027, 5, 26, 11), zone=TZ)
     session.commit()
     assert len(outbox(session, HOUSEHOLD)) == 2
 

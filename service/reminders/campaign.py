@@ -30,6 +30,8 @@ from service.reference.names import LANGUAGES
 ANCHORS = ("S", "T")
 # hours a campaign event may be delivered at (local time): inside the 07:00-21:00 send window
 HOURS = range(7, 21)
+#: suffix of the catch-up wording of a campaign text (``campaigns.rice_sri.transplant_late``)
+LATE = "_late"
 
 
 class Campaign(Base):
@@ -75,6 +77,14 @@ class CampaignEvent(Base):
             return templates_sms.text(self.text_key, lang)
         texts = self.texts or {}
         return texts.get(lang) or texts.get("tg") or next(iter(texts.values()), "")
+
+    def render_late(self, lang: str) -> str:
+        """The event's text when it is sent after its moment, as the one catch-up of a late
+        report: the text key's ``<key>_late`` variant when there is one (it does not speak of
+        "today" or "in 2 days" of a moment that has passed), else :meth:`render`."""
+        if self.text_key and templates_sms.has(f"{self.text_key}{LATE}"):
+            return templates_sms.text(f"{self.text_key}{LATE}", lang)
+        return self.render(lang)
 
     def local_day(self, sown_on: dt.date, transplanted_on: dt.date) -> dt.date:
         """The local day this event falls on, given the cycle's S and T dates."""

@@ -13,13 +13,22 @@ one. The UNIQUE (cycle, event) constraint and the outbox ``dedupe_key``
 ``rem:<cycle>:<event>`` are the idempotency keys: a farmer gets each event of
 a cycle at most once, whatever restarts or overlapping ticks happen.
 
-Late recording (the rule, tested in ``tests/test_crop_cycle.py``)
+Late recording (the rule, ``docs/crop-calendars.md`` §9; tested in ``tests/test_crop_cycle.py``)
     When a farmer reports a date (first report or a correction), events whose
     due time has already passed are never sent as a backlog: they are marked
-    ``skipped``. At most ONE catch-up message is queued at once: the text of
-    the current step, i.e. the latest event already due, provided it was not
-    sent before and fell due at most :data:`CATCH_UP_MAX_AGE` ago (an older
-    step is no longer current). The events still ahead are scheduled as usual.
+    ``skipped``. Of the past events, these are *closed* and can never be a
+    catch-up (:func:`_closed`): those on a day before a reported date (a stage
+    the farmer has finished: the nursery steps once transplanting is reported),
+    the transplanting step itself (``T+0``) once transplanting is reported (the
+    report says it is done), and, while the transplanting date is only an
+    estimate, the steps after it (``T+n``: the service does not know the
+    seedlings are in the field). At most ONE catch-up message is queued at
+    once: the current step, i.e. the latest past event that is not closed,
+    provided it was not sent before and fell due at most
+    :data:`CATCH_UP_MAX_AGE` ago (an older step is no longer current). It is
+    sent in its catch-up wording (:meth:`CampaignEvent.render_late`: the text
+    key's ``_late`` variant, which does not say "today" or "in 2 days" of a
+    moment that has passed). The events still ahead are scheduled as usual.
     A correction re-plans every reminder not yet sent; sent ones stay sent.
 
 One reminder per phone and moment (``service.messaging.household``)
@@ -198,7 +207,8 @@ def _plan(session: Session, cycle: CropCycle, now: dt.datetime, zone: ZoneInfo, 
                       key=lambda t: t[:2])
     past = [(due, e) for due, _, e in timeline if due <= now]
     ahead = [(due, e) for due, _, e in timeline if due > now and e.id not in handled]
-    current = past[-1] if past else None
+    open_ = [(due, e) for due, e in past if not _closed(cycle, e, sown, transplanted)]
+    current = open_[-1] if open_ else None
     for due, event in past:
         if event.id in handled:
             continue
@@ -207,9 +217,10 @@ def _plan(session: Session, cycle: CropCycle, now: dt.datetime, zone: ZoneInfo, 
             siblings = _sent_at_moments(session, {(farmer.phone, event.id, due)})
             session.add(Reminder(cycle_id=cycle.id, event_id=event.id, due_at=due, status="sent",
                                  catch_up=True, handled_at=now))
-            if not _join_sent(session, event, siblings.get((farmer.phone, event.id, due), []), [_person(farmer)]):
+            if not _join_sent(session, event, siblings.get((farmer.phone, event.id, due), []), [_person(farmer)],
+                              render=event.render_late):
                 queue_many(session, [{"phone": farmer.phone, "farmer_id": farmer.id, "language": farmer.language,
-                                      "text": event.render(farmer.language),
+                                      "text": event.render_late(farmer.language),
                                       "dedupe_key": dedupe_key(cycle.id, event.id)}], kind="tip")
             result.catch_up = event
         else:
@@ -222,6 +233,18 @@ def _plan(session: Session, cycle: CropCycle, now: dt.datetime, zone: ZoneInfo, 
         result.next_due = due
     session.flush()
     return result
+
+
+def _closed(cycle: CropCycle, event: CampaignEvent, sown: dt.date, transplanted: dt.date) -> bool:
+    """True when a past ``event`` can no longer be the catch-up of ``cycle`` (module docstring):
+    its day is before a reported date, it is the reported transplanting step (``T+0``), or it
+    comes after a transplanting date that is only an estimate (``T+n``, n > 0)."""
+    day = event.local_day(sown, transplanted)
+    if any(reported and day < reported for reported in (cycle.sown_on, cycle.transplanted_on)):
+        return True
+    if event.anchor == "T":
+        return event.offset_days == 0 if cycle.transplanted_on else event.offset_days > 0
+    return False
 
 
 def latest_cycle(session: Session, farmer: Farmer, crop_id: str) -> CropCycle | None:
@@ -368,10 +391,11 @@ def _sent_at_moments(session: Session, moments: set[tuple[str, int, dt.datetime]
 
 
 def _join_sent(session: Session, event: CampaignEvent, earlier: list[tuple[int, Person]],
-               people: list[Person]) -> bool:
+               people: list[Person], render=None) -> bool:
     """``people`` have ``event`` due at a moment whose message their phone already has in the
     outbox (that of the ``earlier`` reminders, ``(cycle id, person)``): True, and the message,
-    when still ``queued``, rewritten to name everybody; False when there is no such message."""
+    when still ``queued``, rewritten to name everybody (with ``render(lang)``, default
+    ``event.render``); False when there is no such message."""
     if not earlier:
         return False
     found = session.execute(
@@ -381,7 +405,7 @@ def _join_sent(session: Session, event: CampaignEvent, earlier: list[tuple[int, 
     if found is None:
         return False
     if found.status == "queued":
-        person, text = addressed(event.render, [p for _, p in earlier] + people)
+        person, text = addressed(render or event.render, [p for _, p in earlier] + people)
         m = measure(text)
         session.execute(update(OutboundMessage)
                         .where(OutboundMessage.id == found.id, OutboundMessage.status == "queued")
