@@ -114,7 +114,7 @@ def test_ussd_my_crops_records_a_transplanting_date(client, session):
         "push.planted_next", "en", crop="Rice", what="transplanted", date=d3.strftime("%d.%m") if d3.year == today.year
         else d3.strftime("%d.%m.%y"), next=gap_fill.strftime("%d.%m") if gap_fill.year == today.year
         else gap_fill.strftime("%d.%m.%y"))
-    assert [t.text for t in tips(session, USSD_FARMER)] == [templates_sms.text("campaigns.rice_sri.moist", "en")]
+    assert [t.text for t in tips(session, USSD_FARMER)] == [templates_sms.text("campaigns.rice_sri.moist_late", "en")]
     again = [_ussd(client, "S2", USSD_FARMER, text) for text in ("", "5", "5*3", "5*3*1")]
     assert again[3].startswith("CON Rice: transplanted ") and "next tip" in again[3]
     stop = [_ussd(client, "S3", USSD_FARMER, text) for text in ("", "5", "5*3", "5*3*1", "5*3*1*3", "5*3*1*3*1")]

@@ -18,6 +18,7 @@ empty table. Scheduling the reminders of a crop cycle is ``service.reminders.cro
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ForeignKey, Index, String, select, text
@@ -77,6 +78,15 @@ class CampaignEvent(Base):
             return templates_sms.text(self.text_key, lang)
         texts = self.texts or {}
         return texts.get(lang) or texts.get("tg") or next(iter(texts.values()), "")
+
+    def gist(self, lang: str) -> str:
+        """The text's first clause without its crop prefix, for a list of tips on one screen:
+        ``"Rice: drain the nursery now. Transplant in 2 days."`` → ``"drain the nursery now"``."""
+        text = self.render(lang)
+        head, sep, rest = text.partition(": ")
+        if sep and " " not in head.strip():
+            text = rest
+        return re.split(r"[.;:!?](?:\s|$)", text, maxsplit=1)[0].strip() or text
 
     def render_late(self, lang: str) -> str:
         """The event's text when it is sent after its moment, as the one catch-up of a late

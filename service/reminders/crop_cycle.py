@@ -259,6 +259,57 @@ def next_due(session: Session, cycle: CropCycle) -> dt.datetime | None:
                           .order_by(Reminder.due_at).limit(1))
 
 
+@dataclass(frozen=True)
+class Upcoming:
+    """A reminder still to come for a crop cycle: the campaign ``event`` and when it is due
+    (``due_at``, aware UTC); ``pending`` True for the one already planned (the cycle's pending
+    row), False for those after it (planned in turn; they move if a date is reported)."""
+
+    event: CampaignEvent
+    due_at: dt.datetime
+    pending: bool
+
+
+def upcoming(session: Session, cycle: CropCycle, now: dt.datetime, *, zone: ZoneInfo = DEFAULT_ZONE,
+             limit: int = 5) -> list[Upcoming]:
+    """The next ``limit`` reminders of ``cycle`` as of ``now`` (aware UTC), soonest first.
+
+    The pending reminder, then the events not yet handled that fall after ``now``, on the
+    cycle's dates as they stand (a transplanting date not reported is estimated). Empty when
+    the cycle has no campaign or nothing pending (finished, or stopped with ``PLANTED <crop> OFF``:
+    nothing more will be sent)."""
+    if cycle.campaign_id is None:
+        return []
+    rows = session.execute(select(Reminder.event_id, Reminder.status, Reminder.due_at)
+                           .where(Reminder.cycle_id == cycle.id)).all()
+    pending = {r.event_id: r.due_at for r in rows if r.status == "pending"}
+    if not pending:
+        return []
+    handled = {r.event_id for r in rows if r.status != "pending"}
+    sown, transplanted = cycle.dates(_transplant_days(session, cycle))
+    found = []
+    for event in campaigns.events_of(session, cycle.campaign_id):
+        if event.id in pending:
+            found.append(Upcoming(event, pending[event.id], True))
+        elif event.id not in handled and (due := event.due_at(sown, transplanted, zone)) > now:
+            found.append(Upcoming(event, due, False))
+    found.sort(key=lambda u: (u.due_at, not u.pending, u.event.id))
+    return found[:limit]
+
+
+def next_for_farmer(session: Session, farmer: Farmer, now: dt.datetime, *, zone: ZoneInfo = DEFAULT_ZONE,
+                    crop_id: str | None = None, limit: int = 5) -> list[tuple[CropCycle, list[Upcoming]]]:
+    """The farmer's latest crop cycle of each crop (or of ``crop_id``), ordered by crop, each with
+    its next ``limit`` reminders as of ``now`` (:func:`upcoming`; an empty list when none will come)."""
+    q = select(CropCycle).where(CropCycle.farmer_id == farmer.id).order_by(CropCycle.crop_id, CropCycle.id.desc())
+    if crop_id is not None:
+        q = q.where(CropCycle.crop_id == crop_id)
+    latest: dict[str, CropCycle] = {}
+    for cycle in session.scalars(q):
+        latest.setdefault(cycle.crop_id, cycle)
+    return [(cycle, upcoming(session, cycle, now, zone=zone, limit=limit)) for cycle in latest.values()]
+
+
 def stop_reminders(session: Session, farmer: Farmer, crop_id: str) -> int:
     """The farmer no longer grows ``crop_id``: drop the pending reminders of their cycles of it
     (the tick plans a cycle's next reminder only after handling its pending one, so nothing

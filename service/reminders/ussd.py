@@ -4,6 +4,7 @@ Registered into ``service.ussd.engine.SCREENS`` when imported (the last lines of
 ``service.ussd.engine`` import this module); texts under ``push.ussd.*``::
 
     [account] my crops -> [crops] -> [crop] (last date, next tip)
+        next tips            -> [crop_next] the next reminders, a date and the gist of each
         sowed / transplanted -> [planted_when] today | yesterday -> END confirmation
                                                another day -> [planted_date] -> END confirmation
         not growing it       -> [crop_stop] yes -> END (pending tips dropped)
@@ -22,7 +23,10 @@ from service.reference.crops import Crop, crops
 from service.db import utcnow
 from service.errors import Refusal
 from service.reminders.dates import parse_day, planted_text, short_day
-from service.ussd.engine import Dialogue, MenuEntry, Option, Screen, Screens, Step, View, back, end, push, stay
+from service.ussd.engine import Dialogue, MenuEntry, Option, Part, Screen, Screens, Step, View, back, end, push, stay
+
+#: how many of a crop cycle's next reminders My crops lists (paged with 98)
+NEXT_SHOWN = 5
 
 screen = Screens()
 
@@ -66,12 +70,37 @@ class CropStatus(Screen):
         if active is None or active.transplant_days:
             options.append(Option(d.t("push.ussd.transplanted"), "T"))
         options.append(Option(d.t("push.ussd.not_growing"), "stop"))
-        return View(head=[head], items=options)
+        if cycle is not None and due:
+            options.append(Option(d.t("push.ussd.next_tips"), "next"))
+        # numbers keep their meaning on every page (4 is the next tips on the first page too)
+        return View(head=[head], items=options, fixed=True)
 
     def choose(self, d, data, value):
         if value == "stop":
             return push("crop_stop", crop=data["crop"])
+        if value == "next":
+            return push("crop_next", crop=data["crop"])
         return push("planted_when", crop=data["crop"], anchor=value)
+
+
+@screen
+class CropNext(Screen):
+    """The next reminders of the crop's cycle: one line each, its local day and the gist of its
+    text (``crop_cycle.upcoming``), paged with 98; none left says so."""
+
+    name = "crop_next"
+
+    def view(self, d, data):
+        crop = d.db.get(Crop, data["crop"])
+        today = d.today()
+        cycle = crop_cycle.latest_cycle(d.db, d.farmer, crop.id) if d.farmer else None
+        coming = crop_cycle.upcoming(d.db, cycle, utcnow(), zone=d.settings.timezone, limit=NEXT_SHOWN) \
+            if cycle else []
+        if not coming:
+            return View(head=[d.t("push.ussd.next_none", crop=crop.name(d.lang))])
+        lines = [Option(Part(u.event.gist(d.lang), f"{short_day(u.due_at.astimezone(d.settings.timezone).date(), today)} {{}}"))
+                 for u in coming]
+        return View(head=[d.t("push.ussd.next_head", crop=crop.name(d.lang))], items=lines, numbered=False)
 
 
 def _record(d: Dialogue, data: dict, day: dt.date) -> Step:

@@ -12,6 +12,7 @@ import json
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import Callable
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -31,6 +32,7 @@ from service.ussd.session import FormDraft, UssdHop, UssdSession
 SERVICE_CODE = "*384*7#"
 SID = "ATUid_0f5c1a9e2b7d4c3a8e6f1b2c3d4e5f60"
 NEW_PHONE = "+992901110001"      # no profile
+TZ = ZoneInfo("Asia/Dushanbe")
 SOLO_PHONE = "+992901110002"     # one profile (tg), no group, village Dahana
 HOUSEHOLD = "+992901110003"      # three profiles, opted out of SMS
 EC_PHONES = ["+992901120001", "+992901120002", "+992901120003", "+992901120004", "+992901120005"]
@@ -382,6 +384,42 @@ def no_farmer_added(session, world, bodies):
 # 1st village (ordered by English name); crops are ordered onion, rice, tomato, then Done.
 REG = ("6", "Зарина Раҳимова", "1", "3", "1", "3", "4", "0,5")
 
+def sowed_tomato(lang: str, days_ago: int = 3, stop: bool = False):
+    """Zarina (``SOLO_PHONE``) speaks ``lang`` and reported sowing tomato ``days_ago`` days ago
+    (``stop``: then stopped its tips): the nursery tip went out; the next ones are frost_check
+    (T-3 = S+42), transplant (S+45), stake, sale_plan, harvest, whatever the hour."""
+    def setup(session, world):
+        from service.reminders import crop_cycle
+        solo = session.get(farmermod.Farmer, world["solo"])
+        solo.language = lang
+        now = utcnow()
+        crop_cycle.record_planting(session, solo, "tomato", "S", now.astimezone(TZ).date() - dt.timedelta(days=days_ago),
+                                   now=now, zone=TZ)
+        if stop:
+            crop_cycle.stop_reminders(session, solo, "tomato")
+        session.commit()
+    return setup
+
+
+def next_tips(lang: str, crop: str, *gists: str):
+    """The My crops list of next tips: its head, then one line per tip (its day, then the gist of
+    its text, maybe shortened with ``..``), the first of ``gists`` in order (as many as the page holds)."""
+    def check(body: str) -> bool:
+        lines = [line for line in body.split("\n")[1:] if line[:2].isdigit() and line[2:3] == "."]
+        shown = [line.split(" ", 1)[1] for line in lines]
+        return (body.split("\n")[0] == "CON " + _t("push.ussd.next_head", lang, crop=crop) and 0 < len(shown) <= len(gists)
+                and all(g.startswith(t[:-2]) if t.endswith("..") else g == t for t, g in zip(shown, gists)))
+    check.__doc__ = f"next tips {gists}"
+    return check
+
+
+def _gists(lang: str) -> list[str]:
+    """The gists of the tomato tips after the nursery, in order (frost check ... harvest)."""
+    from service.reminders.campaign import CampaignEvent
+    return [CampaignEvent(text_key=f"campaigns.tomato.{code}").gist(lang)
+            for code in ("frost_check", "transplant", "stake", "sale_plan", "harvest")]
+
+
 CASES = [
     # -- first hop ----------------------------------------------------------------
     Case("empty first hop shows the main menu; Register is 6 on its next page", [hop(""), hop("98")], MAIN_NEW_2,
@@ -503,6 +541,22 @@ CASES = [
          [path("1", "98", Pick("ussd.main.account"), "1", "2", phone=HOUSEHOLD)],
          con("ussd.notice.lang_set", lang="ru", words=("1 Язык: Русский",)),
          language_of("malika", "ru"), world=True),
+    # ---- My crops: the next reminders of a crop cycle
+    Case("my crops: next tips of the tomato sown 3 days ago, in Tajik", path("5", "3", "1", "4", phone=SOLO_PHONE),
+         next_tips("tg", "Помидор", *_gists("tg")),
+         world=True, setup=sowed_tomato("tg")),
+    Case("my crops: next tips in Russian", path("5", "3", "1", "4", phone=SOLO_PHONE),
+         next_tips("ru", "Томат", *_gists("ru")),
+         world=True, setup=sowed_tomato("ru")),
+    Case("my crops: next tips in Uzbek", path("5", "3", "1", "4", phone=SOLO_PHONE),
+         next_tips("uz", "Pomidor", *_gists("uz")),
+         world=True, setup=sowed_tomato("uz")),
+    Case("my crops: next tips in English", path("5", "3", "1", "4", phone=SOLO_PHONE),
+         next_tips("en", "Tomato", *_gists("en")),
+         world=True, setup=sowed_tomato("en")),
+    Case("my crops: tips stopped, no next-tips line", path("5", "3", "1", phone=SOLO_PHONE),
+         lambda body: body.startswith("CON ") and _t("push.ussd.next_tips", "tg") not in body,
+         world=True, setup=sowed_tomato("tg", stop=True)),
     Case("language change on an unregistered phone lasts the session", path("5", "1", "4", "00", "98"),
          menu_page(6, MAIN_KEYS[5:], lang="en", prev=True),
          shown(-2, menu_page(1, MAIN_KEYS[:5], lang="en", more=True))),
