@@ -363,3 +363,50 @@ def test_the_tick_folds_a_pending_reminder_into_a_catch_up_of_the_same_moment(se
     assert (report.sent, report.shared) == (0, 1)
     [row] = outbox(session, HOUSEHOLD)
     assert row.text == named("Gulnora, Rustam", "nursery", "tg")
+
+
+# --- the next reminders: for the farmer (USSD My crops) and staff (CLI) -----------------------------
+
+def test_upcoming_lists_the_pending_reminder_then_the_following_ones(session):
+    f = farmer(session)
+    record_planting(session, f, "rice", "S", dt.date(2027, 5, 1), now=local(2027, 5, 3, 10), zone=TZ)
+    session.commit()
+    cycle = crop_cycle.latest_cycle(session, f, "rice")
+    coming = crop_cycle.upcoming(session, cycle, local(2027, 5, 3, 10), zone=TZ, limit=3)
+    assert [(u.event.code, u.due_at, u.pending) for u in coming] == [
+        ("field_prep", local(2027, 5, 6, 8), True), ("nursery_water", local(2027, 5, 7, 8), False),
+        ("drain_nursery", local(2027, 5, 9, 8), False)]
+    crop_cycle.stop_reminders(session, f, "rice")
+    assert crop_cycle.upcoming(session, cycle, local(2027, 5, 3, 10), zone=TZ) == []
+
+
+def test_cli_reminders_next_by_phone_and_by_farmer_id(runner, session):
+    """Staff see the next reminders of each crop cycle; days chosen so the hour of the run does
+    not matter (sown 3 days ago: field_prep in 2 days is the planned one)."""
+    from service.db import utcnow
+    f = farmer(session, phone="+992901110009", language="ru")
+    now = utcnow()
+    today = now.astimezone(TZ).date()
+    record_planting(session, f, "rice", "S", today - dt.timedelta(days=3), now=now, zone=TZ)
+    session.commit()
+    result = runner.invoke(args=["reminders", "next", "--phone", "901110009", "--count", "2"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    sown = today - dt.timedelta(days=3)
+    assert lines[0] == (f"farmer {f.id} Dilnoza, rice (cycle {lines[0].split('cycle ')[1].split(',')[0]}, rice_sri): "
+                        f"sown {sown:%d.%m.%Y}, transplanted {sown + dt.timedelta(days=10):%d.%m.%Y} (estimated)")
+    assert lines[1] == (f"  {today + dt.timedelta(days=2):%d.%m.%Y} 08:00  field_prep  planned  "
+                        + templates_sms.text("campaigns.rice_sri.field_prep", "ru"))
+    assert lines[2].startswith(f"  {today + dt.timedelta(days=3):%d.%m.%Y} 08:00  nursery_water  then  ")
+    assert len(lines) == 3
+    by_id = runner.invoke(args=["reminders", "next", "--farmer", str(f.id), "--crop", "tomato"])
+    assert by_id.exit_code == 0 and by_id.output == f"farmer {f.id} Dilnoza: no crop cycle of tomato\n"
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "give --phone or --farmer"), (["--phone", "hello"], "not a phone number"),
+    (["--farmer", "999999"], "no farmer with that id"), (["--phone", "+992901119999"], "no farmer with that phone"),
+])
+def test_cli_reminders_next_refuses_bad_input(runner, args, message):
+    result = runner.invoke(args=["reminders", "next", *args])
+    assert result.exit_code != 0 and message in result.output
