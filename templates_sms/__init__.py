@@ -12,6 +12,12 @@ with one string per language::
 Keys are ``<file stem>.<table path>`` (``ussd.main_menu``), except in
 ``common.toml`` whose keys carry no prefix (``err.land``). Placeholders use
 ``str.format`` syntax (``{name}``) and must be the same in all four languages.
+A text about a person whose gender is known may have a gendered variant: the key with
+``_female`` or ``_male`` appended (``[reg.done_female]`` next to ``[reg.done]``), a complete
+four-language table like any other (languages without grammatical gender repeat the text).
+:func:`text` picks it when the caller passes ``gender="female"``/``"male"`` (the person's
+``Farmer.gender``); without a gender, or without a variant, the plain key is used, which
+therefore reads for both (Russian ``зарегистрирован(а)``).
 Uzbek is written in Latin script with the ASCII apostrophe (``o'``, ``g'``),
 which keeps it in GSM-7 (``docs/message-budgets.md`` §6).
 No HTML escaping is ever applied.
@@ -24,6 +30,8 @@ from functools import lru_cache
 from pathlib import Path
 
 LANGUAGES = ("tg", "ru", "uz", "en")
+#: the genders a text may have a variant for (``<key>_female``, ``<key>_male``), as ``Farmer.gender``
+GENDERS = ("female", "male")
 DEFAULT_LANGUAGE = "tg"
 _HERE = Path(__file__).parent
 
@@ -74,9 +82,14 @@ def text(key: str, lang: str, **params) -> str:
     """The text ``key`` in ``lang`` (Tajik when ``lang`` is unknown) with ``params`` filled in.
 
     A text naming the USSD code farmers dial takes it as ``ussd=`` (the channels pass
-    ``USSD_SERVICE_CODE``; without it, :data:`DEFAULT_USSD_CODE`). Raises ``KeyError`` for an unknown key or a missing
+    ``USSD_SERVICE_CODE``; without it, :data:`DEFAULT_USSD_CODE`). ``gender=`` (``female``/``male``,
+    the person the text is about) picks the key's gendered variant ``<key>_<gender>`` when there
+    is one (module docstring). Raises ``KeyError`` for an unknown key or a missing
     placeholder value.
     """
+    gender = params.get("gender")
+    if gender in GENDERS and f"{key}_{gender}" in catalogue():
+        key = f"{key}_{gender}"
     entry = catalogue()[key]
     template = entry.get(lang) or entry[DEFAULT_LANGUAGE]
     return template.format(**{"ussd": DEFAULT_USSD_CODE, **params}) if "{" in template else template

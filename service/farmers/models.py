@@ -134,8 +134,9 @@ def register(session: Session, *, phone: str, name: str, gender: str, village_id
     if language not in LANGUAGES:
         raise ValueError(f"language must be one of {LANGUAGES}")
     existing = profiles(session, phone)
-    if any(fold(p.name) == fold(name) for p in existing):
-        raise Refusal("err.already_registered", name=name)
+    same = next((p for p in existing if fold(p.name) == fold(name)), None)
+    if same is not None:
+        raise Refusal("err.already_registered", name=name, gender=same.gender)
     if len(existing) >= MAX_PROFILES_PER_PHONE:
         raise Refusal("err.too_many_profiles")
     farmer = Farmer(phone=phone, name=name, gender=gender, village_id=village_id, land_m2=land_m2,

@@ -147,7 +147,7 @@ def _reg(ctx: Context, args: list[str]) -> None:
                                   village_id=reg.village.id, crop_ids=reg.crop_ids, land_m2=reg.land_m2,
                                   language=told or ctx.lang, via="sms")
     ctx.lang = ctx.acting.language
-    ctx.reply("sms.reg.done", name=ctx.acting.name, code=ctx.acting.code)
+    ctx.reply("sms.reg.done", name=ctx.acting.name, code=ctx.acting.code, gender=ctx.acting.gender)
 
 
 COMMANDS = (

@@ -257,7 +257,8 @@ class RegConfirm(Screen):
             drop_form(d)
             return d.refusal(exc)
         drop_form(d)
-        d.sms(d.t("ussd.sms.registered", name=person.name, code=person.code), farmer_id=person.id)
+        d.sms(d.t("ussd.sms.registered", name=person.name, code=person.code, gender=person.gender),
+              farmer_id=person.id)
         return end(d.t("ussd.reg.done", code=person.code))
 
 

@@ -55,7 +55,7 @@ def _approve(ctx: Context, args: list[str]) -> None:
     if was_active:
         ctx.reply("sms.approve.already", name=applicant.name, code=applicant.code)
         return
-    ctx.reply("sms.approve.done", name=applicant.name, code=applicant.code, pg=pg.code)
+    ctx.reply("sms.approve.done", name=applicant.name, code=applicant.code, pg=pg.code, gender=applicant.gender)
     queue_sms(ctx.session, applicant.phone,
               templates_sms.text("sms.approve.welcome", applicant.language, name=applicant.name, pg=pg.code),
               kind="notice", farmer_id=applicant.id, language=applicant.language)

@@ -66,9 +66,10 @@ class CropStatus(Screen):
             head = d.t("push.ussd.crop_dates_next", next=short_day(due.astimezone(d.settings.timezone).date(), today), **params) \
                 if due else d.t("push.ussd.crop_dates", **params)
         active = campaign.active_for(d.db, crop.id)
-        options = [Option(d.t("push.ussd.sowed"), "S")]
+        gender = d.farmer.gender if d.farmer else None  # Russian "Посеяла" / "Посеял"
+        options = [Option(d.t("push.ussd.sowed", gender=gender), "S")]
         if active is None or active.transplant_days:
-            options.append(Option(d.t("push.ussd.transplanted"), "T"))
+            options.append(Option(d.t("push.ussd.transplanted", gender=gender), "T"))
         options.append(Option(d.t("push.ussd.not_growing"), "stop"))
         if cycle is not None and due:
             options.append(Option(d.t("push.ussd.next_tips"), "next"))
