@@ -285,7 +285,7 @@ CASES: list[Case] = [
              has=("Мадина зарегистрирована.",))],
         new_farmer={"name": "Мадина", "gender": "female", "language": "ru", "village": "Dahana", "crops": [],
                     "land_m2": None}),
-    sms("РЕГ with М: the Russian receipt in the masculine", NEW, "рег Фаррух М Дахана",
+    sms("РЕГ with М: the Russian receipt in the masculine", NEW, "рег Фаррух МУЖ Дахана",
         [Out(NEW, key="sms.reg.done", lang="ru", params={"name": "Фаррух", "code": "{new}", "gender": "male"},
              has=("Фаррух зарегистрирован.",))],
         new_farmer={"name": "Фаррух", "gender": "male", "language": "ru"}),
