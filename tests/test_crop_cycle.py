@@ -329,7 +329,8 @@ def test_a_late_report_of_the_same_planting_joins_the_queued_catch_up(session):
     assert second.catch_up.code == "drain_nursery"
     [row] = outbox(session, HOUSEHOLD)
     # Gulnora is the main profile (registered first): her name and language come first
-    assert (row.text, row.farmer_id, row.status) == (named("Gulnora, Rustam", "drain_nursery_late", "tg"), gulnora.id, "queued")
+    assert (row.text, row.farmer_id, row.status) == (named("Gulnora, Rustam", "drain_nursery_late", "tg"), gulnora.id,
+                                                     "queued")
     assert session.scalars(select(Reminder.status).where(Reminder.event_id == second.catch_up.id)).all() == [
         "sent", "sent"]
 

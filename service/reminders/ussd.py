@@ -99,7 +99,8 @@ class CropNext(Screen):
             if cycle else []
         if not coming:
             return View(head=[d.t("push.ussd.next_none", crop=crop.name(d.lang))])
-        lines = [Option(Part(u.event.gist(d.lang), f"{short_day(u.due_at.astimezone(d.settings.timezone).date(), today)} {{}}"))
+        zone = d.settings.timezone
+        lines = [Option(Part(u.event.gist(d.lang), f"{short_day(u.due_at.astimezone(zone).date(), today)} {{}}"))
                  for u in coming]
         return View(head=[d.t("push.ussd.next_head", crop=crop.name(d.lang))], items=lines, numbered=False)
 

@@ -393,8 +393,8 @@ def sowed_tomato(lang: str, days_ago: int = 3, stop: bool = False):
         solo = session.get(farmermod.Farmer, world["solo"])
         solo.language = lang
         now = utcnow()
-        crop_cycle.record_planting(session, solo, "tomato", "S", now.astimezone(TZ).date() - dt.timedelta(days=days_ago),
-                                   now=now, zone=TZ)
+        sown = now.astimezone(TZ).date() - dt.timedelta(days=days_ago)
+        crop_cycle.record_planting(session, solo, "tomato", "S", sown, now=now, zone=TZ)
         if stop:
             crop_cycle.stop_reminders(session, solo, "tomato")
         session.commit()
@@ -407,7 +407,8 @@ def next_tips(lang: str, crop: str, *gists: str):
     def check(body: str) -> bool:
         lines = [line for line in body.split("\n")[1:] if line[:2].isdigit() and line[2:3] == "."]
         shown = [line.split(" ", 1)[1] for line in lines]
-        return (body.split("\n")[0] == "CON " + _t("push.ussd.next_head", lang, crop=crop) and 0 < len(shown) <= len(gists)
+        head = body.split("\n")[0]
+        return (head == "CON " + _t("push.ussd.next_head", lang, crop=crop) and 0 < len(shown) <= len(gists)
                 and all(g.startswith(t[:-2]) if t.endswith("..") else g == t for t, g in zip(shown, gists)))
     check.__doc__ = f"next tips {gists}"
     return check
