@@ -21,6 +21,9 @@ from cases import ussd as cases
 from service.ussd import engine as ussd
 from service.messaging.encoding import fits_ussd
 from service.reference.names import LANGUAGES
+from service.db import utcnow
+from service.farmers import models as farmermod
+from service.reminders import crop_cycle
 from service.ussd.session import FormDraft
 
 pytestmark = pytest.mark.slow  # walks every screen
@@ -92,6 +95,10 @@ def walk(session, phone: str, lang: str, app: ussd.Ussd, settings) -> tuple[set[
 def test_every_screen_fits_in_every_language(app, session, lang):
     cases.build_world(session, lang)
     session.add(FormDraft(phone=cases.HOUSEHOLD, kind="register", data={"name": "Нигора", "gender": "female"}))
+    # a crop cycle with reminders still to come, so My crops offers its next tips
+    settings = app.extensions["dehqon.settings"]
+    main = farmermod.profiles(session, cases.HOUSEHOLD)[0]
+    crop_cycle.record_planting(session, main, "rice", "S", settings.today(utcnow()), now=utcnow(), zone=settings.timezone)
     session.commit()
     application, settings = app.extensions["dehqon.ussd"], app.extensions["dehqon.settings"]
     reached = set()
