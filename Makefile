@@ -1,5 +1,6 @@
 # Two commands for a fresh clone:
 #   make run    start the service (SQLite, local gateway, demo region) and print the simulator address
+#               (make run PORT=5001 HOST=0.0.0.0: another port or interface; PORT/HOST from the environment too)
 #   make test   run the whole test suite (set TEST_DATABASE_URL to also run it on PostgreSQL)
 # and, while working: make test-fast   (SQLite only, without the tests marked slow)
 VENV ?= .venv
@@ -20,7 +21,7 @@ $(VENV)/.installed: pyproject.toml
 
 run: $(VENV)/.installed
 	$(VENV)/bin/flask --app service demo-data --if-empty
-	$(VENV)/bin/flask --app service serve
+	$(VENV)/bin/flask --app service serve $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
 test: $(VENV)/.installed
 	$(VENV)/bin/pytest $(XDIST) $(ARGS)

@@ -9,7 +9,7 @@ applies ``overrides`` (a dict) on top, which is how tests configure the app.
 | ``DATABASE_URL`` | ``sqlite:///instance/dehqon.sqlite3`` | SQLAlchemy URL. SQLite is the embedded default; PostgreSQL (``postgresql+psycopg://...``) for more than one machine. |
 | ``DATABASE_INIT`` | ``1`` | On SQLite, bring the schema to the newest migration and load the reference data at start (``init_db``, about 20 ms on a ready database). ``0`` skips that for a database known to be ready: the tests' copies of one prepared per test session. PostgreSQL is never set up at start (``flask init-db``). |
 | ``SMS_GATEWAY`` | ``local`` | ``local`` keeps MT messages in the outbox for the phone simulator; ``africastalking`` sends them through AT. |
-| ``WEBHOOK_TOKEN`` | empty | Secret expected as ``?key=`` on every gateway callback. Several tokens separated by commas are all accepted (rotation). Required when ``SMS_GATEWAY=africastalking``. |
+| ``WEBHOOK_TOKEN`` | empty | Secret expected as ``?key=`` on every gateway callback. Several tokens separated by commas are all accepted (rotation). Required when ``SMS_GATEWAY=africastalking``, each at least 32 characters (``python3 -c 'import secrets; print(secrets.token_hex(16))'``); the ``local`` gateway accepts any token or none. |
 | ``AT_USERNAME`` | ``sandbox`` | Africa's Talking application username. |
 | ``AT_API_KEY`` | empty | Africa's Talking API key. |
 | ``AT_SENDER_ID`` | empty | Registered short code or alphanumeric sender ID; empty = AT's default sender. |
@@ -31,6 +31,8 @@ applies ``overrides`` (a dict) on top, which is how tests configure the app.
 | ``ADVICE_ESCALATE_HOURS`` | ``24`` | Hours a farmer's question may wait for an answer before it goes to the next responder level (VAM agent → lead farmer → extension). |
 | ``MAX_BODY_BYTES`` | ``65536`` | Largest request body accepted, bytes (64 KiB; an AT callback is at most a few KiB). A larger body gets 413, except on ``/ussd``: an immediate 200 ``END`` (a 4xx would show the caller a network error). Also the form parser's memory cap; a form holds at most 100 fields (``handlers.common.MAX_FORM_FIELDS``). |
 | ``PROXY_HOPS`` | ``0`` | Number of trusted reverse proxies in front of the app (``X-Forwarded-*`` is read only from them). |
+| ``HOST`` | ``127.0.0.1`` | Interface ``flask --app service serve`` (and so ``make run``) listens on; ``0.0.0.0`` to reach the simulator from another machine. ``make run HOST=0.0.0.0`` sets it. |
+| ``PORT`` | ``5000`` | Port of ``flask --app service serve`` and ``make run`` (``make run PORT=5001``). A port number from 1 to 65535, else the service does not start. |
 | ``SECRET_KEY`` | random per process | Flask secret key (signed cookies). |
 | ``LOG_LEVEL`` | ``INFO`` | Python logging level. |
 """
@@ -83,6 +85,8 @@ class Config:
     # an MO SMS at 2,000): 64 KiB leaves room and refuses the megabyte bodies a worker would choke on
     MAX_BODY_BYTES = int(_env("MAX_BODY_BYTES", "65536"))
     PROXY_HOPS = int(_env("PROXY_HOPS", "0"))
+    HOST = _env("HOST", "127.0.0.1")
+    PORT = _env("PORT", "5000")  # checked by service.settings.check_startup, so a bad value is one sentence
     SECRET_KEY = _env("SECRET_KEY", "") or secrets.token_hex(32)
     LOG_LEVEL = _env("LOG_LEVEL", "INFO")
 

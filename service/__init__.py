@@ -9,15 +9,26 @@ APScheduler wiring.
 """
 from __future__ import annotations
 
+import click
 from flask import Flask
 from sqlalchemy.orm import Session
 
 from config import Config
 from service import db as dbmod
 from service import logs
-from service.settings import Settings
+from service.settings import GATEWAYS, ConfigError, Settings, check_startup
 
-GATEWAYS = ("local", "africastalking")
+__all__ = ["GATEWAYS", "StartupError", "create_app"]
+
+
+class StartupError(ConfigError, click.ClickException):
+    """A :class:`~service.settings.ConfigError` raised by :func:`create_app`. Being a click
+    exception too, the ``flask`` command prints it as one line (``Error: ...``) and exits 1,
+    without a traceback."""
+
+    def __init__(self, message: str):
+        ConfigError.__init__(self, message)
+        click.ClickException.__init__(self, message)
 
 
 def _settings(overrides: dict | None) -> dict:
@@ -34,19 +45,17 @@ def create_app(overrides: dict | None = None) -> Flask:
     """Build the Flask app.
 
     ``overrides``: settings (names as in ``config.py``) replacing the
-    environment's. Raises ``RuntimeError`` when ``SMS_GATEWAY`` is unknown, or is
-    ``africastalking`` without ``WEBHOOK_TOKEN`` or ``AT_API_KEY``.
+    environment's. Raises :class:`StartupError` (a ``RuntimeError``) for settings the service
+    cannot run with (``service.settings.check_startup``: unknown ``SMS_GATEWAY``; ``africastalking``
+    without ``AT_API_KEY`` or without a ``WEBHOOK_TOKEN`` of at least 32 characters; a bad ``PORT``).
     On SQLite the schema and reference data are created on first start (unless ``DATABASE_INIT``
     is off: a database known to be ready).
     """
     settings = _settings(overrides)
-    if settings["SMS_GATEWAY"] not in GATEWAYS:
-        raise RuntimeError(f"SMS_GATEWAY must be one of {GATEWAYS}, not {settings['SMS_GATEWAY']!r}")
-    if settings["SMS_GATEWAY"] == "africastalking":
-        if not settings["WEBHOOK_TOKENS"]:
-            raise RuntimeError("SMS_GATEWAY=africastalking needs WEBHOOK_TOKEN: AT signs no callback")
-        if not settings["AT_API_KEY"]:
-            raise RuntimeError("SMS_GATEWAY=africastalking needs AT_API_KEY")
+    try:
+        check_startup(settings)
+    except ConfigError as exc:
+        raise StartupError(str(exc)) from None
 
     app = Flask(__name__, instance_relative_config=False)
     app.config.update(settings)

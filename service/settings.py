@@ -115,6 +115,52 @@ def as_settings(value: Settings | Mapping) -> Settings:
     return value if isinstance(value, Settings) else Settings.from_mapping(value)
 
 
+class ConfigError(RuntimeError):
+    """A setting that stops the service from starting; the message is one plain sentence naming
+    the variable and what to do (it is printed as is, without a traceback)."""
+
+
+GATEWAYS = ("local", "africastalking")
+#: shortest ``WEBHOOK_TOKEN`` accepted with a real gateway: 32 characters, e.g. ``secrets.token_hex(16)``;
+#: the token is the only thing that tells a gateway's callback from anyone else's request
+MIN_TOKEN_LENGTH = 32
+
+
+def check_startup(config: Mapping) -> None:
+    """Refuse settings the service cannot run with, before anything starts.
+
+    ``config``: ``config.py`` names (``SMS_GATEWAY``, ``WEBHOOK_TOKENS`` as a list, ``AT_API_KEY``,
+    ``PORT`` ...). Raises :class:`ConfigError` with one sentence when ``SMS_GATEWAY`` is unknown;
+    when it is ``africastalking`` without ``WEBHOOK_TOKEN`` or ``AT_API_KEY``, or with a token
+    shorter than :data:`MIN_TOKEN_LENGTH` characters; or when ``PORT`` is not a port number.
+    The ``local`` gateway (phone simulator, tests) accepts any token or none.
+    """
+    gateway = str(config.get("SMS_GATEWAY") or "local")
+    if gateway not in GATEWAYS:
+        raise ConfigError(f"SMS_GATEWAY must be one of {', '.join(GATEWAYS)}, not {gateway!r}.")
+    port = str(config.get("PORT") or "5000")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"PORT must be a port number from 1 to 65535, not {port[:20]!r}.")
+    if gateway == "local":
+        return
+    tokens = list(config.get("WEBHOOK_TOKENS") or [])
+    if not tokens:
+        raise ConfigError(
+            "SMS_GATEWAY=africastalking needs WEBHOOK_TOKEN, the secret the gateway's callbacks carry as ?key= "
+            "(Africa's Talking signs no callback): set it to at least 32 random characters, "
+            "e.g. the output of: python3 -c 'import secrets; print(secrets.token_hex(16))'.")
+    short = [t for t in tokens if len(t) < MIN_TOKEN_LENGTH]
+    if short:
+        raise ConfigError(
+            f"WEBHOOK_TOKEN must be at least {MIN_TOKEN_LENGTH} characters long (one of the tokens has "
+            f"{len(short[0])}): a short token can be guessed; use e.g. "
+            "python3 -c 'import secrets; print(secrets.token_hex(16))'.")
+    if not config.get("AT_API_KEY"):
+        raise ConfigError(
+            "SMS_GATEWAY=africastalking needs AT_API_KEY, the API key of the Africa's Talking application "
+            "named by AT_USERNAME (AT's dashboard: Settings, API Key).")
+
+
 #: the defaults of ``config.py`` without any environment: for code and tests that take a
 #: ``Settings`` and are given none
 DEFAULTS = Settings()

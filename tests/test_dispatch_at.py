@@ -28,7 +28,7 @@ TEXT = "Narxi paxta: 7.50 TJS/kg"
 
 @pytest.fixture
 def app_settings():
-    return {"SMS_GATEWAY": "africastalking", "WEBHOOK_TOKEN": "hook-secret", "AT_USERNAME": "sandbox",
+    return {"SMS_GATEWAY": "africastalking", "WEBHOOK_TOKEN": "hook-secret-of-at-least-32-characters", "AT_USERNAME": "sandbox",
             "AT_API_KEY": "test-api-key", "AT_SENDER_ID": "DEHQON", "AT_TIMEOUT": (3.05, 9.05),
             "DISPATCH_BATCH_SIZE": 100}
 
@@ -268,7 +268,7 @@ def test_row_with_message_id_is_never_sent_again(session, rsps, run):
 
 def test_delivery_report_before_the_id_is_stored_is_applied_after(client, session, rsps, run):
     ids = [queue(session, A), queue(session, B)]
-    posted = client.post("/sms/delivery?key=hook-secret",
+    posted = client.post("/sms/delivery?key=hook-secret-of-at-least-32-characters",
                          data={"id": "ATXid_5f0c3a1e2b7d4c1a9e8f6b2d3c4a5e6f", "status": "Success",
                                "phoneNumber": A, "networkCode": "43601", "retryCount": "0"})
     assert posted.status_code == 200

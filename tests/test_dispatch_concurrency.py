@@ -21,7 +21,7 @@ from service.messaging.message import OutboundMessage, queue_sms
 
 @pytest.fixture
 def app_settings():
-    return {"SMS_GATEWAY": "africastalking", "WEBHOOK_TOKEN": "hook-secret", "AT_USERNAME": "sandbox",
+    return {"SMS_GATEWAY": "africastalking", "WEBHOOK_TOKEN": "hook-secret-of-at-least-32-characters", "AT_USERNAME": "sandbox",
             "AT_API_KEY": "test-api-key", "AT_SENDER_ID": None, "DISPATCH_BATCH_SIZE": 15}
 
 

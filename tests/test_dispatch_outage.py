@@ -90,7 +90,7 @@ def test_two_hour_outage_sends_every_message_exactly_once(app, session, fake, ca
 
 @pytest.fixture
 def app_settings():
-    return {"SMS_GATEWAY": "africastalking", "WEBHOOK_TOKEN": "hook-secret", "AT_USERNAME": "sandbox",
+    return {"SMS_GATEWAY": "africastalking", "WEBHOOK_TOKEN": "hook-secret-of-at-least-32-characters", "AT_USERNAME": "sandbox",
             "AT_API_KEY": "test-api-key", "AT_SENDER_ID": None, "DISPATCH_BATCH_SIZE": 100}
 
 

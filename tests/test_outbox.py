@@ -101,7 +101,7 @@ def test_sweep_expires_rows_that_wait_in_a_backoff_or_held(session):
 
 @pytest.fixture
 def at_app_settings():
-    return {"SMS_GATEWAY": "africastalking", "WEBHOOK_TOKEN": "hook-secret", "AT_USERNAME": "sandbox",
+    return {"SMS_GATEWAY": "africastalking", "WEBHOOK_TOKEN": "hook-secret-of-at-least-32-characters", "AT_USERNAME": "sandbox",
             "AT_API_KEY": "test-api-key", "AT_SENDER_ID": None, "DISPATCH_BATCH_SIZE": 100}
 
 

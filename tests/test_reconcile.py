@@ -23,7 +23,7 @@ from service.messaging import dispatch
 from service.db import utcnow
 from service.messaging.message import DeliveryReport, OutboundMessage, queue_sms
 
-TOKEN = "hook-secret"
+TOKEN = "hook-secret-of-at-least-32-characters"
 PHONES = ("+992900800001", "+992900800002", "+992900800003")
 TEXT = "Frost tonight: cover the seedlings"
 SETTINGS = {"SMS_GATEWAY": "africastalking", "AT_USERNAME": "dehqon-timeout", "AT_API_KEY": "test-key",

@@ -94,12 +94,12 @@ def test_without_demo_data_the_page_offers_an_unknown_phone(client):
 
 
 def test_not_served_with_africas_talking(database_url):
-    app = create_app({"DATABASE_URL": database_url, "SMS_GATEWAY": "africastalking", "WEBHOOK_TOKEN": "t0ken",
+    app = create_app({"DATABASE_URL": database_url, "SMS_GATEWAY": "africastalking", "WEBHOOK_TOKEN": "t0ken-of-at-least-32-characters-long",
                       "AT_API_KEY": "atsk_test", "SCHEDULER_EMBEDDED": False})
     try:
         client = app.test_client()
         assert client.get("/simulator").status_code == 404
-        assert client.get("/simulator", query_string={"key": "t0ken"}).status_code == 404
+        assert client.get("/simulator", query_string={"key": "t0ken-of-at-least-32-characters-long"}).status_code == 404
         assert client.get("/simulator/messages", query_string={"phone": PHONE}).status_code == 404
     finally:
         app.extensions["dehqon.engine"].dispose()

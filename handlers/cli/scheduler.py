@@ -83,18 +83,26 @@ def dispatch_command(at: str | None, drain: bool):
 
 
 @click.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--host", default=None, help="Interface to listen on (default: HOST, 127.0.0.1).")
+@click.option("--port", default=None, type=click.IntRange(1, 65535),
+              help="Port to listen on (default: PORT, 5000).")
 @with_appcontext
-def serve_command(host: str, port: int):
+def serve_command(host: str | None, port: int | None):
     """Run the service with the development server (no reloader) and, when
-    SCHEDULER_EMBEDDED is on, the scheduler in the same process."""
+    SCHEDULER_EMBEDDED is on, the scheduler in the same process. Prints the phone simulator's
+    address when it is served (the ``local`` gateway only)."""
     app = current_app._get_current_object()
+    host = host or app.config["HOST"]
+    port = port or int(app.config["PORT"])
     if app.config["SCHEDULER_EMBEDDED"]:
         start_embedded(app)
         click.echo(f"Scheduler: embedded, dispatching every {app.config['DISPATCH_INTERVAL_SECONDS']:g} s "
                    f"through the {app.config['SMS_GATEWAY']} gateway")
-    click.echo(f"Phone simulator: http://{host}:{port}/simulator")
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    if app.config["SMS_GATEWAY"] == "local":
+        click.echo(f"Phone simulator: http://{shown}:{port}/simulator")
+    else:
+        click.echo(f"Listening on http://{shown}:{port} ({app.config['SMS_GATEWAY']} gateway; no simulator)")
     run_simple(host, port, app, use_reloader=False, threaded=True)
 
 
