@@ -2,6 +2,7 @@
 #   make run    start the service (SQLite, local gateway, demo region) and print the simulator address
 #               (make run PORT=5001 HOST=0.0.0.0: another port or interface; PORT/HOST from the environment too)
 #   make test   run the whole test suite (set TEST_DATABASE_URL to also run it on PostgreSQL)
+#   make demo-reset   put the demo region back as it was (trainers, between sessions; wipes all data)
 # and, while working: make test-fast   (SQLite only, without the tests marked slow)
 VENV ?= .venv
 PYTHON ?= python3
@@ -9,7 +10,11 @@ PYTHON ?= python3
 WORKERS ?= 3
 XDIST = -n $(WORKERS) --dist worksteal
 
-.PHONY: run test test-fast test-at install
+.PHONY: run demo-reset test test-fast test-at install
+
+# the demo region's extension officers (service/demo.py) are the staff of `make run`, unless
+# STAFF_PHONES is set: the simulator's "staff" quick pick can then send SETPRICE and ALERT
+DEMO_STAFF_PHONES = +992900000201,+992900000202,+992900000203,+992900000204
 
 install: $(VENV)/.installed
 
@@ -21,7 +26,12 @@ $(VENV)/.installed: pyproject.toml
 
 run: $(VENV)/.installed
 	$(VENV)/bin/flask --app service demo-data --if-empty
-	$(VENV)/bin/flask --app service serve $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
+	STAFF_PHONES="$${STAFF_PHONES:-$(DEMO_STAFF_PHONES)}" \
+	  $(VENV)/bin/flask --app service serve $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
+
+# between two training sessions: wipe EVERYTHING in the database and create the demo region afresh
+demo-reset: $(VENV)/.installed
+	$(VENV)/bin/flask --app service demo-data --reset
 
 test: $(VENV)/.installed
 	$(VENV)/bin/pytest $(XDIST) $(ARGS)

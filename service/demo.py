@@ -177,10 +177,29 @@ class _Pg:
 
 @dataclass(frozen=True)
 class Pick:
-    """A phone offered on the simulator page: ``phone`` (E.164) and a short English ``label``."""
+    """A phone offered on the simulator page: ``phone`` (E.164), ``why`` (a key naming the kind of
+    phone, e.g. ``chair``, ``cluster.onion.vose``, ``staff``; the page names it in its language)
+    and ``detail`` (who it is: name, member code, PG, language; not translated)."""
 
     phone: str
-    label: str
+    why: str
+    detail: str = ""
+
+    @property
+    def label(self) -> str:
+        """``why: detail`` in English, as logs and tests read it."""
+        return f"{PICK_NAMES.get(self.why, self.why)}: {self.detail}" if self.detail else PICK_NAMES.get(
+            self.why, self.why)
+
+
+#: the English names of the quick picks' kinds (the page's own strings translate them)
+PICK_NAMES = {
+    "chair": "chair", "woman member": "woman member", "Russian": "Russian", "Uzbek": "Uzbek",
+    "pending approval": "pending approval", "shared phone": "shared phone", "in no PG": "in no PG",
+    "cluster.onion.vose": "Vose' onion", "cluster.rice.balkhi": "Balkhi rice",
+    "cluster.tomato.kulob": "Kulob tomato", "cluster.tomato.jomi": "Jomi tomato",
+    "staff": "staff (SETPRICE, ALERT)", "responder": "responder (ANSWER)", "new": "new phone: not registered",
+}
 
 
 def phone_of(n: int) -> str:
@@ -530,29 +549,34 @@ def format_summary(s: dict) -> str:
     ])
 
 
-def quick_picks(session: Session) -> list[Pick]:
-    """A few phones worth trying in the simulator: an EC chair, a woman member, a Russian and an
-    Uzbek speaker, a pending applicant, a shared phone, a farmer in no PG, and an unknown phone.
+def quick_picks(session: Session, staff_phones=()) -> list[Pick]:
+    """Phones worth trying in the simulator: an EC chair, a woman member, a Russian and an
+    Uzbek speaker, a pending applicant, a shared phone, a farmer in no PG, a member of each
+    commodity cluster (Vose' onion, Balkhi rice, Kulob and Jomi tomato), the first of
+    an unknown phone, the first of ``staff_phones`` (E.164, ``STAFF_PHONES``) and an advice responder.
 
-    Labels describe the phone's main profile. Each pick costs a few ``LIMIT 1``
-    queries, cheap even with a million farmers.
+    Each phone is offered once (the first kind that finds it). Labels describe the phone's
+    main profile. Each pick costs a few ``LIMIT 1`` queries, cheap even with a million farmers.
     """
     open_m = (Membership.farmer_id == Farmer.id) & (Membership.status != "left")
     member = select(Farmer).join(Membership, open_m).where(Farmer.is_main).order_by(Membership.id).limit(1)
+    active = member.where(Membership.status == "active")
     wanted = [
-        ("chair", member.where(Membership.role == "chair", Membership.status == "active")),
-        ("woman member", member.where(Membership.role == "member", Membership.status == "active",
-                                      Farmer.gender == "female")),
+        ("chair", active.where(Membership.role == "chair")),
+        ("woman member", active.where(Membership.role == "member", Farmer.gender == "female")),
         ("Russian", select(Farmer).where(Farmer.is_main, Farmer.language == "ru").order_by(Farmer.id).limit(1)),
         ("Uzbek", select(Farmer).where(Farmer.is_main, Farmer.language == "uz").order_by(Farmer.id).limit(1)),
         ("pending approval", member.where(Membership.status == "pending")),
         ("shared phone", select(Farmer).where(~Farmer.is_main).order_by(Farmer.id).limit(1)),
         ("in no PG", select(Farmer).where(Farmer.is_main, ~exists().where(open_m)).order_by(Farmer.id).limit(1)),
     ]
+    for cluster in CLUSTERS:
+        wanted.append((f"cluster.{cluster}", active.join(ProducerGroup, ProducerGroup.id == Membership.pg_id)
+                       .where(ProducerGroup.cluster_id == cluster, Membership.role == "member")))
     picks, seen = [], set()
     for why, query in wanted:
-        found = session.scalar(query)
-        if found is None or found.phone in seen:
+        found = session.scalar(query.where(Farmer.phone.not_in(seen)) if seen else query)
+        if found is None:
             continue
         seen.add(found.phone)
         farmer = session.scalar(select(Farmer).where(Farmer.phone == found.phone, Farmer.is_main)) or found
@@ -560,7 +584,25 @@ def quick_picks(session: Session) -> list[Pick]:
         m = session.scalar(select(Membership).where(open_m, Membership.farmer_id == farmer.id))
         pg = session.get(ProducerGroup, m.pg_id).code if m else "no PG"
         more = f", {n_profiles} profiles" if n_profiles > 1 else ""
-        picks.append(Pick(farmer.phone, f"{why}: {farmer.name} (#{farmer.id}, {pg}, {farmer.language}{more})"))
+        picks.append(Pick(farmer.phone, why, f"{farmer.name} (#{farmer.id}, {pg}, {farmer.language}{more})"))
     if session.scalar(select(Farmer.id).where(Farmer.phone == NEW_PHONE).limit(1)) is None:
-        picks.append(Pick(NEW_PHONE, "new phone: not registered"))
+        seen.add(NEW_PHONE)
+        picks.append(Pick(NEW_PHONE, "new"))
+    for phone in sorted(staff_phones)[:1]:
+        if phone not in seen:
+            seen.add(phone)
+            picks.append(Pick(phone, "staff", phone_owner(session, phone)))
+    responder = session.scalar(select(vam_agent.Responder).where(vam_agent.Responder.phone.not_in(seen))
+                               .order_by(vam_agent.Responder.role != "vam_agent", vam_agent.Responder.id).limit(1))
+    if responder is not None:
+        picks.append(Pick(responder.phone, "responder", f"{responder.name} ({responder.role}, {responder.language})"))
     return picks
+
+
+def phone_owner(session: Session, phone: str) -> str:
+    """Who holds ``phone`` (E.164) in the demo region: a responder's or a farmer's name, or ``""``."""
+    responder = session.scalar(select(vam_agent.Responder).where(vam_agent.Responder.phone == phone).limit(1))
+    if responder is not None:
+        return f"{responder.name} ({responder.role})"
+    farmer = session.scalar(select(Farmer).where(Farmer.phone == phone).order_by(Farmer.id).limit(1))
+    return farmer.name if farmer is not None else ""

@@ -88,7 +88,13 @@ class Phone:
             "networkCode": "99999", "linkId": ""})
 
     def inbox(self) -> list[dict]:
-        """This phone's MT messages as the simulator shows them (oldest first)."""
+        """This phone's MT messages as the simulator shows them (oldest first; the simulator's
+        conversation without the phone's own SMS)."""
+        return [m for m in self.conversation() if m["direction"] == "out"]
+
+    def conversation(self) -> list[dict]:
+        """This phone's conversation as the simulator shows it: its SMS (``direction`` ``in``) and
+        the service's messages (``out``), each reply after its cause."""
         resp = requests.get(f"{self.base_url}/simulator/messages", params={"phone": self.number}, timeout=10)
         assert resp.status_code == 200, resp.text
         return resp.json()

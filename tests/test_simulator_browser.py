@@ -180,3 +180,32 @@ def test_the_page_posts_like_africas_talking_and_shows_the_answers(page, base_ur
     partial = SCREENSHOT.with_name(f"{SCREENSHOT.stem}.{os.getpid()}.png")
     page.screenshot(path=str(partial))
     os.replace(partial, SCREENSHOT)
+
+
+def test_replies_follow_their_sms_and_survive_a_reload(page, base_url, posts, session):
+    """What the farmer sent is read back from the service: after a reload the thread still holds
+    the farmer's SMS, each followed by its reply; and the page's words are in its language."""
+    page.goto(f"{base_url}/simulator?phone={PHONE}&lang=ru")
+    assert page.inner_text("h1") == "Симулятор телефона"
+    for n, text in enumerate(["HELP", "НАРХ пиёз"]):
+        mark = len(posts)
+        page.fill("#sms-text", text)
+        page.click("#sms-send")
+        wait_for_post(posts, "/sms/inbound", after=mark)
+        # the service's reply shows up below the farmer's SMS
+        page.locator("#thread .msg").nth(2 * n + 1).wait_for()
+
+    def thread() -> list[tuple[str, str]]:
+        return [("mo" if "mo" in (node.get_attribute("class") or "") else "mt", node.locator(".text").inner_text())
+                for node in page.locator("#thread .msg").all()]
+
+    page.locator("#thread .msg.mo .meta", has_text="отправлено").first.wait_for()
+    before = thread()
+    assert [kind for kind, _ in before][:4] == ["mo", "mt", "mo", "mt"], before
+    assert [text for kind, text in before if kind == "mo"] == ["HELP", "НАРХ пиёз"]
+
+    page.reload()
+    page.locator("#thread .msg").nth(len(before) - 1).wait_for()
+    assert thread() == before
+    assert page.inner_text("h1") == "Симулятор телефона"  # the language is kept (cookie)
+    assert page.inner_text("#dial") == "Вызов"

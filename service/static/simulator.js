@@ -7,7 +7,9 @@
 (() => {
   const handset = document.getElementById("phone");
   if (!handset) return;
-  const cfg = handset.dataset; // phone, serviceCode, shortCode, networkCode, key, timezone
+  const cfg = handset.dataset; // phone, serviceCode, shortCode, networkCode, key, timezone, words
+  const words = JSON.parse(cfg.words || "{}"); // the page's language (service/templates/simulator.toml)
+  const say = (key, fallback) => words[key] || fallback;
   const $ = (id) => document.getElementById(id);
   const POLL_MS = 2000;
 
@@ -49,7 +51,7 @@
       log(path, fields, `HTTP ${resp.status}`);
       return { status: resp.status, body };
     } catch (err) {
-      log(path, fields, "no connection");
+      log(path, fields, say("no_connection", "no connection"));
       return { status: 0, body: "" };
     }
   }
@@ -96,7 +98,7 @@
   }
 
   async function hop() {
-    show("USSD code running…", "busy");
+    show(say("running", "USSD code running…"), "busy");
     const res = await post("/ussd", { ...hopFields(session), text: session.inputs.join("*") });
     session.hops += 1;
     if (res.status === 200 && /^(CON|END) /.test(res.body)) {
@@ -105,8 +107,8 @@
       show(res.body.slice(4), ended ? "end" : "con");
       if (ended) await notify("Success");
     } else {
-      const why = res.status ? `HTTP ${res.status}` : "no connection";
-      show(`Connection problem or invalid MMI code. (${why})`, "end");
+      const why = res.status ? `HTTP ${res.status}` : say("no_connection", "no connection");
+      show(`${say("problem", "Connection problem or invalid MMI code.")} (${why})`, "end");
       await notify("Failed", res.status === 200 ? "answer without CON/END" : why);
     }
   }
@@ -127,9 +129,10 @@
   });
   $("ussd-ok").addEventListener("click", close);
 
-  // ---- SMS: what this page sent (kept in memory) and the outbox rows for the phone ----
-  const sent = []; // { text, at, outcome }
-  let received = [];
+  // ---- SMS: the conversation as the server stores it (what the phone sent and what the outbox
+  // holds for it, each reply after its cause), plus what this page is still sending ----
+  const pending = []; // { id, text, at, outcome }: posted, not yet in the server's list
+  let conversation = [];
   let shown = 0;
 
   function bubble(item) {
@@ -141,18 +144,19 @@
   }
 
   function render() {
+    const stored = new Set(conversation.filter((m) => m.direction === "in").map((m) => m.gateway_id));
+    for (let i = pending.length - 1; i >= 0; i -= 1) {
+      if (stored.has(pending[i].id)) pending.splice(i, 1);
+    }
     const items = [
-      ...received.map((m) => ({
-        mine: false, text: m.text, at: new Date(m.created_at), status: m.status,
-        meta: `${m.kind} · ${m.encoding} · ${m.segments} SMS · ${m.status}`,
-      })),
-      ...sent.map((s) => ({ mine: true, text: s.text, at: s.at, meta: s.outcome })),
-    ].sort((a, b) => {
-      // the server's times are whole seconds, the page's own have milliseconds: compare whole
-      // seconds, and within one second the farmer's message comes before what answers it
-      const second = Math.floor(a.at / 1000) - Math.floor(b.at / 1000);
-      return second || (b.mine - a.mine);
-    });
+      ...conversation.map((m) => (m.direction === "in"
+        ? { mine: true, text: m.text, at: new Date(m.created_at), meta: say("sent", "sent") }
+        : {
+          mine: false, text: m.text, at: new Date(m.created_at), status: m.status,
+          meta: `${m.kind} · ${m.encoding} · ${m.segments} SMS · ${m.status}`,
+        })),
+      ...pending.map((s) => ({ mine: true, text: s.text, at: s.at, meta: s.outcome })),
+    ];
     const thread = $("thread");
     thread.replaceChildren(...items.map(bubble));
     if (items.length !== shown) thread.scrollTop = thread.scrollHeight;
@@ -167,7 +171,7 @@
       const json = await resp.text();
       if (json !== lastJson) {
         lastJson = json;
-        received = JSON.parse(json);
+        conversation = JSON.parse(json);
         render();
       }
     } catch (err) {
@@ -181,15 +185,16 @@
     const text = box.value;
     if (!text.trim()) return;
     box.value = "";
-    const item = { text, at: new Date(), outcome: "sending…" };
-    sent.push(item);
+    const item = { id: `ATXid_${randomHex(16)}`, text, at: new Date(), outcome: say("sending", "sending…") };
+    pending.push(item);
     render();
     const res = await post("/sms/inbound", {
-      id: `ATXid_${randomHex(16)}`, from: cfg.phone, to: cfg.shortCode, text,
+      id: item.id, from: cfg.phone, to: cfg.shortCode, text,
       date: atDate(item.at), networkCode: cfg.networkCode,
     });
     const ok = res.status >= 200 && res.status < 300;
-    item.outcome = ok ? "sent" : `not accepted (${res.status ? `HTTP ${res.status}` : "no connection"})`;
+    item.outcome = ok ? say("sent", "sent")
+      : `${say("not_accepted", "not accepted")} (${res.status ? `HTTP ${res.status}` : say("no_connection", "no connection")})`;
     render();
     poll();
   });
