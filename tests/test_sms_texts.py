@@ -11,7 +11,7 @@ import templates_sms
 from service.sms import engine as sms_commands
 from service.reference.crops import find_crop
 from service.messaging.encoding import measure
-from service.prices.market import Market, set_price
+from service.prices.market import Market, find_market, set_price
 from handlers.sms import parse_at_date
 from service import features
 from service.farmers.sms import parse_registration
@@ -180,6 +180,13 @@ def test_help_fits_what_the_caller_can_do(lang):
     assert {"ask", "order", "planted", "price", "sell"} <= {p.command for p in farmer}, farmer
     pointer = [p for p in farmer if p.command == "help"]  # HELP ORDER, in the language's words
     assert len(pointer) == 1 and parse(" ".join(pointer[0].args)).command == "order"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_price_topic_example_names_a_crop_and_a_market(session, lang):
+    shown = example(templates_sms.text("sms.help.topic.price", lang), PRICE_WORD[lang])
+    crop, market = parse(shown).args
+    assert find_crop(session, crop).id == "onion" and find_market(session, market).code == "VOSE"
 
 
 def test_every_command_has_a_help_topic():
