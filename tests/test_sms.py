@@ -310,3 +310,21 @@ def test_help_pointer_again_after_the_quiet_period(client, session):
     keys = {templates_sms.text(k, "tg"): k for k in ("sms.help.new", "sms.help.again")}
     texts = [keys.get(r.text, r.text) for r in session.scalars(select(OutboundMessage).order_by(OutboundMessage.id))]
     assert texts == ["sms.help.new", "sms.help.again", "sms.help.new", "sms.help.again"]
+
+
+def test_no_help_while_the_pointer_is_recent(client, session):
+    """The help aged out of the quiet period but the short pointer not: still nothing."""
+    codes = build_world(session)
+    post(client, Post(at("q1", NEW, "Salom")), codes)
+    session.execute(update(OutboundMessage).values(created_at=utcnow() - dt.timedelta(minutes=11)))
+    session.commit()
+    post(client, Post(at("q2", NEW, "Hello")), codes)  # the help again: the first answer aged out
+    post(client, Post(at("q3", NEW, "Hi")), codes)     # the pointer
+    _, second, _ = session.scalars(select(OutboundMessage).order_by(OutboundMessage.id)).all()
+    session.execute(update(OutboundMessage).where(OutboundMessage.id == second.id)
+                    .values(created_at=utcnow() - dt.timedelta(minutes=11)))
+    session.commit()
+    post(client, Post(at("q4", NEW, "Hey")), codes)
+    session.expire_all()
+    texts = [r.text for r in session.scalars(select(OutboundMessage).order_by(OutboundMessage.id))]
+    assert texts == [templates_sms.text(k, "tg") for k in ("sms.help.new", "sms.help.new", "sms.help.again")]

@@ -25,8 +25,9 @@ command word of any language: ``ПОМОЩЬ ЗАКАЗ``) answers that command'
 Text that is no command gets the help text (the loop guard, :func:`_unknown`): per phone
 in :data:`HELP_QUIET_PERIOD`, the first unknown text gets the help, a second one that
 differs from the first a short "send HELP" (``sms.help.again``), and anything more no
-reply, nor does a repeat of the same text or an empty message (an auto-responder
-answering our answers gets at most two replies per period and no loop).
+reply while one of those answers is younger than the period; nor does a repeat of the
+same text or an empty message (an auto-responder answering our answers gets at most two
+replies per period and no loop).
 
 A phone on the suppression list (it sent STOP) that writes anything but STOP or START
 still has its command carried out (the replies are dropped at send time), and gets
@@ -392,14 +393,18 @@ def _unknown(ctx: Context) -> None:
     empty message."""
     if ctx.inbound.command == "empty":
         return
-    answered = ctx.session.scalars(
-        select(InboundMessage.text).join(OutboundMessage, InboundMessage.id == OutboundMessage.in_reply_to)
+    answered = ctx.session.execute(
+        select(InboundMessage.text, OutboundMessage.text)
+        .join(OutboundMessage, InboundMessage.id == OutboundMessage.in_reply_to)
         .where(InboundMessage.phone == ctx.phone, InboundMessage.command == "unknown",
                InboundMessage.id != ctx.inbound.id, OutboundMessage.kind == "reply",
                OutboundMessage.created_at >= utcnow() - HELP_QUIET_PERIOD).limit(2)).all()
     if not answered:
         _general_help(ctx)
-    elif len(answered) == 1 and _same_words(answered[0]) != _same_words(ctx.inbound.text):
+        return
+    again = {templates_sms.text("sms.help.again", lang, ussd=ctx.settings.ussd_service_code) for lang in LANGUAGES}
+    if len(answered) == 1 and answered[0][1] not in again and \
+            _same_words(answered[0][0]) != _same_words(ctx.inbound.text):
         ctx.reply("sms.help.again")
 
 
