@@ -85,6 +85,40 @@ def test_suppression_checked_at_send_time(session, run):
     assert states(session, [reply]) == ["suppressed"]
 
 
+@pytest.mark.parametrize("source", ["keyword", "ussd"])
+def test_replies_queued_before_the_farmers_stop_still_go(session, run, source):
+    """The farmer asked seconds before STOP: that answer goes; notices, tips, broadcasts and alerts
+    queued before, and replies queued after, stay suppressed."""
+    now = utcnow()
+    before = {kind: queue(session, f"{kind} before", kind=kind) for kind in ("reply", "notice", "tip", "broadcast", "alert")}
+    for i, row_id in enumerate(before.values()):
+        session.get(OutboundMessage, row_id).created_at = now - dt.timedelta(seconds=5 + i)
+    optout.opt_out(session, PHONE, source)
+    session.get(optout.Suppression, PHONE).created_at = now
+    session.commit()
+    after = queue(session, "reply after")
+    session.get(OutboundMessage, after).created_at = now + dt.timedelta(seconds=1)
+    session.commit()
+    summary = run(now + dt.timedelta(seconds=2), QUIET_HOURS_START="00:00", QUIET_HOURS_END="00:00")
+    assert dict(zip(before, states(session, list(before.values())))) == {
+        "reply": "delivered", "notice": "suppressed", "tip": "suppressed", "broadcast": "suppressed",
+        "alert": "suppressed"}
+    assert states(session, [after]) == ["suppressed"]
+    assert str(summary) == "1 sent, 0 failed, 5 suppressed"
+
+
+@pytest.mark.parametrize("source", ["gateway_optout", "blacklist"])
+def test_replies_queued_before_a_gateway_opt_out_stay_suppressed(session, run, source):
+    now = utcnow()
+    reply = queue(session, "reply before")
+    session.get(OutboundMessage, reply).created_at = now - dt.timedelta(seconds=5)
+    optout.opt_out(session, PHONE, source)
+    session.get(optout.Suppression, PHONE).created_at = now
+    session.commit()
+    run(now + dt.timedelta(seconds=1))
+    assert states(session, [reply]) == ["suppressed"]
+
+
 def test_rows_in_other_states_are_not_claimed(session, run):
     ids = [queue(session, s) for s in ("sending", "held", "unconfirmed", "failed")]
     for i in ids:

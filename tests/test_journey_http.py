@@ -79,20 +79,24 @@ def test_woman_registers_joins_reads_prices_stops_and_restarts(app, live_server,
     texts = [m["text"] for m in phone.inbox()]
     assert len(texts) >= 2 and all(m["status"] == "delivered" for m in phone.inbox())
 
-    # STOP by SMS: only the confirmation reaches her from then on
+    # STOP by SMS: the answer to what she asked just before still goes; then only the
+    # confirmation reaches her, and, when she asks for something, one short "messages are
+    # stopped, send START" instead of the answer
+    assert phone.sms("НАРХ пиёз").status_code == 200
     assert phone.sms("stop").status_code == 200
     assert is_suppressed(session, PHONE)
     assert phone.sms("НАРХ пиёз").status_code == 200
     dispatch(runner)
     after_stop = phone.inbox()[len(texts):]
-    assert [m["kind"] for m in after_stop] == ["stop_confirm", "reply"]
-    assert [m["status"] for m in after_stop] == ["delivered", "suppressed"]
+    assert [m["kind"] for m in after_stop] == ["reply", "stop_confirm", "reply", "stop_confirm"]
+    assert [m["status"] for m in after_stop] == ["delivered", "delivered", "suppressed", "delivered"]
+    assert "START" in after_stop[3]["text"]
 
     # START again: messages flow again
     assert phone.sms("START").status_code == 200
     assert phone.sms("НАРХ пиёз").status_code == 200
     dispatch(runner)
-    after_start = phone.inbox()[len(texts) + 2:]
+    after_start = phone.inbox()[len(texts) + 4:]
     assert [m["status"] for m in after_start] == ["delivered", "delivered"]
     assert "пиёз" in after_start[1]["text"].lower() or "ВОСЕ" in after_start[1]["text"].upper()
 

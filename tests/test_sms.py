@@ -276,3 +276,55 @@ def test_help_again_after_the_quiet_period(client, session):
     ids = {g: session.scalar(select(InboundMessage.id).where(InboundMessage.gateway_id == g)) for g in ("q1", "q2")}
     replies = [r.in_reply_to for r in session.scalars(select(OutboundMessage).order_by(OutboundMessage.id))]
     assert replies == [ids["q1"], ids["q2"]]
+
+
+@pytest.mark.parametrize("hours, told_again", [(23, False), (25, True)])
+def test_stopped_answer_at_most_once_a_day(client, session, hours, told_again):
+    """A stopped phone asking again a day after its last "messages are stopped" answer is told
+    again; within the day it is not (the clock moved by ageing the rows)."""
+    codes = build_world(session)
+    post(client, Post(at("s1", FARRUKH, "STOP")), codes)
+    post(client, Post(at("s2", FARRUKH, "PRICE onion")), codes)
+    earlier = utcnow() - dt.timedelta(hours=hours)
+    session.execute(update(OutboundMessage).values(created_at=earlier))
+    session.execute(update(Suppression).values(created_at=earlier - dt.timedelta(seconds=1)))
+    session.commit()
+    post(client, Post(at("s3", FARRUKH, "PRICE onion")), codes)
+    session.expire_all()
+    stopped = templates_sms.text("sms.stopped", "en")
+    texts = [r.text for r in session.scalars(select(OutboundMessage).order_by(OutboundMessage.id))]
+    assert texts.count(stopped) == (2 if told_again else 1), texts
+    assert texts[-1] == stopped if told_again else texts[-1] != stopped
+
+
+def test_help_pointer_again_after_the_quiet_period(client, session):
+    """After the quiet period the guard starts afresh: the help, then the short pointer."""
+    codes = build_world(session)
+    post(client, Post(at("q1", NEW, "Salom")), codes)
+    post(client, Post(at("q2", NEW, "Hello")), codes)
+    session.execute(update(OutboundMessage).values(created_at=utcnow() - dt.timedelta(minutes=11)))
+    session.commit()
+    for msg_id, body in (("q3", "Salom"), ("q4", "Hello"), ("q5", "Hi")):
+        post(client, Post(at(msg_id, NEW, body)), codes)
+    session.expire_all()
+    keys = {templates_sms.text(k, "tg"): k for k in ("sms.help.new", "sms.help.again")}
+    texts = [keys.get(r.text, r.text) for r in session.scalars(select(OutboundMessage).order_by(OutboundMessage.id))]
+    assert texts == ["sms.help.new", "sms.help.again", "sms.help.new", "sms.help.again"]
+
+
+def test_no_help_while_the_pointer_is_recent(client, session):
+    """The help aged out of the quiet period but the short pointer not: still nothing."""
+    codes = build_world(session)
+    post(client, Post(at("q1", NEW, "Salom")), codes)
+    session.execute(update(OutboundMessage).values(created_at=utcnow() - dt.timedelta(minutes=11)))
+    session.commit()
+    post(client, Post(at("q2", NEW, "Hello")), codes)  # the help again: the first answer aged out
+    post(client, Post(at("q3", NEW, "Hi")), codes)     # the pointer
+    _, second, _ = session.scalars(select(OutboundMessage).order_by(OutboundMessage.id)).all()
+    session.execute(update(OutboundMessage).where(OutboundMessage.id == second.id)
+                    .values(created_at=utcnow() - dt.timedelta(minutes=11)))
+    session.commit()
+    post(client, Post(at("q4", NEW, "Hey")), codes)
+    session.expire_all()
+    texts = [r.text for r in session.scalars(select(OutboundMessage).order_by(OutboundMessage.id))]
+    assert texts == [templates_sms.text(k, "tg") for k in ("sms.help.new", "sms.help.new", "sms.help.again")]

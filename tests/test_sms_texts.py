@@ -11,7 +11,7 @@ import templates_sms
 from service.sms import engine as sms_commands
 from service.reference.crops import find_crop
 from service.messaging.encoding import measure
-from service.prices.market import Market, set_price
+from service.prices.market import Market, find_market, set_price
 from handlers.sms import parse_at_date
 from service import features
 from service.farmers.sms import parse_registration
@@ -22,7 +22,8 @@ from service.sms.engine import parse
 LANGS = ("tg", "ru", "uz", "en")
 SMS_KEYS = sorted(k for k in templates_sms.catalogue() if k.startswith("sms."))
 REFUSAL_KEYS = sorted(k for k in templates_sms.catalogue() if k.startswith("err."))
-ONE_SMS = ("sms.help", "sms.reg.usage", "sms.stop.done", "sms.start.done", "sms.join.usage", "sms.join.pending", "sms.join.done",
+HELP_TOPICS = sorted(k for k in SMS_KEYS if k.startswith("sms.help.topic."))
+ONE_SMS = ("sms.help.new", "sms.help.farmer", "sms.help.again", "sms.stopped", *HELP_TOPICS, "sms.reg.usage", "sms.stop.done", "sms.start.done", "sms.join.usage", "sms.join.pending", "sms.join.done",
            "sms.join.already", "sms.lang.done", "sms.code_not_here")
 
 # Long but real values; a farmer's own words are cut to ECHO_MAX.
@@ -161,8 +162,47 @@ def test_printed_command_examples_work(session, lang):
     setprice = shown("sms.setprice.usage", "SETPRICE")
     assert setprice.command == "setprice" and find_crop(session, setprice.args[0]).id == "onion"
     assert len(setprice.args) == 3
-    for word in re.findall(r"\b[A-ZА-ЯҒӢҚӮҲҶЁ]{3,}\b", templates_sms.text("sms.help", lang)):
-        assert parse(word).command is not None, (lang, word)
+    for key in ("sms.help.new", "sms.help.farmer"):
+        for word in re.findall(r"\b[A-ZА-ЯҒӢҚӮҲҶЁ]{3,}\b", templates_sms.text(key, lang)):
+            assert parse(word).command is not None, (lang, key, word)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_help_fits_what_the_caller_can_do(lang):
+    """A phone without a profile is told REG first; a farmer's help names ASK, ORDER, PLANTED,
+    PRICE and SELL (in the words of the language) and how to ask for one command's form."""
+    def commands(key):  # each command word (or two) of the text, parsed
+        return [parse(w) for w in re.findall(r"\b[A-ZА-ЯҒӢҚӮҲҶЁ']{3,}(?: [A-ZА-ЯҒӢҚӮҲҶЁ']{3,})?\b",
+                                             templates_sms.text(key, lang))]
+    assert commands("sms.help.new")[0].command == "reg"
+    farmer = commands("sms.help.farmer")
+    assert "reg" not in {p.command for p in farmer}
+    assert {"ask", "order", "planted", "price", "sell"} <= {p.command for p in farmer}, farmer
+    pointer = [p for p in farmer if p.command == "help"]  # HELP ORDER, in the language's words
+    assert len(pointer) == 1 and parse(" ".join(pointer[0].args)).command == "order"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_price_topic_example_names_a_crop_and_a_market(session, lang):
+    shown = example(templates_sms.text("sms.help.topic.price", lang), PRICE_WORD[lang])
+    crop, market = parse(shown).args
+    assert find_crop(session, crop).id == "onion" and find_market(session, market).code == "VOSE"
+
+
+def test_every_command_has_a_help_topic():
+    commands = set(features.build_sms().commands) - {"help"}
+    assert {k.removeprefix("sms.help.topic.") for k in HELP_TOPICS} == commands
+
+
+@pytest.mark.parametrize("key", HELP_TOPICS)
+def test_help_topic_starts_with_its_command_word_and_its_example_works(key):
+    command = key.removeprefix("sms.help.topic.")
+    for lang in LANGS:
+        text = templates_sms.text(key, lang)
+        assert parse(text).command == command, (lang, text)
+        assert parse(f"HELP {text}").args[:1] == text.split()[:1]
+        for shown in re.findall(r"(?:Мисол|Пример|Misol|Example): ([^.]+)", text):
+            assert parse(shown).command == command, (lang, shown)
 
 
 def _all_markets_priced(session):

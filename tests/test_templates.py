@@ -90,7 +90,8 @@ def _typed_words() -> set[str]:
 #: Latin words a Cyrillic text may hold besides the keywords: the channel's name and the "x" of "x3 packs"
 LATIN_IN_CYRILLIC = {"SMS", "USSD", "X"}
 #: usage texts whose example is a code people type (a market, a PG code)
-TYPED_CODES = {"sms.setprice.usage": {"VOSE"}, "sms.join.usage": {"VOS"}}
+TYPED_CODES = {"sms.setprice.usage": {"VOSE"}, "sms.join.usage": {"VOS"}, "sms.help.topic.setprice": {"VOSE"},
+               "sms.help.topic.join": {"VOS"}, "sms.help.topic.order": {"ONJ"}}
 
 
 @pytest.mark.parametrize("key", KEYS)

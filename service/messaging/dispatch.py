@@ -12,8 +12,9 @@ One pass (:func:`dispatch_once`), following ``docs/gateway-africastalking.md`` Â
    rows that already carry a gateway message id are never claimed again;
    due rows past their deadline (``expires_at``) are not sent but ``failed``
    ("expired: not sent within 24 h"), counted in the :class:`Summary` and logged;
-2. drop rows to suppressed phones (state ``suppressed``), except the STOP
-   confirmation (kind ``stop_confirm``), checked now, at send time;
+2. drop rows to suppressed phones (state ``suppressed``), checked now, at send time,
+   except what ``service.messaging.rules.sent_despite_opt_out`` lets through (the
+   STOP confirmation, and replies queued before the farmer's own STOP);
 3. send identical texts together, â‰¤ :data:`MAX_RECIPIENTS` distinct phones a request,
    keeping each phone's rows in claim order;
 4. record each recipient's outcome and commit after every request; then apply
@@ -55,7 +56,7 @@ from sqlalchemy.orm import Session
 from service.messaging import delivery
 from service.messaging import gateway_state
 from service.messaging import optout
-from service.messaging.rules import EXEMPT_KINDS, Rules, take_within
+from service.messaging.rules import EXEMPT_KINDS, Rules, sent_despite_opt_out, take_within
 from service.db import utcnow
 from service.settings import Settings, as_settings
 from service.messaging.gateways import (
@@ -270,10 +271,11 @@ def _submit(session: Session, batch: list[OutboundMessage]) -> list[OutboundMess
 
 
 def _drop_suppressed(session: Session, rows: list[OutboundMessage], summary: Summary) -> list[OutboundMessage]:
-    suppressed = optout.suppressed_among(session, sorted({r.phone for r in rows}))
+    suppressed = optout.suppressions_among(session, sorted({r.phone for r in rows}))
     keep = []
     for row in rows:
-        if row.phone in suppressed and row.kind != "stop_confirm":
+        stop = suppressed.get(row.phone)
+        if stop is not None and not sent_despite_opt_out(row.kind, row.created_at, stop.created_at, stop.source):
             row.status, row.failure_reason = "suppressed", "phone opted out"
             summary.states["suppressed"] += 1
         else:

@@ -18,7 +18,7 @@ default now) plus the lifetime of its kind, :data:`LIFETIME`:
 | Kind | Lifetime | Why |
 |---|---|---|
 | ``reply`` | 24 h | the answer to a farmer's own SMS or USSD request; a day late it still answers |
-| ``stop_confirm`` | 24 h | the STOP confirmation |
+| ``stop_confirm`` | 24 h | the STOP confirmation, and "messages are stopped, send START" |
 | ``alert`` | 24 h | staff alerts (hail, frost, mudflow): older than a day they are stale |
 | ``notice`` | 24 h | order totals, approvals, price digests and alerts, question routing |
 | ``broadcast`` | 24 h | unless the caller gives its own deadline |
@@ -40,7 +40,7 @@ from service.messaging.encoding import measure
 OUT_STATES = ("queued", "sending", "accepted", "in_transit", "delivered", "failed", "suppressed", "held",
               "unconfirmed")
 FINAL_STATES = ("delivered", "failed", "suppressed")
-# kinds of MT message; ``stop_confirm`` is the only kind sent to a suppressed phone
+# kinds of MT message; ``stop_confirm`` always goes to a suppressed phone (``rules.sent_despite_opt_out``)
 KINDS = ("reply", "stop_confirm", "notice", "alert", "tip", "broadcast")
 PRIORITY = {"stop_confirm": 0, "reply": 1, "alert": 2, "notice": 3, "broadcast": 5, "tip": 6}
 # how long an unsent row may wait (from its due time) before it expires; see the module docstring

@@ -4,6 +4,9 @@ STOP (SMS keyword or USSD "stop messages"), AT's bulk opt-out callback and a
 delivery report with ``UserInBlackList`` all feed this one list, and the
 dispatcher checks it at send time (``docs/gateway-africastalking.md`` §6).
 Opting out is per phone: every profile sharing the phone stops receiving.
+What still goes to a suppressed phone is the rule of
+``service.messaging.rules.sent_despite_opt_out``: the STOP confirmation, and the
+replies to the farmer's own requests queued before the farmer's STOP.
 """
 from __future__ import annotations
 
@@ -48,8 +51,9 @@ def opt_in(session: Session, phone: str) -> bool:
     return result.rowcount > 0
 
 
-def suppressed_among(session: Session, phones: list[str]) -> set[str]:
-    """The subset of ``phones`` that is suppressed (one query)."""
+def suppressions_among(session: Session, phones: list[str]) -> dict[str, Suppression]:
+    """The suppression rows of those of ``phones`` that are suppressed, by phone (one query)."""
     if not phones:
-        return set()
-    return set(session.scalars(select(Suppression.phone).where(Suppression.phone.in_(phones))))
+        return {}
+    return {row.phone: row for row in session.scalars(select(Suppression).where(Suppression.phone.in_(phones)))}
+

@@ -22,6 +22,17 @@ Rate cap
     inside the window one row is always allowed, so a message longer than the
     budget is not stuck. ``0`` means no cap.
 
+Opt-out
+    A phone on the suppression list (``service.messaging.optout``) gets only what
+    :func:`sent_despite_opt_out` lets through, checked at send time: the STOP
+    confirmation (``stop_confirm``, which also carries the once-a-day "messages
+    are stopped, send START" answer of ``service.sms.engine``), and a ``reply``
+    queued before the farmer's own STOP (SMS keyword or USSD; the farmer asked,
+    seconds before stopping, and waits for that answer). Everything else to the
+    phone (notices, broadcasts, tips, alerts, and replies queued after the STOP)
+    is dropped as ``suppressed``; so is every row to a phone the gateway or the
+    network opted out (AT's opt-out callback, ``UserInBlackList``).
+
 Priorities and order
     Rows are claimed by priority (``service.messaging.message.PRIORITY``: replies and
     alerts before notices, broadcasts and tips), then oldest first; the
@@ -41,6 +52,18 @@ from sqlalchemy.orm import Session
 from service.settings import Settings, as_settings
 
 EXEMPT_KINDS = ("reply", "stop_confirm", "alert")
+#: suppression sources that are the farmer's own STOP (see :func:`sent_despite_opt_out`)
+FARMER_STOP_SOURCES = ("keyword", "ussd")
+
+
+def sent_despite_opt_out(kind: str, created_at: dt.datetime, stopped_at: dt.datetime, source: str) -> bool:
+    """True when a row of ``kind`` queued at ``created_at`` (aware UTC) still goes to a phone
+    suppressed since ``stopped_at`` (aware UTC) for ``source`` (``optout.SOURCES``): the
+    STOP confirmation always; a ``reply`` queued before a STOP of the farmer's own
+    (:data:`FARMER_STOP_SOURCES`); nothing else (see the module docstring)."""
+    if kind == "stop_confirm":
+        return True
+    return kind == "reply" and source in FARMER_STOP_SOURCES and created_at < stopped_at
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,22 @@ member code of another profile on the same phone (``1207 JOIN VOS03``).
 The engine knows no feature: each feature hands the composition root its
 :class:`Command` list (``service/<feature>/sms.py``), which builds one
 :class:`Keywords` table; the README's keyword table lists them all. ``HELP`` is the
-engine's own. Anything else gets the help text, at most once per phone in
-:data:`HELP_QUIET_PERIOD`; an empty message gets no reply (auto-replies must
-not start a loop).
+engine's own: a phone without a profile is told how to register (``sms.help.new``), a
+registered farmer the everyday commands (``sms.help.farmer``); ``HELP <command>`` (any
+command word of any language: ``ПОМОЩЬ ЗАКАЗ``) answers that command's form,
+``sms.help.topic.<command>``.
+
+Text that is no command gets the help text (the loop guard, :func:`_unknown`): per phone
+in :data:`HELP_QUIET_PERIOD`, the first unknown text gets the help, a second one that
+differs from the first a short "send HELP" (``sms.help.again``), and anything more no
+reply while one of those answers is younger than the period; nor does a repeat of the
+same text or an empty message (an auto-responder answering our answers gets at most two
+replies per period and no loop).
+
+A phone on the suppression list (it sent STOP) that writes anything but STOP or START
+still has its command carried out (the replies are dropped at send time), and gets
+``sms.stopped`` ("messages are stopped, send START") at most once in
+:data:`STOPPED_NOTICE_PERIOD` since it stopped, instead of silence.
 """
 from __future__ import annotations
 
@@ -40,6 +53,7 @@ from service.errors import Refusal
 from service.logs import mask_phone
 from service.messaging.encoding import normalise
 from service.messaging.message import InboundMessage, OutboundMessage, queue_sms
+from service.messaging.optout import Suppression
 from service.reference.names import LANGUAGES
 from service.reference.phone import InvalidPhone, to_e164
 from service.reference.crops import Crop, crops, find_crop
@@ -49,6 +63,7 @@ from service.settings import Settings
 log = logging.getLogger(__name__)
 
 HELP_QUIET_PERIOD = dt.timedelta(minutes=10)
+STOPPED_NOTICE_PERIOD = dt.timedelta(hours=24)
 MAX_REPLY_SEGMENTS = 2
 
 
@@ -366,25 +381,68 @@ def _carry_out(session: Session, keywords: Keywords, settings: Settings, row: In
                 keywords.commands[parsed.command].run(ctx, parsed.args)
         except Refusal as refusal:
             ctx.reply(refusal.key, **refusal.params)
+    if row.command not in ("stop", "start", "empty"):
+        _tell_stopped(ctx)
     row.farmer_id = ctx.acting.id if ctx.acting else None
 
 
 def _unknown(ctx: Context) -> None:
-    """Help for text we do not understand, unless the phone got that help within
-    :data:`HELP_QUIET_PERIOD`; nothing for an empty message."""
+    """Help for text we do not understand (the loop guard of the module docstring): the help
+    when the phone got no answer to an unknown text within :data:`HELP_QUIET_PERIOD`, the
+    short ``sms.help.again`` when it got one, to another text; else nothing, nor for an
+    empty message."""
     if ctx.inbound.command == "empty":
         return
-    helped = ctx.session.scalar(
-        select(OutboundMessage.id).join(InboundMessage, InboundMessage.id == OutboundMessage.in_reply_to)
+    answered = ctx.session.execute(
+        select(InboundMessage.text, OutboundMessage.text)
+        .join(OutboundMessage, InboundMessage.id == OutboundMessage.in_reply_to)
         .where(InboundMessage.phone == ctx.phone, InboundMessage.command == "unknown",
-               OutboundMessage.created_at >= utcnow() - HELP_QUIET_PERIOD).limit(1))
-    if helped is None:
-        ctx.reply("sms.help")
+               InboundMessage.id != ctx.inbound.id, OutboundMessage.kind == "reply",
+               OutboundMessage.created_at >= utcnow() - HELP_QUIET_PERIOD).limit(2)).all()
+    if not answered:
+        _general_help(ctx)
+        return
+    again = {templates_sms.text("sms.help.again", lang, ussd=ctx.settings.ussd_service_code) for lang in LANGUAGES}
+    if len(answered) == 1 and answered[0][1] not in again and \
+            _same_words(answered[0][0]) != _same_words(ctx.inbound.text):
+        ctx.reply("sms.help.again")
+
+
+def _same_words(text: str) -> tuple[str, ...]:
+    """``text``'s words as compared for "the same text again" (case, punctuation, Tajik letters folded)."""
+    return tuple(k for k in (word_key(w) for w in tokens(text)) if k)
+
+
+def _tell_stopped(ctx: Context) -> None:
+    """``sms.stopped`` (kind ``stop_confirm``, the one kind a suppressed phone gets) when the
+    phone is suppressed and got no such answer since it stopped, within :data:`STOPPED_NOTICE_PERIOD`."""
+    stop = ctx.session.get(Suppression, ctx.phone)
+    if stop is None:
+        return
+    since = max(stop.created_at, utcnow() - STOPPED_NOTICE_PERIOD)
+    told = ctx.session.scalar(
+        select(OutboundMessage.id).join(InboundMessage, InboundMessage.id == OutboundMessage.in_reply_to)
+        .where(OutboundMessage.phone == ctx.phone, OutboundMessage.kind == "stop_confirm",
+               InboundMessage.command != "stop", OutboundMessage.created_at >= since).limit(1))
+    if told is None:
+        ctx.reply("sms.stopped", kind="stop_confirm")
 
 
 # ---------------------------------------------------------------- commands
 
+def _general_help(ctx: Context) -> None:
+    ctx.reply("sms.help.new" if ctx.acting is None else "sms.help.farmer")
+
+
 def _help(ctx: Context, args: list[str]) -> None:
-    ctx.reply("sms.help")
-
-
+    """HELP: the caller's help; HELP <command word>: that command's form (``sms.help.topic.*``),
+    in the language the command word tells when the phone has no profile."""
+    topic = parse(" ".join(args)) if args else None
+    key = f"sms.help.topic.{topic.command}" if topic and topic.command else None
+    if key is None or key not in templates_sms.catalogue():
+        _general_help(ctx)
+        return
+    if ctx.acting is None:
+        told = languages_of_all(ctx.parsed.languages, topic.languages)
+        ctx.lang = language_of(told, ctx.settings.default_language) or ctx.lang
+    ctx.reply(key)

@@ -83,7 +83,29 @@ def sms(label: str, sender: str, text: str, out: list[Out] | None = None, **kw) 
 
 
 def helped(to: str, lang: str = "tg") -> Out:
-    return Out(to, lang=lang, key="sms.help", segments=1)
+    """The help of ``to``: how to register for a phone without a profile, else the farmer's."""
+    key = "sms.help.new" if to in (NEW, STAFF) else "sms.help.farmer"
+    return Out(to, lang=lang, key=key, segments=1, lacks=() if to in (NEW, STAFF) else ("REG",))
+
+
+def topic(to: str, command: str, lang: str) -> Out:
+    """The answer to ``HELP <command>``: that command's form."""
+    return Out(to, lang=lang, key=f"sms.help.topic.{command}", segments=1)
+
+
+def again(to: str, lang: str = "tg") -> Out:
+    """The short second answer to unknown text."""
+    return Out(to, lang=lang, key="sms.help.again", segments=1)
+
+
+def stopped(to: str, lang: str = "tg") -> Out:
+    """The once-a-day answer to a stopped phone that asks for something."""
+    return Out(to, kind="stop_confirm", lang=lang, key="sms.stopped", segments=1)
+
+
+def posts(sender: str, *texts: str) -> list[Post]:
+    """Messages ``texts`` from ``sender`` in order (ids ``m1``, ``m2``...)."""
+    return [Post(at(f"m{i}", sender, text)) for i, text in enumerate(texts, 1)]
 
 
 CASES: list[Case] = [
@@ -162,8 +184,76 @@ CASES: list[Case] = [
     Case("an opted-out phone's commands are still carried out",
          [Post(at("s1", HOUSEHOLD, "STOP")), Post(at("s2", HOUSEHOLD, "LANG ru"))],
          [Out(HOUSEHOLD, kind="stop_confirm", key="sms.stop.done", lang="tg"),
-          Out(HOUSEHOLD, key="sms.lang.done", lang="ru")],
+          Out(HOUSEHOLD, key="sms.lang.done", lang="ru"), stopped(HOUSEHOLD, "ru")],
          suppressed=(HOUSEHOLD,), languages={"gulnora": "ru"}),
+
+    # ---- a stopped phone that asks is told once a day that messages are stopped (issue 9 item 6)
+    Case("STOP then цена помидор: one short answer, messages stopped, send START",
+         posts(HOUSEHOLD, "STOP", "цена помидор"),
+         [Out(HOUSEHOLD, kind="stop_confirm", key="sms.stop.done", lang="tg"),
+          Out(HOUSEHOLD, key="sms.price.none", lang="tg", params={"crop": "Помидор"}), stopped(HOUSEHOLD)],
+         suppressed=(HOUSEHOLD,), inbound=[{"command": "stop"}, {"command": "price"}]),
+    Case("stopped phone in Russian: the answer in Russian",
+         posts(HOUSEHOLD, "{dilshod} стоп", "{dilshod} ЦЕНА лук"),
+         [Out(HOUSEHOLD, kind="stop_confirm", key="sms.stop.done", lang="ru"),
+          Out(HOUSEHOLD, lang="ru", has=("Лук",)), stopped(HOUSEHOLD, "ru")], suppressed=(HOUSEHOLD,)),
+    Case("stopped phone in Uzbek: the answer in Uzbek", posts(ZARINA, "to'xta", "narx piyoz"),
+         [Out(ZARINA, kind="stop_confirm", key="sms.stop.done", lang="uz"),
+          Out(ZARINA, lang="uz", has=("Piyoz",)), stopped(ZARINA, "uz")], suppressed=(ZARINA,)),
+    Case("stopped phone in English: the answer in English", posts(FARRUKH, "stop", "price onion"),
+         [Out(FARRUKH, kind="stop_confirm", key="sms.stop.done", lang="en"),
+          Out(FARRUKH, lang="en", has=("Onion",)), stopped(FARRUKH, "en")], suppressed=(FARRUKH,)),
+    Case("stopped phone: told once a day, not for every request",
+         posts(HOUSEHOLD, "STOP", "PRICE onion", "PRICE tomato", "HELP"),
+         [Out(HOUSEHOLD, kind="stop_confirm", key="sms.stop.done", lang="tg"),
+          Out(HOUSEHOLD, lang="tg", has=("VOSE",)), stopped(HOUSEHOLD),
+          Out(HOUSEHOLD, key="sms.price.none", lang="tg", params={"crop": "Помидор"}), helped(HOUSEHOLD)],
+         suppressed=(HOUSEHOLD,)),
+    Case("stopped phone: unknown text gets the help and the stopped answer", posts(FARRUKH, "STOP", "hello?"),
+         [Out(FARRUKH, kind="stop_confirm", key="sms.stop.done", lang="en"), helped(FARRUKH, "en"),
+          stopped(FARRUKH, "en")], suppressed=(FARRUKH,)),
+    Case("stopped phone: an empty message gets nothing", posts(FARRUKH, "STOP", ""),
+         [Out(FARRUKH, kind="stop_confirm", key="sms.stop.done", lang="en")], suppressed=(FARRUKH,)),
+    Case("stopped phone: STOP again is confirmed, no stopped answer", posts(ZARINA, "STOP", "STOP"),
+         [Out(ZARINA, kind="stop_confirm", key="sms.stop.done", lang="uz"),
+          Out(ZARINA, kind="stop_confirm", key="sms.stop.done", lang="uz")], suppressed=(ZARINA,)),
+    Case("after START no stopped answer", posts(HOUSEHOLD, "STOP", "PRICE onion", "START", "PRICE onion"),
+         [Out(HOUSEHOLD, kind="stop_confirm", key="sms.stop.done", lang="tg"),
+          Out(HOUSEHOLD, lang="tg", has=("VOSE",)), stopped(HOUSEHOLD),
+          Out(HOUSEHOLD, key="sms.start.done", lang="tg"), Out(HOUSEHOLD, lang="tg", has=("VOSE",))], suppressed=()),
+    Case("a new STOP after START: told again", posts(HOUSEHOLD, "STOP", "PRICE onion", "START", "STOP", "PRICE onion"),
+         [Out(HOUSEHOLD, kind="stop_confirm", key="sms.stop.done", lang="tg"),
+          Out(HOUSEHOLD, lang="tg", has=("VOSE",)), stopped(HOUSEHOLD),
+          Out(HOUSEHOLD, key="sms.start.done", lang="tg"),
+          Out(HOUSEHOLD, kind="stop_confirm", key="sms.stop.done", lang="tg"),
+          Out(HOUSEHOLD, lang="tg", has=("VOSE",)), stopped(HOUSEHOLD)], suppressed=(HOUSEHOLD,)),
+
+    # ---- HELP fits the caller (issue 9 item 4): REG first only for a phone without a profile
+    sms("HELP from a registered farmer: the everyday commands, not REG", HOUSEHOLD, "ЁРӢ", [helped(HOUSEHOLD)],
+        inbound=[{"command": "help", "farmer": "gulnora"}]),
+    sms("HELP for the Russian profile of a household phone", HOUSEHOLD, "{dilshod} помощь", [helped(HOUSEHOLD, "ru")]),
+    sms("HELP from an Uzbek farmer", ZARINA, "yordam", [helped(ZARINA, "uz")]),
+    sms("HELP from an English farmer", FARRUKH, "help", [helped(FARRUKH, "en")]),
+    sms("HELP from an unknown phone starts with REG", NEW, "HELP", [helped(NEW)]),
+    sms("ПОМОЩЬ from an unknown phone: REG first, in Russian", NEW, "помощь", [helped(NEW, "ru")]),
+    sms("YORDAM from an unknown phone: REG first, in Uzbek", NEW, "yordam", [helped(NEW, "uz")]),
+    sms("INFO from an unknown phone: REG first, in English", NEW, "info", [helped(NEW, "en")]),
+    sms("HELP ORDER in Tajik words", HOUSEHOLD, "ёрӣ фармоиш", [topic(HOUSEHOLD, "order", "tg")]),
+    sms("HELP ORDER in Russian words", HOUSEHOLD, "{dilshod} ПОМОЩЬ ЗАКАЗ", [topic(HOUSEHOLD, "order", "ru")]),
+    sms("HELP ORDER in Uzbek words", ZARINA, "Yordam buyurtma", [topic(ZARINA, "order", "uz")]),
+    sms("HELP ORDER in English", FARRUKH, "HELP ORDER", [topic(FARRUKH, "order", "en")]),
+    sms("HELP ASK for a Tajik farmer", HOUSEHOLD, "HELP ASK", [topic(HOUSEHOLD, "ask", "tg")]),
+    sms("HELP PLANTED in Russian words", HOUSEHOLD, "{dilshod} справка посев", [topic(HOUSEHOLD, "planted", "ru")]),
+    sms("HELP PLANTED in Uzbek words", ZARINA, "yordam ekdim", [topic(ZARINA, "planted", "uz")]),
+    sms("HELP SELL in English", FARRUKH, "help sell", [topic(FARRUKH, "sell", "en")]),
+    sms("HELP of a two-word command", FARRUKH, "help prices off", [topic(FARRUKH, "prices_off", "en")]),
+    sms("HELP ALERT OK for staff", STAFF, "HELP ALERT OK", [topic(STAFF, "alert_send", "tg")]),
+    sms("HELP REG from an unknown phone", NEW, "HELP REG", [topic(NEW, "reg", "tg")]),
+    sms("HELP with a Russian command word answers in Russian", NEW, "HELP ЗАКАЗ", [topic(NEW, "order", "ru")]),
+    sms("ПОМОЩЬ ЦЕНА from an unknown phone", NEW, "помощь цена", [topic(NEW, "price", "ru")]),
+    sms("YORDAM RO'YXAT from an unknown phone", NEW, "yordam ro'yxat", [topic(NEW, "reg", "uz")]),
+    sms("HELP REGISTER from an unknown phone", NEW, "help register", [topic(NEW, "reg", "en")]),
+    sms("HELP with no command after it: the help", HOUSEHOLD, "HELP mango", [helped(HOUSEHOLD)]),
 
     # ---- household phone: member code prefix
     sms("member code acts for that profile", HOUSEHOLD, "{dilshod} JOIN KUL01",
@@ -324,10 +414,21 @@ CASES: list[Case] = [
     # ---- unknown text and the help-loop guard
     sms("unknown text from an unknown phone gets help", NEW, "Salom", [helped(NEW)],
         inbound=[{"command": "unknown", "farmer": None}]),
-    Case("second unknown text within 10 minutes gets nothing",
+    Case("second different unknown text within 10 minutes: once more, briefly, how to get help",
          [Post(at("u1", NEW, "Salom")), Post(at("u2", NEW, "Auto-reply: I am away"))],
-         [helped(NEW)], inbound=[{"gateway_id": "u1", "command": "unknown"},
-                                 {"gateway_id": "u2", "command": "unknown", "status": "processed"}]),
+         [helped(NEW), again(NEW)], inbound=[{"gateway_id": "u1", "command": "unknown"},
+                                             {"gateway_id": "u2", "command": "unknown", "status": "processed"}]),
+    Case("a third unknown text within 10 minutes gets nothing",
+         posts(NEW, "Salom", "Auto-reply: I am away", "Auto-reply: still away", "Auto-reply: I am away"),
+         [helped(NEW), again(NEW)]),
+    Case("the same unknown text again gets nothing", posts(NEW, "Salom", "salom!"), [helped(NEW)]),
+    Case("second unknown text, Tajik", posts(HOUSEHOLD, "салом", "чи хел?"), [helped(HOUSEHOLD), again(HOUSEHOLD)]),
+    Case("second unknown text, Russian", posts(HOUSEHOLD, "LANG ru", "Привет", "Как дела?", "алло"),
+         [Out(HOUSEHOLD, key="sms.lang.done", lang="ru"), helped(HOUSEHOLD, "ru"), again(HOUSEHOLD, "ru")],
+         languages={"gulnora": "ru"}),
+    Case("second unknown text, Uzbek", posts(ZARINA, "Salom", "Qalaysiz?"), [helped(ZARINA, "uz"), again(ZARINA, "uz")]),
+    Case("second unknown text, English", posts(FARRUKH, "hello", "anyone there?"),
+         [helped(FARRUKH, "en"), again(FARRUKH, "en")]),
     Case("the guard is per phone",
          [Post(at("u1", NEW, "Salom")), Post(at("u2", HOUSEHOLD, "Salom"))], [helped(NEW), helped(HOUSEHOLD)]),
     Case("HELP asked for is always answered",
