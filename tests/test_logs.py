@@ -195,7 +195,7 @@ class Server:
         self.out_path, self.err_path = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
         with self.out_path.open("w") as out, self.err_path.open("w") as err:
             self.proc = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=out, stderr=err)
-        for _ in range(150):
+        for _ in range(600):  # up to 60 s: a loaded machine starts Python slowly
             try:
                 if self.get("/healthz")[0] == 200:
                     return
