@@ -64,11 +64,12 @@ def echo(words: str) -> str:
 # 4. for comparing across scripts, each word (stemmed and not) transliterated to Latin with
 #    anyascii and reduced to the letters that Tajik, Russian and Uzbek spellings of one name
 #    share (:func:`sound_key`: ``Гулистон``, ``Guliston``, ``Gulistan`` → ``gulistan``;
-#    ``Oqteppa``, ``Okteppa``, ``Октеппа`` → ``oktepa``).
+#    ``Oqteppa``, ``Okteppa``, ``Октеппа`` → ``aktipa``).
 #
 # A name whose reduced forms meet the typed words' is an exact match (score 100), as is the one
-# name the typed words start (3 letters or more). Otherwise the score is rapidfuzz's
-# ``fuzz.ratio`` (0-100) of the Latin forms. :func:`decide` turns the scores into what to do.
+# name the typed words begin (folded, 3 letters or more: ``пом`` for ``Помидор``). Otherwise the
+# score is rapidfuzz's ``fuzz.ratio`` (0-100) of the Latin forms. :func:`decide` turns the scores
+# into what to do.
 
 #: a match scoring this much or more (and :data:`MARGIN` ahead of any other) is acted on
 SURE = 90
@@ -138,6 +139,13 @@ def name_words(text: str) -> list[str]:
     return [k for k in keys if k and k not in fillers()]
 
 
+def leading_fillers_dropped(words: list[str]) -> list[str]:
+    """``words`` (as typed) without the filler words and stray punctuation before the first word
+    that may name something (``["the", "onions", "2"]`` → ``["onions", "2"]``)."""
+    at = next((i for i, w in enumerate(words) if name_words(w)), len(words))
+    return words[at:]
+
+
 @lru_cache(maxsize=8192)
 def forms(text: str) -> frozenset[str]:
     """The reduced forms of a name or typed phrase that count as the same name when equal: the
@@ -171,6 +179,7 @@ def rank(text: str, candidates: Iterable[tuple[T, Iterable[str]]]) -> list[Match
     if not typed:
         return []
     typed_latin = _latin_forms(typed)
+    plain = " ".join(name_words(text))
     out: list[Match] = []
     prefixed: list[Match] = []
     for value, names in candidates:
@@ -183,7 +192,7 @@ def rank(text: str, candidates: Iterable[tuple[T, Iterable[str]]]) -> list[Match
                 score = 100.0
             else:
                 score = max((fuzz.ratio(a, b) for a in typed_latin for b in _latin_forms(theirs)), default=0.0)
-                if any(len(a) >= PREFIX_MIN and b.startswith(a) for a in typed for b in theirs):
+                if len(plain) >= PREFIX_MIN and " ".join(name_words(name)).startswith(plain):
                     prefixed.append(Match(value, 100.0, name))
             if best is None or score > best.score:
                 best = Match(value, score, name)
@@ -198,9 +207,12 @@ def rank(text: str, candidates: Iterable[tuple[T, Iterable[str]]]) -> list[Match
 def decide(ranked: list[Match[T]]) -> tuple[Match[T] | None, bool]:
     """What to do with :func:`rank`'s answer: ``(best, sure)``. ``sure`` when the best scores
     :data:`SURE` or more and leads every other value by :data:`MARGIN` (act on it); ``(best, False)``
-    when it is only near (ask "did you mean ...?"); ``(None, False)`` when nothing is near."""
+    when it is only near (ask "did you mean ...?"); ``(None, False)`` when nothing is near, or
+    when two values are equally near (no one of them to suggest)."""
     if not ranked:
         return None, False
     best = ranked[0]
     runner = next((m.score for m in ranked[1:] if m.value is not best.value), 0.0)
+    if runner >= best.score:
+        return None, False
     return best, best.score >= SURE and best.score - runner >= MARGIN
