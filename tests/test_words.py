@@ -114,6 +114,29 @@ def test_no_reference_name_holds_a_filler_word():
             assert words.word_key(w) not in words.fillers(), (name, w)
 
 
+def test_no_two_names_of_one_kind_reduce_alike():
+    """Two crops (markets, districts, villages) never share a reduced form (which would make each
+    unreachable by it); only the two Kalinin jamoats share their name, and REG asks for the district."""
+    groups: dict[tuple[str, object], list[str]] = {}
+    for crop_id, names in CROPS:
+        groups["crop", crop_id] = names
+    for district_id, (names, aliases) in data.DISTRICTS.items():
+        groups["district", district_id] = [district_id, *names.values(), *aliases]
+    for code, market in data.MARKETS.items():
+        groups["market", code] = [code, *market[2:]]
+    for jamoat, names in data.JAMOATS.items():
+        groups["village", jamoat] = list(names)
+    for village in [*(v[1:] for v in data.VILLAGES), *demo.MADE_UP_VILLAGES]:
+        groups["village", village[-1]] = list(village)
+    owners: dict[tuple[str, str], set] = {}
+    for (kind, value), names in groups.items():
+        for form in (f for name in names for f in words.forms(name)):
+            owners.setdefault((kind, form), set()).add(value)
+    shared = {form: values for (kind, form), values in owners.items() if len(values) > 1}
+    assert shared == {"kalinin": {("jomi", "kalinin"), ("balkhi", "kalinin")},
+                      "калинин": {("jomi", "kalinin"), ("balkhi", "kalinin")}}
+
+
 # ---- on the reference data in the database
 
 def test_crops_markets_and_districts_in_the_database(session):

@@ -52,7 +52,7 @@ def echo(words: str) -> str:
 #
 # A name a farmer types (a crop, a market, a village) is compared with the names of the reference
 # data in every language, and its aliases, after reducing both sides the same way
-# (``docs/khatlon.md`` §10a):
+# (``docs/khatlon.md`` §10.1):
 #
 # 1. each word folded and stripped of punctuation (:func:`word_key`: ``"ЛУК!!!"`` → ``"лук"``);
 # 2. filler words dropped (``keywords.toml`` ``[filler]``: ``на``, ``по``, ``the`` ...);
