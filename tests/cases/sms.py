@@ -232,6 +232,8 @@ CASES: list[Case] = [
         [Out(STAFF, lang="tg", has=("Помидор", "4,00"))], prices={("tomato", "KULOB"): (400, STAFF)}),
     sms("SETPRICE by the Russian alias answers in Russian", STAFF, "Новая цена лук VOSE 1,45",
         [Out(STAFF, lang="ru", has=("Лук", "1,45 сомони/кг"))], prices={("onion", "VOSE"): (145, STAFF)}),
+    sms("SETPRICE with a typo in the market gets did you mean, nothing set", STAFF, "SETPRICE onion Kulop 1.5",
+        [Out(STAFF, lang="tg", has=("Kulop ёфт нашуд. Шояд", "Кӯлоб"))]),  # the market's name in Tajik
     sms("SETPRICE by a non-staff phone", HOUSEHOLD, "SETPRICE onion VOSE 1.50",
         [Out(HOUSEHOLD, key="sms.setprice.not_staff", lang="tg")]),
     sms("SETPRICE zero", STAFF, "SETPRICE onion VOSE 0", [Out(STAFF, key="err.price", lang="tg")]),
