@@ -13,6 +13,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Generic, TypeVar
 
+import snowballstemmer
+from anyascii import anyascii
+from rapidfuzz import fuzz
+
 import templates_sms
 from service.reference.names import fold
 
@@ -99,7 +103,6 @@ def _endings() -> dict[str, tuple[str, ...]]:
 
 @lru_cache(maxsize=1)
 def _stemmers():
-    import snowballstemmer
     return snowballstemmer.stemmer("russian"), snowballstemmer.stemmer("english")
 
 
@@ -125,7 +128,6 @@ def stem(key: str) -> str:
 @lru_cache(maxsize=4096)
 def sound_key(key: str) -> str:
     """A word key in Latin letters, reduced to what different spellings of one name share (step 4)."""
-    from anyascii import anyascii
     latin = re.sub(r"[^a-z0-9]+", "", anyascii(key).lower())
     for a, b in _SOUNDS:
         latin = latin.replace(a, b)
@@ -174,7 +176,6 @@ class Match(Generic[T]):
 def rank(text: str, candidates: Iterable[tuple[T, Iterable[str]]]) -> list[Match[T]]:
     """Every candidate ``(value, names)`` scoring :data:`ASK` or more for ``text``, best first (one
     :class:`Match` per value, its best name; ties keep the candidates' order). [] for no words."""
-    from rapidfuzz import fuzz
     typed = forms(text)
     if not typed:
         return []
