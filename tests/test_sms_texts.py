@@ -32,6 +32,7 @@ LONG = {
     "crops": "Пиёз, Шолӣ, Помидор", "market": "Ҷалолиддини Балхӣ"[:words.ECHO_MAX],
     "markets": "KULOB, DAHANA, JOMI, VOSE, VOSECC, BALKH", "price": "1000,00", "date": "31.12.24",
     "district": "Ҷалолиддини Балхӣ", "place": "50-солагии Тоҷикистон"[:words.ECHO_MAX],
+    "word": words.echo("Абдураҳмонова Гулбаҳор"), "guess": "50-солагии Тоҷикистон",
 }
 # the name as long as ``clean_name`` allows
 LONGEST = {**LONG, "name": "Гулбаҳор" * 5}

@@ -19,8 +19,7 @@ from service.farmers import models as farmers
 from service.messaging import optout
 from service.reference.crops import find_crop
 from service.reference.geography import Village, find_district, villages_of
-from service.reference.names import fold
-from service.reference.words import echo, word_key
+from service.reference.words import Match, decide, echo, name_words, rank, word_key
 from service.sms.engine import Command, Context, drop_units, language_of, languages_of_all, vocabulary
 
 
@@ -97,23 +96,30 @@ def parse_registration(session: Session, args: list[str], lang: str) -> Registra
 
 
 def find_village(session: Session, words: list[str], lang: str) -> Village:
-    """The village named by ``words``: a village (or jamoat) name, optionally with its
-    district (``Kalinin Balkhi``), or a district that has a single village.
+    """The village named by ``words`` as people write it (``service.reference.words``: any
+    language or script, inflected, other spellings, fillers dropped): a village (or jamoat) name,
+    optionally with its district (``Kalinin Balkhi``), or a district that has a single village;
+    failing these, a village name that is near enough to be sure (``Gulistan``, ``Okteppa``).
 
     Raises ``Refusal``: ``sms.reg.place`` (no words), ``sms.reg.place_ambiguous``
     (the name is in several districts), ``sms.reg.which_village`` (a district with
-    several villages, named in ``lang``), ``sms.reg.place_unknown``.
+    several villages, named in ``lang``), ``sms.did_you_mean`` (a near village, named in
+    ``lang``), ``sms.reg.place_unknown``.
     """
+    words = [w for w in words if name_words(w)]
     if not words:
         raise Refusal("sms.reg.place")
     villages = list(session.scalars(select(Village).order_by(Village.id)))
 
-    def named(part: list[str], district_ids: set[str] | None = None) -> list[Village]:
-        wanted = fold(" ".join(part))
-        return [v for v in villages if wanted and any(fold(n) == wanted for n in v.names.values())
-                and (district_ids is None or v.district_id in district_ids)]
+    def ranked(part: list[str], district_ids: set[str] | None = None) -> list[Match[Village]]:
+        return rank(" ".join(part), [(v, list(v.names.values())) for v in villages
+                                     if district_ids is None or v.district_id in district_ids])
 
-    hits = named(words)
+    def named(part: list[str], district_ids: set[str] | None = None) -> list[Village]:
+        return [m.value for m in ranked(part, district_ids) if m.score >= 100]
+
+    near = ranked(words)
+    hits = [m.value for m in near if m.score >= 100]
     if len(hits) == 1:
         return hits[0]
     for k in range(1, len(words)):  # "<village> <district>" or "<district> <village>"
@@ -130,6 +136,11 @@ def find_village(session: Session, words: list[str], lang: str) -> Village:
         if len(inside) == 1:
             return inside[0]
         raise Refusal("sms.reg.which_village", district=districts[0].name(lang))
+    best, sure = decide(near)
+    if best is not None and sure:
+        return best.value
+    if best is not None:
+        raise Refusal("sms.did_you_mean", word=echo(" ".join(words)), guess=best.value.name(lang))
     raise Refusal("sms.reg.place_unknown", place=echo(" ".join(words)))
 
 

@@ -53,8 +53,8 @@ class StageAssessment(Base):
 
 
 def normalise_code(text: str) -> str:
-    """Upper-case a PG code and drop spaces, dashes and dots (``"vos-03"`` → ``"VOS03"``)."""
-    return re.sub(r"[\s\-._]+", "", text or "").upper()
+    """Upper-case a PG code and drop spaces and punctuation (``"vos-03"``, ``"VOS03!"`` → ``"VOS03"``)."""
+    return re.sub(r"[\W_]+", "", text or "").upper()
 
 
 def by_code(session: Session, code: str) -> ProducerGroup | None:

@@ -19,6 +19,8 @@ from service.orders import rounds as order
 from service.db import utcnow
 from service.errors import Refusal
 from service.groups.producer_group import ProducerGroup
+from service.reference.crops import find_crop
+from service.reference.words import name_words
 from service.sms.engine import Command, Context
 
 
@@ -28,17 +30,37 @@ def _codes(ctx: Context) -> str:
     return ", ".join(i.code for i in input_catalogue.items_for(ctx.session, crops))
 
 
+#: punctuation glued to an item code or a number of packs (``ONJ1,`` ``2!``)
+_GLUED = ".,;:!?\"'()«»"
+
+
+def _crop_named(ctx: Context, args: list[str]) -> None:
+    """When the words without a digit name a crop (``ЗАКАЗ помидоров 2``: a crop, not an item
+    code), ``Refusal("orders.err.crop_codes")`` with that crop's item codes; else nothing."""
+    words = [w for w in args if not any(ch.isdigit() for ch in w)]
+    crop = find_crop(ctx.session, " ".join(words)) if words else None
+    if crop is None:
+        return
+    codes = [i.code for i in input_catalogue.items_for(ctx.session, [crop.id])]
+    if codes:
+        raise Refusal("orders.err.crop_codes", crop=crop.name(ctx.lang), code=codes[0], codes=", ".join(codes))
+
+
 def order_cmd(ctx: Context, args: list[str]) -> None:
     """``ORDER <item code> <packs>`` (the two words in either order)."""
     me = ctx.registered()
     order.active_pg(ctx.session, me)
-    if len(args) != 2:
-        example = _codes(ctx).split(", ")[0]
-        raise Refusal("orders.usage", code=example, codes=_codes(ctx))
-    code, packs = args
+    args = [w.strip(_GLUED) for w in args]
+    args = [w for w in args if w and name_words(w)]  # fillers and stray punctuation dropped
+    code, packs = args if len(args) == 2 else ("", "")
     if code.isdigit() and not packs.isdigit():
         code, packs = packs, code
     item = input_catalogue.by_code(ctx.session, code)
+    if item is None:
+        _crop_named(ctx, args)
+    if len(args) != 2:
+        example = _codes(ctx).split(", ")[0]
+        raise Refusal("orders.usage", code=example, codes=_codes(ctx))
     if item is None:
         raise Refusal("orders.err.item_unknown", code=code[:12], codes=_codes(ctx))
     placed = order.place_order(ctx.session, me, item, input_catalogue.parse_packs(packs), utcnow(), via="sms",

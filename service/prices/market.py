@@ -18,7 +18,8 @@ from service.db import Base, utcnow
 from service.reference import data
 from service.errors import Refusal
 from service.reference.geography import find_district
-from service.reference.names import fold, pick
+from service.reference.names import pick
+from service.reference.words import decide, rank
 
 KINDS = ("market", "collection_centre")
 MAX_PRICE_DIRAM = 100_000  # 1,000 TJS per kg: anything above is a typing error
@@ -82,23 +83,27 @@ def parse_tjs(text: str) -> int:
     return int(diram.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def find_market(session: Session, text: str) -> Market | None:
-    """The market whose code or any name folds to ``text`` (or uniquely starts with it), else the one
-    market (not collection centre) of the district so named; else None."""
-    wanted = fold(text)
-    if not wanted:
-        return None
+def match_market(session: Session, text: str) -> tuple[Market | None, bool]:
+    """The market ``text`` names as people write it (``service.reference.words``: its code or any
+    of its names, inflected, other spellings, typos), else the one market (not collection centre)
+    of the district so named (``Восеъ``), and whether that is sure: ``(market, True)`` to act on,
+    ``(market, False)`` to ask "did you mean ...?", ``(None, False)`` when none is near."""
     markets = list(session.scalars(select(Market).order_by(Market.id)))
-    for m in markets:
-        if any(fold(n) == wanted for n in [m.code, *m.names.values()]):
-            return m
-    hits = [m for m in markets if any(fold(n).startswith(wanted) for n in [m.code, *m.names.values()])]
-    if len(hits) == 1:
-        return hits[0]
+    best, sure = decide(rank(text, [(m, [m.code, *m.names.values()]) for m in markets]))
+    if sure:
+        return best.value, True
     # a town or district name ("Восеъ") names that district's one market (not its collection centre)
     in_district = [m for m in markets if m.kind == "market" and m.district_id in
                    {d.id for d in find_district(session, text)}]
-    return in_district[0] if len(in_district) == 1 else None
+    if len(in_district) == 1:
+        return in_district[0], True
+    return (best.value, False) if best else (None, False)
+
+
+def find_market(session: Session, text: str) -> Market | None:
+    """The market ``text`` surely names (:func:`match_market`), else None."""
+    market, sure = match_market(session, text)
+    return market if sure else None
 
 
 def set_price(session: Session, crop_id: str, market: Market, price_diram: int, on: dt.date,

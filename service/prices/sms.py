@@ -18,19 +18,23 @@ import templates_sms
 from service.errors import Refusal
 from service.messaging.encoding import measure
 from service.prices import alerts as price_alert
-from service.prices.market import Market, find_market, latest_prices, parse_tjs, set_price
+from service.prices.market import Market, latest_prices, match_market, parse_tjs, set_price
 from service.reference.crops import Crop, find_crop
 from service.reference.geography import Village
 from service.reference.render import tjs as money
-from service.reference.words import echo, means, word_key
+from service.reference.words import echo, means, name_words, word_key
 from service.sms.engine import MAX_REPLY_SEGMENTS, Command, Context, drop_units, vocabulary
 
 
 def _find_market(ctx: Context, words: list[str]) -> Market:
-    market = find_market(ctx.session, " ".join(words))
+    """The market ``words`` name (``match_market``); ``Refusal("sms.did_you_mean")`` when only
+    near, ``Refusal("sms.price.market_unknown")`` with the codes when none is near."""
+    market, sure = match_market(ctx.session, " ".join(words))
     if market is None:
         codes = ", ".join(ctx.session.scalars(select(Market.code).order_by(Market.id)))
         raise Refusal("sms.price.market_unknown", market=echo(" ".join(words)), markets=codes)
+    if not sure:
+        raise Refusal("sms.did_you_mean", word=echo(" ".join(words)), guess=market.name(ctx.lang))
     return market
 
 
@@ -64,6 +68,7 @@ def price_list(session: Session, crop: Crop, market: Market | None, lang: str, t
 
 
 def _price(ctx: Context, args: list[str]) -> None:
+    args = [w for w in args if name_words(w)]  # fillers and stray punctuation ("Цены на лук")
     if not args:
         raise Refusal("sms.price.usage", crops=ctx.crop_names())
     crop, rest = find_crop(ctx.session, args[0]), args[1:]
@@ -125,15 +130,13 @@ def pricealert(ctx: Context, args: list[str]) -> None:
             diram = parse_tjs(word)
         else:
             rest.append(word)
+    rest = [w for w in rest if name_words(w)]
     if not rest or diram is None:
         raise Refusal("push.pricealert_usage")
     at = next((i for i, w in enumerate(rest) if find_crop(ctx.session, w)), 0)
     crop = ctx.crop(rest[at])
-    market_words = rest[:at] + rest[at + 1:]
-    market = find_market(ctx.session, " ".join(market_words)) if market_words else None
-    if market_words and market is None:
-        codes = ", ".join(ctx.session.scalars(select(Market.code).order_by(Market.id)))
-        raise Refusal("sms.price.market_unknown", market=echo(" ".join(market_words)), markets=codes)
+    market_words = [w for w in rest[:at] + rest[at + 1:] if name_words(w)]
+    market = _find_market(ctx, market_words) if market_words else None
     price_alert.set_price_alert(ctx.session, me, crop.id, diram, direction, market)
     ctx.reply(f"push.pricealert_{direction}", crop=crop.name(ctx.lang), threshold=money(diram, ctx.lang),
               market=market.name(ctx.lang) if market else templates_sms.text("push.any_market", ctx.lang))

@@ -8,7 +8,8 @@ from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from service.db import Base
-from service.reference.names import fold, pick
+from service.reference.names import pick
+from service.reference.words import decide, rank
 
 
 class Crop(Base):
@@ -29,18 +30,19 @@ def crops(session: Session) -> list[Crop]:
     return list(session.scalars(select(Crop).order_by(Crop.id)))
 
 
+def _candidates(all_crops: list[Crop]) -> list[tuple[Crop, list[str]]]:
+    return [(c, [c.id, *c.names.values(), *(c.aliases or [])]) for c in all_crops]
+
+
+def match_crop(session: Session, text: str) -> tuple[Crop | None, bool]:
+    """The crop ``text`` names as people write it (``service.reference.words``: inflections,
+    punctuation, fillers, other spellings, typos) and whether that is sure: ``(crop, True)`` to act
+    on, ``(crop, False)`` to ask "did you mean ...?", ``(None, False)`` when none is near."""
+    best, sure = decide(rank(text, _candidates(crops(session))))
+    return (best.value if best else None), sure
+
+
 def find_crop(session: Session, text: str) -> Crop | None:
-    """The crop whose id, name or alias folds to ``text`` (or starts with it, 3+ letters); else None."""
-    wanted = fold(text)
-    if not wanted:
-        return None
-    all_crops = crops(session)
-    for c in all_crops:
-        if any(fold(n) == wanted for n in [c.id, *c.names.values(), *(c.aliases or [])]):
-            return c
-    if len(wanted) >= 3:
-        hits = [c for c in all_crops
-                if any(fold(n).startswith(wanted) for n in [c.id, *c.names.values(), *(c.aliases or [])])]
-        if len(hits) == 1:
-            return hits[0]
-    return None
+    """The crop ``text`` surely names (:func:`match_crop`), else None."""
+    crop, sure = match_crop(session, text)
+    return crop if sure else None

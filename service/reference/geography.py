@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from service.db import Base
 from service.reference.names import fold, pick
+from service.reference.words import rank
 
 
 class District(Base):
@@ -64,13 +65,7 @@ def villages_of(session: Session, district_id: str) -> list[Village]:
 
 
 def find_district(session: Session, text: str) -> list[District]:
-    """Districts whose id, name in any language or alias folds to ``text``."""
-    wanted = fold(text)
-    if not wanted:
-        return []
-    hits = []
-    for d in districts(session):
-        candidates = [d.id, *d.names.values(), *(d.aliases or [])]
-        if any(fold(c) == wanted for c in candidates):
-            hits.append(d)
-    return hits
+    """Districts whose id, name in any language or alias ``text`` names exactly as people write
+    it (``service.reference.words.rank`` score 100: inflected, other spellings, punctuation)."""
+    ranked = rank(text, [(d, [d.id, *d.names.values(), *(d.aliases or [])]) for d in districts(session)])
+    return [m.value for m in ranked if m.score >= 100]

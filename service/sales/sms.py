@@ -20,7 +20,7 @@ import templates_sms
 from service.errors import Refusal
 from service.prices.market import parse_tjs
 from service.reference import quantity
-from service.reference.words import word_key
+from service.reference.words import leading_fillers_dropped, word_key
 from service.sales import joint_sale
 from service.sales import yields as yield_report
 from service.sms.engine import Command, Context
@@ -67,6 +67,7 @@ def parse_week(words: list[str], today: dt.date) -> dt.date:
 def sell(ctx: Context, args: list[str]) -> None:
     """``SELL <crop> <qty> [unit] [week]``."""
     me = ctx.registered()
+    args = leading_fillers_dropped(args)
     if len(args) < 2:
         raise Refusal("sales.sell.usage")
     crop = ctx.crop(args[0], "sales.crop_unknown")
@@ -98,6 +99,7 @@ def offer(ctx: Context, args: list[str]) -> None:
 def report_yield(ctx: Context, args: list[str]) -> None:
     """``YIELD <crop> <qty> [unit] <area> [unit]``."""
     me = ctx.registered()
+    args = leading_fillers_dropped(args)
     if len(args) < 3:
         raise Refusal("yields.usage")
     crop = ctx.crop(args[0], "sales.crop_unknown")

@@ -56,7 +56,7 @@ from service.messaging.message import InboundMessage, OutboundMessage, queue_sms
 from service.messaging.optout import Suppression
 from service.reference.names import LANGUAGES
 from service.reference.phone import InvalidPhone, to_e164
-from service.reference.crops import Crop, crops, find_crop
+from service.reference.crops import Crop, crops, match_crop
 from service.reference.words import echo, word_key
 from service.settings import Settings
 
@@ -339,11 +339,15 @@ class Context:
         return ", ".join(c.name(self.lang) for c in crops(self.session))
 
     def crop(self, words: str, refusal: str = "sms.price.crop_unknown") -> Crop:
-        """The crop ``words`` name (any language, folded); ``Refusal(refusal)`` with the farmer's
-        words (cut) and the crop names when none matches."""
-        found = find_crop(self.session, words)
+        """The crop ``words`` name as people write them (``match_crop``: any language, inflected,
+        punctuation and fillers dropped); ``Refusal("sms.did_you_mean")`` naming the crop when the
+        match is near but not sure, ``Refusal(refusal)`` with the farmer's words (cut) and the crop
+        names when none is near."""
+        found, sure = match_crop(self.session, words)
         if found is None:
             raise Refusal(refusal, crop=echo(words), crops=self.crop_names())
+        if not sure:
+            raise Refusal("sms.did_you_mean", word=echo(words), guess=found.name(self.lang))
         return found
 
     def registered(self):

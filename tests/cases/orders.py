@@ -88,6 +88,7 @@ class Case:
 
 ONJ1_X2_EN = ("Order 1: ONJ1 x2 = 520.00 TJS, you save 80.00.", "CANCEL 1")
 CODES_ONION = "ONJ1, ONM1, ONS1, FCM1, FVC1, FYM1, PBD1, PLS1, PTR1, ECR1, EPF1"
+CODES_TOMATO = "TMC1, TMH1, TML1, FCM1, FVC1, FYM1, PBD1, PLS1, PTR1, ECR1, EPF1"
 QTY = {"max": 999}
 
 
@@ -111,6 +112,18 @@ CASES = [
     Case("two members share one round", [(FARRUKH, "ORDER ONJ1 2"), (OLGA, "ORDER FCM1 1")],
          [Reply(FARRUKH, "en", has=ONJ1_X2_EN), Reply(OLGA, "ru", has=("Заказ 2: FCM1 x1",))],
          [("farrukh", "ONJ1", 2, "placed"), ("olga", "FCM1", 1, "placed")], rounds=1),
+    # words as people write them (issue 9 item 2): punctuation glued to the code and packs; a crop
+    # (inflected, any language) where the item code goes answers with that crop's codes
+    Case("punctuation glued to the code and packs", [(FARRUKH, "ORDER: ONJ1, 2!")],
+         [Reply(FARRUKH, "en", has=ONJ1_X2_EN)], [("farrukh", "ONJ1", 2, "placed")], rounds=1),
+    refused("ru: an inflected crop for the code names its codes", OLGA, "ЗАКАЗ лука 2", "ru", "orders.err.crop_codes",
+            crop="Лук", code="ONJ1", codes=CODES_ONION),
+    refused("tg: a crop with the plural -ҳо for the code names its codes", OTHER_PG, "ФАРМОИШ помидорҳо 2", "tg",
+            "orders.err.crop_codes", crop="Помидор", code="TMC1", codes=CODES_TOMATO),
+    refused("uz: a crop with the plural -lar for the code names its codes", ZARINA, "BUYURTMA piyozlar 1", "uz",
+            "orders.err.crop_codes", crop="Piyoz", code="ONJ1", codes=CODES_ONION),
+    refused("en: a plural crop for the code names its codes", FARRUKH, "ORDER 2 tomatoes", "en",
+            "orders.err.crop_codes", crop="Tomato", code="TMC1", codes=CODES_TOMATO),
     refused("zero packs", FARRUKH, "ORDER ONJ1 0", "en", "orders.err.qty", **QTY),
     refused("negative packs", OLGA, "ORDER ONJ1 -2", "ru", "orders.err.qty", **QTY),
     refused("a fraction of a pack", ZARINA, "ORDER ONJ1 1,5", "uz", "orders.err.qty", **QTY),
