@@ -22,6 +22,7 @@ from service.groups.membership import Membership
 from service.messaging.message import InboundMessage, OutboundMessage
 from service.messaging.optout import Suppression
 from service.groups.producer_group import ProducerGroup
+from service.ussd.session import FormDraft
 from cases.sms import CASES, FARRUKH, HOUSEHOLD, NEW, RUSTAM, TOKEN, ZARINA, Case, Out, Post, at
 
 TZ = ZoneInfo("Asia/Dushanbe")
@@ -83,6 +84,14 @@ def snapshot(session) -> dict[str, set]:
     }
 
 
+def confirm_code(session, phone: str | None) -> str | None:
+    """The code of the newest confirmation a staff command holds for ``phone`` (``service.sms.confirm``)."""
+    session.expire_all()
+    row = session.scalars(select(FormDraft).where(FormDraft.phone == phone)
+                          .order_by(FormDraft.updated_at.desc())).first()
+    return row.data.get("code") if row else None
+
+
 def post(client, p: Post, codes: dict):
     query = "" if p.key is None else "?" + urllib.parse.urlencode({"key": p.key})
     if p.form is not None:
@@ -120,10 +129,13 @@ def test_inbound(case: Case, client, session):
     codes = build_world(session)
     before = snapshot(session)
     for p in case.posts:
+        codes["code"] = confirm_code(session, p.form.get("from") if p.form else None) or codes.get("code", "none")
         resp = post(client, p, codes)
         assert resp.status_code == p.status, resp.get_data(as_text=True)
         if p.answer is not None:
             assert resp.get_data(as_text=True) == p.answer
+    last = case.posts[-1].form
+    codes["code"] = confirm_code(session, last.get("from") if last else None) or codes["code"]
     after = snapshot(session)
 
     changed = set()
