@@ -155,7 +155,8 @@ def test_confirmed_alert_reaches_each_farmer_at_the_next_tick(app, client, sessi
     alerts = {r.phone: (r.language, r.text) for r in session.scalars(select(OutboundMessage)
                                                                       .where(OutboundMessage.kind == "alert"))}
     farmers = {f.phone: f.language for f in session.scalars(select(Farmer)) if f.phone != HOUSEHOLD}
-    assert alerts == {phone: (lang, templates_sms.text("push.alert", lang, place="VOSE",
+    vose = {"tg": "Восеъ", "ru": "Восе", "uz": "Vose", "en": "Vose'"}
+    assert alerts == {phone: (lang, templates_sms.text("push.alert", lang, place=vose[lang],
                                                        text="Hail tonight, cover seedlings"))
                       for phone, lang in farmers.items()}
     assert FARRUKH in alerts
