@@ -117,14 +117,17 @@ def test_parse_day_refuses_impossible_dates(word):
 
 @pytest.mark.parametrize("key", PUSH_SMS_KEYS)
 def test_push_replies_fit_two_sms_and_latin_ones_are_gsm7(key):
-    long = {"crop": "Помидор", "what": "шинондан", "date": "31.12.26", "next": "31.12.26", "target": "RICE.BALKHI",
-            "count": 12345, "segments": 23456, "langs": "tg 9000x1, ru 2000x2, uz 1000x1, en 345x1",
+    long = {"crop": "Помидор", "what": "шинондан", "date": "31.12.26", "next": "31.12.26",
+            "target": "Помидор - Ҷомӣ, Помидор, занон",
+            "count": 12345, "segments": 23456, "langs": "tg: tg; ru: ru; uz: uz; en: en",  # without counts when long
             "cost": "2345,60", "code": "1234", "threshold": "1000,00", "market": "Ҷалолиддини Балхӣ",
             "place": "RICE.BALKHI", "text": "x", "lines": "x", "price": "1,00",
             "names": "Ҷалолиддин, Гулнора +1"}
+    latin = {"target": "Pomidor - Jomiy, Pomidor, ayollar"}  # places are named in the reply language
     for lang in ("tg", "ru", "uz", "en"):
         names = templates_sms.placeholders(templates_sms.catalogue()[key][lang]) - {"ussd"}
-        text = templates_sms.text(key, lang, **{k: long[k] for k in names})
+        values = {**long, **latin} if lang in ("uz", "en") else long
+        text = templates_sms.text(key, lang, **{k: values[k] for k in names})
         m = measure(text)
         assert m.segments <= 2, (key, lang, m)
         if lang in ("uz", "en"):
@@ -160,3 +163,17 @@ def test_confirmed_alert_reaches_each_farmer_at_the_next_tick(app, client, sessi
                                                        text="Hail tonight, cover seedlings"))
                       for phone, lang in farmers.items()}
     assert FARRUKH in alerts
+
+
+def test_alert_versions_reach_each_language_at_the_next_tick(app, client, session):
+    """``ALERT vose women men: Hail tg: Жола``: Tajik speakers get the Tajik version, the others the
+    text as typed, each inside their language's wrapper naming the place in their language."""
+    codes = build_world(session)
+    post(client, Post(at("a1", STAFF, "ALERT vose women men: Hail tonight tg: Имшаб жола")), codes)
+    post(client, Post(at("a2", STAFF, f"ALERT OK {_code(session, STAFF)}")), codes)
+    tick(session_factory(app), app.config, utcnow() + dt.timedelta(minutes=1))
+    session.expire_all()
+    alerts = {r.phone: r.text for r in session.scalars(select(OutboundMessage).where(OutboundMessage.kind == "alert"))}
+    assert alerts == {"+992901000002": "ОГОҲӢ Восеъ: Имшаб жола", "+992901000003": "DIQQAT Vose: Hail tonight",
+                      FARRUKH: "ALERT Vose': Hail tonight"}
+    assert session.scalar(select(Broadcast.audience)) == {"districts": ["vose"], "genders": ["female", "male"]}

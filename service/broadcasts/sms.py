@@ -38,7 +38,8 @@ from service.reference.names import LANGUAGES
 from service.reference.render import tjs as money
 from service.reference.words import echo, word_key
 from service.sms import confirm
-from service.sms.engine import Command, Context, vocabulary
+from service.messaging.encoding import measure
+from service.sms.engine import MAX_REPLY_SEGMENTS, Command, Context, vocabulary
 
 ALERT_DRAFT = "alert"  # FormDraft.kind of a staff alert waiting for its OK
 GENDER_WORDS = {"female": "push.alert_women", "male": "push.alert_men"}
@@ -98,19 +99,21 @@ def _cost(preview: broadcast.Preview, lang: str) -> str:
 def who(ctx: Context, found: broadcast.FieldAlert) -> str:
     """The audience as the preview names it in the reply language: place, crops, genders."""
     parts = [found.places[ctx.lang]]
-    parts += [ctx.session.get(Crop, c).name(ctx.lang) for c in found.audience.crops]
+    implied = {c.split(".")[0] for c in found.audience.clusters}  # a cluster's name says its crop
+    parts += [ctx.session.get(Crop, c).name(ctx.lang) for c in found.audience.crops if c not in implied]
     parts += [templates_sms.text(GENDER_WORDS[g], ctx.lang) for g in found.audience.genders]
     return ", ".join(parts)
 
 
-def versions_line(ctx: Context, found: broadcast.FieldAlert) -> str:
-    """Which version goes to which language, with the recipients of each language:
-    ``"your text: tg 2, uz 1"`` or ``"tg: tg 2, uz 1; ru: ru 1"``."""
+def versions_line(ctx: Context, found: broadcast.FieldAlert, counts: bool = True) -> str:
+    """Which version goes to which language of the recipients, with each language's recipients
+    when ``counts``: ``"your text: tg 2, uz 1"`` or ``"tg: tg 2, uz 1; ru: ru 1"`` (``"tg: tg, uz"``
+    without counts)."""
     groups: dict[str, list[str]] = {}
     for lang in LANGUAGES:
         entry = found.preview.by_language.get(lang)
         if entry:
-            groups.setdefault(found.sources[lang], []).append(f"{lang} {entry['recipients']}")
+            groups.setdefault(found.sources[lang], []).append(f"{lang} {entry['recipients']}" if counts else lang)
     label = {broadcast.TYPED: templates_sms.text("push.alert_typed", ctx.lang)}
     return "; ".join(f"{label.get(src, src)}: {', '.join(items)}" for src, items in groups.items())
 
@@ -122,8 +125,14 @@ def alert(ctx: Context, args: list[str]) -> None:
     found = _found(ctx, data)
     code = confirm.hold(ctx.session, ctx.phone, ALERT_DRAFT, data)
     p = found.preview
-    ctx.reply("push.alert_preview", target=who(ctx, found), count=p.recipients, segments=p.segments,
-              langs=versions_line(ctx, found), cost=_cost(p, ctx.lang), code=code)
+
+    def preview(counts: bool) -> str:
+        return templates_sms.text("push.alert_preview", ctx.lang, target=who(ctx, found), count=p.recipients,
+                                  segments=p.segments, langs=versions_line(ctx, found, counts),
+                                  cost=_cost(p, ctx.lang), code=code)
+
+    text = preview(True)  # without the counts per language when they would make it a third SMS
+    ctx.reply_text(text if measure(text).segments <= MAX_REPLY_SEGMENTS else preview(False))
 
 
 def alert_send(ctx: Context, args: list[str]) -> None:
