@@ -86,6 +86,8 @@ def snapshot(session) -> dict[str, set]:
 
 def confirm_code(session, phone: str | None) -> str | None:
     """The code of the newest confirmation a staff command holds for ``phone`` (``service.sms.confirm``)."""
+    if not phone or "\x00" in phone:  # the %00 cases: no staff command there
+        return None
     session.expire_all()
     row = session.scalars(select(FormDraft).where(FormDraft.phone == phone)
                           .order_by(FormDraft.updated_at.desc())).first()

@@ -13,7 +13,8 @@ from cases.sms import FARRUKH, HOUSEHOLD, STAFF, TOKEN, Post, at
 from cases.sms_push import CASES, Case
 from scheduler.tick import tick
 from service import session_factory
-from service.broadcasts.broadcast import Broadcast
+from service.broadcasts.broadcast import Broadcast, alert_versions
+from service.broadcasts.sms import split_versions
 from service.reminders.crop_cycle import CropCycle, Reminder
 from service.db import utcnow
 from service.messaging.encoding import measure
@@ -177,3 +178,25 @@ def test_alert_versions_reach_each_language_at_the_next_tick(app, client, sessio
     assert alerts == {"+992901000002": "ОГОҲӢ Восеъ: Имшаб жола", "+992901000003": "DIQQAT Vose: Hail tonight",
                       FARRUKH: "ALERT Vose': Hail tonight"}
     assert session.scalar(select(Broadcast.audience)) == {"districts": ["vose"], "genders": ["female", "male"]}
+
+
+@pytest.mark.parametrize("typed, expected", [
+    ("Hail tonight", ("Hail tonight", {})),
+    ("tg: Имшаб жола ru: Град", ("", {"tg": "Имшаб жола", "ru": "Град"})),
+    ("Hail TG: Жола", ("Hail", {"tg": "Жола"})),
+    ("Frozen: ground, open:en", ("Frozen: ground, open:en", {})),  # a marker needs a space before it
+    ("en: Hail en: Frost", ("", {"en": "Frost"})),                  # a later marker wins
+])
+def test_split_versions(typed, expected):
+    assert split_versions(typed) == expected
+
+
+@pytest.mark.parametrize("text, versions, expected", [
+    ("Hail", {}, {"tg": "", "ru": "", "uz": "", "en": ""}),
+    ("Hail", {"tg": "Жола"}, {"tg": "tg", "ru": "", "uz": "", "en": ""}),
+    ("", {"ru": "Град", "en": "Hail"}, {"tg": "ru", "ru": "ru", "uz": "ru", "en": "en"}),
+    ("", {"en": "Hail", "tg": "Жола"}, {"tg": "tg", "ru": "tg", "uz": "tg", "en": "en"}),
+    ("", {"tg": ""}, {}),
+])
+def test_alert_versions(text, versions, expected):
+    assert alert_versions(text, versions) == expected

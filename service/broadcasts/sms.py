@@ -82,7 +82,7 @@ def _parse(ctx: Context, args: list[str]) -> dict:
         return {"target": "", "crops": [], "genders": [], "text": "", "versions": {}}
     crops, genders, taken = _qualifiers(ctx, args[1:])
     text, versions = split_versions(ctx.rest(1 + taken))
-    return {"target": args[0], "crops": crops, "genders": genders, "text": text, "versions": versions}
+    return {"target": args[0].rstrip(":"), "crops": crops, "genders": genders, "text": text, "versions": versions}
 
 
 def _found(ctx: Context, data: dict) -> broadcast.FieldAlert:

@@ -223,6 +223,8 @@ CASES: list[Case] = [
          [Out(STAFF, lang="tg", has=("tg: tg 1",)),
           Out(STAFF, lang="tg", key="push.alert_sent", params={"count": 3, "segments": 3, "cost": "0,30"})],
          broadcasts=[("alert", "scheduled", {"districts": ["vose"]}, "ALERT Vose': Hail tonight")]),
+    one("a colon after the place is not part of it", STAFF, "ALERT vose: Hail tonight",
+        [Out(STAFF, lang="tg", has=("Огоҳӣ Восеъ: 3 нафар", "(матни шумо: tg 1, uz 1, en 1)"))]),
     one("ALERT with only an empty marker", STAFF, "ALERT vose tg:", [Out(STAFF, lang="tg", key="push.alert_usage")]),
     Case("a wrong code sends nothing", [(STAFF, "ALERT vose Hail"), (STAFF, "ALERT OK 1")],
          [Out(STAFF, has=("Восеъ",)), Out(STAFF, lang="tg", key="push.alert_code_unknown", params={"code": "1"})]),
