@@ -23,7 +23,7 @@ from service.messaging.message import InboundMessage, OutboundMessage
 from service.messaging.optout import Suppression
 from service.groups.producer_group import ProducerGroup
 from service.ussd.session import FormDraft
-from cases.sms import CASES, FARRUKH, HOUSEHOLD, NEW, RUSTAM, TOKEN, ZARINA, Case, Out, Post, at
+from cases.sms import CASES, FARRUKH, HOUSEHOLD, NEW, RUSTAM, STAFF, TOKEN, ZARINA, Case, Out, Post, at
 
 TZ = ZoneInfo("Asia/Dushanbe")
 
@@ -290,3 +290,20 @@ def test_help_again_after_the_quiet_period(client, session):
     ids = {g: session.scalar(select(InboundMessage.id).where(InboundMessage.gateway_id == g)) for g in ("q1", "q2")}
     replies = [r.in_reply_to for r in session.scalars(select(OutboundMessage).order_by(OutboundMessage.id))]
     assert replies == [ids["q1"], ids["q2"]]
+
+
+def test_setprice_code_expires_after_half_an_hour(client, session):
+    """An unusual price's code is good for 30 minutes (``service.sms.confirm.CONFIRM_WITHIN``)."""
+    codes = build_world(session)
+    post(client, Post(at("p1", STAFF, "SETPRICE onion VOSE 17")), codes)
+    code = confirm_code(session, STAFF)
+    session.execute(update(FormDraft).values(updated_at=utcnow() - dt.timedelta(minutes=31)))
+    session.commit()
+    post(client, Post(at("p2", STAFF, f"SETPRICE OK {code}")), codes)
+    session.expire_all()
+    last = session.scalars(select(OutboundMessage).order_by(OutboundMessage.id.desc())).first()
+    assert last.text == templates_sms.text("sms.setprice.code_unknown", "tg", code=code)
+    vose = session.scalar(select(Market.id).where(Market.code == "VOSE"))
+    assert session.scalar(select(MarketPrice.price_diram).where(
+        MarketPrice.market_id == vose, MarketPrice.crop_id == "onion",
+        MarketPrice.observed_on == utcnow().astimezone(TZ).date())) == 140
