@@ -33,12 +33,12 @@ import re
 import templates_sms
 from service.broadcasts import broadcast
 from service.errors import Refusal
+from service.messaging.encoding import measure
 from service.reference.crops import Crop, find_crop
 from service.reference.names import LANGUAGES
 from service.reference.render import tjs as money
 from service.reference.words import echo, word_key
 from service.sms import confirm
-from service.messaging.encoding import measure
 from service.sms.engine import MAX_REPLY_SEGMENTS, Command, Context, vocabulary
 
 ALERT_DRAFT = "alert"  # FormDraft.kind of a staff alert waiting for its OK
