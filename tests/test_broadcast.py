@@ -162,10 +162,15 @@ def test_field_alert_refusals(session, region, label, phone, target, text, key):
     assert err.value.key == key and templates_sms.has(key)
 
 
+KULOB_VILLAGE = {"tg": "Кӯлоб", "ru": "Куляб", "uz": "Kulob", "en": "Kulob"}  # the jamoat centre
+
+
 @pytest.mark.parametrize("label, target, place, expected", [
-    ("district by a local name", "Кӯлоб", "KULOB", ["+992901000003", "+992901000004"]),
-    ("cluster id", "rice.balkhi", "RICE.BALKHI", ["+992901000001", "+992901000002"]),
-    ("PG code in any case", "kul01", "KUL01", ["+992901000003"]),
+    ("district by a local name", "Кӯлоб", {"tg": "Кӯлоб", "ru": "Куляб", "uz": "Ko'lob", "en": "Kulob"},
+     ["+992901000003", "+992901000004"]),
+    ("cluster id", "rice.balkhi", {"tg": "Шолӣ - Балхӣ", "ru": "Рис - Балхи", "uz": "Sholi - Balxiy",
+                                   "en": "Rice - Balkhi"}, ["+992901000001", "+992901000002"]),
+    ("PG code in any case: named by its village", "kul01", KULOB_VILLAGE, ["+992901000003"]),
 ], ids=lambda v: v if isinstance(v, str) and " " in v else "")
 def test_field_alert_reaches_the_target_in_each_language(session, region, label, target, place, expected):
     row, estimate = alert_from_field(session, STAFF_PHONE, target, "Hail tonight",
@@ -177,7 +182,7 @@ def test_field_alert_reaches_the_target_in_each_language(session, region, label,
     assert [r.phone for r in sent] == expected == phones(session, Audience.from_dict(row.audience))
     assert {r.kind for r in sent} == {"alert"} and estimate.recipients == len(expected)
     for r in sent:
-        assert r.text == templates_sms.text("push.alert", r.language, place=place, text="Hail tonight")
+        assert r.text == templates_sms.text("push.alert", r.language, place=place[r.language], text="Hail tonight")
     assert (estimate.segments, estimate.cost_tjs) == (len(expected), Decimal("0.1") * len(expected))
 
 

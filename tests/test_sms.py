@@ -22,7 +22,8 @@ from service.groups.membership import Membership
 from service.messaging.message import InboundMessage, OutboundMessage
 from service.messaging.optout import Suppression
 from service.groups.producer_group import ProducerGroup
-from cases.sms import CASES, FARRUKH, HOUSEHOLD, NEW, RUSTAM, TOKEN, ZARINA, Case, Out, Post, at
+from service.ussd.session import FormDraft
+from cases.sms import CASES, FARRUKH, HOUSEHOLD, NEW, RUSTAM, STAFF, TOKEN, ZARINA, Case, Out, Post, at
 
 TZ = ZoneInfo("Asia/Dushanbe")
 
@@ -83,6 +84,16 @@ def snapshot(session) -> dict[str, set]:
     }
 
 
+def confirm_code(session, phone: str | None) -> str | None:
+    """The code of the newest confirmation a staff command holds for ``phone`` (``service.sms.confirm``)."""
+    if not phone or "\x00" in phone:  # the %00 cases: no staff command there
+        return None
+    session.expire_all()
+    row = session.scalars(select(FormDraft).where(FormDraft.phone == phone)
+                          .order_by(FormDraft.updated_at.desc())).first()
+    return row.data.get("code") if row else None
+
+
 def post(client, p: Post, codes: dict):
     query = "" if p.key is None else "?" + urllib.parse.urlencode({"key": p.key})
     if p.form is not None:
@@ -120,10 +131,13 @@ def test_inbound(case: Case, client, session):
     codes = build_world(session)
     before = snapshot(session)
     for p in case.posts:
+        codes["code"] = confirm_code(session, p.form.get("from") if p.form else None) or codes.get("code", "none")
         resp = post(client, p, codes)
         assert resp.status_code == p.status, resp.get_data(as_text=True)
         if p.answer is not None:
             assert resp.get_data(as_text=True) == p.answer
+    last = case.posts[-1].form
+    codes["code"] = confirm_code(session, last.get("from") if last else None) or codes["code"]
     after = snapshot(session)
 
     changed = set()
@@ -328,3 +342,20 @@ def test_no_help_while_the_pointer_is_recent(client, session):
     session.expire_all()
     texts = [r.text for r in session.scalars(select(OutboundMessage).order_by(OutboundMessage.id))]
     assert texts == [templates_sms.text(k, "tg") for k in ("sms.help.new", "sms.help.new", "sms.help.again")]
+
+
+def test_setprice_code_expires_after_half_an_hour(client, session):
+    """An unusual price's code is good for 30 minutes (``service.sms.confirm.CONFIRM_WITHIN``)."""
+    codes = build_world(session)
+    post(client, Post(at("p1", STAFF, "SETPRICE onion VOSE 17")), codes)
+    code = confirm_code(session, STAFF)
+    session.execute(update(FormDraft).values(updated_at=utcnow() - dt.timedelta(minutes=31)))
+    session.commit()
+    post(client, Post(at("p2", STAFF, f"SETPRICE OK {code}")), codes)
+    session.expire_all()
+    last = session.scalars(select(OutboundMessage).order_by(OutboundMessage.id.desc())).first()
+    assert last.text == templates_sms.text("sms.setprice.code_unknown", "tg", code=code)
+    vose = session.scalar(select(Market.id).where(Market.code == "VOSE"))
+    assert session.scalar(select(MarketPrice.price_diram).where(
+        MarketPrice.market_id == vose, MarketPrice.crop_id == "onion",
+        MarketPrice.observed_on == utcnow().astimezone(TZ).date())) == 140

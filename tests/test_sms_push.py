@@ -13,7 +13,8 @@ from cases.sms import FARRUKH, HOUSEHOLD, STAFF, TOKEN, Post, at
 from cases.sms_push import CASES, Case
 from scheduler.tick import tick
 from service import session_factory
-from service.broadcasts.broadcast import Broadcast
+from service.broadcasts.broadcast import Broadcast, alert_versions
+from service.broadcasts.sms import split_versions
 from service.reminders.crop_cycle import CropCycle, Reminder
 from service.db import utcnow
 from service.messaging.encoding import measure
@@ -117,14 +118,17 @@ def test_parse_day_refuses_impossible_dates(word):
 
 @pytest.mark.parametrize("key", PUSH_SMS_KEYS)
 def test_push_replies_fit_two_sms_and_latin_ones_are_gsm7(key):
-    long = {"crop": "Помидор", "what": "шинондан", "date": "31.12.26", "next": "31.12.26", "target": "RICE.BALKHI",
-            "count": 12345, "segments": 23456, "langs": "tg 9000x1, ru 2000x2, uz 1000x1, en 345x1",
+    long = {"crop": "Помидор", "what": "шинондан", "date": "31.12.26", "next": "31.12.26",
+            "target": "Помидор - Ҷомӣ, Помидор, занон",
+            "count": 12345, "segments": 23456, "langs": "tg: tg; ru: ru; uz: uz; en: en",  # without counts when long
             "cost": "2345,60", "code": "1234", "threshold": "1000,00", "market": "Ҷалолиддини Балхӣ",
             "place": "RICE.BALKHI", "text": "x", "lines": "x", "price": "1,00",
             "names": "Ҷалолиддин, Гулнора +1"}
+    latin = {"target": "Pomidor - Jomiy, Pomidor, ayollar"}  # places are named in the reply language
     for lang in ("tg", "ru", "uz", "en"):
         names = templates_sms.placeholders(templates_sms.catalogue()[key][lang]) - {"ussd"}
-        text = templates_sms.text(key, lang, **{k: long[k] for k in names})
+        values = {**long, **latin} if lang in ("uz", "en") else long
+        text = templates_sms.text(key, lang, **{k: values[k] for k in names})
         m = measure(text)
         assert m.segments <= 2, (key, lang, m)
         if lang in ("uz", "en"):
@@ -155,7 +159,44 @@ def test_confirmed_alert_reaches_each_farmer_at_the_next_tick(app, client, sessi
     alerts = {r.phone: (r.language, r.text) for r in session.scalars(select(OutboundMessage)
                                                                       .where(OutboundMessage.kind == "alert"))}
     farmers = {f.phone: f.language for f in session.scalars(select(Farmer)) if f.phone != HOUSEHOLD}
-    assert alerts == {phone: (lang, templates_sms.text("push.alert", lang, place="VOSE",
+    vose = {"tg": "Восеъ", "ru": "Восе", "uz": "Vose", "en": "Vose'"}
+    assert alerts == {phone: (lang, templates_sms.text("push.alert", lang, place=vose[lang],
                                                        text="Hail tonight, cover seedlings"))
                       for phone, lang in farmers.items()}
     assert FARRUKH in alerts
+
+
+def test_alert_versions_reach_each_language_at_the_next_tick(app, client, session):
+    """``ALERT vose women men: Hail tg: Жола``: Tajik speakers get the Tajik version, the others the
+    text as typed, each inside their language's wrapper naming the place in their language."""
+    codes = build_world(session)
+    post(client, Post(at("a1", STAFF, "ALERT vose women men: Hail tonight tg: Имшаб жола")), codes)
+    post(client, Post(at("a2", STAFF, f"ALERT OK {_code(session, STAFF)}")), codes)
+    tick(session_factory(app), app.config, utcnow() + dt.timedelta(minutes=1))
+    session.expire_all()
+    alerts = {r.phone: r.text for r in session.scalars(select(OutboundMessage).where(OutboundMessage.kind == "alert"))}
+    assert alerts == {"+992901000002": "ОГОҲӢ Восеъ: Имшаб жола", "+992901000003": "DIQQAT Vose: Hail tonight",
+                      FARRUKH: "ALERT Vose': Hail tonight"}
+    assert session.scalar(select(Broadcast.audience)) == {"districts": ["vose"], "genders": ["female", "male"]}
+
+
+@pytest.mark.parametrize("typed, expected", [
+    ("Hail tonight", ("Hail tonight", {})),
+    ("tg: Имшаб жола ru: Град", ("", {"tg": "Имшаб жола", "ru": "Град"})),
+    ("Hail TG: Жола", ("Hail", {"tg": "Жола"})),
+    ("Frozen: ground, open:en", ("Frozen: ground, open:en", {})),  # a marker needs a space before it
+    ("en: Hail en: Frost", ("", {"en": "Frost"})),                  # a later marker wins
+])
+def test_split_versions(typed, expected):
+    assert split_versions(typed) == expected
+
+
+@pytest.mark.parametrize("text, versions, expected", [
+    ("Hail", {}, {"tg": "", "ru": "", "uz": "", "en": ""}),
+    ("Hail", {"tg": "Жола"}, {"tg": "tg", "ru": "", "uz": "", "en": ""}),
+    ("", {"ru": "Град", "en": "Hail"}, {"tg": "ru", "ru": "ru", "uz": "ru", "en": "en"}),
+    ("", {"en": "Hail", "tg": "Жола"}, {"tg": "tg", "ru": "tg", "uz": "tg", "en": "en"}),
+    ("", {"tg": ""}, {}),
+])
+def test_alert_versions(text, versions, expected):
+    assert alert_versions(text, versions) == expected

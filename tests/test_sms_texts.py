@@ -33,6 +33,7 @@ LONG = {
     "markets": "KULOB, DAHANA, JOMI, VOSE, VOSECC, BALKH", "price": "1000,00", "date": "31.12.24",
     "district": "Ҷалолиддини Балхӣ", "place": "50-солагии Тоҷикистон"[:words.ECHO_MAX],
     "word": words.echo("Абдураҳмонова Гулбаҳор"), "guess": "50-солагии Тоҷикистон",
+    "seen": "VOSECC 1000,00 (+999,99)", "last": "1000,00", "low": "1000,00", "high": "1000,00",
 }
 # the name as long as ``clean_name`` allows
 LONGEST = {**LONG, "name": "Гулбаҳор" * 5}

@@ -15,7 +15,8 @@ the estimated cost (``SMS_PRICE_TJS`` per segment, an unverified dated
 tariff). A broadcast is sent now or at ``send_at``; the scheduler tick queues
 due ones (:func:`queue_due`), skipping those more than the grace late.
 :func:`field_alert` checks and costs a staff member's ``ALERT <district|cluster|PG>
-<text>`` (the preview the sender confirms, ``service.reminders.sms``) and
+[crop] [gender]: <text>``, with versions per language when given (the preview the sender
+confirms, ``service.broadcasts.sms``) and
 :func:`alert_from_field` stores it due now: the next scheduler tick queues it
 (kind ``alert``: first in the queue, exempt from quiet hours). Queueing in the
 tick rather than in the SMS request keeps the request one short transaction
@@ -292,42 +293,67 @@ def cancel(session: Session, broadcast: Broadcast) -> bool:
     return True
 
 
-def _target(session: Session, target_text: str) -> tuple[Audience, str]:
-    """Audience and label for an ALERT target: a PG code, a cluster id, or one district."""
+def _target(session: Session, target_text: str) -> tuple[Audience, str, dict]:
+    """Audience, label and the place's name per language for an ALERT target: a PG code (named by
+    its village), a cluster id or name, or one district."""
     pg = by_code(session, target_text)
     if pg is not None:
-        return Audience(pgs=(pg.code,)), pg.code
+        village = session.get(Village, pg.village_id)
+        return Audience(pgs=(pg.code,)), pg.code, {lang: village.name(lang) for lang in LANGUAGES}
     wanted = fold(target_text).replace(" ", ".")
     for cluster in session.scalars(select(CommodityCluster)):
         if wanted in (fold(cluster.id), *(fold(n).replace(" ", ".") for n in cluster.names.values())):
-            return Audience(clusters=(cluster.id,)), cluster.id
+            return Audience(clusters=(cluster.id,)), cluster.id, {lang: cluster.name(lang) for lang in LANGUAGES}
     districts = geography.find_district(session, target_text)
     if len(districts) == 1:
-        return Audience(districts=(districts[0].id,)), districts[0].id
+        d = districts[0]
+        return Audience(districts=(d.id,)), d.id, {lang: d.name(lang) for lang in LANGUAGES}
     raise Refusal("push.alert_unknown_target", target=target_text)
+
+
+TYPED = ""  # FieldAlert.sources value of a language that gets the text as typed (no version of its own)
 
 
 @dataclass
 class FieldAlert:
     """A staff alert checked and costed, not stored: ``audience``; ``label`` the target as found
-    (PG code, cluster id or district id); ``texts`` per language (the ``push.alert`` wrapper);
+    (PG code, cluster id or district id); ``places`` the target's name per language; ``texts``
+    per language (the ``push.alert`` wrapper around the version it gets); ``sources`` per language
+    the version it gets (a language code, or :data:`TYPED` for the text typed without a marker);
     ``preview`` recipients, segments per language and cost."""
 
     audience: Audience
     label: str
+    places: dict
     texts: dict
+    sources: dict
     preview: Preview
 
 
-def field_alert(session: Session, staff_phone: str, target_text: str, text: str, *,
-                staff_phones: list[str], price_tjs: float) -> FieldAlert:
-    """Check and cost ``ALERT <district|cluster|PG> <text>`` from ``staff_phone`` (E.164).
+def alert_versions(text: str, versions: dict | None) -> dict:
+    """Which version each language gets: its own (``versions[lang]``), else the text typed
+    without a marker, else the Tajik version, else the first given. ``{lang: source}`` with
+    source a language code or :data:`TYPED`; empty when there is no text at all."""
+    versions = {k: v for k, v in (versions or {}).items() if v}
+    fallback = TYPED if text else ("tg" if "tg" in versions else next(iter(versions), None))
+    if fallback is None:
+        return {}
+    return {lang: lang if lang in versions else fallback for lang in LANGUAGES}
 
-    Every farmer of the target would get ``text`` inside the ``push.alert``
-    wrapper of their language. Raises ``Refusal``: ``push.not_staff`` (phone
-    not in ``staff_phones``), ``push.alert_usage`` (no target or text),
-    ``push.alert_unknown_target``, ``push.alert_nobody`` (the target has no
-    reachable farmer).
+
+def field_alert(session: Session, staff_phone: str, target_text: str, text: str, *,
+                staff_phones: list[str], price_tjs: float, crops: tuple[str, ...] = (),
+                genders: tuple[str, ...] = (), versions: dict | None = None) -> FieldAlert:
+    """Check and cost ``ALERT <district|cluster|PG> [crop] [gender]: <text>`` from ``staff_phone`` (E.164).
+
+    Every farmer of the target (growing one of ``crops`` and of one of ``genders``, when given)
+    would get, inside the ``push.alert`` wrapper of their language naming the place in that
+    language, the version of their language in ``versions`` (``{lang: text}``), else ``text``
+    as typed (in whatever language it was written), else the Tajik or first version
+    (:func:`alert_versions`). Raises ``Refusal``: ``push.not_staff`` (phone not in
+    ``staff_phones``), ``push.alert_usage`` (no target or text), ``push.alert_unknown_target``,
+    ``push.alert_nobody`` (the target has no reachable farmer); :class:`AudienceError` for an
+    unknown crop or gender.
     """
     allowed = set()
     for phone in staff_phones:
@@ -338,23 +364,30 @@ def field_alert(session: Session, staff_phone: str, target_text: str, text: str,
     if staff_phone not in allowed:
         raise Refusal("push.not_staff")
     text = " ".join((text or "").split())
-    if not (target_text or "").strip() or not text:
+    versions = {k: " ".join(v.split()) for k, v in (versions or {}).items() if v and v.strip()}
+    sources = alert_versions(text, versions)
+    if not (target_text or "").strip() or not sources:
         raise Refusal("push.alert_usage")
-    audience, label = _target(session, target_text.strip())
-    texts = {lang: templates_sms.text("push.alert", lang, place=label.upper(), text=text) for lang in LANGUAGES}
+    audience, label, places = _target(session, target_text.strip())
+    audience = Audience(**{**asdict(audience), "crops": tuple(crops), "genders": tuple(genders)}).check(session)
+    texts = {lang: templates_sms.text("push.alert", lang, place=places[lang],
+                                      text=text if src == TYPED else versions[src])
+             for lang, src in sources.items()}
     estimate = preview(session, audience, texts, price_tjs)
     if not estimate.recipients:
         raise Refusal("push.alert_nobody", target=label)
-    return FieldAlert(audience, label, texts, estimate)
+    return FieldAlert(audience, label, places, texts, sources, estimate)
 
 
 def alert_from_field(session: Session, staff_phone: str, target_text: str, text: str, *,
-                     staff_phones: list[str], price_tjs: float,
+                     staff_phones: list[str], price_tjs: float, crops: tuple[str, ...] = (),
+                     genders: tuple[str, ...] = (), versions: dict | None = None,
                      now: dt.datetime | None = None) -> tuple[Broadcast, Preview]:
     """Store the staff alert of :func:`field_alert` (same arguments and refusals) due ``now``,
     in the caller's transaction (flushed, not committed); the scheduler tick queues it.
     Returns the broadcast (``scheduled``, kind ``alert``) and its :class:`Preview`."""
-    alert = field_alert(session, staff_phone, target_text, text, staff_phones=staff_phones, price_tjs=price_tjs)
+    alert = field_alert(session, staff_phone, target_text, text, staff_phones=staff_phones, price_tjs=price_tjs,
+                        crops=crops, genders=genders, versions=versions)
     now = now or utcnow()
     row = create(session, alert.audience, alert.texts, kind="alert", send_at=now, created_by=staff_phone, now=now)
     log.info("field alert %s from %s to %s: %s", row.id, mask_phone(staff_phone), alert.audience.describe(),

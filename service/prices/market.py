@@ -23,6 +23,7 @@ from service.reference.words import decide, rank
 
 KINDS = ("market", "collection_centre")
 MAX_PRICE_DIRAM = 100_000  # 1,000 TJS per kg: anything above is a typing error
+OUTLIER_SHARE = Decimal("0.5")  # more than 50% above or below the last report needs a confirmation
 
 
 class Market(Base):
@@ -119,6 +120,38 @@ def set_price(session: Session, crop_id: str, market: Market, price_diram: int, 
         row.price_diram, row.source, row.created_at = price_diram, source, utcnow()
     session.flush()
     return row
+
+
+def last_report(session: Session, crop_id: str, market: Market, before: dt.date) -> MarketPrice | None:
+    """The newest report of ``crop_id`` at ``market`` observed before day ``before``, else None."""
+    return session.scalar(select(MarketPrice).where(
+        MarketPrice.crop_id == crop_id, MarketPrice.market_id == market.id, MarketPrice.observed_on < before)
+        .order_by(MarketPrice.observed_on.desc()).limit(1))
+
+
+@dataclass(frozen=True)
+class PriceCheck:
+    """Whether a price staff enter is far from the market: ``unusual`` True when it is more than
+    :data:`OUTLIER_SHARE` above or below ``last`` (the newest earlier report), or, with no such
+    report, outside ``low``..``high`` (diram/kg, ``data.PRICE_RANGES``; None for a crop without one)."""
+
+    unusual: bool
+    last: MarketPrice | None
+    low: int | None = None
+    high: int | None = None
+
+
+def check_price(session: Session, crop_id: str, market: Market, price_diram: int, on: dt.date) -> PriceCheck:
+    """Compare ``price_diram`` for ``crop_id`` at ``market`` on day ``on`` with the newest report of
+    an earlier day (a report of ``on`` itself is being replaced, so it is not the reference), else with
+    the crop's plausible range (docs/khatlon.md §6)."""
+    last = last_report(session, crop_id, market, on)
+    if last is not None:
+        off = abs(Decimal(price_diram - last.price_diram)) / last.price_diram
+        return PriceCheck(off > OUTLIER_SHARE, last)
+    low, high = data.PRICE_RANGES.get(crop_id, (None, None))
+    unusual = low is not None and not low <= price_diram <= high
+    return PriceCheck(unusual, None, low, high)
 
 
 def latest_prices(session: Session, crop_id: str, market: Market | None = None) -> list[PriceLine]:

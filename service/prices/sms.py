@@ -3,7 +3,8 @@
 | Command | Arguments | Effect |
 |---|---|---|
 | ``PRICE`` | ``<crop> [market]`` | latest price per market, one or two SMS |
-| ``SETPRICE`` | ``<crop> <market> <TJS per kg>`` | staff only: today's price (TIMEZONE) |
+| ``SETPRICE`` | ``<crop> <market> <TJS per kg>`` | staff only: today's price (TIMEZONE); an unusual one (``market.check_price``) asks for a code first |
+| ``SETPRICE OK`` | ``<code>`` | staff only: stores the unusual price of the latest request (``service.sms.confirm``) |
 | ``PRICES ON`` / ``PRICES OFF`` | | ``price_alert.subscribe_prices`` (``PRICES onion`` still lists prices) |
 | ``PRICEALERT`` | ``<crop> [above/below] <TJS> [market]`` | ``price_alert.set_price_alert`` (``above`` when not said) |
 """
@@ -18,11 +19,13 @@ import templates_sms
 from service.errors import Refusal
 from service.messaging.encoding import measure
 from service.prices import alerts as price_alert
-from service.prices.market import Market, latest_prices, match_market, parse_tjs, set_price
+from service.prices.market import (Market, MarketPrice, PriceLine, check_price, last_report, latest_prices,
+                                   match_market, parse_tjs, set_price)
 from service.reference.crops import Crop, find_crop
 from service.reference.geography import Village
 from service.reference.render import tjs as money
 from service.reference.words import echo, means, name_words, word_key
+from service.sms import confirm
 from service.sms.engine import MAX_REPLY_SEGMENTS, Command, Context, drop_units, vocabulary
 
 
@@ -55,16 +58,23 @@ def price_list(session: Session, crop: Crop, market: Market | None, lang: str, t
     newest = max(ln.observed_on for ln in lines)
     text = templates_sms.text("sms.price.header", lang, crop=crop.name(lang), date=_day(newest, today))
     for ln in lines:
-        label = ln.market.name(lang) if market is not None else ln.market.code
-        line = f"{label} {money(ln.price_diram, lang)}"
-        if ln.change_diram is not None:
-            line += f" ({'+' if ln.change_diram > 0 else ''}{money(ln.change_diram, lang)})"
+        line = price_line(ln, lang, several=market is None)
         if ln.observed_on != newest:
             line += f" {_day(ln.observed_on, today)}"
         if measure(f"{text}\n{line}").segments > MAX_REPLY_SEGMENTS:
             break
         text = f"{text}\n{line}"
     return text
+
+
+def price_line(ln: PriceLine, lang: str, several: bool = True) -> str:
+    """One market's line of the PRICE reply, ``<market> <TJS> (<change>)``, as farmers read it in
+    ``lang`` (``several``: the line sits in a list of several markets); no date."""
+    label = ln.market.name(lang) if not several else ln.market.code
+    line = f"{label} {money(ln.price_diram, lang)}"
+    if ln.change_diram is not None:
+        line += f" ({'+' if ln.change_diram > 0 else ''}{money(ln.change_diram, lang)})"
+    return line
 
 
 def _price(ctx: Context, args: list[str]) -> None:
@@ -85,7 +95,18 @@ def _price(ctx: Context, args: list[str]) -> None:
         ctx.reply_text(text)
 
 
+SETPRICE_DRAFT = "setprice"  # FormDraft.kind of an unusual price waiting for its OK
+
+
+def _seen(crop: Crop, market: Market, diram: int, today: dt.date, lang: str, last: MarketPrice | None) -> str:
+    """The line farmers will read once ``diram`` is today's price (change from ``last``)."""
+    change = diram - last.price_diram if last is not None else None
+    return price_line(PriceLine(market, diram, today, change), lang)
+
+
 def _setprice(ctx: Context, args: list[str]) -> None:
+    """``SETPRICE <crop> <market> <TJS>``: today's price, or a confirmation code when it is unusual
+    (``market.check_price``); the reply shows the line farmers will read."""
     if ctx.phone not in ctx.settings.staff_phones:
         raise Refusal("sms.setprice.not_staff")
     args = drop_units(args, "tjs")
@@ -95,9 +116,43 @@ def _setprice(ctx: Context, args: list[str]) -> None:
     market = _find_market(ctx, args[1:-1])
     diram = parse_tjs(args[-1])
     today = ctx.today()
+    check = check_price(ctx.session, crop.id, market, diram, today)
+    seen = _seen(crop, market, diram, today, ctx.lang, check.last)
+    if not check.unusual:
+        _store_price(ctx, crop, market, diram, seen)
+        return
+    code = confirm.hold(ctx.session, ctx.phone, SETPRICE_DRAFT,
+                        {"crop": crop.id, "market": market.code, "diram": diram})
+    params = dict(crop=crop.name(ctx.lang), price=money(diram, ctx.lang), seen=seen, code=code)
+    if check.last is not None:
+        ctx.reply("sms.setprice.confirm_last", last=money(check.last.price_diram, ctx.lang),
+                  date=_day(check.last.observed_on, today), **params)
+    else:
+        ctx.reply("sms.setprice.confirm_range", low=money(check.low, ctx.lang), high=money(check.high, ctx.lang),
+                  **params)
+
+
+def _store_price(ctx: Context, crop: Crop, market: Market, diram: int, seen: str) -> None:
+    today = ctx.today()
     set_price(ctx.session, crop.id, market, diram, today, source=ctx.phone)
     ctx.reply("sms.setprice.done", crop=crop.name(ctx.lang), market=market.code,
-              price=money(diram, ctx.lang), date=_day(today, today))
+              price=money(diram, ctx.lang), date=_day(today, today), seen=seen)
+
+
+def _setprice_send(ctx: Context, args: list[str]) -> None:
+    """``SETPRICE OK <code>``: store the unusual price of the latest confirmation request (within
+    ``confirm.CONFIRM_WITHIN``) as today's."""
+    if ctx.phone not in ctx.settings.staff_phones:
+        raise Refusal("sms.setprice.not_staff")
+    code = word_key(args[0]) if args else ""
+    held = confirm.take(ctx.session, ctx.phone, SETPRICE_DRAFT, code)
+    market = ctx.session.scalar(select(Market).where(Market.code == held["market"])) if held else None
+    crop = ctx.session.get(Crop, held["crop"]) if held else None
+    if market is None or crop is None:
+        raise Refusal("sms.setprice.code_unknown", code=echo(code) or "-")
+    today = ctx.today()
+    last = last_report(ctx.session, crop.id, market, today)
+    _store_price(ctx, crop, market, held["diram"], _seen(crop, market, held["diram"], today, ctx.lang, last))
 
 
 # ---------------------------------------------------------------- price pushes
@@ -142,5 +197,6 @@ def pricealert(ctx: Context, args: list[str]) -> None:
               market=market.name(ctx.lang) if market else templates_sms.text("push.any_market", ctx.lang))
 
 
-COMMANDS = (Command("price", _price), Command("setprice", _setprice), Command("prices_on", prices_on),
+COMMANDS = (Command("price", _price), Command("setprice", _setprice), Command("setprice_send", _setprice_send),
+            Command("prices_on", prices_on),
             Command("prices_off", prices_off), Command("pricealert", pricealert))

@@ -61,6 +61,11 @@ CROPS = {
              ["шолӣ", "шоли", "биринҷ", "биринч", "рис", "sholi", "guruch", "гуруч", "ris"]),
 }
 
+# Plausible market prices, diram per kg (low, high), for a crop with no report yet at a market:
+# a price outside needs the staff member's confirmation (``service.prices.market.check_price``).
+# Wide bands around the dated prices and demo curves of docs/khatlon.md §6 and §13 (Dehqon).
+PRICE_RANGES = {"tomato": (100, 1000), "onion": (50, 500), "rice": (300, 1500)}
+
 CLUSTERS = {
     "tomato.kulob": ("tomato", "kulob"),
     "tomato.jomi": ("tomato", "jomi"),
