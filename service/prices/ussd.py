@@ -79,7 +79,7 @@ class PriceSms(Screen):
                  Option(d.t("push.ussd.alert_new"), "new")]
         if price_alert.open_alerts(d.db, d.farmer):
             items.append(Option(d.t("push.ussd.my_alerts"), "mine"))
-        return View(head=[d.t("push.ussd.price_sms")], items=items)
+        return View(items=items)
 
     def choose(self, d, data, value):
         if value == "new":
@@ -121,7 +121,8 @@ class AlertDirection(Screen):
 
 @screen
 class AlertPrice(Screen):
-    """The threshold in TJS per kg (``2,50``); sets the alert like ``PRICEALERT`` (any market)."""
+    """The threshold in TJS per kg (``2,50``); sets the alert like ``PRICEALERT`` (any market; one of
+    that crop and direction not fired yet is replaced)."""
 
     name = "palert_price"
     prompt = True
@@ -137,10 +138,8 @@ class AlertPrice(Screen):
             return stay("push.ussd.bad_price")
         if d.farmer is None:
             return push("need_register")
-        price_alert.set_price_alert(d.db, d.farmer, data["crop"], diram, data["direction"])
-        crop = d.db.get(cropmod.Crop, data["crop"])
-        return end(d.t(f"push.pricealert_{data['direction']}", crop=crop.name(d.lang), threshold=tjs(diram, d.lang),
-                       market=d.t("push.any_market")))
+        alert = price_alert.set_price_alert(d.db, d.farmer, data["crop"], diram, data["direction"])
+        return end(d.t("push.ussd.alert_set", alert=_alert_label(d, alert)))
 
 
 @screen
