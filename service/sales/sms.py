@@ -22,6 +22,7 @@ from functools import lru_cache
 
 import templates_sms
 from service.errors import Refusal
+from service.messaging.encoding import measure
 from service.prices.market import parse_tjs
 from service.reference import quantity
 from service.reference.words import means, word_key
@@ -86,10 +87,15 @@ def cancel(ctx: Context, args: list[str]) -> None:
         mine = [p for p in mine if p.crop_id == crop.id]
     if not mine:
         raise Refusal("sales.cancel.none")
-    if len(mine) > 1:
-        lines = [templates_sms.text("sales.cancel.item", ctx.lang, **joint_sale.pledge_line(ctx.session, p, ctx.lang))
-                 for p in mine]
-        raise Refusal("sales.cancel.which", list="; ".join(lines))
+    if len(mine) > 1:  # the list, as many pledges as fit two SMS (the soonest first)
+        listed = ""
+        for p in mine:
+            item = templates_sms.text("sales.cancel.item", ctx.lang, **joint_sale.pledge_line(ctx.session, p, ctx.lang))
+            longer = f"{listed}; {item}" if listed else item
+            if listed and measure(templates_sms.text("sales.cancel.which", ctx.lang, list=longer)).segments > 2:
+                break
+            listed = longer
+        raise Refusal("sales.cancel.which", list=listed)
     (row,) = mine
     joint_sale.cancel_pledge(ctx.session, row, today)
     ctx.reply("sales.cancel.done", **joint_sale.pledge_line(ctx.session, row, ctx.lang))
