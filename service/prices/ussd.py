@@ -62,7 +62,8 @@ ENTRIES = (MenuEntry("main", "prices", 20, "ussd.main.prices", lambda d: push("p
 
 def _alert_label(d, alert: price_alert.PriceAlert) -> str:
     crop = d.db.get(cropmod.Crop, alert.crop_id)
-    return d.t(f"push.ussd.alert_{alert.direction}", crop=crop.name(d.lang), threshold=tjs(alert.threshold_diram, d.lang))
+    return d.t(f"push.ussd.alert_{alert.direction}", crop=crop.name(d.lang),
+               threshold=tjs(alert.threshold_diram, d.lang))
 
 
 @screen
@@ -98,7 +99,8 @@ class AlertCrop(Screen):
     name = "palert_crop"
 
     def view(self, d, data):
-        return View(head=[d.t("push.ussd.alert_crop")], items=[Option(c.name(d.lang), c.id) for c in cropmod.crops(d.db)])
+        return View(head=[d.t("push.ussd.alert_crop")],
+                    items=[Option(c.name(d.lang), c.id) for c in cropmod.crops(d.db)])
 
     def choose(self, d, data, value):
         return push("palert_dir", crop=value)
