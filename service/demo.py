@@ -22,8 +22,9 @@ holds only the reference data with a made-up region matching
   0000``-``0999`` stay free for staff and testers. One time in four, a woman
   generated right after a man of her PG becomes a second profile on his phone
   (a shared household phone, about 4% of the profiles);
-* 28 days of market prices up to ``today``: daily buying prices at the two
-  collection centres (tomato at DAHANA, onion at VOSECC), twice a week
+* 28 days of market prices up to ``today``: daily buying prices at each
+  cluster's collection centre for its crop (tomato at DAHANA and JOMICC, onion
+  at VOSECC, rice at BALKHCC: ``service.sales.joint_sale``), twice a week
   (Monday, Thursday) for every crop at the four bazaars. Tomato 2-5 TJS/kg
   and onion 1.35-2.2 TJS/kg by season (``docs/khatlon.md`` §6, §13,
   ``docs/crop-calendars.md`` §3, §4); rice 7.8-8.8 TJS/kg is a guess (no reference).
@@ -51,6 +52,7 @@ from service.db import Base
 from service.farmers.models import Farmer, FarmerCrop
 from service.reference.geography import Jamoat, Village
 from service.prices.market import Market, MarketPrice, latest_prices
+from service.sales.joint_sale import CollectionCentre
 from service.groups.membership import EC_ROLES, Membership
 from service.groups.producer_group import CBO, STAGES, ProducerGroup, StageAssessment
 
@@ -125,7 +127,6 @@ MONTHLY_TJS = {
     "onion": [1.8, 2.0, 2.2, 1.6, 1.35, 1.35, 1.45, 1.5, 1.5, 1.4, 1.35, 1.6],
     "rice": [8.2, 8.4, 8.6, 8.8, 8.8, 8.8, 8.6, 8.4, 8.4, 8.0, 7.8, 8.0],
 }
-COLLECTION_CENTRE_CROPS = {"DAHANA": "tomato", "VOSECC": "onion"}
 COLLECTION_CENTRE_FACTOR = 0.92  # centres pay a little under the bazaar
 BAZAAR_DAYS = (0, 3)  # Monday, Thursday
 
@@ -469,8 +470,9 @@ class _Chunk:
 def _prices(session: Session, rng: random.Random, today: dt.date, now: dt.datetime) -> None:
     """Insert :data:`PRICE_DAYS` days of prices ending ``today`` (diram per kg, 5-diram steps)."""
     rows = []
+    centre_crops = dict(session.execute(select(CollectionCentre.market_id, CollectionCentre.crop_id)).all())
     for market in session.scalars(select(Market).order_by(Market.code)):
-        centre_crop = COLLECTION_CENTRE_CROPS.get(market.code)
+        centre_crop = centre_crops.get(market.id)
         for crop in ([centre_crop] if centre_crop else sorted(MONTHLY_TJS)):
             level = COLLECTION_CENTRE_FACTOR if centre_crop else rng.uniform(0.95, 1.06)
             walk = 0.0

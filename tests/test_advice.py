@@ -187,14 +187,19 @@ def test_pledges_add_up_and_never_exceed_capacity(client, session):
     season = joint_sale.monday(dt.date.today() + dt.timedelta(weeks=1)).isocalendar().year
     assert joint_sale.pledged_g(session, dahana, season) == 9_500_000
     mark = last_id(session)
-    send(client, EMMA, "SELL tomato 501 kg")
+    # a pledge of the same crop and week changes Emma's 3.5 t: her own amount counts as free
+    send(client, EMMA, "SELL tomato 4001 kg")
     (refused,) = outbox(session, mark)
-    assert refused.text == templates_sms.text("sales.sell.full", "en", centre="DAHANA", free="500 kg")
-    send(client, EMMA, "SELL tomato 500 kg")
+    assert refused.text == templates_sms.text("sales.sell.full", "en", centre="DAHANA", free="4000 kg")
+    send(client, EMMA, "SELL tomato 4000 kg")
     assert joint_sale.pledged_g(session, dahana, season) == 10_000_000
-    send(client, GULNORA, "SELL помидор 1")
-    assert outbox(session)[-1].text == templates_sms.text("sales.sell.full", "tg", centre="DAHANA", free="0 кг")
-    assert len(session.scalars(select(Pledge)).all()) == 4
+    send(client, GULNORA, "SELL помидор 4001")
+    assert outbox(session)[-1].text == templates_sms.text("sales.sell.full", "tg", centre="DAHANA", free="4000 кг")
+    assert len(session.scalars(select(Pledge)).all()) == 3
+    send(client, GULNORA, "SELL БЕКОР")  # cancelled: her 4 t are free again
+    assert joint_sale.pledged_g(session, dahana, season) == 6_000_000
+    send(client, AZIZ, "SOTISH pomidor 6t")
+    assert joint_sale.pledged_g(session, dahana, season) == 10_000_000
 
 
 def test_two_pledges_racing_for_the_last_tonnes(app, session):

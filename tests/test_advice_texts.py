@@ -19,11 +19,13 @@ MINE = ("advice.", "sales.", "yields.", "quantity.")
 KEYS = sorted(k for k in templates_sms.catalogue() if k.startswith(MINE) and ".ussd." not in k)
 #: texts that carry someone's own words (a question, an answer, a buyer's terms) or a list of weeks
 LONG_BODIES = ("advice.sms.question", "advice.sms.escalated", "advice.answer.to_farmer", "sales.offer.sms",
-               "sales.totals.head", "sales.totals.week", "sales.totals.season", "sales.sell.done")
+               "sales.totals.head", "sales.totals.week", "sales.totals.season", "sales.sell.done",
+               "sales.sell.changed", "sales.cancel.which")
 LONG = {"id": 123456, "crop": "Помидор/Пиёз", "place": "Гулистони Боло-Даҳана, Кӯлоб", "text": "x" * 20,
         "max": 200, "crops": "Пиёз, Шолӣ, Помидор", "centre": "VOSECC", "free": "999,999 т", "qty": "9999,5 кг",
         "week": 53, "date": "31.12", "farmers": 1496, "price": "1000,00", "given": "x" * 20, "area": "500 га",
-        "per_ha": "199,9 т/га", "pledged": "999,5 т", "capacity": "1000 т"}
+        "per_ha": "199,9 т/га", "pledged": "999,5 т", "capacity": "1000 т", "was": "9999,5 кг",
+        "list": "#123456 Помидор 9999,5 кг ҳафтаи 53; #123457 Помидор 9999,5 кг ҳафтаи 53"}
 
 
 def render(key, lang):
@@ -47,6 +49,16 @@ def test_a_usual_pledge_confirmation_fits_one_sms():
                                   qty=quantity.mass(2_000_000, lang), week=24, date="09.06", centre="DAHANA",
                                   free=quantity.tonnes(998_000_000, lang))
         assert measure(text).segments == 1, (lang, text)
+
+
+def test_a_usual_pledge_change_and_cancel_fit_one_sms():
+    for lang in LANGS:
+        crop = "Pomidor" if lang in ("uz", "en") else "Помидор"
+        changed = templates_sms.text("sales.sell.changed", lang, id=12, crop=crop, qty=quantity.mass(3_000_000, lang),
+                                     was=quantity.mass(2_000_000, lang), week=24)
+        cancelled = templates_sms.text("sales.cancel.done", lang, id=12, crop=crop, qty=quantity.mass(3_000_000, lang),
+                                       week=24)
+        assert measure(changed).segments == 1 and measure(cancelled).segments == 1, (lang, changed, cancelled)
 
 
 def test_the_longest_question_reaches_the_responder_in_four_sms():

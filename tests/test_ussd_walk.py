@@ -23,7 +23,9 @@ from service.messaging.encoding import fits_ussd
 from service.reference.names import LANGUAGES
 from service.db import utcnow
 from service.farmers import models as farmermod
+from service.prices import alerts
 from service.reminders import crop_cycle
+from service.sales import joint_sale
 from service.ussd.session import FormDraft
 
 pytestmark = pytest.mark.slow  # walks every screen
@@ -99,6 +101,9 @@ def test_every_screen_fits_in_every_language(app, session, lang):
     settings = app.extensions["dehqon.settings"]
     main = farmermod.profiles(session, cases.HOUSEHOLD)[0]
     crop_cycle.record_planting(session, main, "rice", "S", settings.today(utcnow()), now=utcnow(), zone=settings.timezone)
+    # an open pledge and a price alert, so My pledges and My price alerts are walked too
+    joint_sale.pledge(session, main, "tomato", 500_000, settings.today(utcnow()), channel="sms")
+    alerts.set_price_alert(session, main, "onion", 250, "above")
     session.commit()
     application, settings = app.extensions["dehqon.ussd"], app.extensions["dehqon.settings"]
     reached = set()

@@ -3,7 +3,8 @@
 
 Groups: ``init-db``, ``demo-data``, ``serve``, ``scheduler``, ``campaign``, ``broadcast``
 (``handlers.cli.service``, ``handlers.cli.scheduler``), ``orders`` (``handlers.cli.orders``),
-``responders``, ``advice``, ``sales``, ``yields`` (``handlers.cli.advice``), ``outbox``
+``responders``, ``advice``, ``sales``, ``yields`` (``handlers.cli.advice``), ``centres``
+(``handlers.cli.centres``), ``outbox``
 (``handlers.cli.outbox``) and ``reminders`` (``handlers.cli.reminders``).
 """
 from __future__ import annotations
@@ -26,8 +27,8 @@ def settings() -> Settings:
 
 def register(app: Flask) -> None:
     """Attach every CLI command to ``app``."""
-    from handlers.cli import advice, orders, outbox, reminders, scheduler, service
+    from handlers.cli import advice, centres, orders, outbox, reminders, scheduler, service
 
     for command in (*service.COMMANDS, *scheduler.COMMANDS, orders.orders_group, outbox.outbox_group,
-                    *advice.COMMANDS, *reminders.COMMANDS):
+                    *advice.COMMANDS, *reminders.COMMANDS, *centres.COMMANDS):
         app.cli.add_command(command)

@@ -12,6 +12,9 @@ of them grows (all crops when one of them recorded none), at the markets of the
 first one's district, keyed by the first one's id; none when the digest of the
 week already went to that phone under another of its profiles.
 
+The same by USSD (My account, Price SMS: ``service.prices.ussd``), where a farmer also sees
+and cancels their alerts (:func:`open_alerts`, :func:`cancel_alerts`; ``PRICEALERT OFF [crop]``).
+
 A threshold alert (:func:`set_price_alert`) fires once when the latest price
 of a crop (at one market, or the best of all markets) reaches the farmer's
 threshold (``above``: at or over it; ``below``: at or under it); it is then
@@ -99,6 +102,30 @@ def set_price_alert(session: Session, farmer: Farmer, crop_id: str, threshold_di
     row.threshold_diram = threshold_diram
     session.flush()
     return row
+
+
+def is_subscribed(session: Session, farmer: Farmer) -> bool:
+    """True when ``farmer`` gets the weekly digest."""
+    return session.get(PriceSubscription, farmer.id) is not None
+
+
+def open_alerts(session: Session, farmer: Farmer, crop_id: str | None = None) -> list[PriceAlert]:
+    """The farmer's unfired alerts (optionally of one crop), by crop then id."""
+    q = select(PriceAlert).where(PriceAlert.farmer_id == farmer.id, PriceAlert.fired_at.is_(None))
+    if crop_id is not None:
+        q = q.where(PriceAlert.crop_id == crop_id)
+    return list(session.scalars(q.order_by(PriceAlert.crop_id, PriceAlert.id)))
+
+
+def cancel_alerts(session: Session, farmer: Farmer, crop_id: str | None = None,
+                  alert_id: int | None = None) -> int:
+    """Delete the farmer's unfired alerts: all, those of ``crop_id``, or the one ``alert_id``;
+    returns how many (0 when there was none: an alert that fired meanwhile is kept)."""
+    rows = [a for a in open_alerts(session, farmer, crop_id) if alert_id is None or a.id == alert_id]
+    for row in rows:
+        session.delete(row)
+    session.flush()
+    return len(rows)
 
 
 def _newest(session: Session, since: dt.date) -> list[tuple[str, int, str, int]]:

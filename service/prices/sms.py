@@ -7,6 +7,7 @@
 | ``SETPRICE OK`` | ``<code>`` | staff only: stores the unusual price of the latest request (``service.sms.confirm``) |
 | ``PRICES ON`` / ``PRICES OFF`` | | ``price_alert.subscribe_prices`` (``PRICES onion`` still lists prices) |
 | ``PRICEALERT`` | ``<crop> [above/below] <TJS> [market]`` | ``price_alert.set_price_alert`` (``above`` when not said) |
+| ``PRICEALERT OFF`` | ``[crop]`` (``OFF`` before or after it) | ``price_alert.cancel_alerts``: every unfired alert (of the crop) |
 """
 from __future__ import annotations
 
@@ -172,6 +173,8 @@ def prices_off(ctx: Context, args: list[str]) -> None:
 def pricealert(ctx: Context, args: list[str]) -> None:
     """``PRICEALERT <crop> [above|below] <TJS> [market]``: one SMS when the price gets there."""
     me = ctx.registered()
+    if args and (means(args[0], "off") or means(args[-1], "off")):
+        return pricealert_off(ctx, args[1:] if means(args[0], "off") else args[:-1])
     units = vocabulary().units["tjs"]
     direction, diram, rest = "above", None, []
     for word in args:
@@ -195,6 +198,14 @@ def pricealert(ctx: Context, args: list[str]) -> None:
     price_alert.set_price_alert(ctx.session, me, crop.id, diram, direction, market)
     ctx.reply(f"push.pricealert_{direction}", crop=crop.name(ctx.lang), threshold=money(diram, ctx.lang),
               market=market.name(ctx.lang) if market else templates_sms.text("push.any_market", ctx.lang))
+
+
+def pricealert_off(ctx: Context, args: list[str]) -> None:
+    """``PRICEALERT OFF [crop]`` (or ``PRICEALERT <crop> OFF``): cancel the unfired alerts (of the crop)."""
+    crop = ctx.crop(" ".join(args)) if args else None
+    dropped = price_alert.cancel_alerts(ctx.session, ctx.registered(), crop.id if crop else None)
+    what = crop.name(ctx.lang) if crop else templates_sms.text("push.all_crops", ctx.lang)
+    ctx.reply("push.pricealert_off" if dropped else "push.pricealert_off_none", count=dropped, crop=what)
 
 
 COMMANDS = (Command("price", _price), Command("setprice", _setprice), Command("setprice_send", _setprice_send),

@@ -73,15 +73,19 @@ CLUSTERS = {
     "rice.balkhi": ("rice", "balkhi"),
 }
 
-# code: (district, kind, tg, ru, uz, en)
+# code: (district, kind, tg, ru, uz, en). Every cluster has a collection centre: DAHANA and VOSECC are
+# the programme's (docs/programme.md §6); JOMICC and BALKHCC stand for the centres of the Jomi tomato
+# and Balkhi rice clusters, which the case study does not describe (Dehqon placeholders, docs/khatlon.md §4).
 MARKETS = {
     "KULOB": ("kulob", "market", "Бозори Кӯлоб", "Рынок Куляба", "Ko'lob bozori", "Kulob bazaar"),
     "DAHANA": ("kulob", "collection_centre", "Маркази Даҳана", "Центр Дахана", "Dahana markazi",
                "Dahana centre"),
     "JOMI": ("jomi", "market", "Бозори Ҷомӣ", "Рынок Джами", "Jomiy bozori", "Jomi bazaar"),
+    "JOMICC": ("jomi", "collection_centre", "Маркази Ҷомӣ", "Центр Джами", "Jomiy markazi", "Jomi centre"),
     "VOSE": ("vose", "market", "Бозори Восеъ", "Рынок Восе", "Vose bozori", "Vose bazaar"),
     "VOSECC": ("vose", "collection_centre", "Маркази Восеъ", "Центр Восе", "Vose markazi", "Vose centre"),
     "BALKH": ("balkhi", "market", "Бозори Балх", "Рынок Балх", "Balx bozori", "Balkh bazaar"),
+    "BALKHCC": ("balkhi", "collection_centre", "Маркази Балх", "Центр Балх", "Balx markazi", "Balkh centre"),
 }
 
 

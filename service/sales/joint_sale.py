@@ -11,10 +11,20 @@ the free amount is refused, telling that amount. Two pledges racing for the
 last tonnes are serialised by a row lock on the centre (``SELECT … FOR UPDATE``;
 SQLite has one writer at a time anyway), so the sum never exceeds the capacity.
 
-Capacities (``docs/programme.md`` §6): DAHANA tomato 1,000 t per season;
-VOSECC onion is not given: the placeholder is 600 t, the middle of the
-sanity range (300, 600, 1,000 t), editable with
-``flask --app service sales set-capacity VOSECC 800t``.
+Every commodity cluster has its centre (:data:`DEFAULT_CENTRES`). Capacities
+(``docs/programme.md`` §6): DAHANA tomato 1,000 t per season; VOSECC onion is
+not given: the placeholder is 600 t, the middle of the sanity range (300, 600,
+1,000 t). The case study names no centre for the Jomi tomato and the Balkhi rice
+clusters: JOMICC and BALKHCC stand for them with the same 600 t placeholder.
+Staff add and edit centres with ``flask --app service centres add|edit|list``
+(:func:`add_centre`, :func:`edit_centre`).
+
+A farmer changes or cancels an open pledge (one for this week or later):
+a new pledge of the same crop for the same week replaces the open one
+(:func:`pledge`: a farmer who sends ``SELL`` again corrects the amount, it is
+not added to it), :func:`change_pledge` sets a new amount or week and
+:func:`cancel_pledge` cancels it (``SELL cancel``, USSD "My pledges"). The
+capacity check counts the pledge being changed as free.
 
 Cluster leaders (the chairs of the cluster's PGs; clusters have no EC of their
 own in the data model yet) get the weekly totals (:func:`send_weekly_totals`);
@@ -38,6 +48,7 @@ from service.reference.crops import Crop
 from service.db import Base, utcnow
 from service.errors import Refusal
 from service.farmers.models import Farmer
+from service.reference import data
 from service.reference.geography import Village
 from service.messaging.household import Person, addressed
 from service.prices.market import Market
@@ -49,7 +60,10 @@ from service.reference.render import tjs as money
 DEFAULT_CENTRES = {
     "DAHANA": ("tomato", "tomato.kulob", 1_000 * 1_000_000),
     "VOSECC": ("onion", "onion.vose", 600 * 1_000_000),  # placeholder, see the module docstring
+    "JOMICC": ("tomato", "tomato.jomi", 600 * 1_000_000),  # placeholder centre and capacity
+    "BALKHCC": ("rice", "rice.balkhi", 600 * 1_000_000),  # placeholder centre and capacity
 }
+MAX_CENTRE_NAME = 40  # characters of a centre's name in one language
 TOTAL_WEEKS = 4  # weeks shown in the weekly totals, from the current one
 
 
@@ -105,12 +119,21 @@ class CentreFull(Refusal):
 
 
 def load(session: Session) -> int:
-    """Create the centres of :data:`DEFAULT_CENTRES` that are missing (their markets must exist);
-    returns how many were added. Existing rows (and edited capacities) are kept."""
+    """Create the centres of :data:`DEFAULT_CENTRES` that are missing, with their markets
+    (``service.reference.data.MARKETS``) when those are missing too, so a database loaded
+    before a centre was added gets it; returns how many centres were added. Existing rows (and
+    edited names and capacities) are kept, and a cluster that has a centre (one staff added)
+    gets no second one."""
     added = 0
     for code, (crop_id, cluster_id, capacity_g) in DEFAULT_CENTRES.items():
         market = session.scalar(select(Market).where(Market.code == code))
-        if market is None or session.scalar(select(CollectionCentre.id).where(CollectionCentre.market_id == market.id)):
+        if market is None and code in data.MARKETS and session.get(CommodityCluster, cluster_id) is not None:
+            district, kind, tg, ru, uz, en = data.MARKETS[code]
+            market = Market(code=code, district_id=district, kind=kind, names={"tg": tg, "ru": ru, "uz": uz, "en": en})
+            session.add(market)
+            session.flush()
+        if market is None or session.scalar(select(CollectionCentre.id).where(
+                (CollectionCentre.market_id == market.id) | (CollectionCentre.cluster_id == cluster_id))):
             continue
         session.add(CollectionCentre(market_id=market.id, crop_id=crop_id, cluster_id=cluster_id,
                                      capacity_g=capacity_g))
@@ -155,30 +178,217 @@ def monday(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
 
-def pledge(session: Session, farmer: Farmer, crop_id: str, grams: int, week: dt.date, *,
-           channel: str) -> Pledge:
-    """Pledge ``grams`` of ``crop_id`` for the ISO week of ``week`` to the farmer's centre.
+@dataclass(frozen=True)
+class Placed:
+    """What :func:`place` did: the ``pledge`` row, and ``was_g`` (its grams before) when it
+    changed an open pledge of the same crop and week instead of adding one (else None)."""
+
+    pledge: "Pledge"
+    was_g: int | None = None
+
+
+def _lock(session: Session, centre: CollectionCentre) -> None:
+    """Lock the centre row (``SELECT … FOR UPDATE``), so pledges to it are checked one after the other."""
+    session.execute(select(CollectionCentre.id).where(CollectionCentre.id == centre.id).with_for_update())
+    session.refresh(centre)
+
+
+def place(session: Session, farmer: Farmer, crop_id: str, grams: int, week: dt.date, *,
+          channel: str) -> Placed:
+    """Pledge ``grams`` of ``crop_id`` for the ISO week of ``week`` to the farmer's centre; an open
+    pledge of the farmer for the same crop, week and centre is changed to ``grams`` instead (a
+    farmer who pledges again corrects the amount).
 
     Locks the centre row, so concurrent pledges are checked one after the other.
     Raises ``Refusal("sales.sell.no_centre")`` (see :func:`centre_for`),
     ``ValueError`` for ``grams`` ≤ 0, and :class:`CentreFull` when the season's
-    free amount is smaller than ``grams``.
+    free amount (the replaced pledge counted as free) is smaller than ``grams``.
     """
     if grams <= 0:
         raise ValueError("grams must be positive")
     centre = centre_for(session, farmer, crop_id)
-    session.execute(select(CollectionCentre.id).where(CollectionCentre.id == centre.id).with_for_update())
-    session.refresh(centre)
+    _lock(session, centre)
     week = monday(week)
     season = week.isocalendar().year
-    free = centre.capacity_g - pledged_g(session, centre, season)
+    same = session.scalar(select(Pledge).where(
+        Pledge.farmer_id == farmer.id, Pledge.crop_id == crop_id, Pledge.week == week,
+        Pledge.centre_id == centre.id, Pledge.status == "pledged").order_by(Pledge.id))
+    free = centre.capacity_g - pledged_g(session, centre, season) + (same.grams if same else 0)
     if grams > free:
         raise CentreFull(centre, max(free, 0))
+    if same is not None:
+        was, same.grams = same.grams, grams
+        session.flush()
+        return Placed(same, was)
     row = Pledge(farmer_id=farmer.id, centre_id=centre.id, crop_id=crop_id, grams=grams, week=week,
                  season=season, channel=channel)
     session.add(row)
     session.flush()
-    return row
+    return Placed(row)
+
+
+def pledge(session: Session, farmer: Farmer, crop_id: str, grams: int, week: dt.date, *,
+           channel: str) -> Pledge:
+    """:func:`place`, returning the pledge row (new, or the open one of that crop and week, changed)."""
+    return place(session, farmer, crop_id, grams, week, channel=channel).pledge
+
+
+def open_pledges(session: Session, farmer: Farmer, today: dt.date, crop_id: str | None = None) -> list[Pledge]:
+    """The farmer's open pledges (``pledged``, for ``today``'s week or later), optionally of one
+    crop, by week then id."""
+    q = select(Pledge).where(Pledge.farmer_id == farmer.id, Pledge.status == "pledged",
+                             Pledge.week >= monday(today))
+    if crop_id is not None:
+        q = q.where(Pledge.crop_id == crop_id)
+    return list(session.scalars(q.order_by(Pledge.week, Pledge.id)))
+
+
+def _check_open(row: Pledge, today: dt.date) -> None:
+    if row.status != "pledged" or row.week < monday(today):
+        raise Refusal("sales.cancel.not_open", id=row.id)
+
+
+def change_pledge(session: Session, row: Pledge, grams: int, week: dt.date, today: dt.date) -> int:
+    """Set an open pledge to ``grams`` for the ISO week of ``week`` (same centre); returns its
+    grams before. Locks the centre like :func:`place`; the pledge's own grams count as free in
+    its season. Raises ``ValueError`` for ``grams`` ≤ 0, ``Refusal("sales.cancel.not_open")``
+    for a pledge cancelled or of a past week, ``Refusal("sales.sell.week")`` for a past week,
+    ``Refusal("sales.change.week_taken")`` when another open pledge of the crop has that week,
+    and :class:`CentreFull`."""
+    if grams <= 0:
+        raise ValueError("grams must be positive")
+    centre = session.get(CollectionCentre, row.centre_id)
+    _lock(session, centre)
+    session.refresh(row)
+    _check_open(row, today)
+    week = monday(week)
+    if week < monday(today):
+        raise Refusal("sales.sell.week")
+    other = session.scalar(select(Pledge.id).where(
+        Pledge.farmer_id == row.farmer_id, Pledge.crop_id == row.crop_id, Pledge.week == week,
+        Pledge.status == "pledged", Pledge.id != row.id))
+    if other is not None:
+        raise Refusal("sales.change.week_taken", id=other, week=week.isocalendar().week)
+    season = week.isocalendar().year
+    free = centre.capacity_g - pledged_g(session, centre, season) + (row.grams if row.season == season else 0)
+    if grams > free:
+        raise CentreFull(centre, max(free, 0))
+    was = row.grams
+    row.grams, row.week, row.season = grams, week, season
+    session.flush()
+    return was
+
+
+def cancel_pledge(session: Session, row: Pledge, today: dt.date) -> None:
+    """Cancel an open pledge (kept as ``cancelled``): its grams are free again at once.
+    ``Refusal("sales.cancel.not_open")`` for a pledge cancelled already or of a past week."""
+    session.refresh(row)
+    _check_open(row, today)
+    row.status = "cancelled"
+    session.flush()
+
+
+# ---------------------------------------------------------------- centres, as staff keep them
+
+def _names(names: dict) -> dict:
+    """``names`` checked: one non-empty name of at most :data:`MAX_CENTRE_NAME` characters in each of
+    tg, ru, uz, en (``ValueError`` naming what is wrong)."""
+    out = {lang: " ".join((names.get(lang) or "").split()) for lang in ("tg", "ru", "uz", "en")}
+    missing = [lang for lang, name in out.items() if not name]
+    if missing:
+        raise ValueError(f"a name is needed in every language; missing: {', '.join(missing)}")
+    long = [lang for lang, name in out.items() if len(name) > MAX_CENTRE_NAME]
+    if long:
+        raise ValueError(f"names are at most {MAX_CENTRE_NAME} characters: {', '.join(long)}")
+    return out
+
+
+def by_code(session: Session, code: str) -> CollectionCentre | None:
+    """The centre whose market has ``code`` (case-insensitive), or None."""
+    return session.scalar(select(CollectionCentre).join(Market, Market.id == CollectionCentre.market_id)
+                          .where(func.upper(Market.code) == (code or "").strip().upper()))
+
+
+def add_centre(session: Session, code: str, cluster_id: str, capacity_g: int, names: dict) -> CollectionCentre:
+    """Add the collection centre ``code`` of the cluster ``cluster_id`` (it takes the cluster's crop, and
+    its market lies in the cluster's district), ``capacity_g`` grams per season, ``names``
+    ``{tg, ru, uz, en}``. ``ValueError``: an unknown cluster, a cluster that has a centre, a code in
+    use (or not 2-24 letters and digits), a capacity ≤ 0, names missing or too long."""
+    code = (code or "").strip().upper()
+    if not (2 <= len(code) <= 24 and code.isascii() and code.isalnum()):
+        raise ValueError(f"{code!r}: a centre code is 2-24 letters and digits")
+    cluster = session.get(CommodityCluster, cluster_id)
+    if cluster is None:
+        raise ValueError(f"no cluster {cluster_id!r}")
+    held = session.scalar(select(CollectionCentre).where(CollectionCentre.cluster_id == cluster_id))
+    if held is not None:
+        raise ValueError(f"cluster {cluster_id} has the centre {market_of(session, held).code} already (edit it)")
+    if session.scalar(select(Market.id).where(func.upper(Market.code) == code)) is not None:
+        raise ValueError(f"the code {code} is in use")
+    if capacity_g <= 0:
+        raise ValueError("the capacity must be positive")
+    market = Market(code=code, district_id=cluster.district_id, kind="collection_centre", names=_names(names))
+    session.add(market)
+    session.flush()
+    centre = CollectionCentre(market_id=market.id, crop_id=cluster.crop_id, cluster_id=cluster.id,
+                              capacity_g=capacity_g)
+    session.add(centre)
+    session.flush()
+    return centre
+
+
+def edit_centre(session: Session, centre: CollectionCentre, *, capacity_g: int | None = None,
+                names: dict | None = None, cluster_id: str | None = None) -> CollectionCentre:
+    """Change a centre's capacity (grams per season), names (the languages given replace those
+    names) or cluster (another cluster of the same crop without a centre; the market moves to its
+    district). ``ValueError``: a capacity ≤ 0, a name too long or empty, an unknown cluster, one of
+    another crop or with a centre already, or a new cluster while the centre holds open pledges.
+    A capacity below what is already pledged is allowed (the pledges stay; new ones are refused)."""
+    market = market_of(session, centre)
+    if capacity_g is not None:
+        if capacity_g <= 0:
+            raise ValueError("the capacity must be positive")
+        centre.capacity_g = capacity_g
+    if names:
+        market.names = _names({**market.names, **{k: v for k, v in names.items() if v is not None}})
+    if cluster_id is not None and cluster_id != centre.cluster_id:
+        cluster = session.get(CommodityCluster, cluster_id)
+        if cluster is None:
+            raise ValueError(f"no cluster {cluster_id!r}")
+        if cluster.crop_id != centre.crop_id:
+            raise ValueError(f"cluster {cluster_id} grows {cluster.crop_id}, the centre takes {centre.crop_id}")
+        if session.scalar(select(CollectionCentre.id).where(CollectionCentre.cluster_id == cluster_id)):
+            raise ValueError(f"cluster {cluster_id} has a centre already")
+        if session.scalar(select(Pledge.id).where(Pledge.centre_id == centre.id, Pledge.status == "pledged").limit(1)):
+            raise ValueError("the centre holds open pledges: it cannot move to another cluster")
+        centre.cluster_id, market.district_id = cluster.id, cluster.district_id
+    session.flush()
+    return centre
+
+
+@dataclass(frozen=True)
+class CentreState:
+    """A centre as staff list it: its market ``code``, ``names``, ``crop_id``, ``cluster_id``,
+    ``district_id``, ``capacity_g`` and ``pledged_g`` (open pledges of ``season``)."""
+
+    code: str
+    names: dict
+    crop_id: str
+    cluster_id: str
+    district_id: str
+    capacity_g: int
+    season: int
+    pledged_g: int
+
+
+def centres(session: Session, season: int) -> list[CentreState]:
+    """Every collection centre with its open pledges of ``season``, by code."""
+    out = []
+    for centre in session.scalars(select(CollectionCentre)):
+        market = market_of(session, centre)
+        out.append(CentreState(market.code, dict(market.names), centre.crop_id, centre.cluster_id,
+                               market.district_id, centre.capacity_g, season, pledged_g(session, centre, season)))
+    return sorted(out, key=lambda c: c.code)
 
 
 # ---------------------------------------------------------------- weekly totals
@@ -288,12 +498,22 @@ def make_offer(session: Session, crop_id: str, price_diram: int, text: str, ente
     return offer
 
 
-def receipt(session: Session, pledge: Pledge, lang: str) -> dict:
+def receipt(session: Session, pledge: Pledge, lang: str, was_g: int | None = None) -> dict:
     """The ``sales.sell.done`` receipt of a pledge, the same by SMS and USSD: ``{"key": ..., **placeholders}``
-    in ``lang`` (quantity in kg or t, the centre's free capacity in t)."""
+    in ``lang`` (quantity in kg or t, the centre's free capacity in t); ``sales.sell.changed``
+    with ``was`` (the amount before) when ``was_g`` is given (a changed pledge)."""
     centre = session.get(CollectionCentre, pledge.centre_id)
     free = centre.capacity_g - pledged_g(session, centre, pledge.season)
+    extra = {} if was_g is None else {"key": "sales.sell.changed", "id": pledge.id, "was": quantity.mass(was_g, lang)}
     return {"key": "sales.sell.done", "crop": session.get(Crop, pledge.crop_id).name(lang),
             "qty": quantity.mass(pledge.grams, lang), "week": pledge.week.isocalendar().week,
             "date": pledge.week.strftime("%d.%m"), "centre": market_of(session, centre).code,
-            "free": quantity.tonnes(free, lang)}
+            "free": quantity.tonnes(free, lang), **extra}
+
+
+def pledge_line(session: Session, pledge: Pledge, lang: str) -> dict:
+    """The placeholders naming a pledge in ``lang``: ``id``, ``crop``, ``qty``, ``week`` (ISO number)
+    and ``date`` (its Monday, dd.mm)."""
+    return {"id": pledge.id, "crop": session.get(Crop, pledge.crop_id).name(lang),
+            "qty": quantity.mass(pledge.grams, lang), "week": pledge.week.isocalendar().week,
+            "date": pledge.week.strftime("%d.%m")}

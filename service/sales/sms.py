@@ -2,13 +2,17 @@
 
 | Command | Arguments | Effect |
 |---|---|---|
-| ``SELL`` | ``<crop> <qty> [kg/t] [week]`` | ``joint_sale.pledge`` to the cluster's collection centre |
+| ``SELL`` | ``<crop> <qty> [kg/t] [week]`` | ``joint_sale.place`` to the cluster's collection centre; an open pledge of that crop and week is changed instead |
+| ``SELL CANCEL`` | ``[pledge number or crop]`` | ``joint_sale.cancel_pledge``: the one open pledge (of the crop); several get their list |
 | ``OFFER`` | ``<crop> <TJS per kg> <text>`` | staff only: ``joint_sale.make_offer`` to pledging farmers |
 | ``YIELD`` | ``<crop> <qty> [kg/t/c] <area> [ha/sotka]`` | ``yield_report.record`` |
 
 Quantities default to kg, areas to ha. The week of ``SELL`` is an ISO week
 number (``24``, ``W24``, ``2025-W24``) or words for this / next week
 (``keywords.toml`` ``[week]``); without one, next week. Offers are kept as typed.
+A farmer changes a pledge by sending ``SELL`` again for the same crop and week (the new amount
+replaces the old one), or cancels it and pledges another week; ``CANCEL`` is any word of
+``[push_word.cancel]`` (``БЕКОР``, ``ОТМЕНА``, ``BEKOR``).
 """
 from __future__ import annotations
 
@@ -18,9 +22,10 @@ from functools import lru_cache
 
 import templates_sms
 from service.errors import Refusal
+from service.messaging.encoding import measure
 from service.prices.market import parse_tjs
 from service.reference import quantity
-from service.reference.words import leading_fillers_dropped, word_key
+from service.reference.words import leading_fillers_dropped, means, word_key
 from service.sales import joint_sale
 from service.sales import yields as yield_report
 from service.sms.engine import Command, Context
@@ -64,9 +69,43 @@ def parse_week(words: list[str], today: dt.date) -> dt.date:
     return week
 
 
-def sell(ctx: Context, args: list[str]) -> None:
-    """``SELL <crop> <qty> [unit] [week]``."""
+def cancel(ctx: Context, args: list[str]) -> None:
+    """``SELL CANCEL [pledge number | crop]``: cancel the farmer's open pledge; when that names
+    several, reply with their list (``sales.cancel.which``)."""
     me = ctx.registered()
+    today = ctx.today()
+    if len(args) > 1:
+        raise Refusal("sales.sell.usage")
+    mine = joint_sale.open_pledges(ctx.session, me, today)
+    if args and word_key(args[0]).isdigit():
+        number = int(word_key(args[0])[:9])
+        mine = [p for p in mine if p.id == number]
+        if not mine:
+            raise Refusal("sales.cancel.unknown", id=number)
+    elif args:
+        crop = ctx.crop(args[0], "sales.crop_unknown")
+        mine = [p for p in mine if p.crop_id == crop.id]
+    if not mine:
+        raise Refusal("sales.cancel.none")
+    if len(mine) > 1:  # the list, as many pledges as fit two SMS (the soonest first)
+        listed = ""
+        for p in mine:
+            item = templates_sms.text("sales.cancel.item", ctx.lang, **joint_sale.pledge_line(ctx.session, p, ctx.lang))
+            longer = f"{listed}; {item}" if listed else item
+            if listed and measure(templates_sms.text("sales.cancel.which", ctx.lang, list=longer)).segments > 2:
+                break
+            listed = longer
+        raise Refusal("sales.cancel.which", list=listed)
+    (row,) = mine
+    joint_sale.cancel_pledge(ctx.session, row, today)
+    ctx.reply("sales.cancel.done", **joint_sale.pledge_line(ctx.session, row, ctx.lang))
+
+
+def sell(ctx: Context, args: list[str]) -> None:
+    """``SELL <crop> <qty> [unit] [week]``; ``SELL CANCEL ...`` (:func:`cancel`)."""
+    me = ctx.registered()
+    if args and means(args[0], "cancel"):
+        return cancel(ctx, args[1:])
     args = leading_fillers_dropped(args)
     if len(args) < 2:
         raise Refusal("sales.sell.usage")
@@ -75,11 +114,11 @@ def sell(ctx: Context, args: list[str]) -> None:
     grams = quantity.to_grams(value, unit)
     week = parse_week(rest, ctx.today())
     try:
-        pledge = joint_sale.pledge(ctx.session, me, crop.id, grams, week, channel="sms")
+        placed = joint_sale.place(ctx.session, me, crop.id, grams, week, channel="sms")
     except joint_sale.CentreFull as full:
         raise Refusal("sales.sell.full", centre=joint_sale.market_of(ctx.session, full.centre).code,
                       free=quantity.mass(full.free_g, ctx.lang)) from None
-    ctx.reply(**joint_sale.receipt(ctx.session, pledge, ctx.lang))
+    ctx.reply(**joint_sale.receipt(ctx.session, placed.pledge, ctx.lang, placed.was_g))
 
 
 def offer(ctx: Context, args: list[str]) -> None:

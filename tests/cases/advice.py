@@ -23,6 +23,8 @@ GULNORA = "+992901300001"   # tg, Dahana (kulob), tomato, active member of DAH01
 OLEG = "+992901300002"      # ru, Guliston (vose), onion, chair of VOS03
 AZIZ = "+992901300003"      # uz, Yokhsuchiyon (kulob), tomato, no group
 EMMA = "+992901300004"      # en, Dahana, tomato and onion, no group
+NARGIZA = "+992901300005"   # ru, Jomi (jomi), tomato, no group: the Jomi tomato cluster's centre JOMICC
+BAHROM = "+992901300006"    # uz, Balkh (balkhi), rice, no group: the Balkhi rice cluster's centre BALKHCC
 STRANGER = "+992901300099"  # not registered
 AGENT = "+992901400001"     # VAM agent (agro-shop) serving Dahana, tg
 EXT = "+992901400002"       # extension officer of Kulob district, ru
@@ -35,6 +37,7 @@ def build_world(session) -> dict:
         return next(v for v in session.scalars(select(Village)) if v.names["en"] == en)
 
     dahana, guliston, yokh = village("Dahana"), village("Guliston"), village("Yokhsuchiyon")
+    jomi, balkh = village("Jomi"), village("Balkh")
     dah01 = ProducerGroup(code="DAH01", name="Dahana tomato", village_id=dahana.id, cluster_id="tomato.kulob")
     vos03 = ProducerGroup(code="VOS03", name="Guliston onion", village_id=guliston.id, cluster_id="onion.vose")
     session.add_all([dah01, vos03])
@@ -48,6 +51,8 @@ def build_world(session) -> dict:
     oleg = reg(OLEG, "Oleg", "male", "ru", guliston, ["onion"])
     aziz = reg(AZIZ, "Aziz", "male", "uz", yokh, ["tomato"])
     emma = reg(EMMA, "Emma", "female", "en", dahana, ["onion", "tomato"])
+    reg(NARGIZA, "Nargiza", "female", "ru", jomi, ["tomato"])
+    reg(BAHROM, "Bahrom", "male", "uz", balkh, ["rice"])
     membership.join(session, gulnora, dah01)  # no EC: active at once
     membership.assign_ec_seat(session, oleg, vos03, "chair")
     vam_agent.add_vam_agent(session, name="Agro Dahana", kind="agro_shop", phone=AGENT, district_id="kulob",
@@ -92,6 +97,7 @@ def done(to, lang, key, **params) -> Out:
 
 ASKED = [(GULNORA, "ASK барги помидор зард шуд")]  # question 1, sent to AGENT
 PLEDGED = [(GULNORA, "SELL помидор 500 next week")]
+TWO_PLEDGES = [(EMMA, "SELL tomato 600 next"), (EMMA, "SELL tomato 200 this week")]
 
 CASES = [
     # ---- ASK: routed to the responder serving the farmer's village
@@ -187,6 +193,56 @@ CASES = [
     Case("an area is not a quantity", EMMA, "SELL tomato 5 ha", [done(EMMA, "en", "quantity.bad", given="5 ha")]),
     Case("unknown crop", AZIZ, "SOTISH kartoshka 100",
          [done(AZIZ, "uz", "sales.crop_unknown", crop="kartoshka", crops="Piyoz, Sholi, Pomidor")]),
+    # every cluster has its centre: Jomi tomato and Balkhi rice too
+    Case("a Jomi tomato farmer pledges to the Jomi centre", NARGIZA, "ПРОДАТЬ томат 1 т",
+         [Out(NARGIZA, "ru", has=("Томат 1000 кг", "JOMICC"))],
+         changes={"pledge": [{"grams": 1_000_000, "crop_id": "tomato", "status": "pledged"}]}),
+    Case("a Balkhi rice farmer pledges to the Balkh centre", BAHROM, "SOTISH sholi 2 t",
+         [Out(BAHROM, "uz", has=("Sholi 2000 kg", "BALKHCC"))],
+         changes={"pledge": [{"grams": 2_000_000, "crop_id": "rice", "status": "pledged"}]}),
+    # a SELL of the same crop and week changes the open pledge; SELL CANCEL cancels one
+    Case("SELL again for the same week changes the pledge, in Tajik", GULNORA, "SELL помидор 800 next week",
+         [Out(GULNORA, "tg", has=("#1 иваз шуд", "800 кг", "пеш 500 кг"))], setup=PLEDGED,
+         changes={"pledge": [{"grams": 800_000, "status": "pledged"}]}),
+    Case("SELL again for the same week changes the pledge, in Russian", NARGIZA, "ПРОДАТЬ томат 2 т",
+         [Out(NARGIZA, "ru", has=("Заявка #1 изменена", "2000 кг", "было 1000 кг"))],
+         setup=[(NARGIZA, "ПРОДАТЬ томат 1 т")], changes={"pledge": [{"grams": 2_000_000}]}),
+    Case("SELL again for the same week changes the pledge, in Uzbek", BAHROM, "SOTISH sholi 3 t",
+         [Out(BAHROM, "uz", has=("#1 va'da o'zgartirildi", "3000 kg", "2000 kg edi"))],
+         setup=[(BAHROM, "SOTISH sholi 2 t")], changes={"pledge": [{"grams": 3_000_000}]}),
+    Case("a change counts the pledge's own amount as free", EMMA, "SELL tomato 1000 next",
+         [Out(EMMA, "en", has=("Pledge #1 changed", "1000 kg", "was 600 kg"))], capacity_kg=1000,
+         setup=[(EMMA, "SELL tomato 600 next")], changes={"pledge": [{"grams": 1_000_000}]}),
+    Case("a change beyond the capacity is refused with the free amount", EMMA, "SELL tomato 1200 next",
+         [done(EMMA, "en", "sales.sell.full", centre="DAHANA", free="1000 kg")], capacity_kg=1000,
+         setup=[(EMMA, "SELL tomato 600 next")]),
+    Case("another week is a second pledge", EMMA, "SELL tomato 300 this week",
+         [Out(EMMA, "en", has=("Pledge recorded", "300 kg"))], setup=[(EMMA, "SELL tomato 600 next")],
+         changes={"pledge": [{"grams": 300_000}]}),
+    Case("cancel the one open pledge, in Tajik", GULNORA, "ФУРӮШ БЕКОР",
+         [Out(GULNORA, "tg", has=("Ваъдаи #1 бекор шуд", "Помидор 500 кг"))], setup=PLEDGED,
+         changes={"pledge": [{"status": "cancelled", "grams": 500_000}]}),
+    Case("cancel the one open pledge, in Russian", NARGIZA, "продать отмена",
+         [Out(NARGIZA, "ru", has=("Заявка #1 отменена", "Томат 1000 кг"))], setup=[(NARGIZA, "ПРОДАТЬ томат 1 т")],
+         changes={"pledge": [{"status": "cancelled"}]}),
+    Case("cancel the one open pledge, in Uzbek", BAHROM, "SOTISH BEKOR sholi",
+         [Out(BAHROM, "uz", has=("#1 va'da bekor qilindi", "Sholi 2000 kg"))], setup=[(BAHROM, "SOTISH sholi 2 t")],
+         changes={"pledge": [{"status": "cancelled"}]}),
+    Case("cancel with two open pledges lists them, this week's first", EMMA, "SELL cancel",
+         [Out(EMMA, "en", has=("Which pledge? Send: SELL CANCEL number.", "#2 Tomato 200 kg week",
+                               "; #1 Tomato 600 kg"))],
+         setup=TWO_PLEDGES),
+    Case("cancel by number", EMMA, "SELL cancel #2", [Out(EMMA, "en", has=("Pledge #2 cancelled: Tomato 200 kg",))],
+         setup=TWO_PLEDGES, changes={"pledge": [{"status": "cancelled", "grams": 200_000}]}),
+    Case("cancel by a crop with two pledges lists them", EMMA, "SELL cancel tomato",
+         [Out(EMMA, "en", has=("Which pledge?", "#2 Tomato", "#1 Tomato"))], setup=TWO_PLEDGES),
+    Case("cancel someone else's pledge: not found", EMMA, "SELL cancel 1",
+         [done(EMMA, "en", "sales.cancel.unknown", id=1)],
+         setup=PLEDGED),
+    Case("cancel without an open pledge", GULNORA, "SELL БЕКОР", [done(GULNORA, "tg", "sales.cancel.none")]),
+    Case("cancelled capacity is free again", EMMA, "SELL tomato 1000 this week",
+         [Out(EMMA, "en", has=("Pledge recorded", "1000 kg"))], capacity_kg=1000,
+         setup=[(EMMA, "SELL tomato 1000 next"), (EMMA, "SELL cancel")], changes={"pledge": [{"grams": 1_000_000}]}),
     Case("no centre for the crop in the area", GULNORA, "SELL шолӣ 100",
          [done(GULNORA, "tg", "sales.sell.no_centre")]),
     Case("bad week", EMMA, "SELL tomato 100 week 60", [done(EMMA, "en", "sales.sell.week")]),

@@ -178,6 +178,27 @@ CASES: list[Case] = [
     one("an unknown market", FARRUKH, "PRICEALERT onion 2 Mars",
         [Out(FARRUKH, lang="en", has=("Mars", "VOSE"))]),
 
+    # ---- PRICEALERT OFF [crop]: cancel the alerts (also by USSD)
+    Case("PRICEALERT OFF cancels every alert, in English",
+         [(FARRUKH, "PRICEALERT onion above 2.50"), (FARRUKH, "PRICEALERT OFF")],
+         [Out(FARRUKH, lang="en", has=("at or above 2.50",)),
+          Out(FARRUKH, lang="en", key="push.pricealert_off", params={"count": 1, "crop": "all crops"})]),
+    Case("PRICEALERT <crop> OFF cancels that crop's alert, in Tajik",
+         [(HOUSEHOLD, "НАРХ ОГОҲӢ пиёз поён 1,20"), (HOUSEHOLD, "НАРХ ОГОҲӢ пиёз бекор")],
+         [Out(HOUSEHOLD, lang="tg", has=("1,20",)),
+          Out(HOUSEHOLD, lang="tg", key="push.pricealert_off", params={"count": 1, "crop": "Пиёз"})]),
+    Case("PRICEALERT OFF in Russian, for the second profile of a shared phone",
+         [(HOUSEHOLD, "{dilshod} ЦЕНА СИГНАЛ лук выше 2"), (HOUSEHOLD, "{dilshod} цена сигнал отмена")],
+         [Out(HOUSEHOLD, lang="ru", has=("2,00",)),
+          Out(HOUSEHOLD, lang="ru", key="push.pricealert_off", params={"count": 1, "crop": "все культуры"})]),
+    Case("PRICEALERT OFF in Uzbek keeps the other crop's alert",
+         [(ZARINA, "NARX XABAR piyoz 2"), (ZARINA, "NARX XABAR pomidor past 1"), (ZARINA, "NARX XABAR piyoz bekor")],
+         [Out(ZARINA, lang="uz", has=("2.00",)), Out(ZARINA, lang="uz", has=("1.00",)),
+          Out(ZARINA, lang="uz", key="push.pricealert_off", params={"count": 1, "crop": "Piyoz"})],
+         alerts={("zarina", "tomato"): ("below", 100, None)}),
+    one("PRICEALERT OFF without an alert", FARRUKH, "PRICEALERT OFF",
+        [Out(FARRUKH, lang="en", key="push.pricealert_off_none", params={"count": 0, "crop": "all crops"})]),
+
     # ---- ALERT (staff): preview with a code, then ALERT OK <code>
     one("ALERT previews recipients, cost, the place by name and who gets the text as typed", STAFF,
         "ALERT vose Hail tonight, cover seedlings",

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 import templates_sms
 from service.farmers import models as farmermod
-from service.prices import market
+from service.prices import alerts, market
 from service.groups import membership
 from service.messaging import optout
 from service.reference.geography import Village, villages_of
@@ -421,6 +421,43 @@ def _gists(lang: str) -> list[str]:
             for code in ("frost_check", "transplant", "stake", "sale_plan", "harvest")]
 
 
+def solo_speaks(lang: str, *more):
+    """Setup: Zarina (SOLO_PHONE) speaks ``lang``, then ``more`` setups."""
+    def setup(session, world):
+        session.get(farmermod.Farmer, world["solo"]).language = lang
+        session.commit()
+        for step in more:
+            step(session, world)
+    return setup
+
+
+def subscribe_solo(session, world):
+    alerts.subscribe_prices(session, session.get(farmermod.Farmer, world["solo"]), True)
+    session.commit()
+
+
+def alert_of_solo(crop: str, direction: str, diram: int):
+    def setup(session, world):
+        alerts.set_price_alert(session, session.get(farmermod.Farmer, world["solo"]), crop, diram, direction)
+        session.commit()
+    return setup
+
+
+def digest_of_solo(on: bool):
+    def check(session, world, bodies):
+        assert alerts.is_subscribed(session, session.get(farmermod.Farmer, world["solo"])) is on
+    return check
+
+
+def alerts_of_solo(expected: list):
+    """Zarina's unfired alerts are exactly ``expected`` [(crop, direction, diram)] (any market)."""
+    def check(session, world, bodies):
+        got = [(a.crop_id, a.direction, a.threshold_diram, a.market_id)
+               for a in alerts.open_alerts(session, session.get(farmermod.Farmer, world["solo"]))]
+        assert sorted(got) == sorted((*e, None) for e in expected), got
+    return check
+
+
 CASES = [
     # -- first hop ----------------------------------------------------------------
     Case("empty first hop shows the main menu; Register is 6 on its next page", [hop(""), hop("98")], MAIN_NEW_2,
@@ -565,6 +602,42 @@ CASES = [
     Case("language change on an unregistered phone lasts the session", path("5", "1", "4", "00", "98"),
          menu_page(6, MAIN_KEYS[5:], lang="en", prev=True),
          shown(-2, menu_page(1, MAIN_KEYS[:5], lang="en", more=True))),
+    # -- My account, Price SMS: the weekly digest and price alerts (as PRICES ON/OFF and PRICEALERT)
+    Case("price SMS: weekly prices and a new alert, no alert yet, in Tajik", path("5", "4", phone=SOLO_PHONE),
+         lambda b: con("push.ussd.digest_on", "push.ussd.alert_new")(b)
+         and _t("push.ussd.my_alerts") not in b, world=True),
+    Case("price SMS: weekly prices on, in Tajik", path("5", "4", "1", phone=SOLO_PHONE),
+         lambda b: b == "END " + _t("push.prices_on"), digest_of_solo(True), world=True),
+    Case("price SMS: weekly prices off, in Russian (1 reads Stop once subscribed)",
+         path("5", "4", "1", phone=SOLO_PHONE),
+         lambda b: b == "END " + _t("push.prices_off", "ru"),
+         every(digest_of_solo(False), shown(-2, con("push.ussd.digest_off", lang="ru"))), world=True,
+         setup=solo_speaks("ru", subscribe_solo)),
+    Case("price SMS: a new alert when the price falls, in Uzbek",
+         path("5", "4", Pick(_t("push.ussd.alert_new", "uz")), Pick("Piyoz"), Pick(_t("push.ussd.dir_below", "uz")),
+              "1.20", phone=SOLO_PHONE),
+         lambda b: b == "END " + _t("push.ussd.alert_set", "uz", alert="Piyoz 1.20 dan past"),
+         alerts_of_solo([("onion", "below", 120)]), world=True, setup=solo_speaks("uz")),
+    Case("price SMS: a new alert when the price goes up, in Tajik",
+         path("5", "4", Pick("push.ussd.alert_new"), Pick("Помидор"), Pick("push.ussd.dir_above"), "2,50 сомонӣ",
+              phone=SOLO_PHONE),
+         lambda b: b == "END " + _t("push.ussd.alert_set", alert="Помидор аз 2,50 боло"),
+         alerts_of_solo([("tomato", "above", 250)]), world=True),
+    Case("price SMS: a price that is not one says why and asks again",
+         path("5", "4", Pick("push.ussd.alert_new"), Pick("Помидор"), Pick("push.ussd.dir_above"), "бисёр",
+              phone=SOLO_PHONE),
+         lambda b: b.startswith("CON " + _t("push.ussd.bad_price")), alerts_of_solo([]), world=True),
+    Case("price SMS: my alerts, cancel one, in English",
+         path("5", "4", Pick(_t("push.ussd.my_alerts", "en")), "1", Pick(_t("ussd.yes", "en")), phone=SOLO_PHONE),
+         lambda b: b == "END " + _t("push.ussd.alert_cancelled", "en", alert="Onion at or above 2.50"),
+         alerts_of_solo([("tomato", "below", 100)]), world=True,
+         setup=solo_speaks("en", alert_of_solo("onion", "above", 250), alert_of_solo("tomato", "below", 100))),
+    Case("price SMS: my alerts lists them, in Russian",
+         path("5", "4", Pick(_t("push.ussd.my_alerts", "ru")), phone=SOLO_PHONE),
+         con(lang="ru", words=("1 Лук от 2,50", "2 Томат до 1,00")), world=True,
+         setup=solo_speaks("ru", alert_of_solo("onion", "above", 250), alert_of_solo("tomato", "below", 100))),
+    Case("price SMS is not offered to a phone without a profile", path("5", "98", "4"),
+         lambda b: _t("push.ussd.price_sms") not in b),
 ]
 
 
