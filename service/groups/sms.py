@@ -44,14 +44,16 @@ def _approve(ctx: Context, args: list[str]) -> None:
     if not args:
         raise Refusal("sms.approve.usage")
     code = echo(word_key(args[0]))
-    m, applicant, decided = membership.decide(ctx.session, ctx.registered(), code, accept=True)
+    approver = ctx.registered()
+    m, applicant = membership.find_request(ctx.session, approver, code)
     if m.status == "rejected":
         raise Refusal("err.request_rejected", name=applicant.name, code=applicant.code)
-    if not decided:
+    if m.status != "pending":
         ctx.reply("sms.approve.already", name=applicant.name, code=applicant.code)
         return
     pg = ctx.session.get(ProducerGroup, m.pg_id)
     ctx.reply("sms.approve.done", name=applicant.name, code=applicant.code, pg=pg.code, gender=applicant.gender)
+    membership.decide(ctx.session, approver, code, accept=True)  # tells the applicant, withdraws the EC's notices
 
 
 COMMANDS = (Command("join", _join), Command("leave", _leave), Command("approve", _approve))

@@ -150,6 +150,8 @@ CASES = [
     Case("CANCEL after the chair closed the round: too late",
          [(FARRUKH, "ORDER ONJ1 2"), (CHAIR, "CLOSE"), (FARRUKH, "CANCEL 1")],
          [Reply(FARRUKH, "en", has=("Order 1",)),
+          Reply(FARRUKH, "en", has=("Order round 1 of VOS03 is closed. Your order, 520.00 TJS: ONJ1 x2 520.00",),
+                kind="notice"),
           Reply(CHAIR, "tg", has=("VOS03 давраи 1 баста шуд: 1 нафар, 1 фармоиш, 520,00 сомонӣ. ONJ1 x2",)),
           Reply(FARRUKH, "en", "orders.err.too_late", {"order": 1})],
          [("farrukh", "ONJ1", 2, "placed")], rounds=0),
