@@ -175,7 +175,7 @@ def _requests_label(d: Dialogue) -> str:
 
 @screen
 class EcRequests(Screen):
-    """The PG's pending join requests, oldest first: ``<code> <name>``; a pick opens one."""
+    """The PG's pending join requests, oldest first: ``<name> (<member code>)``; a pick opens one."""
 
     name = "ec_requests"
 
@@ -185,7 +185,7 @@ class EcRequests(Screen):
             return View(head=[d.t("err.not_ec")])
         found = membership.pending_requests(d.db, seat.pg_id)
         return View(head=[d.t("ussd.chair.requests_title" if found else "ussd.chair.requests_none")],
-                    items=[Option(Part(f.name, f"{f.code} {{}}"), m.id) for m, f in found])
+                    items=[Option(Part(f.name, f"{{}} ({f.code})"), m.id) for m, f in found])
 
     def choose(self, d, data, value):
         return push("ec_request", m=value)
@@ -204,9 +204,9 @@ class EcRequest(Screen):
             return View(head=[d.t("err.not_ec")])
         person = d.db.get(Farmer, m.farmer_id)
         if m.status != "pending":
-            return View(head=[Part(person.name, f"{person.code} {{}}"), d.t("ussd.chair.decided")])
+            return View(head=[Part(person.name, f"{{}} ({person.code})"), d.t("ussd.chair.decided")])
         asked = d.settings.today(m.requested_at).strftime("%d.%m")
-        return View(head=[Part(person.name, f"{person.code} {{}}"), d.t("ussd.chair.asked", date=asked)],
+        return View(head=[Part(person.name, f"{{}} ({person.code})"), d.t("ussd.chair.asked", date=asked)],
                     extras=[Option(d.t("ussd.chair.approve"), "yes"), Option(d.t("ussd.chair.reject"), "no")])
 
     def choose(self, d, data, value):
