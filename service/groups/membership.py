@@ -188,15 +188,17 @@ def find_request(session: Session, approver: Farmer, member_code: str) -> tuple[
     return latest, applicant
 
 
-def decide(session: Session, approver: Farmer, member_code: str, accept: bool) -> tuple[Membership, Farmer, bool]:
+def decide(session: Session, approver: Farmer, member_code: str, accept: bool, *,
+           tell: bool = True) -> tuple[Membership, Farmer, bool]:
     """An EC member approves (``accept``) or rejects a pending request of their PG, by the
     applicant's member code, from either channel.
 
     Returns ``(membership, applicant, decided)``; ``decided`` False when the request was already
-    decided (by anyone: nothing changes, nobody is told again). Deciding tells the applicant by
-    SMS in their language (``sms.approve.welcome`` or ``sms.decide.rejected``, kind ``notice``,
-    key :func:`decision_key`) and withdraws every EC member's queued "please approve" notice of
-    the request. Raises the ``Refusal`` of :func:`find_request`.
+    decided (by anyone: nothing changes, nobody is told again). Deciding withdraws every EC
+    member's queued "please approve" notice of the request and, when ``tell``, tells the
+    applicant by SMS in their language (``sms.approve.welcome`` or ``sms.decide.rejected``, kind
+    ``notice``, key :func:`decision_key`: two members deciding at once cannot both tell).
+    Raises the ``Refusal`` of :func:`find_request`.
     """
     m, applicant = find_request(session, approver, member_code)
     if m.status != "pending":
@@ -211,6 +213,8 @@ def decide(session: Session, approver: Farmer, member_code: str, accept: bool) -
     session.flush()
     pg = session.get(ProducerGroup, m.pg_id)
     withdraw_ec_notices(session, m, f"request {'approved' if accept else 'rejected'} by {approver.code}")
+    if not tell:
+        return m, applicant, True
     queue_sms(session, applicant.phone, templates_sms.text(key, applicant.language, name=applicant.name, pg=pg.code),
               kind="notice", farmer_id=applicant.id, language=applicant.language, dedupe_key=decision_key(m))
     return m, applicant, True
@@ -218,13 +222,14 @@ def decide(session: Session, approver: Farmer, member_code: str, accept: bool) -
 
 def approve(session: Session, approver: Farmer, member_code: str) -> tuple[Membership, Farmer]:
     """An EC member approves a pending membership of their PG by the applicant's member code
-    (:func:`decide` with ``accept``: the applicant is told, the EC's notices withdrawn).
+    (:func:`decide` with ``accept``, telling nobody: the EC's queued notices are withdrawn; the
+    channels use :func:`decide`, which tells the applicant).
 
     Returns ``(membership, applicant)``; a member already active is returned unchanged. Raises
     ``Refusal``: ``err.not_ec``, ``err.member_unknown``, ``err.request_withdrawn``, and
     ``err.request_rejected`` (``name``, ``code``) when the request was rejected.
     """
-    m, applicant, _ = decide(session, approver, member_code, accept=True)
+    m, applicant, _ = decide(session, approver, member_code, accept=True, tell=False)
     if m.status == "rejected":
         raise Refusal("err.request_rejected", name=applicant.name, code=applicant.code)
     return m, applicant
