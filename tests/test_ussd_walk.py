@@ -113,6 +113,7 @@ def test_every_screen_fits_in_every_language(app, session, lang):
     dah02 = session.scalar(select(ProducerGroup).where(ProducerGroup.code == "DAH02"))
     membership.assign_ec_seat(session, chair2, dah02, "chair")
     rounds.open_round(session, dah02, utcnow())
+    farmermod.profiles(session, cases.EC_PHONES[0])[0].language = lang  # each language walks its own
     session.commit()
     application, settings = app.extensions["dehqon.ussd"], app.extensions["dehqon.settings"]
     reached = set()
