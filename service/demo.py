@@ -560,7 +560,7 @@ def quick_picks(session: Session, staff_phones=()) -> list[Pick]:
     Each phone is offered once (the first kind that finds it). Labels describe the phone's
     main profile. Each pick costs a few ``LIMIT 1`` queries, cheap even with a million farmers.
     """
-    open_m = (Membership.farmer_id == Farmer.id) & (Membership.status != "left")
+    open_m = (Membership.farmer_id == Farmer.id) & (Membership.status.in_(("pending", "active")))
     member = select(Farmer).join(Membership, open_m).where(Farmer.is_main).order_by(Membership.id).limit(1)
     active = member.where(Membership.status == "active")
     wanted = [

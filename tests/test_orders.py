@@ -203,9 +203,22 @@ def test_scripted_pg_orders_closes_exports_and_tells_everyone(client, session, r
     session.commit()
     assert sorted(r.pg_id for r in closed) == sorted([ids["pg"], ids["pg2"]])
     notices = outbox(session)[before:]
-    assert [(n.phone, n.kind) for n in notices] == [(cases.CHAIR, "notice")]  # VOS04 has no EC
-    assert notices[0].text.startswith("VOS03 давраи ") and "3 нафар, 5 фармоиш, 2110,00 сомонӣ" in notices[0].text
-    assert "FCM1 x10, ONJ1 x6, ONS1 x1" in notices[0].text
+    chair = [n for n in notices if n.phone == cases.CHAIR]
+    assert [(n.phone, n.kind) for n in chair] == [(cases.CHAIR, "notice")]  # VOS04 has no EC
+    assert chair[0].text.startswith("VOS03 давраи ") and "3 нафар, 5 фармоиш, 2110,00 сомонӣ" in chair[0].text
+    assert "FCM1 x10, ONJ1 x6, ONS1 x1" in chair[0].text
+    # every farmer who ordered is told once, in their language: the total, then their live lines
+    told = {n.phone: n for n in notices if n.phone != cases.CHAIR}
+    assert len(told) == len(notices) - 1 and {n.kind for n in told.values()} == {"notice"}
+    assert set(told) == {cases.FARRUKH, cases.OLGA, cases.ZARINA, cases.OTHER_PG}
+    vos03 = rounds[ids["pg"]].id
+    assert told[cases.FARRUKH].text.startswith(templates_sms.text(
+        "orders.round_closed.member", "en", round=vos03, pg="VOS03", total="")[:-5])
+    assert "ONJ1 x3" in told[cases.FARRUKH].text and "ONS1 x1" in told[cases.FARRUKH].text
+    assert told[cases.OLGA].text.startswith(f"Сбор {vos03} группы VOS03 закрыт.") and "ONJ1 x2" in told[cases.OLGA].text
+    assert "FCM1" not in told[cases.OLGA].text  # her cancelled line
+    assert "FCM1 x10" in told[cases.ZARINA].text and "yopildi" in told[cases.ZARINA].text
+    assert "ONJ1 x5" in told[cases.OTHER_PG].text and "VOS04" in told[cases.OTHER_PG].text
     assert order.close_due_rounds(session, last_minute + dt.timedelta(days=1)) == []
 
     # a late order opens the next round; it is not part of the export
@@ -329,7 +342,7 @@ def test_order_texts_fit_their_budgets():
             "total": "259740,00", "saving": "39960,00", "date": "31.12", "pg": "VOSECC01", "round": "12345",
             "farmers": 120, "place": "Маркази Гулистон, анбор", "max": 999, "n": "1000", "price": "350,00",
             "retail": "350,00", "state": "супорида шуд", "ussd": "*384*7#", "pack": "1000 кг",
-            "codes": cases.CODES_ONION, "crop": "Помидор"}
+            "codes": cases.CODES_ONION, "crop": "Помидор", "qty": "999000 кг", "days": 60}
     code_lists = ("orders.err.item_unknown", "orders.err.crop_codes")  # SMS replies listing item codes
     for key in (k for k in templates_sms.catalogue() if k.startswith("orders.")):
         for lang in LANGS:

@@ -1,9 +1,9 @@
 """Walk every USSD screen reachable in every language and check that each fits the screen.
 
 Breadth-first over the inputs 1–9, ``0``, ``00``, ``98``, ``99``, an empty input and
-sample free text, from an unregistered phone and from a household phone with
+sample free text, from an unregistered phone, from a household phone with
 three profiles (an active member, a pending one, one without a group) and a
-saved half form, on the demo-like world of ``tests/cases/ussd.py`` (committed). Each input is
+saved half form, and from two Executive Committee chairs (a closed order round; an open one), on the demo-like world of ``tests/cases/ussd.py`` (committed). Each input is
 applied in a transaction that is rolled back when it wrote anything, so every branch starts from
 the same database (one transaction with a savepoint per input ran PostgreSQL out of lock memory);
 an input that only read keeps the rows it loaded for the next one.
@@ -15,7 +15,7 @@ import json
 from collections import deque
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from cases import ussd as cases
 from service.ussd import engine as ussd
@@ -30,6 +30,7 @@ from service.ussd.session import FormDraft
 
 pytestmark = pytest.mark.slow  # walks every screen
 
+CHAIR2 = "+992901120009"  # the chair of DAH02, which has an open order round
 MENU_INPUTS = [str(n) for n in range(1, 10)] + ["0", "00", "98", "99", "", "a*b"]
 PROMPT_INPUTS = ["Гулрухсори Абдураҳмонова-Сафарова", "Ali*Vali", "0,5", "3", "DAH01", "x", "", "0", "00", "98", "99"]
 
@@ -104,10 +105,24 @@ def test_every_screen_fits_in_every_language(app, session, lang):
     # an open pledge and a price alert, so My pledges and My price alerts are walked too
     joint_sale.pledge(session, main, "tomato", 500_000, settings.today(utcnow()), channel="sms")
     alerts.set_price_alert(session, main, "onion", 250, "above")
+    # the Executive Committee's menu: DAH01's chair has a closed round with an order (its totals; Open
+    # a round), DAH02's chair an open one (its totals; Close the round)
+    from service.groups import membership
+    from service.groups.producer_group import ProducerGroup
+    from service.orders import catalogue, rounds
+    malika = session.get(farmermod.Farmer, main.id)
+    rounds.place_order(session, malika, catalogue.by_code(session, "PBD1"), 2, utcnow(), via="sms")
+    rounds.close_round(session, rounds.open_round_of(session, membership.current(session, malika).pg_id), utcnow())
+    chair2 = farmermod.register(session, phone=CHAIR2, name="Нодира Ҳасанова", gender="female",
+                                village_id=malika.village_id, crop_ids=["tomato"], land_m2=3000, language=lang)
+    dah02 = session.scalar(select(ProducerGroup).where(ProducerGroup.code == "DAH02"))
+    membership.assign_ec_seat(session, chair2, dah02, "chair")
+    rounds.open_round(session, dah02, utcnow())
+    farmermod.profiles(session, cases.EC_PHONES[0])[0].language = lang  # each language walks its own
     session.commit()
     application, settings = app.extensions["dehqon.ussd"], app.extensions["dehqon.settings"]
     reached = set()
-    for phone in (cases.NEW_PHONE, cases.HOUSEHOLD):
+    for phone in (cases.NEW_PHONE, cases.HOUSEHOLD, cases.EC_PHONES[0], CHAIR2):
         screens, checked = walk(session, phone, lang, application, settings)
         reached |= screens
         assert checked > 100

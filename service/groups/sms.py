@@ -4,18 +4,16 @@
 |---|---|---|
 | ``JOIN`` | ``<PG code>`` | ``membership.join``; the PG's EC members get a notice (``membership.tell_ec``) |
 | ``LEAVE`` | | ``membership.leave`` |
-| ``APPROVE`` | ``<member code>`` | EC members only: ``membership.approve``; the farmer is told |
+| ``APPROVE`` | ``<member code>`` | EC members only: ``membership.decide``; the farmer is told, the other EC members' queued notices are withdrawn |
 """
 from __future__ import annotations
 
 import templates_sms
 from service.errors import Refusal
-from service.farmers.models import Farmer
 from service.groups import membership
 from service.groups.producer_group import ProducerGroup, by_code, normalise_code
-from service.messaging.message import queue_sms
 from service.reference.words import echo, word_key
-from service.sms.engine import Command, Context, member_id
+from service.sms.engine import Command, Context
 
 
 def _join(ctx: Context, args: list[str]) -> None:
@@ -47,18 +45,15 @@ def _approve(ctx: Context, args: list[str]) -> None:
         raise Refusal("sms.approve.usage")
     code = echo(word_key(args[0]))
     approver = ctx.registered()
-    applicant = ctx.session.get(Farmer, member_id(code)) if member_id(code) else None
-    current = membership.current(ctx.session, applicant) if applicant else None
-    was_active = current is not None and current.status == "active"
-    m, applicant = membership.approve(ctx.session, approver, code)
-    pg = ctx.session.get(ProducerGroup, m.pg_id)
-    if was_active:
+    m, applicant = membership.find_request(ctx.session, approver, code)
+    if m.status == "rejected":
+        raise Refusal("err.request_rejected", name=applicant.name, code=applicant.code)
+    if m.status != "pending":
         ctx.reply("sms.approve.already", name=applicant.name, code=applicant.code)
         return
+    pg = ctx.session.get(ProducerGroup, m.pg_id)
     ctx.reply("sms.approve.done", name=applicant.name, code=applicant.code, pg=pg.code, gender=applicant.gender)
-    queue_sms(ctx.session, applicant.phone,
-              templates_sms.text("sms.approve.welcome", applicant.language, name=applicant.name, pg=pg.code),
-              kind="notice", farmer_id=applicant.id, language=applicant.language)
+    membership.decide(ctx.session, approver, code, accept=True)  # tells the applicant, withdraws the EC's notices
 
 
 COMMANDS = (Command("join", _join), Command("leave", _leave), Command("approve", _approve))

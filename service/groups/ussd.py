@@ -4,12 +4,21 @@ Menu (screen names in brackets), from the main menu's "My group"::
 
     [need_register] | [join] -> [join_code] -> [join_confirm]
                     | [group] (pending status; or [ec], [leave_confirm])
+
+The Executive Committee's menu (``committee``, main-menu line 7, shown only to a holder of an
+active EC seat) gets "Join requests" from here::
+
+    [committee] -> [ec_requests] -> [ec_request] (Approve | Reject: the applicant is told by
+                                   SMS, the other EC members' queued notices are withdrawn)
+
+(the order round lines of that menu are the orders feature's).
 """
 from __future__ import annotations
 
 from service.errors import Refusal
 from service.groups import membership, producer_group
 from service.groups.producer_group import ProducerGroup
+from service.farmers.models import Farmer
 from service.ussd.engine import Dialogue, MenuEntry, Option, Part, Screen, Screens, Step, View, back, end, push, stay, yes_no
 
 screen = Screens()
@@ -152,4 +161,69 @@ class LeaveConfirm(Screen):
         return end(d.t("ussd.leave.done"))
 
 
-ENTRIES = (MenuEntry("main", "group", 10, "ussd.main.group", open_group),)
+# ---- the Executive Committee's menu: join requests (issue 9 item 10) ----
+
+def is_ec(d: Dialogue) -> bool:
+    """True when the profile speaking holds an active EC seat (the committee menu is shown)."""
+    return d.farmer is not None and membership.ec_seat(d.db, d.farmer) is not None
+
+
+def _requests_label(d: Dialogue) -> str:
+    seat = membership.ec_seat(d.db, d.farmer) if d.farmer else None
+    return d.t("ussd.chair.requests", n=len(membership.pending_requests(d.db, seat.pg_id)) if seat else 0)
+
+
+@screen
+class EcRequests(Screen):
+    """The PG's pending join requests, oldest first: ``<name> (<member code>)``; a pick opens one."""
+
+    name = "ec_requests"
+
+    def view(self, d, data):
+        seat = membership.ec_seat(d.db, d.farmer) if d.farmer else None
+        if seat is None:
+            return View(head=[d.t("err.not_ec")])
+        found = membership.pending_requests(d.db, seat.pg_id)
+        return View(head=[d.t("ussd.chair.requests_title" if found else "ussd.chair.requests_none")],
+                    items=[Option(Part(f.name, f"{{}} ({f.code})"), m.id) for m, f in found])
+
+    def choose(self, d, data, value):
+        return push("ec_request", m=value)
+
+
+@screen
+class EcRequest(Screen):
+    """One join request: who and since when; Approve or Reject (by any EC member)."""
+
+    name = "ec_request"
+
+    def view(self, d, data):
+        m = d.db.get(membership.Membership, data["m"])
+        seat = membership.ec_seat(d.db, d.farmer) if d.farmer else None
+        if seat is None or m is None or m.pg_id != seat.pg_id:
+            return View(head=[d.t("err.not_ec")])
+        person = d.db.get(Farmer, m.farmer_id)
+        if m.status != "pending":
+            return View(head=[Part(person.name, f"{{}} ({person.code})"), d.t("ussd.chair.decided")])
+        asked = d.settings.today(m.requested_at).strftime("%d.%m")
+        return View(head=[Part(person.name, f"{{}} ({person.code})"), d.t("ussd.chair.asked", date=asked)],
+                    extras=[Option(d.t("ussd.chair.approve"), "yes"), Option(d.t("ussd.chair.reject"), "no")])
+
+    def choose(self, d, data, value):
+        m = d.db.get(membership.Membership, data["m"])
+        if m is None or d.farmer is None:
+            return end(d.t("err.not_ec"))
+        person = d.db.get(Farmer, m.farmer_id)
+        try:
+            m, person, decided = membership.decide(d.db, d.farmer, person.code, accept=value == "yes")
+        except Refusal as exc:
+            return d.refusal(exc)
+        if not decided:
+            return end(d.t("ussd.chair.decided"))
+        key = "ussd.chair.approved" if m.status == "active" else "ussd.chair.rejected"
+        return end(Part(person.name, d.t(key, name="{}")))
+
+
+ENTRIES = (MenuEntry("main", "group", 10, "ussd.main.group", open_group),
+           MenuEntry("main", "committee", 70, "ussd.chair.menu", lambda d: push("committee"), shown=is_ec),
+           MenuEntry("committee", "requests", 10, _requests_label, lambda d: push("ec_requests")))

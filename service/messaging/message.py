@@ -5,7 +5,8 @@ the dispatcher (``service.messaging.dispatch``) sends queued rows through the ga
 adapter chosen by ``SMS_GATEWAY``. States follow
 ``docs/gateway-africastalking.md`` §5 and §9:
 ``queued → sending → accepted → in_transit → delivered | failed``, plus
-``suppressed`` (opted out at send time), ``held`` (AT answered a status code
+``suppressed`` (opted out at send time), ``withdrawn`` (taken back unsent because it no
+longer holds, ``service.messaging.outbox.withdraw``), ``held`` (AT answered a status code
 that needs a person's review) and ``unconfirmed`` (the outcome is unknown, e.g.
 the send timed out after AT may have accepted it: never resent automatically;
 settled by its delivery report or after a deadline, ``service.messaging.delivery``).
@@ -38,8 +39,8 @@ from service.db import Base, utcnow
 from service.messaging.encoding import measure
 
 OUT_STATES = ("queued", "sending", "accepted", "in_transit", "delivered", "failed", "suppressed", "held",
-              "unconfirmed")
-FINAL_STATES = ("delivered", "failed", "suppressed")
+              "unconfirmed", "withdrawn")
+FINAL_STATES = ("delivered", "failed", "suppressed", "withdrawn")
 # kinds of MT message; ``stop_confirm`` always goes to a suppressed phone (``rules.sent_despite_opt_out``)
 KINDS = ("reply", "stop_confirm", "notice", "alert", "tip", "broadcast")
 PRIORITY = {"stop_confirm": 0, "reply": 1, "alert": 2, "notice": 3, "broadcast": 5, "tip": 6}

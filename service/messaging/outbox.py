@@ -19,6 +19,15 @@ Held rows
     3 attempts: 408 Failed"). Three tries over about two hours tell a one-off
     refusal from a systematic one without sending the same refused text all day.
 
+Withdrawn rows
+    A feature may take back rows that no longer hold before they go (the EC's "please approve"
+    notices of a request another member has decided, held by quiet hours): :func:`withdraw`
+    marks ``withdrawn`` the rows of a dedupe-key prefix that are still ``queued`` and were never
+    accepted by the gateway, in one conditional UPDATE. A dispatcher claims a row with the same
+    condition (``status = 'queued'``), so a row is either claimed (and sent once) or withdrawn
+    (and never sent), never both; rows already ``sending``, ``held``, ``unconfirmed`` or sent are
+    left alone. ``release`` does not bring a withdrawn row back.
+
 By hand (``flask --app service outbox status|release|fail``, :func:`status`,
 :func:`release`, :func:`fail`): ``release`` puts ``held``, ``failed`` or
 ``unconfirmed`` rows back in the queue with fresh attempts and deadline; a row
@@ -35,9 +44,10 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from service.db import utcnow
 from service.messaging.gateway_state import GatewayState
 from service.messaging.message import OUT_STATES, OutboundMessage, deadline, expiry_reason
 
@@ -78,6 +88,35 @@ def expire_overdue(session: Session, now: dt.datetime) -> int:
         log.warning("%d outbox rows expired unsent (deadline passed): %s", expired,
                     ", ".join(f"{kind} ×{n}" for kind, n in kinds.most_common()))
     return expired
+
+
+def withdraw(session: Session, *, why: str, key_prefix: str = "", keys: Iterable[str] = ()) -> int:
+    """Mark ``withdrawn`` (``failure_reason`` ``"withdrawn: <why>"``) the outbox rows whose
+    ``dedupe_key`` is one of ``keys`` or starts with ``key_prefix``, when they are still
+    ``queued`` without a gateway message id (never accepted: not yet sent, or waiting for a retry
+    after the gateway refused them). Rows a dispatcher has claimed meanwhile (``sending``) or
+    that went are left as they are: the UPDATE re-checks the state, as the dispatcher's claim
+    does, so each row is sent once or not at all. In the caller's transaction (pending ORM rows
+    are flushed first); returns the rows withdrawn. ``ValueError`` without keys or prefix."""
+    keys = [k for k in keys if k]
+    if not key_prefix and not keys:
+        raise ValueError("give the dedupe keys or the key prefix of the rows to withdraw")
+    session.flush()
+    chosen = []
+    if keys:
+        chosen.append(OutboundMessage.dedupe_key.in_(keys))
+    if key_prefix:
+        pattern = key_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        chosen.append(OutboundMessage.dedupe_key.like(pattern, escape="\\"))
+    count = session.execute(
+        update(OutboundMessage)
+        .where(or_(*chosen), OutboundMessage.status == "queued", OutboundMessage.gateway_message_id.is_(None))
+        .values(status="withdrawn", failure_reason=f"withdrawn: {why}"[:200], updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if count:
+        log.info("%d outbox rows withdrawn unsent (%s): %s", count, key_prefix or ", ".join(keys)[:80], why[:80])
+    return count
 
 
 def review_held(session: Session, now: dt.datetime) -> tuple[int, int]:

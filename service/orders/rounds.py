@@ -8,10 +8,11 @@ per cluster and supplier, status notices and the savings they bring.
   alters nothing recorded.
 * Each PG has at most one **open round** (:class:`OrderRound`). The first order of a
   PG without one opens it, closing on the local day ``today + ROUND_DAYS``
-  (``ORDER_ROUND_DAYS``); the EC chair may open one (``OPEN [days]``). Orders are
-  taken until the end of ``closes_on`` (local time, ``TIMEZONE``); then
-  :func:`close_due_rounds` closes it, or the chair does (``CLOSE``). At closing the
-  chair gets the round's totals by SMS.
+  (``ORDER_ROUND_DAYS``); the EC chair may open one (``OPEN [days]``, or by USSD). Orders
+  are taken until the end of ``closes_on`` (local time, ``TIMEZONE``); then
+  :func:`close_due_rounds` closes it, or the chair does (``CLOSE``, or by USSD). At closing
+  the chair gets the round's totals by SMS, and every farmer who ordered their lines and
+  total (:func:`tell_members`).
 * Running totals reach the chair at most once a local day, only when orders changed
   since the last notice (:func:`send_daily_totals`, run by the scheduler), and on
   request (``TOTALS``).
@@ -48,7 +49,7 @@ from service.farmers.models import Farmer
 from service.advice import responders
 from service.advice.responders import Responder
 from service.orders.catalogue import MAX_PACKS, InputItem, number, supplier_for
-from service.messaging.message import queue_sms
+from service.messaging.message import OutboundMessage, queue_sms
 from service.groups.producer_group import ProducerGroup
 from service.reference.render import tjs as money
 
@@ -216,7 +217,8 @@ def chair_of(session: Session, pg_id: int) -> Farmer | None:
 def close_round(session: Session, rnd: OrderRound, now: dt.datetime, *, by: Farmer | None = None,
                 tell_chair: bool = True) -> OrderRound:
     """Close an open round (``Refusal("orders.err.no_round")`` if it is not open) and, when
-    ``tell_chair``, send the chair its totals (False: the caller answers the chair itself)."""
+    ``tell_chair``, send the chair its totals (False: the caller answers the chair itself).
+    Every farmer with live lines in the round is told by one SMS (:func:`tell_members`)."""
     if rnd.status != "open":
         raise Refusal("orders.err.no_round")
     rnd.status, rnd.closed_at, rnd.closed_by = "closed", now, by.id if by else None
@@ -226,7 +228,45 @@ def close_round(session: Session, rnd: OrderRound, now: dt.datetime, *, by: Farm
         queue_sms(session, chair.phone, totals_text(session, rnd, chair.language), kind="notice",
                   farmer_id=chair.id, language=chair.language)
     rnd.totals_sent_at = now
+    tell_members(session, rnd)
     return rnd
+
+
+def member_closed_text(session: Session, rnd: OrderRound, farmer: Farmer, lang: str) -> str | None:
+    """The SMS telling ``farmer`` that ``rnd`` closed: their total, then ``<code> x<packs> <TJS>``
+    per live line (as many as fit two SMS); None when they have no live line in it."""
+    lines = [o for o in live_orders(session, [rnd.id]) if o.farmer_id == farmer.id]
+    if not lines:
+        return None
+    pg = session.get(ProducerGroup, rnd.pg_id)
+    head = _t("orders.round_closed.member", lang, round=rnd.id, pg=pg.code,
+              total=money(sum(o.total_diram for o in lines), lang))
+    return _fit(head + " ", (f"{session.get(InputItem, o.item_id).code} x{o.packs} {money(o.total_diram, lang)}"
+                             for o in lines), "; ")
+
+
+def tell_members(session: Session, rnd: OrderRound) -> int:
+    """Queue one notice to every farmer with live lines in the closed round ``rnd``, in their
+    language (:func:`member_closed_text`), once per farmer and round (dedupe key
+    ``round-closed:<round>:<farmer>``). Returns the farmers told."""
+    told = 0
+    for farmer_id in dict.fromkeys(o.farmer_id for o in live_orders(session, [rnd.id])):
+        farmer = session.get(Farmer, farmer_id)
+        text = member_closed_text(session, rnd, farmer, farmer.language)
+        key = f"round-closed:{rnd.id}:{farmer.id}"
+        if text is None or session.scalar(select(OutboundMessage.id).where(OutboundMessage.dedupe_key == key)):
+            continue
+        queue_sms(session, farmer.phone, text, kind="notice", farmer_id=farmer.id, language=farmer.language,
+                  dedupe_key=key)
+        told += 1
+    session.flush()
+    return told
+
+
+def last_closed_round(session: Session, pg_id: int) -> OrderRound | None:
+    """The PG's most recently closed round, or None."""
+    return session.scalar(select(OrderRound).where(OrderRound.pg_id == pg_id, OrderRound.status == "closed")
+                          .order_by(OrderRound.closed_at.desc(), OrderRound.id.desc()).limit(1))
 
 
 def close_due_rounds(session: Session, now: dt.datetime, policy: Policy = DEFAULT_POLICY) -> list[OrderRound]:

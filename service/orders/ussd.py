@@ -6,6 +6,13 @@
              -> [order_confirm] (unit price, total, saving; Yes places it and queues the receipt SMS)
              | my orders -> [order_mine]
 
+The Executive Committee's menu (``committee``, see ``service.groups.ussd``) gets the order
+round lines from here::
+
+    [committee] -> current round -> [round_totals] (totals, then per item packs, kg or units, TJS)
+                -> last closed round -> [round_totals]
+                -> (the chair) open a round -> [round_open_confirm] | close round N -> [round_close_confirm]
+
 Only an active PG member gets past the entry (:func:`open_orders`); others are told
 how to join. The cart (item and packs typed, not yet confirmed) is kept per member
 in a :class:`~service.ussd.session.FormDraft` (kind ``order:<member code>``), so a
@@ -13,15 +20,20 @@ dropped session can be finished on the next dial.
 """
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
 
+from service.groups import membership
 from service.reference import crops as cropmod
 from service.orders import catalogue as input_catalogue
 from service.orders import rounds as order
 from service.db import utcnow
 from service.errors import Refusal
+from service.groups.producer_group import ProducerGroup
 from service.orders.catalogue import InputItem
-from service.ussd.engine import Dialogue, MenuEntry, Option, Part, Screen, Screens, Step, View, end, home, push, stay
+from service.ussd.engine import (Dialogue, MenuEntry, Option, Part, Screen, Screens, Step, View, back, end, home, push,
+                                 stay, yes_no)
 from service.ussd.session import FormDraft
 
 screen = Screens()
@@ -189,4 +201,127 @@ class OrderMine(Screen):
                     numbered=False)
 
 
-ENTRIES = (MenuEntry("main", "orders", 30, "ussd.main.orders", open_orders),)
+# ---- the Executive Committee's menu: order rounds (issue 9 item 10) ----
+
+def _seat(d: Dialogue, *, chair: bool = False):
+    """The speaking profile's active EC seat (the chair's when ``chair``), or None."""
+    seat = membership.ec_seat(d.db, d.farmer) if d.farmer else None
+    return seat if seat is not None and (not chair or seat.role == "chair") else None
+
+
+def _is_chair(d: Dialogue) -> bool:
+    return _seat(d, chair=True) is not None
+
+
+def _open_now(d: Dialogue, pg_id: int) -> order.OrderRound | None:
+    """The PG's open round still taking orders (one past its closing day counts as closed)."""
+    rnd = order.open_round_of(d.db, pg_id)
+    policy = order.Policy.of(d.settings)
+    return rnd if rnd is not None and order.local_today(utcnow(), policy) <= rnd.closes_on else None
+
+
+def _round_label(d: Dialogue) -> str:
+    seat = _seat(d, chair=True)
+    rnd = _open_now(d, seat.pg_id) if seat else None
+    return d.t("orders.chair.close", round=rnd.id) if rnd else d.t("orders.chair.open")
+
+
+def _round_entry(d: Dialogue) -> Step:
+    seat = _seat(d, chair=True)
+    if seat is None:
+        return end(d.t("orders.err.not_chair"))
+    return push("round_close_confirm" if _open_now(d, seat.pg_id) else "round_open_confirm")
+
+
+def item_line(d: Dialogue, t: order.ItemTotal) -> str:
+    """One item of a round's totals: ``ONJ1 x4: 2 кг, 104,00`` (packs, the quantity in the item's
+    unit, TJS)."""
+    qty = input_catalogue.number(t.item.pack_size * t.packs)
+    qty = qty.replace(".", ",") if d.lang in ("tg", "ru") else qty
+    return d.t("orders.chair.item", code=t.item.code, packs=t.packs, qty=d.t(f"orders.unit.{t.item.unit}", n=qty),
+               total=order.money(t.total_diram, d.lang))
+
+
+@screen
+class RoundTotals(Screen):
+    """The totals of the PG's open round (``which`` ``open``) or of its last closed one
+    (``last``): round, closing day, farmers, TJS; then one line per item."""
+
+    name = "round_totals"
+
+    def view(self, d, data):
+        seat = _seat(d)
+        if seat is None:
+            return View(head=[d.t("err.not_ec")])
+        if data.get("which") == "last":
+            rnd = order.last_closed_round(d.db, seat.pg_id)
+            none, key = "orders.chair.no_closed", "orders.chair.head_closed"
+        else:
+            rnd = order.open_round_of(d.db, seat.pg_id)
+            none, key = "orders.err.no_round", "orders.chair.head_open"
+        if rnd is None:
+            return View(head=[d.t(none)])
+        t = order.round_totals(d.db, rnd)
+        on = rnd.closes_on if rnd.status == "open" else d.settings.today(rnd.closed_at)
+        head = d.t(key, round=rnd.id, date=order.day(on), farmers=t.farmers, total=order.money(t.total_diram, d.lang))
+        return View(head=[head], items=[Option(item_line(d, i)) for i in t.items], numbered=False)
+
+
+@screen
+class RoundOpenConfirm(Screen):
+    """The chair opens a round closing in ``ORDER_ROUND_DAYS`` days: asks first."""
+
+    name = "round_open_confirm"
+
+    def view(self, d, data):
+        policy = order.Policy.of(d.settings)
+        closes = order.local_today(utcnow(), policy) + dt.timedelta(days=policy.days)
+        return View(head=[d.t("orders.chair.open_confirm", date=order.day(closes), days=policy.days)],
+                    extras=yes_no(d))
+
+    def choose(self, d, data, value):
+        if value == "no":
+            return back()
+        seat = _seat(d, chair=True)
+        if seat is None:
+            return end(d.t("orders.err.not_chair"))
+        pg = d.db.get(ProducerGroup, seat.pg_id)
+        try:
+            rnd = order.open_round(d.db, pg, utcnow(), by=d.farmer, policy=order.Policy.of(d.settings))
+        except Refusal as exc:
+            return d.refusal(exc)
+        return end(d.t("orders.open.done", round=rnd.id, pg=pg.code, date=order.day(rnd.closes_on)))
+
+
+@screen
+class RoundCloseConfirm(Screen):
+    """The chair closes the open round: its totals, then Yes closes it (the chair gets the
+    totals by SMS; every farmer who ordered is told)."""
+
+    name = "round_close_confirm"
+
+    def view(self, d, data):
+        seat = _seat(d, chair=True)
+        rnd = order.open_round_of(d.db, seat.pg_id) if seat else None
+        if rnd is None:
+            return View(head=[d.t("orders.err.no_round")])
+        t = order.round_totals(d.db, rnd)
+        return View(head=[d.t("orders.chair.close_confirm", round=rnd.id, farmers=t.farmers,
+                              total=order.money(t.total_diram, d.lang))], extras=yes_no(d))
+
+    def choose(self, d, data, value):
+        if value == "no":
+            return back()
+        seat = _seat(d, chair=True)
+        rnd = order.open_round_of(d.db, seat.pg_id) if seat else None
+        if rnd is None:
+            return end(d.t("orders.err.no_round"))
+        order.close_round(d.db, rnd, utcnow(), by=d.farmer, tell_chair=False)
+        d.sms(order.totals_text(d.db, rnd, d.lang), kind="notice")
+        return end(d.t("orders.chair.closed", round=rnd.id, farmers=order.round_totals(d.db, rnd).farmers))
+
+
+ENTRIES = (MenuEntry("main", "orders", 30, "ussd.main.orders", open_orders),
+           MenuEntry("committee", "current", 20, "orders.chair.current", lambda d: push("round_totals", which="open")),
+           MenuEntry("committee", "last", 30, "orders.chair.last", lambda d: push("round_totals", which="last")),
+           MenuEntry("committee", "round", 40, _round_label, _round_entry, shown=_is_chair))

@@ -23,7 +23,7 @@ Contract: ``docs/gateway-africastalking.md`` §2 and ``docs/message-budgets.md``
   as many items as fit the screen budget (:func:`service.messaging.encoding.fits_ussd`)
   in the caller's language, and a pick refers to the page shown.
 
-Menus as data: the main menu, My account and the Advice menu are :class:`MenuScreen` lists of
+Menus as data: the main menu, My account, the Advice menu and the Executive Committee's menu are :class:`MenuScreen` lists of
 the :class:`MenuEntry` lines features contribute (``service/<feature>/ussd.py`` ``ENTRIES``),
 numbered in their ``order`` and the same for every caller (a number picks its line from any
 page); the screens are the features' own (``screen = Screens()``), handed to a :class:`Ussd`
@@ -442,7 +442,8 @@ class Screens:
 class MenuEntry:
     """One line a feature contributes to a menu (:data:`MENUS`).
 
-    ``menu``: ``main`` or ``account``; ``key``: the option's value, unique in its menu;
+    ``menu``: one of :data:`MENUS` (``main``, ``account``, ``advice``, ``committee``: the
+    Executive Committee's menu); ``key``: the option's value, unique in its menu;
     ``order``: its place (the engine numbers entries in this order: every entry of the main
     menu is shown to every caller, so a number means the same before and after registering);
     ``label``: a template key, or a function of the dialogue giving the text; ``open``: what
@@ -467,7 +468,7 @@ class MenuEntry:
 
 
 #: the menus features contribute entries to, and the screen showing each
-MENUS = {"main": "main", "account": "account", "advice": "advice"}
+MENUS = {"main": "main", "account": "account", "advice": "advice", "committee": "committee"}
 
 
 class MenuScreen(Screen):

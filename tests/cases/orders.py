@@ -163,6 +163,8 @@ CASES = [
     Case("CANCEL after the chair closed the round: too late",
          [(FARRUKH, "ORDER ONJ1 2"), (CHAIR, "CLOSE"), (FARRUKH, "CANCEL 1")],
          [Reply(FARRUKH, "en", has=("Order 1",)),
+          Reply(FARRUKH, "en", has=("Order round 1 of VOS03 is closed. Your order, 520.00 TJS: ONJ1 x2 520.00",),
+                kind="notice"),
           Reply(CHAIR, "tg", has=("VOS03 давраи 1 баста шуд: 1 нафар, 1 фармоиш, 520,00 сомонӣ. ONJ1 x2",)),
           Reply(FARRUKH, "en", "orders.err.too_late", {"order": 1})],
          [("farrukh", "ONJ1", 2, "placed")], rounds=0),
@@ -192,4 +194,28 @@ CASES = [
     refused("OPEN with too many days", CHAIR, "OPEN 99", "tg", "orders.err.days", max=60),
     refused("OPEN with a word for days", CHAIR, "OPEN soon", "tg", "orders.err.days", max=60),
     refused("OPEN by a member", OLGA, "OPEN", "ru", "orders.err.not_chair"),
+]
+
+# ---- issue 9 item 10: when a round closes, every farmer who ordered gets one SMS in their language
+# (their total, then their lines); a farmer whose lines were all cancelled gets none
+CASES += [
+    Case("CLOSE tells every farmer who ordered, in en, ru, uz and tg",
+         [(FARRUKH, "ORDER ONJ1 2"), (OLGA, "ORDER ONJ1 1"), (ZARINA, "ORDER FCM1 10"), (CHAIR, "ORDER ONJ1 1"),
+          (CHAIR, "CLOSE")],
+         [Reply(FARRUKH, "en", has=("Order 1",)), Reply(OLGA, "ru", has=("Заказ 2",)),
+          Reply(ZARINA, "uz", has=("Buyurtma 3",)), Reply(CHAIR, "tg", has=("Фармоиш 4",)),
+          Reply(FARRUKH, "en", kind="notice",
+                has=("Order round 1 of VOS03 is closed. Your order, 520.00 TJS: ONJ1 x2 520.00",)),
+          Reply(OLGA, "ru", kind="notice", has=("Сбор 1 группы VOS03 закрыт. Ваш заказ на 260,00 сомони: ONJ1 x1 260,00",)),
+          Reply(ZARINA, "uz", kind="notice",
+                has=("VOS03 guruhining 1-bosqichi yopildi. Buyurtmangiz 250.00 TJS: FCM1 x10 250.00",)),
+          Reply(CHAIR, "tg", kind="notice", has=("Давраи 1-и VOS03 баста шуд. Фармоиши шумо 260,00 сомонӣ: ONJ1 x1 260,00",)),
+          Reply(CHAIR, "tg", has=("VOS03 давраи 1 баста шуд: 4 нафар, 4 фармоиш, 1290,00 сомонӣ.",))],
+         [("farrukh", "ONJ1", 2, "placed"), ("olga", "ONJ1", 1, "placed"), ("zarina", "FCM1", 10, "placed"),
+          ("chair", "ONJ1", 1, "placed")], rounds=0),
+    Case("CLOSE: a farmer who cancelled every line is not told (ru)",
+         [(OLGA, "ORDER ONJ1 1"), (OLGA, "CANCEL 1"), (CHAIR, "CLOSE")],
+         [Reply(OLGA, "ru", has=("Заказ 1",)), Reply(OLGA, "ru", "orders.cancel.done", {"order": 1}),
+          Reply(CHAIR, "tg", has=("VOS03 давраи 1 баста шуд: 0 нафар, 0 фармоиш, 0,00 сомонӣ.",))],
+         [("olga", "ONJ1", 1, "cancelled")], rounds=0),
 ]

@@ -62,6 +62,7 @@ class Out:
     has: tuple[str, ...] = ()
     lacks: tuple[str, ...] = ()
     segments: int | None = None
+    status: str = "queued"  # the row's state after the case (``withdrawn``: taken back unsent)
 
 
 @dataclass
@@ -586,4 +587,57 @@ CASES += [
     Case("a body over 64 KiB: 413, nothing stored", [Post(at("big1", HOUSEHOLD, "HELP " + "x" * 70_000), status=413)]),
     Case("a form of 150 fields: 413, nothing stored",
          [Post({**at("many1", HOUSEHOLD, "HELP"), **{f"f{i}": "1" for i in range(150)}}, status=413)]),
+]
+
+
+# ---- issue 9 item 10: a decided or withdrawn join request withdraws the EC's queued notices; an
+# applicant who left before the decision is not told "accepted" (the chair's replies in tg, ru, uz, en:
+# Rustam switches language first)
+def _notice_to_rustam(lang: str, name: str, code: str, status: str) -> Out:
+    return Out(RUSTAM, kind="notice", key="sms.join.ec_notice", lang=lang, status=status,
+               params={"name": name, "code": code, "pg": "VOS03"})
+
+
+def _lang(lang: str) -> Out:
+    return Out(RUSTAM, key="sms.lang.done", lang=lang)
+
+
+CASES += [
+    Case("APPROVE after the applicant withdrew: the chair is told, she hears nothing (tg)",
+         [Post(at("w1", HOUSEHOLD, "JOIN VOS03")), Post(at("w2", HOUSEHOLD, "LEAVE")),
+          Post(at("w3", RUSTAM, "APPROVE {gulnora}"))],
+         [Out(HOUSEHOLD, key="sms.join.pending", lang="tg", params={"pg": "VOS03"}),
+          _notice_to_rustam("tg", "Gulnora", "{gulnora}", "withdrawn"),
+          Out(HOUSEHOLD, key="sms.leave.done", lang="tg", params={"pg": "VOS03"}),
+          Out(RUSTAM, key="err.request_withdrawn", lang="tg", params={"name": "Gulnora", "code": "{gulnora}"})],
+         memberships={"gulnora": None}),
+    Case("APPROVE after the applicant withdrew (ru)",
+         [Post(at("w1", RUSTAM, "LANG ru")), Post(at("w2", HOUSEHOLD, "{dilshod} JOIN VOS03")),
+          Post(at("w3", HOUSEHOLD, "{dilshod} LEAVE")), Post(at("w4", RUSTAM, "APPROVE {dilshod}"))],
+         [_lang("ru"), Out(HOUSEHOLD, key="sms.join.pending", lang="ru", params={"pg": "VOS03"}),
+          _notice_to_rustam("ru", "Dilshod", "{dilshod}", "withdrawn"),
+          Out(HOUSEHOLD, key="sms.leave.done", lang="ru", params={"pg": "VOS03"}),
+          Out(RUSTAM, key="err.request_withdrawn", lang="ru", params={"name": "Dilshod", "code": "{dilshod}"})],
+         languages={"rustam": "ru"}, memberships={"dilshod": None}),
+    Case("APPROVE after the applicant left (uz)",
+         [Post(at("w1", RUSTAM, "LANG uz")), Post(at("w2", ZARINA, "LEAVE")), Post(at("w3", RUSTAM, "APPROVE {zarina}"))],
+         [_lang("uz"), Out(ZARINA, key="sms.leave.done", lang="uz", params={"pg": "VOS03"}),
+          Out(RUSTAM, key="err.request_withdrawn", lang="uz", params={"name": "Zarina", "code": "{zarina}"})],
+         languages={"rustam": "uz"}, memberships={"zarina": None}),
+    Case("APPROVE withdraws the queued notice of the request; the applicant is welcomed (en)",
+         [Post(at("w1", RUSTAM, "LANG en")), Post(at("w2", FARRUKH, "LEAVE")), Post(at("w3", FARRUKH, "JOIN VOS03")),
+          Post(at("w4", RUSTAM, "APPROVE {farrukh}"))],
+         [_lang("en"), Out(FARRUKH, key="sms.leave.done", lang="en", params={"pg": "VOS03"}),
+          Out(FARRUKH, key="sms.join.pending", lang="en", params={"pg": "VOS03"}),
+          _notice_to_rustam("en", "Farrukh", "{farrukh}", "withdrawn"),
+          Out(RUSTAM, key="sms.approve.done", lang="en", params={"name": "Farrukh", "code": "{farrukh}", "pg": "VOS03"}),
+          Out(FARRUKH, kind="notice", key="sms.approve.welcome", lang="en", params={"name": "Farrukh", "pg": "VOS03"})],
+         languages={"rustam": "en"}, memberships={"farrukh": ("VOS03", "active")}),
+    Case("an applicant who leaves after the approval is not told \"accepted\": the welcome is withdrawn",
+         [Post(at("w1", RUSTAM, "APPROVE {zarina}")), Post(at("w2", ZARINA, "LEAVE"))],
+         [Out(RUSTAM, key="sms.approve.done", lang="tg", params={"name": "Zarina", "code": "{zarina}", "pg": "VOS03"}),
+          Out(ZARINA, kind="notice", key="sms.approve.welcome", lang="uz", params={"name": "Zarina", "pg": "VOS03"},
+              status="withdrawn"),
+          Out(ZARINA, key="sms.leave.done", lang="uz", params={"pg": "VOS03"})],
+         memberships={"zarina": None}),
 ]

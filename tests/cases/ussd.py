@@ -819,3 +819,114 @@ EVENT_CASES += [
          [Raw(urllib.parse.urlencode({**_NOTICE, "input": "1" * 70_000}), url="/ussd/events")],
          lambda b: True, nothing_stored, status=413),
 ]
+
+
+# ---------------------------------------------------------------------------
+# issue 9 item 10: the Executive Committee's menu (main menu 7, EC members only). DAH01's EC
+# speaks tg (chair), ru (deputy), uz (secretary), en (treasurer); Said (household) waits for
+# approval. The chair's language is switched for the open and close rows in ru, uz and en.
+# ---------------------------------------------------------------------------
+
+CHAIR_PHONE, DEPUTY_PHONE, SECRETARY_PHONE, TREASURER_PHONE = EC_PHONES[:4]
+
+
+def _chair_speaks(lang: str):
+    def setup(session, world):
+        session.get(farmermod.Farmer, world["ec"]["chair"]).language = lang
+        session.commit()
+    return setup
+
+
+def _malika_ordered(close: bool = False, lang: str | None = None):
+    """Malika (active in DAH01) ordered 3 packs of PBD1 (1 kg, 38,00) in an open round of DAH01
+    (``close``: the round is closed since); ``lang``: the chair's language."""
+    def setup(session, world):
+        from service.orders import catalogue, rounds
+        malika = session.get(farmermod.Farmer, world["malika"])
+        rounds.place_order(session, malika, catalogue.by_code(session, "PBD1"), 3, utcnow(), via="sms")
+        if close:
+            rnd = rounds.open_round_of(session, world["pgs"]["DAH01"])
+            rounds.close_round(session, rnd, utcnow())
+            session.query(OutboundMessage).delete()  # what closing sent is not this case's
+        if lang:
+            session.get(farmermod.Farmer, world["ec"]["chair"]).language = lang
+        session.commit()
+    return setup
+
+
+def _said_decided(status: str, key: str):
+    def check(session, world, bodies):
+        said = session.get(farmermod.Farmer, world["said"])
+        m = session.scalar(select(membership.Membership).where(membership.Membership.farmer_id == said.id))
+        assert m.status == status
+        told = session.scalars(select(OutboundMessage).where(OutboundMessage.phone == HOUSEHOLD)).all()
+        assert [(x.kind, x.farmer_id, x.text) for x in told] == [
+            ("notice", said.id, _t(key, said.language, name=said.name, pg="DAH01"))]
+    return check
+
+
+def _round_state(status: str, members_told: int):
+    def check(session, world, bodies):
+        from service.orders import rounds
+        found = session.scalars(select(rounds.OrderRound).where(rounds.OrderRound.pg_id == world["pgs"]["DAH01"])).all()
+        assert [r.status for r in found] == [status]
+        told = session.scalars(select(OutboundMessage).where(OutboundMessage.phone == HOUSEHOLD,
+                                                             OutboundMessage.kind == "notice")).all()
+        assert len(told) == members_told
+        if members_told:
+            malika = session.get(farmermod.Farmer, world["malika"])
+            assert told[0].farmer_id == malika.id and "PBD1 x3" in told[0].text
+    return check
+
+
+CASES += [
+    Case("committee: main-menu line 7 for an EC member (tg)", path("98", "98", phone=CHAIR_PHONE),
+         con(words=("7 " + _t("ussd.chair.menu"),)), world=True),
+    Case("committee: the chair's menu (tg)", path("7", phone=CHAIR_PHONE),
+         con(words=("1 " + _t("ussd.chair.requests", n=1), "2 " + _t("orders.chair.current"))), world=True),
+    Case("committee: no line 7 for a member outside the EC", path("7", phone=SOLO_PHONE),
+         lambda body: body.startswith("CON " + _t("ussd.notice.invalid") + "\n")
+         and _t("ussd.chair.menu") not in body, world=True),
+    Case("committee: join requests listed (ru)", path("7", "1", phone=DEPUTY_PHONE),
+         con("ussd.chair.requests_title", lang="ru", words=("Саид Раҳимов",)), world=True),
+    Case("committee: one request, approve or reject (ru)", path("7", "1", "1", phone=DEPUTY_PHONE),
+         con("ussd.chair.approve", "ussd.chair.reject", lang="ru", words=("Саид Раҳимов",)), world=True),
+    Case("committee: the secretary approves, Said is told (uz)", path("7", "1", "1", "1", phone=SECRETARY_PHONE),
+         end(lang="uz", words=(_t("ussd.chair.approved", "uz", name="Саид Раҳимов"),)),
+         _said_decided("active", "sms.approve.welcome"), world=True),
+    Case("committee: the treasurer rejects, Said is told (en)", path("7", "1", "1", "2", phone=TREASURER_PHONE),
+         end(lang="en", words=(_t("ussd.chair.rejected", "en", name="Саид Раҳимов"),)),
+         _said_decided("rejected", "sms.decide.rejected"), world=True),
+    Case("committee: no request waiting (tg)", path("7", "1", phone=CHAIR_PHONE),
+         con("ussd.chair.requests_none"), world=True,
+         setup=lambda session, world: (membership.leave(session, session.get(farmermod.Farmer, world["said"])),
+                                       session.commit())),
+    Case("committee: the current round's totals per item, kg and TJS (tg)", path("7", "2", phone=CHAIR_PHONE),
+         con(words=(": 1 нафар, 114,00 сомонӣ", "PBD1 x3: 3 кг, 114,00")), world=True, setup=_malika_ordered()),
+    Case("committee: no round open (uz)", path("7", "2", phone=SECRETARY_PHONE),
+         con("orders.err.no_round", lang="uz"), world=True),
+    Case("committee: the last closed round's totals (ru)", path("7", "3", phone=DEPUTY_PHONE),
+         con(lang="ru", words=(", закрыт ", ": 1 чел., 114,00 сомони", "PBD1 x3: 3 кг, 114,00")), world=True,
+         setup=_malika_ordered(close=True)),
+    Case("committee: no closed round yet (en)", path("7", "3", phone=TREASURER_PHONE),
+         con("orders.chair.no_closed", lang="en"), world=True),
+    Case("committee: no open or close line for an EC member who is not the chair (en)",
+         path("7", phone=TREASURER_PHONE),
+         lambda body: _t("orders.chair.open", "en") not in body and "Close round" not in body, world=True),
+    Case("committee: the chair opens a round (tg)", path("7", "4", "1", phone=CHAIR_PHONE),
+         end(words=(" кушода шуд, то ",)), _round_state("open", 0), world=True),
+    Case("committee: the chair opens a round (ru)", path("7", "4", "1", phone=CHAIR_PHONE),
+         end(lang="ru", words=("группы DAH01 открыт до ",)), _round_state("open", 0), world=True,
+         setup=_chair_speaks("ru")),
+    Case("committee: the chair is asked before opening (en)", path("7", "4", phone=CHAIR_PHONE),
+         con("ussd.yes", lang="en", words=("Open a round until ", "(7 days)?")), world=True,
+         setup=_chair_speaks("en")),
+    Case("committee: the chair closes the round, Malika is told (uz)", path("7", "4", "1", phone=CHAIR_PHONE),
+         end(lang="uz", words=(_t("orders.chair.closed", "uz", round=1, farmers=1),)), _round_state("closed", 1),
+         world=True, setup=_malika_ordered(lang="uz")),
+    Case("committee: the chair is asked before closing (en)", path("7", "4", phone=CHAIR_PHONE),
+         con("ussd.yes", lang="en", words=("? 1 farmers, 114.00 TJS.",)), world=True, setup=_malika_ordered(lang="en")),
+    Case("committee: No keeps the round open (tg)", path("7", "4", "2", "98", phone=CHAIR_PHONE),
+         con(words=("4 " + _t("orders.chair.close", round=1),)), _round_state("open", 0), world=True,
+         setup=_malika_ordered()),
+]
