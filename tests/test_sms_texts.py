@@ -29,8 +29,8 @@ ONE_SMS = ("sms.help", "sms.reg.usage", "sms.stop.done", "sms.start.done", "sms.
 LONG = {
     "name": "Гулбаҳор Абдураҳмонова", "code": "12345678", "pg": "VOSECC01", "crop": "Помидор",
     "crops": "Пиёз, Шолӣ, Помидор", "market": "Ҷалолиддини Балхӣ"[:words.ECHO_MAX],
-    "markets": "KULOB, DAHANA, JOMI, VOSE, VOSECC, BALKH", "price": "1000,00", "date": "31.12.24",
-    "district": "Ҷалолиддини Балхӣ", "place": "50-солагии Тоҷикистон"[:words.ECHO_MAX],
+    "markets": "Кӯлоб, Маркази Даҳана, Ҷомӣ, Восеъ, Маркази Восеъ, Балх", "price": "1000,00", "date": "31.12.24",
+    "district": "Ҷалолиддини Балхӣ", "place": "50-солагии Тоҷикистон"[:words.ECHO_MAX], "count": 99,
 }
 # the name as long as ``clean_name`` allows
 LONGEST = {**LONG, "name": "Гулбаҳор" * 5}
@@ -180,7 +180,11 @@ def test_price_list_of_every_market_fits_two_sms(session, lang):
     assert measure(text).segments <= 2
     assert text.count("\n") >= 3  # several markets made it in
     first = text.splitlines()[1]
-    assert first.startswith("KULOB 10") and "(-989" in first  # newest first, change shown
+    kulob = session.scalar(select(Market).where(Market.code == "KULOB")).name(lang, short=True)
+    assert first.startswith(f"{kulob} 10") and "(-989" in first  # newest first, change shown
+    # the markets that did not fit are counted on the last line, with the USSD code (Cyrillic: 5 of 6 fit)
+    more = templates_sms.text("sms.price.more", lang, count=1, ussd="*384*7#")
+    assert text.splitlines()[-1] == more if lang in ("tg", "ru") else (text.count("\n") == 6 and more not in text)
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -203,5 +207,7 @@ def test_price_list_dates_older_reports(session):
     set_price(session, "rice", kulob, 800, today, "test")
     set_price(session, "rice", vose, 750, dt.date(2023, 11, 2), "test")
     assert price_list(session, find_crop(session, "rice"), None, "en", today) == \
-        "Rice, TJS/kg, 12.05:\nKULOB 8.00\nVOSE 7.50 02.11.23"
+        "Rice, TJS/kg, 12.05:\nKulob 8.00\nVose 7.50 02.11.23"
+    assert price_list(session, find_crop(session, "rice"), None, "ru", today) == \
+        "Рис, сомони/кг, 12.05:\nКуляб 8,00\nВосе 7,50 02.11.23"
     assert price_list(session, find_crop(session, "tomato"), None, "en", today) is None

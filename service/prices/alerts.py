@@ -164,7 +164,7 @@ def queue_digests(session: Session, now: dt.datetime, zone: ZoneInfo, grace: dt.
             price = prices.get((crop_id, first.district_id)) or max(
                 (p for (c, _), p in prices.items() if c == crop_id), default=None)
             if price:
-                lines.append(f"{crop_names[crop_id].name(lang)} {tjs(price)}")
+                lines.append(f"{crop_names[crop_id].name(lang)} {tjs(price, lang)}")
         if not lines:
             continue
         chunk.append({"phone": phone, "farmer_id": first.id, "language": lang,
@@ -227,4 +227,4 @@ def queue_alerts(session: Session, now: dt.datetime) -> int:
 
 def _alert_text(direction: str, crop: Crop, market: Market, price: int, threshold: int, lang: str) -> str:
     return templates_sms.text(f"push.price_{direction}", lang, crop=crop.name(lang), market=market.name(lang),
-                              price=tjs(price), threshold=tjs(threshold))
+                              price=tjs(price, lang), threshold=tjs(threshold, lang))

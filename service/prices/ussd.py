@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from service.prices import market
 from service.reference import crops as cropmod
-from service.reference.render import tjs
+from service.reference.render import price as price_text
 from service.ussd.engine import MenuEntry, Option, Part, Screen, Screens, View, push
 
 screen = Screens()
@@ -29,7 +29,8 @@ class PricesCrop(Screen):
 
 @screen
 class Prices(Screen):
-    """Latest price per market for a crop, with the change since the previous report and its date."""
+    """Latest price per market for a crop (the market by its short name), with the change since the
+    previous report and its date (``service.reference.render.price``: ``Кӯлоб 1,35 (+0,05) 03.06``)."""
 
     name = "prices"
 
@@ -37,12 +38,9 @@ class Prices(Screen):
         crop = d.db.get(cropmod.Crop, data["crop"])
         lines = []
         for line in market.latest_prices(d.db, crop.id):
-            params = {"market": "{}", "price": tjs(line.price_diram, d.lang), "date": line.observed_on.strftime("%d.%m")}
-            if line.change_diram is None:
-                tpl = d.t("ussd.prices.line_first", **params)
-            else:
-                tpl = d.t("ussd.prices.line", change=tjs(line.change_diram, d.lang, signed=True), **params)
-            lines.append(Option(Part(line.market.name(d.lang), tpl)))
+            tpl = d.t("ussd.prices.line", market="{}", price=price_text(line.price_diram, line.change_diram, d.lang),
+                      date=line.observed_on.strftime("%d.%m"))
+            lines.append(Option(Part(line.market.name(d.lang, short=True), tpl)))
         head = [d.t("ussd.prices.title", crop=crop.name(d.lang))]
         return View(head=head if lines else [*head, d.t("ussd.prices.none")], items=lines, numbered=False)
 
