@@ -7,6 +7,7 @@ import logging
 import pytest
 
 import templates_sms
+import farmer_text
 from cases import ussd as cases
 from service.ussd import engine as ussd
 from service.messaging.encoding import fits_ussd, measure, normalise
@@ -29,6 +30,7 @@ def _check_hop_answer(resp, case):
         assert resp.headers["Content-Type"] == PLAIN
         assert body[:4] in ("CON ", "END ") and body[4:].strip(), body
         assert fits_ussd(body), body
+        farmer_text.check(body)
 
 
 def run(client, case) -> list[str]:
