@@ -48,7 +48,7 @@ def _day(day: dt.date, today: dt.date) -> str:
 def price_list(session: Session, crop: Crop, market: Market | None, lang: str, today: dt.date,
                near_district: str | None = None, ussd: str = templates_sms.DEFAULT_USSD_CODE) -> str | None:
     """The PRICE reply: a header with the crop and newest date, then one line per market
-    ``<market> <TJS> (<change>) [<date if older>]`` (``service.reference.render.price``), the
+    ``<market> <TJS> <change> [<date if older>]`` (``service.reference.render.price``), the
     markets of ``near_district`` (the farmer's) first, then newest first, cut to at most
     :data:`MAX_REPLY_SEGMENTS` SMS; when markets are left out, a last line says how many and
     where to see them all (``sms.price.more``, the USSD code ``ussd``). Markets are named by

@@ -27,15 +27,16 @@ def tjs(diram: int, lang: str) -> str:
 
 
 def change(diram: int, lang: str) -> str:
-    """A price change in diram, signed: ``"+0,10"``, ``"-0,05"``, and ``"0,00"`` when unchanged."""
-    return ("+" if diram > 0 else "") + tjs(diram, lang)
+    """A price change in diram, always signed so that it reads as a change: ``"+0,10"``,
+    ``"-0,05"``, and ``"+0,00"`` when unchanged."""
+    return ("-" if diram < 0 else "+") + tjs(abs(diram), lang)
 
 
 def price(diram: int, change_diram: int | None, lang: str) -> str:
-    """A price with its change since the previous report in brackets (``"1,40 (+0,10)"``), or the
-    price alone when there is no previous report (``change_diram`` None): ``"1,40"``."""
+    """A price and its change since the previous report (``"1,40 +0,10"``), or the price alone when
+    there is no previous report (``change_diram`` None): ``"1,40"``. The same by SMS and USSD."""
     text = tjs(diram, lang)
-    return text if change_diram is None else f"{text} ({change(change_diram, lang)})"
+    return text if change_diram is None else f"{text} {change(change_diram, lang)}"
 
 
 def hectares(m2: int, lang: str) -> str:
