@@ -21,6 +21,12 @@ def check(text: str, lang: str | None = None) -> None:
     cyrillic = lang in ("tg", "ru") if lang else bool(CYRILLIC.search(text))
     if cyrillic:
         assert not MARKET_CODE.search(text), f"market code in a Cyrillic text: {text!r}"
+    check_amounts(text, "tg" if cyrillic else "en")
+
+
+def check_amounts(text: str, lang: str) -> None:
+    """Assert the amounts of ``text`` have the comma in tg/ru and the point in uz/en."""
+    if lang in ("tg", "ru"):
         assert not POINT_AMOUNT.search(text), f"an amount with a point in a Cyrillic text: {text!r}"
     else:
         assert not COMMA_AMOUNT.search(text), f"an amount with a comma in a Latin text: {text!r}"

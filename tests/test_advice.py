@@ -9,6 +9,7 @@ import urllib.parse
 import pytest
 from sqlalchemy import select, update
 
+import farmer_text
 import templates_sms
 from cases.advice import AGENT, AZIZ, CASES, EMMA, EXT, GULNORA, OLEG, TOKEN, Case, at, build_world
 from service.advice import questions as advice
@@ -87,6 +88,7 @@ def test_inbound(case: Case, client, session):
         for part in want.has:
             assert part in row.text, row.text
         assert row.status == "queued"
+        farmer_text.check(row.text, row.language)  # centres by name, amounts as the language writes them
     after = rows(session)
     for name in TABLES:
         touched = [row for k, row in sorted(after[name].items()) if before[name].get(k) != row]
