@@ -1,8 +1,10 @@
-"""PRICE by SMS lists the farmer's own district's markets first, whatever fits in the reply."""
+"""PRICE by SMS lists the farmer's own district's markets first, whatever fits in the reply; markets
+by name in every language (full and short), found by any name or code; one way to write a change."""
 from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import select
 
 from service import features
@@ -61,3 +63,14 @@ def test_a_database_of_the_first_reference_names_gets_todays_at_init(session):
     assert balkh.names == data.market_names(data.MARKETS["BALKH"][2])
     assert (balkh.name("ru"), balkh.name("ru", short=True)) == ("Рынок Балха", "Балх")
     assert vosecc.names == edited
+
+
+@pytest.mark.parametrize("lang, line", [("tg", "Бозори Ҷомӣ 1,45 +0,00"), ("ru", "Рынок Джами 1,45 +0,00"),
+                                        ("uz", "Jomiy bozori 1.45 +0.00"), ("en", "Jomi market 1.45 +0.00")])
+def test_an_unchanged_price_reads_as_on_ussd(session, lang, line):
+    """SMS once wrote an unchanged price as ``(0,00)`` and USSD as ``+0,00``: both write ``+0,00`` now."""
+    jomi = session.scalar(select(Market).where(Market.code == "JOMI"))
+    day = dt.date(2026, 11, 20)
+    market.set_price(session, "tomato", jomi, 145, day - dt.timedelta(days=3), "test")
+    market.set_price(session, "tomato", jomi, 145, day, "test")
+    assert price_list(session, session.get(Crop, "tomato"), jomi, lang, day).split("\n")[1] == line
