@@ -55,7 +55,7 @@ def test_weekly_digest_once_a_week_at_its_hour_to_subscribers_only(session, farm
     assert price_alert.queue_digests(session, MONDAY_8, TZ, GRACE) == 1
     assert price_alert.queue_digests(session, MONDAY_8 + dt.timedelta(hours=1), TZ, GRACE) == 0
     # local market (Kulob) for tomato, another district's market for onion
-    assert texts(session) == [templates_sms.text("push.digest", "ru", lines="Лук 1,30, Томат 1,50")]
+    assert texts(session) == [templates_sms.text("push.digest", "ru", lines="Лук 1,30; Томат 1,50")]
     # the next week's slot passed more than the grace ago (scheduler down all Monday): skipped
     assert price_alert.queue_digests(session, MONDAY_8 + dt.timedelta(days=7, hours=7), TZ, GRACE) is None
     # prices older than 14 days are not sent; a fresh one is
@@ -115,7 +115,7 @@ def test_a_shared_phone_gets_one_digest_for_the_crops_of_everybody_subscribed(se
     assert price_alert.queue_digests(session, MONDAY_8, TZ, GRACE) == 2
     [row] = household_rows(session)
     assert (row.text, row.language, row.farmer_id) == (
-        templates_sms.text("push.digest", "tg", lines="Пиёз 1,30, Помидор 1,50"), "tg", nodira.id)
+        templates_sms.text("push.digest", "tg", lines="Пиёз 1,30; Помидор 1,50"), "tg", nodira.id)
     assert price_alert.queue_digests(session, MONDAY_8 + dt.timedelta(minutes=1), TZ, GRACE) == 0
 
 

@@ -168,7 +168,7 @@ def queue_digests(session: Session, now: dt.datetime, zone: ZoneInfo, grace: dt.
         if not lines:
             continue
         chunk.append({"phone": phone, "farmer_id": first.id, "language": lang,
-                      "text": templates_sms.text("push.digest", lang, lines=", ".join(lines)),
+                      "text": templates_sms.text("push.digest", lang, lines="; ".join(lines)),
                       "dedupe_key": f"digest:{first.id}:{tag}"})
         if len(chunk) >= CHUNK:
             written += len(queue_many(session, chunk, kind="notice", not_before=now))
