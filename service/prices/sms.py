@@ -18,7 +18,7 @@ import templates_sms
 from service.errors import Refusal
 from service.messaging.encoding import measure
 from service.prices import alerts as price_alert
-from service.prices.market import Market, find_market, latest_prices, parse_tjs, set_price
+from service.prices.market import Market, PriceLine, find_market, latest_prices, parse_tjs, set_price
 from service.reference.crops import Crop, find_crop
 from service.reference.geography import Village
 from service.reference.render import price as price_text
@@ -62,7 +62,7 @@ def price_list(session: Session, crop: Crop, market: Market | None, lang: str, t
     head = templates_sms.text("sms.price.header", lang, crop=crop.name(lang), date=_day(newest, today))
     rows = []
     for ln in lines:
-        row = f"{ln.market.name(lang, short=market is None)} {price_text(ln.price_diram, ln.change_diram, lang)}"
+        row = price_line(ln, lang, several=market is None)
         if ln.observed_on != newest:
             row += f" {_day(ln.observed_on, today)}"
         rows.append(row)
@@ -73,6 +73,13 @@ def price_list(session: Session, crop: Crop, market: Market | None, lang: str, t
         if measure(text).segments <= MAX_REPLY_SEGMENTS:
             return text
     return "\n".join([head, rows[0]])
+
+
+def price_line(ln: PriceLine, lang: str, several: bool = True) -> str:
+    """One market's line of the PRICE reply as farmers read it in ``lang``, no date:
+    ``<market> <TJS> <change>`` (``service.reference.render.price``), the market by its short name
+    when the line sits in a list of ``several`` markets, else by its full name."""
+    return f"{ln.market.name(lang, short=several)} {price_text(ln.price_diram, ln.change_diram, lang)}"
 
 
 def _price(ctx: Context, args: list[str]) -> None:
