@@ -85,11 +85,12 @@ def build_sms() -> Keywords:
 def load_reference(session: Session) -> bool:
     """Load what every database must hold, each part only where missing: the reference data of
     the service area, the built-in campaigns, the demo input catalogue and its agents, the
-    collection centres. Returns True when the reference data itself was loaded (an empty database)."""
+    collection centres, today's market names. Returns True when the reference data itself was loaded (an empty database)."""
     loaded = data.load(session)
     if loaded:
         cluster.load(session)
         market.load(session)
+    market.refresh_names(session)
     campaign.load_seed(session)
     catalogue.load(session)
     joint_sale.load(session)

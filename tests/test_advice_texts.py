@@ -8,7 +8,7 @@ import pytest
 
 import templates_sms
 from service.advice import questions as advice
-from service.reference import quantity
+from service.reference import data, quantity
 from service.reference.crops import find_crop
 from service.messaging.encoding import fits_ussd, measure
 from service.sales.sms import parse_week
@@ -22,7 +22,7 @@ LONG_BODIES = ("advice.sms.question", "advice.sms.escalated", "advice.answer.to_
                "sales.totals.head", "sales.totals.week", "sales.totals.season", "sales.sell.done",
                "sales.sell.changed", "sales.cancel.which")
 LONG = {"id": 123456, "crop": "Помидор/Пиёз", "place": "Гулистони Боло-Даҳана, Кӯлоб", "text": "x" * 20,
-        "max": 200, "crops": "Пиёз, Шолӣ, Помидор", "centre": "VOSECC", "free": "999,999 т", "qty": "9999,5 кг",
+        "max": 200, "crops": "Пиёз, Шолӣ, Помидор", "centre": "Маркази Даҳана", "free": "999,999 т", "qty": "9999,5 кг",
         "week": 53, "date": "31.12", "farmers": 1496, "price": "1000,00", "given": "x" * 20, "area": "500 га",
         "per_ha": "199,9 т/га", "pledged": "999,5 т", "capacity": "1000 т", "was": "9999,5 кг",
         "list": "#123456 Помидор 9999,5 кг ҳафтаи 53; #123457 Помидор 9999,5 кг ҳафтаи 53"}
@@ -45,8 +45,9 @@ def test_replies_fit_one_sms_and_latin_ones_are_gsm7(key):
 
 def test_a_usual_pledge_confirmation_fits_one_sms():
     for lang in LANGS:
-        text = templates_sms.text("sales.sell.done", lang, crop="Pomidor" if lang in ("uz", "en") else "Помидор",
-                                  qty=quantity.mass(2_000_000, lang), week=24, date="09.06", centre="DAHANA",
+        text = templates_sms.text("sales.sell.done", lang, crop=data.CROPS["tomato"][0][lang],
+                                  qty=quantity.mass(2_000_000, lang), week=24, date="09.06",
+                                  centre=data.market_names(data.MARKETS["DAHANA"][2])[f"{lang}_short"],
                                   free=quantity.tonnes(998_000_000, lang))
         assert measure(text).segments == 1, (lang, text)
 

@@ -10,6 +10,7 @@ import io
 import pytest
 from sqlalchemy import func, select
 
+import farmer_text
 import templates_sms
 from cases import orders as cases
 from cases.sms import at
@@ -61,6 +62,7 @@ def test_sms(case, client, session):
         for part in want.has:
             assert part in row.text, row.text
         assert row.segments <= 2
+        farmer_text.check(row.text, row.language)  # totals and savings as the language writes amounts
     assert lines(session, ids) == case.orders
     for o in session.scalars(select(InputOrder)):  # the recorded saving is (retail - group) x packs
         item = session.get(InputItem, o.item_id)

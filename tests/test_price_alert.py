@@ -55,7 +55,7 @@ def test_weekly_digest_once_a_week_at_its_hour_to_subscribers_only(session, farm
     assert price_alert.queue_digests(session, MONDAY_8, TZ, GRACE) == 1
     assert price_alert.queue_digests(session, MONDAY_8 + dt.timedelta(hours=1), TZ, GRACE) == 0
     # local market (Kulob) for tomato, another district's market for onion
-    assert texts(session) == [templates_sms.text("push.digest", "ru", lines="Лук 1.30, Томат 1.50")]
+    assert texts(session) == [templates_sms.text("push.digest", "ru", lines="Лук 1,30; Томат 1,50")]
     # the next week's slot passed more than the grace ago (scheduler down all Monday): skipped
     assert price_alert.queue_digests(session, MONDAY_8 + dt.timedelta(days=7, hours=7), TZ, GRACE) is None
     # prices older than 14 days are not sent; a fresh one is
@@ -63,7 +63,7 @@ def test_weekly_digest_once_a_week_at_its_hour_to_subscribers_only(session, farm
     set_price(session, "tomato", find_market(session, "KULOB"), 120, dt.date(2027, 5, 15), "staff")
     session.commit()
     assert price_alert.queue_digests(session, MONDAY_8 + dt.timedelta(days=14, minutes=1), TZ, GRACE) == 1
-    assert texts(session)[-1] == templates_sms.text("push.digest", "ru", lines="Томат 1.20")
+    assert texts(session)[-1] == templates_sms.text("push.digest", "ru", lines="Томат 1,20")
 
 
 def test_threshold_alert_fires_once_when_the_price_reaches_it(session, farmers):
@@ -78,7 +78,7 @@ def test_threshold_alert_fires_once_when_the_price_reaches_it(session, farmers):
     assert price_alert.queue_alerts(session, now) == 1
     assert price_alert.queue_alerts(session, now + dt.timedelta(hours=1)) == 0  # spent
     assert texts(session) == [templates_sms.text("push.price_above", "ru", crop="Томат", market="Рынок Куляба",
-                                                 price="1.65", threshold="1.60")]
+                                                 price="1,65", threshold="1,60")]
     with pytest.raises(ValueError):
         price_alert.set_price_alert(session, a, "tomato", 0)
 
@@ -115,7 +115,7 @@ def test_a_shared_phone_gets_one_digest_for_the_crops_of_everybody_subscribed(se
     assert price_alert.queue_digests(session, MONDAY_8, TZ, GRACE) == 2
     [row] = household_rows(session)
     assert (row.text, row.language, row.farmer_id) == (
-        templates_sms.text("push.digest", "tg", lines="Пиёз 1.30, Помидор 1.50"), "tg", nodira.id)
+        templates_sms.text("push.digest", "tg", lines="Пиёз 1,30; Помидор 1,50"), "tg", nodira.id)
     assert price_alert.queue_digests(session, MONDAY_8 + dt.timedelta(minutes=1), TZ, GRACE) == 0
 
 
@@ -129,7 +129,7 @@ def test_the_weeks_digest_sent_under_another_profile_is_not_sent_again(session, 
     price_alert.subscribe_prices(session, nodira, True)
     session.commit()
     assert price_alert.queue_digests(session, MONDAY_8 + dt.timedelta(hours=1), TZ, GRACE) == 0
-    assert [r.text for r in household_rows(session)] == [templates_sms.text("push.digest", "ru", lines="Лук 1.30")]
+    assert [r.text for r in household_rows(session)] == [templates_sms.text("push.digest", "ru", lines="Лук 1,30")]
 
 
 def test_the_same_alert_of_two_profiles_of_a_phone_is_one_sms_naming_them(session, household):
@@ -141,9 +141,34 @@ def test_the_same_alert_of_two_profiles_of_a_phone_is_one_sms_naming_them(sessio
     assert price_alert.queue_alerts(session, MONDAY_8) == 2
     rows = household_rows(session)
     tg = templates_sms.text("push.price_above", "tg", crop="Помидор", market=find_market(session, "KULOB").name("tg"),
-                            price="1.50", threshold="1.50")
-    ru = templates_sms.text("push.price_below", "ru", crop="Томат", market="Рынок Куляба", price="1.50",
-                            threshold="1.60")
+                            price="1,50", threshold="1,50")
+    ru = templates_sms.text("push.price_below", "ru", crop="Томат", market="Рынок Куляба", price="1,50",
+                            threshold="1,60")
     assert [(r.text, r.farmer_id) for r in rows] == [
         (templates_sms.text("push.for_names", "tg", names="Nodira, Said", text=tg), nodira.id), (ru, said.id)]
     assert session.scalars(select(price_alert.PriceAlert.fired_at.is_not(None))).all() == [True, True, True]
+
+
+# ---------------------------------------------------------------- one money format per language
+
+@pytest.mark.parametrize("lang, digest, alert", [
+    ("tg", "Помидор 1,50", "Помидор дар Бозори Кӯлоб: 1,65 сомонӣ/кг, аз 1,60 боло."),
+    ("ru", "Томат 1,50", "Томат, Рынок Куляба: 1,65 сомони/кг, выше 1,60."),
+    ("uz", "Pomidor 1.50", "Pomidor Ko'lob bozorida: 1.65 TJS/kg, 1.60 dan yuqori."),
+    ("en", "Tomato 1.50", "Tomato at Kulob market: 1.65 TJS/kg, at or above 1.60."),
+])
+def test_digest_and_alert_write_amounts_and_the_market_as_every_other_text_of_the_language(
+        session, farmers, lang, digest, alert):
+    """The digest once wrote ``1.50`` in Russian while PRICE wrote ``1,50``: both now go through
+    ``service.reference.render``; the alert names the market in the farmer's language."""
+    village = session.scalar(select(Village.id).where(Village.district_id == "kulob").order_by(Village.id))
+    farmer = register(session, phone="+992901000013", name="Dilnoza", gender="female", village_id=village,
+                      crop_ids=["tomato"], land_m2=None, language=lang)
+    price_alert.subscribe_prices(session, farmer, True)
+    price_alert.set_price_alert(session, farmer, "tomato", 160, "above")
+    session.commit()
+    assert price_alert.queue_digests(session, MONDAY_8, TZ, GRACE) == 1
+    set_price(session, "tomato", find_market(session, "KULOB"), 165, dt.date(2027, 5, 3), "staff")
+    session.commit()
+    assert price_alert.queue_alerts(session, MONDAY_8) == 1
+    assert texts(session) == [templates_sms.text("push.digest", lang, lines=digest), alert]

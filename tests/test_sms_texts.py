@@ -30,10 +30,11 @@ ONE_SMS = ("sms.help.new", "sms.help.farmer", "sms.help.again", "sms.stopped", *
 LONG = {
     "name": "Гулбаҳор Абдураҳмонова", "code": "12345678", "pg": "VOSECC01", "crop": "Помидор",
     "crops": "Пиёз, Шолӣ, Помидор", "market": "Ҷалолиддини Балхӣ"[:words.ECHO_MAX],
-    "markets": "KULOB, DAHANA, JOMI, VOSE, VOSECC, BALKH", "price": "1000,00", "date": "31.12.24",
+    "markets": "Кӯлоб, Маркази Даҳана, Ҷомӣ, Маркази Ҷомӣ, Восеъ, Маркази Восеъ, Балх, Маркази Балх",
+    "price": "1000,00", "date": "31.12.24", "count": 99,
     "district": "Ҷалолиддини Балхӣ", "place": "50-солагии Тоҷикистон"[:words.ECHO_MAX],
     "word": words.echo("Абдураҳмонова Гулбаҳор"), "guess": "50-солагии Тоҷикистон",
-    "seen": "VOSECC 1000,00 (+999,99)", "last": "1000,00", "low": "1000,00", "high": "1000,00",
+    "seen": "Маркази ҷамъоварии Восеъ 1000,00 +999,99", "last": "1000,00", "low": "1000,00", "high": "1000,00",
 }
 # the name as long as ``clean_name`` allows
 LONGEST = {**LONG, "name": "Гулбаҳор" * 5}
@@ -222,7 +223,13 @@ def test_price_list_of_every_market_fits_two_sms(session, lang):
     assert measure(text).segments <= 2
     assert text.count("\n") >= 3  # several markets made it in
     first = text.splitlines()[1]
-    assert first.startswith("KULOB 10") and "(-989" in first  # newest first, change shown
+    kulob = session.scalar(select(Market).where(Market.code == "KULOB")).name(lang, short=True)
+    assert first.startswith(f"{kulob} 10") and " -989" in first  # newest first, change shown
+    # the markets that did not fit are counted on the last line, with the USSD code (all six fit in Latin)
+    shown = text.count("\n") - (1 if lang in ("tg", "ru") else 0)
+    assert shown == {"tg": 3, "ru": 2}.get(lang, 6)
+    if lang in ("tg", "ru"):
+        assert text.splitlines()[-1] == templates_sms.text("sms.price.more", lang, count=6 - shown, ussd="*384*7#")
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -236,7 +243,7 @@ def test_price_list_of_two_markets_fits_one_sms(session, lang):
     assert measure(text).segments == 1, text
     assert text.count("\n") == 2
     sep = "," if lang in ("tg", "ru") else "."
-    assert f"1{sep}45 (+0{sep}15)" in text and "12.05" in text.splitlines()[0]
+    assert f"1{sep}45 +0{sep}15" in text and "12.05" in text.splitlines()[0]
 
 
 def test_price_list_dates_older_reports(session):
@@ -245,5 +252,7 @@ def test_price_list_dates_older_reports(session):
     set_price(session, "rice", kulob, 800, today, "test")
     set_price(session, "rice", vose, 750, dt.date(2023, 11, 2), "test")
     assert price_list(session, find_crop(session, "rice"), None, "en", today) == \
-        "Rice, TJS/kg, 12.05:\nKULOB 8.00\nVOSE 7.50 02.11.23"
+        "Rice, TJS/kg, 12.05:\nKulob 8.00\nVose 7.50 02.11.23"
+    assert price_list(session, find_crop(session, "rice"), None, "ru", today) == \
+        "Рис, сомони/кг, 12.05:\nКуляб 8,00\nВосе 7,50 02.11.23"
     assert price_list(session, find_crop(session, "tomato"), None, "en", today) is None

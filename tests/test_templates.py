@@ -133,3 +133,15 @@ def test_a_gendered_variant_differs_only_where_the_language_has_gender(key):
 def test_a_text_written_for_both_genders_has_both_variants(key):
     for gender in templates_sms.GENDERS:
         assert templates_sms.has(f"{key}_{gender}"), f"{key} lacks _{gender}"
+
+
+# ---- amounts: one way per language (service.reference.render) ---------------------------------
+
+@pytest.mark.parametrize("key", KEYS)
+def test_amounts_in_texts_use_the_languages_decimal_mark(key):
+    """An amount printed in a text (an example price) has the comma in tg/ru, the point in uz/en,
+    as ``service.reference.render`` writes the amounts filled in (``1,40`` beside ``1.40``)."""
+    import farmer_text
+
+    for lang, text in templates_sms.catalogue()[key].items():
+        farmer_text.check_amounts(_PLACEHOLDER.sub("", text), lang)

@@ -7,6 +7,7 @@ import logging
 import pytest
 
 import templates_sms
+import farmer_text
 from cases import ussd as cases
 from service.ussd import engine as ussd
 from service.messaging.encoding import fits_ussd, measure, normalise
@@ -29,6 +30,7 @@ def _check_hop_answer(resp, case):
         assert resp.headers["Content-Type"] == PLAIN
         assert body[:4] in ("CON ", "END ") and body[4:].strip(), body
         assert fits_ussd(body), body
+        farmer_text.check(body)
 
 
 def run(client, case) -> list[str]:
@@ -120,12 +122,27 @@ def test_new_input(last, text, expected):
     assert ussd.new_input(last, text, "*384*7#") == expected
 
 
-@pytest.mark.parametrize("diram, lang, signed, expected", [
-    (140, "tg", False, "1,40"), (140, "en", False, "1.40"), (5, "ru", True, "+0,05"), (-10, "uz", True, "-0.10"),
-    (0, "tg", True, "+0,00"), (123456, "en", False, "1234.56"),
+@pytest.mark.parametrize("diram, lang, expected", [
+    (140, "tg", "1,40"), (140, "en", "1.40"), (-10, "uz", "-0.10"), (123456, "en", "1234.56"), (5, "ru", "0,05"),
 ])
-def test_tjs(diram, lang, signed, expected):
-    assert render.tjs(diram, lang, signed) == expected
+def test_tjs(diram, lang, expected):
+    assert render.tjs(diram, lang) == expected
+
+
+@pytest.mark.parametrize("diram, lang, expected", [
+    (5, "ru", "+0,05"), (-10, "uz", "-0.10"), (0, "tg", "+0,00"), (0, "en", "+0.00"), (-105, "tg", "-1,05"),
+])
+def test_change_is_always_signed(diram, lang, expected):
+    assert render.change(diram, lang) == expected
+
+
+@pytest.mark.parametrize("lang, mark", [("tg", ","), ("ru", ","), ("uz", "."), ("en", ".")])
+def test_amounts_render_one_way_per_language(lang, mark):
+    """An amount, a change and a price with its change: the language's decimal mark, never the other."""
+    other = "." if mark == "," else ","
+    written = [render.tjs(390, lang), render.change(-5, lang), render.price(140, 10, lang), render.price(140, None, lang)]
+    assert written == [f"3{mark}90", f"-0{mark}05", f"1{mark}40 +0{mark}10", f"1{mark}40"]
+    assert not any(other in w for w in written)
 
 
 @pytest.mark.parametrize("m2, lang, expected", [(5000, "tg", "0,5"), (15000, "en", "1.5"), (10000, "ru", "1"),

@@ -191,11 +191,11 @@ def queue_digests(session: Session, now: dt.datetime, zone: ZoneInfo, grace: dt.
             price = prices.get((crop_id, first.district_id)) or max(
                 (p for (c, _), p in prices.items() if c == crop_id), default=None)
             if price:
-                lines.append(f"{crop_names[crop_id].name(lang)} {tjs(price)}")
+                lines.append(f"{crop_names[crop_id].name(lang)} {tjs(price, lang)}")
         if not lines:
             continue
         chunk.append({"phone": phone, "farmer_id": first.id, "language": lang,
-                      "text": templates_sms.text("push.digest", lang, lines=", ".join(lines)),
+                      "text": templates_sms.text("push.digest", lang, lines="; ".join(lines)),
                       "dedupe_key": f"digest:{first.id}:{tag}"})
         if len(chunk) >= CHUNK:
             written += len(queue_many(session, chunk, kind="notice", not_before=now))
@@ -254,4 +254,4 @@ def queue_alerts(session: Session, now: dt.datetime) -> int:
 
 def _alert_text(direction: str, crop: Crop, market: Market, price: int, threshold: int, lang: str) -> str:
     return templates_sms.text(f"push.price_{direction}", lang, crop=crop.name(lang), market=market.name(lang),
-                              price=tjs(price), threshold=tjs(threshold))
+                              price=tjs(price, lang), threshold=tjs(threshold, lang))

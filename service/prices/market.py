@@ -27,7 +27,9 @@ OUTLIER_SHARE = Decimal("0.5")  # more than 50% above or below the last report n
 
 
 class Market(Base):
-    """A market or a cluster's collection centre. ``code``: short id staff type (``KULOB``)."""
+    """A market or a cluster's collection centre. ``code``: short id staff type (``KULOB``), never
+    shown to farmers; ``names``: ``{lang: full name, "<lang>_short": short name}`` (the short one,
+    for tight screens, may be missing: the full one stands in)."""
 
     __tablename__ = "market"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -36,9 +38,12 @@ class Market(Base):
     district_id: Mapped[str] = mapped_column(ForeignKey("district.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20), default="market")
 
-    def name(self, lang: str) -> str:
-        """Display name in ``lang``."""
-        return pick(self.names, lang, self.code)
+    def name(self, lang: str, short: bool = False) -> str:
+        """Display name in ``lang``: the full one (``"Рынок Куляба"``), or with ``short`` the one for
+        tight screens (``"Куляб"``), else the full one."""
+        if short and (self.names or {}).get(f"{lang}_short"):
+            return self.names[f"{lang}_short"]
+        return pick({k: v for k, v in (self.names or {}).items() if not k.endswith("_short")}, lang, self.code)
 
 
 class MarketPrice(Base):
@@ -181,6 +186,19 @@ def latest_prices(session: Session, crop_id: str, market: Market | None = None) 
 
 def load(session: Session) -> None:
     """Insert the markets and collection centres of ``service.reference.data.MARKETS`` (an empty database)."""
-    for code, (district, kind, tg, ru, uz, en) in data.MARKETS.items():
-        session.add(Market(code=code, district_id=district, kind=kind, names={"tg": tg, "ru": ru, "uz": uz, "en": en}))
+    for code, (district, kind, names) in data.MARKETS.items():
+        session.add(Market(code=code, district_id=district, kind=kind, names=data.market_names(names)))
     session.flush()
+
+
+def refresh_names(session: Session) -> int:
+    """Give the reference markets that still carry the first reference names (no short names:
+    ``"Рынок Балх"``, ``"Центр Восе"``) today's names of ``data.MARKETS``; returns how many changed.
+    Markets with short names (loaded or edited since) are left alone."""
+    changed = 0
+    for m in session.scalars(select(Market).where(Market.code.in_(list(data.MARKETS)))):
+        if not any(k.endswith("_short") for k in (m.names or {})):
+            m.names = data.market_names(data.MARKETS[m.code][2])
+            changed += 1
+    session.flush()
+    return changed

@@ -24,19 +24,27 @@ from service.prices.market import (Market, MarketPrice, PriceLine, check_price, 
                                    match_market, parse_tjs, set_price)
 from service.reference.crops import Crop, find_crop
 from service.reference.geography import Village
+from service.reference.render import price as price_text
 from service.reference.render import tjs as money
 from service.reference.words import echo, means, name_words, word_key
 from service.sms import confirm
 from service.sms.engine import MAX_REPLY_SEGMENTS, Command, Context, drop_units, vocabulary
 
 
-def _find_market(ctx: Context, words: list[str]) -> Market:
-    """The market ``words`` name (``match_market``); ``Refusal("sms.did_you_mean")`` when only
-    near, ``Refusal("sms.price.market_unknown")`` with the codes when none is near."""
+def _markets(ctx: Context, staff: bool = False) -> str:
+    """The markets an unknown-market reply lists: by code for staff (what SETPRICE takes), else by
+    short name in the reply language (what a farmer can type back)."""
+    markets = ctx.session.scalars(select(Market).order_by(Market.id))
+    return ", ".join(m.code if staff else m.name(ctx.lang, short=True) for m in markets)
+
+
+def _find_market(ctx: Context, words: list[str], staff: bool = False) -> Market:
+    """The market ``words`` name (``match_market``: code or any name, as people write them);
+    ``Refusal("sms.did_you_mean")`` when only near, ``Refusal("sms.price.market_unknown")`` with
+    the markets (:func:`_markets`) when none is near."""
     market, sure = match_market(ctx.session, " ".join(words))
     if market is None:
-        codes = ", ".join(ctx.session.scalars(select(Market.code).order_by(Market.id)))
-        raise Refusal("sms.price.market_unknown", market=echo(" ".join(words)), markets=codes)
+        raise Refusal("sms.price.market_unknown", market=echo(" ".join(words)), markets=_markets(ctx, staff))
     if not sure:
         raise Refusal("sms.did_you_mean", word=echo(" ".join(words)), guess=market.name(ctx.lang))
     return market
@@ -47,35 +55,40 @@ def _day(day: dt.date, today: dt.date) -> str:
 
 
 def price_list(session: Session, crop: Crop, market: Market | None, lang: str, today: dt.date,
-               near_district: str | None = None) -> str | None:
+               near_district: str | None = None, ussd: str = templates_sms.DEFAULT_USSD_CODE) -> str | None:
     """The PRICE reply: a header with the crop and newest date, then one line per market
-    ``<market> <TJS> (<change>) [<date if older>]``, the markets of ``near_district`` (the
-    farmer's) first, then newest first, cut to at most :data:`MAX_REPLY_SEGMENTS` SMS.
-    Markets are named by code in a list of several. None when the crop has no price yet."""
+    ``<market> <TJS> <change> [<date if older>]`` (``service.reference.render.price``), the
+    markets of ``near_district`` (the farmer's) first, then newest first, cut to at most
+    :data:`MAX_REPLY_SEGMENTS` SMS; when markets are left out, a last line says how many and
+    where to see them all (``sms.price.more``, the USSD code ``ussd``). Markets are named by
+    their short name in a list of several, by their full name alone. None when the crop has no
+    price yet."""
     lines = latest_prices(session, crop.id, market)
     if not lines:
         return None
     lines.sort(key=lambda ln: ln.market.district_id != near_district)  # stable: keeps newest first
     newest = max(ln.observed_on for ln in lines)
-    text = templates_sms.text("sms.price.header", lang, crop=crop.name(lang), date=_day(newest, today))
+    head = templates_sms.text("sms.price.header", lang, crop=crop.name(lang), date=_day(newest, today))
+    rows = []
     for ln in lines:
-        line = price_line(ln, lang, several=market is None)
+        row = price_line(ln, lang, several=market is None)
         if ln.observed_on != newest:
-            line += f" {_day(ln.observed_on, today)}"
-        if measure(f"{text}\n{line}").segments > MAX_REPLY_SEGMENTS:
-            break
-        text = f"{text}\n{line}"
-    return text
+            row += f" {_day(ln.observed_on, today)}"
+        rows.append(row)
+    for shown in range(len(rows), 0, -1):
+        text = "\n".join([head, *rows[:shown]])
+        if shown < len(rows):
+            text += "\n" + templates_sms.text("sms.price.more", lang, count=len(rows) - shown, ussd=ussd)
+        if measure(text).segments <= MAX_REPLY_SEGMENTS:
+            return text
+    return "\n".join([head, rows[0]])
 
 
 def price_line(ln: PriceLine, lang: str, several: bool = True) -> str:
-    """One market's line of the PRICE reply, ``<market> <TJS> (<change>)``, as farmers read it in
-    ``lang`` (``several``: the line sits in a list of several markets); no date."""
-    label = ln.market.name(lang) if not several else ln.market.code
-    line = f"{label} {money(ln.price_diram, lang)}"
-    if ln.change_diram is not None:
-        line += f" ({'+' if ln.change_diram > 0 else ''}{money(ln.change_diram, lang)})"
-    return line
+    """One market's line of the PRICE reply as farmers read it in ``lang``, no date:
+    ``<market> <TJS> <change>`` (``service.reference.render.price``), the market by its short name
+    when the line sits in a list of ``several`` markets, else by its full name."""
+    return f"{ln.market.name(lang, short=several)} {price_text(ln.price_diram, ln.change_diram, lang)}"
 
 
 def _price(ctx: Context, args: list[str]) -> None:
@@ -89,7 +102,8 @@ def _price(ctx: Context, args: list[str]) -> None:
         crop = ctx.crop(args[0])
     market = _find_market(ctx, rest) if rest else None
     village = ctx.session.get(Village, ctx.acting.village_id) if ctx.acting and ctx.acting.village_id else None
-    text = price_list(ctx.session, crop, market, ctx.lang, ctx.today(), village.district_id if village else None)
+    text = price_list(ctx.session, crop, market, ctx.lang, ctx.today(), village.district_id if village else None,
+                      ussd=ctx.settings.ussd_service_code)
     if text is None:
         ctx.reply("sms.price.none", crop=crop.name(ctx.lang))
     else:
@@ -114,7 +128,7 @@ def _setprice(ctx: Context, args: list[str]) -> None:
     if len(args) < 3:
         raise Refusal("sms.setprice.usage")
     crop = ctx.crop(args[0])
-    market = _find_market(ctx, args[1:-1])
+    market = _find_market(ctx, args[1:-1], staff=True)
     diram = parse_tjs(args[-1])
     today = ctx.today()
     check = check_price(ctx.session, crop.id, market, diram, today)

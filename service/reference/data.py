@@ -73,20 +73,45 @@ CLUSTERS = {
     "rice.balkhi": ("rice", "balkhi"),
 }
 
-# code: (district, kind, tg, ru, uz, en). Every cluster has a collection centre: DAHANA and VOSECC are
-# the programme's (docs/programme.md §6); JOMICC and BALKHCC stand for the centres of the Jomi tomato
-# and Balkhi rice clusters, which the case study does not describe (Dehqon placeholders, docs/khatlon.md §4).
+# code: (district, kind, {lang: (full name, short name)}). One pattern per language:
+# markets "Бозори <town>" (tg), "Рынок <town, genitive>" (ru), "<town> bozori" (uz), "<town> market" (en);
+# collection centres "Маркази ҷамъоварии <town>", "Пункт сбора <town, genitive>", "<town> yig'ish markazi",
+# "<town> collection centre". The short name (tight screens: USSD and SMS price lists) is the town
+# for a market and "<centre> <town>" for a centre ("Маркази Восеъ", "Пункт Восе", "Vose markazi",
+# "Vose centre"), so a district's market and centre stay apart. Every cluster has a collection centre:
+# DAHANA and VOSECC are the programme's (docs/programme.md §6); JOMICC and BALKHCC stand for the centres of
+# the Jomi tomato and Balkhi rice clusters, which the case study does not describe (Dehqon placeholders,
+# docs/khatlon.md §4).
 MARKETS = {
-    "KULOB": ("kulob", "market", "Бозори Кӯлоб", "Рынок Куляба", "Ko'lob bozori", "Kulob bazaar"),
-    "DAHANA": ("kulob", "collection_centre", "Маркази Даҳана", "Центр Дахана", "Dahana markazi",
-               "Dahana centre"),
-    "JOMI": ("jomi", "market", "Бозори Ҷомӣ", "Рынок Джами", "Jomiy bozori", "Jomi bazaar"),
-    "JOMICC": ("jomi", "collection_centre", "Маркази Ҷомӣ", "Центр Джами", "Jomiy markazi", "Jomi centre"),
-    "VOSE": ("vose", "market", "Бозори Восеъ", "Рынок Восе", "Vose bozori", "Vose bazaar"),
-    "VOSECC": ("vose", "collection_centre", "Маркази Восеъ", "Центр Восе", "Vose markazi", "Vose centre"),
-    "BALKH": ("balkhi", "market", "Бозори Балх", "Рынок Балх", "Balx bozori", "Balkh bazaar"),
-    "BALKHCC": ("balkhi", "collection_centre", "Маркази Балх", "Центр Балх", "Balx markazi", "Balkh centre"),
+    "KULOB": ("kulob", "market", {"tg": ("Бозори Кӯлоб", "Кӯлоб"), "ru": ("Рынок Куляба", "Куляб"),
+                                  "uz": ("Ko'lob bozori", "Ko'lob"), "en": ("Kulob market", "Kulob")}),
+    "DAHANA": ("kulob", "collection_centre", {
+        "tg": ("Маркази ҷамъоварии Даҳана", "Маркази Даҳана"), "ru": ("Пункт сбора Даханы", "Пункт Даханы"),
+        "uz": ("Dahana yig'ish markazi", "Dahana markazi"), "en": ("Dahana collection centre", "Dahana centre")}),
+    "JOMI": ("jomi", "market", {"tg": ("Бозори Ҷомӣ", "Ҷомӣ"), "ru": ("Рынок Джами", "Джами"),
+                                "uz": ("Jomiy bozori", "Jomiy"), "en": ("Jomi market", "Jomi")}),
+    "JOMICC": ("jomi", "collection_centre", {
+        "tg": ("Маркази ҷамъоварии Ҷомӣ", "Маркази Ҷомӣ"), "ru": ("Пункт сбора Джами", "Пункт Джами"),
+        "uz": ("Jomiy yig'ish markazi", "Jomiy markazi"), "en": ("Jomi collection centre", "Jomi centre")}),
+    "VOSE": ("vose", "market", {"tg": ("Бозори Восеъ", "Восеъ"), "ru": ("Рынок Восе", "Восе"),
+                                "uz": ("Vose bozori", "Vose"), "en": ("Vose market", "Vose")}),
+    "VOSECC": ("vose", "collection_centre", {
+        "tg": ("Маркази ҷамъоварии Восеъ", "Маркази Восеъ"), "ru": ("Пункт сбора Восе", "Пункт Восе"),
+        "uz": ("Vose yig'ish markazi", "Vose markazi"), "en": ("Vose collection centre", "Vose centre")}),
+    "BALKH": ("balkhi", "market", {"tg": ("Бозори Балх", "Балх"), "ru": ("Рынок Балха", "Балх"),
+                                   "uz": ("Balx bozori", "Balx"), "en": ("Balkh market", "Balkh")}),
+    "BALKHCC": ("balkhi", "collection_centre", {
+        "tg": ("Маркази ҷамъоварии Балх", "Маркази Балх"), "ru": ("Пункт сбора Балха", "Пункт Балха"),
+        "uz": ("Balx yig'ish markazi", "Balx markazi"), "en": ("Balkh collection centre", "Balkh centre")}),
 }
+
+
+def market_names(names: dict) -> dict:
+    """A market's ``names`` column from ``{lang: (full, short)}``: ``{lang: full, "<lang>_short": short}``
+    (``service.prices.market.Market.name``)."""
+    out = {lang: full for lang, (full, _) in names.items()}
+    out.update({f"{lang}_short": short for lang, (_, short) in names.items()})
+    return out
 
 
 def cluster_names(crop: str, district: str) -> dict:

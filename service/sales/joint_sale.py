@@ -431,7 +431,8 @@ def leaders(session: Session, centre: CollectionCentre) -> list[Farmer]:
 def totals_text(session: Session, centre: CollectionCentre, today: dt.date, lang: str) -> str:
     """The weekly totals SMS of a centre in ``lang``: the coming weeks, then the season against capacity."""
     market, crop = market_of(session, centre), session.get(Crop, centre.crop_id)
-    lines = [templates_sms.text("sales.totals.head", lang, centre=market.code, crop=crop.name(lang))]
+    lines = [templates_sms.text("sales.totals.head", lang, centre=market.name(lang, short=True),
+                                    crop=crop.name(lang))]
     for t in weekly_totals(session, centre, today):
         lines.append(templates_sms.text("sales.totals.week", lang, week=t.week.isocalendar().week,
                                         qty=quantity.mass(t.grams, lang), farmers=t.farmers))
@@ -507,7 +508,7 @@ def receipt(session: Session, pledge: Pledge, lang: str, was_g: int | None = Non
     extra = {} if was_g is None else {"key": "sales.sell.changed", "id": pledge.id, "was": quantity.mass(was_g, lang)}
     return {"key": "sales.sell.done", "crop": session.get(Crop, pledge.crop_id).name(lang),
             "qty": quantity.mass(pledge.grams, lang), "week": pledge.week.isocalendar().week,
-            "date": pledge.week.strftime("%d.%m"), "centre": market_of(session, centre).code,
+            "date": pledge.week.strftime("%d.%m"), "centre": market_of(session, centre).name(lang, short=True),
             "free": quantity.tonnes(free, lang), **extra}
 
 

@@ -116,7 +116,7 @@ def sell(ctx: Context, args: list[str]) -> None:
     try:
         placed = joint_sale.place(ctx.session, me, crop.id, grams, week, channel="sms")
     except joint_sale.CentreFull as full:
-        raise Refusal("sales.sell.full", centre=joint_sale.market_of(ctx.session, full.centre).code,
+        raise Refusal("sales.sell.full", centre=joint_sale.market_of(ctx.session, full.centre).name(ctx.lang, short=True),
                       free=quantity.mass(full.free_g, ctx.lang)) from None
     ctx.reply(**joint_sale.receipt(ctx.session, placed.pledge, ctx.lang, placed.was_g))
 

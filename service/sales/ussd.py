@@ -114,7 +114,7 @@ class SellConfirm(Screen):
             else:
                 placed = joint_sale.place(d.db, person, data["crop"], data["grams"], week, channel="ussd")
         except joint_sale.CentreFull as full:
-            return end(d.t("sales.sell.full", centre=joint_sale.market_of(d.db, full.centre).code,
+            return end(d.t("sales.sell.full", centre=joint_sale.market_of(d.db, full.centre).name(d.lang, short=True),
                            free=quantity.mass(full.free_g, d.lang)))
         except Refusal as exc:
             return d.refusal(exc)

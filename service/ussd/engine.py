@@ -119,6 +119,9 @@ class View:
     #: every item keeps its number on every page, and a number picks its item whichever page is
     #: shown (menus: "5" is My account on the first page too)
     fixed: bool = False
+    #: the items matter more than the ``00`` and ``99`` hints: on a full page both go before an
+    #: item does (a price list: two markets rather than one and the hints; the keys still work)
+    dense: bool = False
 
 
 @dataclass(frozen=True)
@@ -215,7 +218,7 @@ def layout(view: View, *, lang: str, start: int = 0, notice: str = "", root: boo
 
     def fit() -> tuple:
         for count in [*([keep] if 0 < keep <= most else []), *range(most, 0, -1)] or [0]:
-            for drop in ((), ("home",)):
+            for drop in ((), ("home",), *([("home", "prev")] if view.dense and count > 1 else [])):
                 if fits_ussd(compose(count, drop).body):
                     return count, drop, None
         count = min(most, 1)

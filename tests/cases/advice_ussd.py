@@ -116,7 +116,7 @@ def pledged(session, world, bodies):
     next_week = joint_sale.monday(dt.date.today()) + dt.timedelta(weeks=1)
     assert (p.grams, p.crop_id, p.channel, p.week) == (2_000_000, "tomato", "ussd", next_week)
     (receipt,) = session.scalars(select(OutboundMessage)).all()
-    assert receipt.phone == SOLO_PHONE and "DAHANA" in receipt.text and "2000 кг" in receipt.text
+    assert receipt.phone == SOLO_PHONE and "Маркази Даҳана" in receipt.text and "2000 кг" in receipt.text
 
 
 def nothing_pledged(session, world, bodies):
@@ -162,7 +162,7 @@ CASES = [
     Case("beyond capacity: the free amount, nothing pledged",
          path(*MENU, SELL, Pick("Помидор"), "2 т", Pick("sales.ussd.weeks.0"),
               Pick("ussd.yes"), phone=SOLO_PHONE),
-         lambda b: b == "END " + _t("sales.sell.full", centre="DAHANA", free="1000 кг"), nothing_pledged,
+         lambda b: b == "END " + _t("sales.sell.full", centre="Маркази Даҳана", free="1000 кг"), nothing_pledged,
          world=True, setup=small_centre),
     Case("no at the confirmation goes back, nothing pledged",
          path(*MENU, SELL, Pick("Помидор"), "500", Pick("sales.ussd.weeks.0"),

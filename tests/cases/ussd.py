@@ -566,10 +566,11 @@ CASES = [
          con("ussd.ec.title", words=("Раис: Раҳим Назаров",)), world=True),
     Case("leave the group", path("1", "1", "2", "1", phone=HOUSEHOLD), end("ussd.leave.done"), left_group,
          world=True),
+    # the caller's own district (Kulob) first, by short name, under the newest report's date
     Case("prices: comma, change and date in Tajik", path("2", "3", phone=SOLO_PHONE),
-         con(words=("сомонӣ/кг", "1,50 +0,10 03.06")), world=True),
+         con(words=("Помидор, 03.06:\nКӯлоб 1,35 -0,20\n",)), world=True),
     Case("prices: a first report has no change", path("2", "1", phone=SOLO_PHONE),
-         con(words=("1,35 03.06",)), world=True),
+         con(words=("Пиёз, 03.06:\nКӯлоб 1,35\n",)), world=True),
     Case("prices: none yet", path("2", "2", phone=SOLO_PHONE), con("ussd.prices.none"), world=True),
     Case("stop messages", [path("5", "2")], end("ussd.account.stopped"), suppressed(NEW_PHONE, True, "stop_confirm")),
     Case("restart messages", [path("1", "98", Pick("ussd.main.account"), "2", phone=HOUSEHOLD)], end("ussd.account.restarted"),
@@ -792,7 +793,37 @@ NUL_CASES = [
          session_row(phone=NEW_PHONE, service_code=SERVICE_CODE, network_code="43601")),
 ]
 
-CASES += LIMIT_CASES + NUL_CASES
+# ---- market prices in four languages: short names, one money format, two markets a Cyrillic screen
+# (the world's tomato prices of 03.06 at the six markets: Balkh 1,50 +0,10, Dahana centre 1,45 +0,00,
+# Jomi 1,40 -0,10, Kulob 1,35 -0,20, Vose 1,30 -0,30, Vose centre 1,25 -0,40; the caller is in Kulob)
+PRICE_CASES = [
+    Case("prices: the crop screen says the unit (tg)", path("2", phone=SOLO_PHONE),
+         con("ussd.prices.crop", words=("сомонӣ",)), world=True),
+    Case("prices: the crop screen says the unit (ru)", path("2", phone=SOLO_PHONE),
+         con("ussd.prices.crop", lang="ru", words=("сомони",)), world=True, setup=speaks("ru")),
+    Case("prices: the crop screen says the unit (uz)", path("2", phone=SOLO_PHONE),
+         con("ussd.prices.crop", lang="uz", words=("TJS",)), world=True, setup=speaks("uz")),
+    Case("prices: the crop screen says the unit (en)", path("2", phone=SOLO_PHONE),
+         con("ussd.prices.crop", lang="en", words=("TJS",)), world=True, setup=speaks("en")),
+    Case("prices: an unchanged price is +0,00, the centre by its short name (tg)",
+         path("2", "3", "98", phone=SOLO_PHONE), con(words=("\nМаркази Даҳана 1,45 +0,00\n",)), world=True),
+    Case("prices: two markets on one Tajik screen", path("2", "3", "98", "98", phone=SOLO_PHONE),
+         con(words=("Помидор, 03.06:\nБалх 1,50 +0,10\nҶомӣ 1,40 -0,10\n",)), world=True),
+    Case("prices: two markets on one Russian screen", path("2", "3", "98", "98", phone=SOLO_PHONE),
+         con(lang="ru", words=("Томат, 03.06:\nБалх 1,50 +0,10\nДжами 1,40 -0,10\n",)), world=True,
+         setup=speaks("ru")),
+    Case("prices: the last Russian screen, the centre by its short name", path("2", "3", "98", "98", "98",
+                                                                              phone=SOLO_PHONE),
+         con(lang="ru", words=("\nВосе 1,30 -0,30\nПункт Восе 1,25 -0,40\n",)), world=True, setup=speaks("ru")),
+    Case("prices: Uzbek names and the decimal point", path("2", "3", phone=SOLO_PHONE),
+         con(lang="uz", words=("Pomidor, 03.06:\nKo'lob 1.35 -0.20\nDahana markazi 1.45 +0.00\nBalx 1.50 +0.10\n"
+                               "Jomiy 1.40 -0.10\n",)), world=True, setup=speaks("uz")),
+    Case("prices: English names and the decimal point", path("2", "3", phone=SOLO_PHONE),
+         con(lang="en", words=("Tomato, 03.06:\nKulob 1.35 -0.20\nDahana centre 1.45 +0.00\nBalkh 1.50 +0.10\n"
+                               "Jomi 1.40 -0.10\nVose 1.30 -0.30\n",)), world=True, setup=speaks("en")),
+]
+
+CASES += LIMIT_CASES + NUL_CASES + PRICE_CASES
 
 _NOTICE = {"date": "2025-06-03 10:15:00", "sessionId": SID, "serviceCode": SERVICE_CODE, "phoneNumber": NEW_PHONE,
            "networkCode": "43601", "status": "Failed", "cost": "KES 0.10", "durationInMillis": "12345",
