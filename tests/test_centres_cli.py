@@ -58,7 +58,7 @@ def test_list_names_every_centre_with_its_pledges(session, runner):
     lines = result.output.splitlines()
     assert [line.split("\t")[0] for line in lines] == ["BALKHCC", "DAHANA", "JOMICC", "VOSECC"]
     assert lines[0].split("\t")[1:6] == ["rice.balkhi", "rice", "balkhi", "capacity 600 t", "pledged 2.5 t in 2030"]
-    assert "Маркази Балх / Центр Балх / Balx markazi / Balkh centre" in lines[0]
+    assert "Маркази ҷамъоварии Балх / Пункт сбора Балха / Balx yig'ish markazi / Balkh collection centre" in lines[0]
 
 
 def test_add_a_centre_to_a_new_cluster_and_pledge_to_it(session, runner):
@@ -108,7 +108,13 @@ def test_edit_capacity_and_names(session, runner):
     centre = _centre(session, "JOMICC")
     names = joint_sale.market_of(session, centre).names
     assert centre.capacity_g == 800_000_000
-    assert names == {"tg": "Маркази Ҷомӣ", "ru": "Центр сбора Джами", "uz": "Jomiy markazi", "en": "Jomi centre"}
+    assert names == {"tg": "Маркази ҷамъоварии Ҷомӣ", "ru": "Центр сбора Джами", "uz": "Jomiy yig'ish markazi",
+                     "en": "Jomi collection centre", "tg_short": "Маркази Ҷомӣ", "uz_short": "Jomiy markazi",
+                     "en_short": "Jomi centre"}  # the Russian short name goes with the old full name
+    assert joint_sale.market_of(session, centre).name("ru", short=True) == "Центр сбора Джами"
+    result = runner.invoke(args=["centres", "edit", "JOMICC", "--name", "ru_short=Центр Джами"])
+    assert result.exit_code == 0, result.output
+    assert joint_sale.market_of(session, _centre(session, "JOMICC")).name("ru", short=True) == "Центр Джами"
 
 
 def test_edit_refuses_what_it_cannot_do(session, runner):
@@ -124,4 +130,4 @@ def test_edit_refuses_what_it_cannot_do(session, runner):
     assert edit("JOMICC", "--cluster", "tomato.kulob").exit_code != 0  # DAHANA serves it
     centre = _centre(session, "JOMICC")
     assert (centre.cluster_id, centre.capacity_g) == ("tomato.jomi", 600_000_000)
-    assert joint_sale.market_of(session, centre).names["ru"] == "Центр Джами"
+    assert joint_sale.market_of(session, centre).names["ru"] == "Пункт сбора Джами"

@@ -107,7 +107,7 @@ def test_no_reference_name_holds_a_filler_word():
     names += [n for names_, aliases in data.DISTRICTS.values() for n in [*names_.values(), *aliases]]
     names += [n for jamoat in data.JAMOATS.values() for n in jamoat]
     names += [n for village in data.VILLAGES for n in village[1:]]
-    names += [n for market in data.MARKETS.values() for n in market[2:]]
+    names += [n for market in data.MARKETS.values() for n in data.market_names(market[2]).values()]
     names += [n for village in demo.MADE_UP_VILLAGES for n in village]
     for name in names:
         for w in name.replace("-", " ").split():
@@ -123,7 +123,7 @@ def test_no_two_names_of_one_kind_reduce_alike():
     for district_id, (names, aliases) in data.DISTRICTS.items():
         groups["district", district_id] = [district_id, *names.values(), *aliases]
     for code, market in data.MARKETS.items():
-        groups["market", code] = [code, *market[2:]]
+        groups["market", code] = [code, *data.market_names(market[2]).values()]
     for jamoat, names in data.JAMOATS.items():
         groups["village", jamoat] = list(names)
     for village in [*(v[1:] for v in data.VILLAGES), *demo.MADE_UP_VILLAGES]:

@@ -42,13 +42,14 @@ def _grams(text: str | None) -> int | None:
 
 
 def _names(pairs: tuple[str, ...]) -> dict:
-    """``("tg=Маркази Ҷомӣ", ...)`` as ``{lang: name}``."""
+    """``("tg=Маркази ҷамъоварии Ҷомӣ", "tg_short=Маркази Ҷомӣ", ...)`` as ``{lang: name}``
+    (``<lang>_short``: the short name of tight screens, e.g. the price lists)."""
     out = {}
     for pair in pairs:
         lang, sep, name = pair.partition("=")
-        if not sep or lang.strip() not in LANGUAGES:
-            raise click.BadParameter(f"{pair!r}: give LANG=NAME, LANG one of {', '.join(LANGUAGES)}",
-                                     param_hint="--name")
+        if not sep or lang.strip().removesuffix("_short") not in LANGUAGES:
+            raise click.BadParameter(f"{pair!r}: give LANG=NAME or LANG_short=NAME, LANG one of "
+                                     f"{', '.join(LANGUAGES)}", param_hint="--name")
         out[lang.strip()] = name
     return out
 
@@ -92,7 +93,7 @@ def _commit(session, fn):
 @click.argument("code")
 @click.option("--cluster", "cluster_id", required=True, help="The cluster it serves (e.g. rice.balkhi).")
 @click.option("--capacity", required=True, help="Tonnes or kg per season (e.g. 600t).")
-@click.option("--name", "names", multiple=True, required=True, help="LANG=NAME, once per language (tg, ru, uz, en).")
+@click.option("--name", "names", multiple=True, required=True, help="LANG=NAME, once per language (tg, ru, uz, en); LANG_short=NAME for a short name.")
 def add_command(code, cluster_id, capacity, names):
     """Add the collection centre CODE of a cluster that has none."""
     grams, named = _grams(capacity), _names(names)
@@ -104,7 +105,8 @@ def add_command(code, cluster_id, capacity, names):
 @centres_group.command("edit")
 @click.argument("code")
 @click.option("--capacity", help="Tonnes or kg per season (e.g. 800t).")
-@click.option("--name", "names", multiple=True, help="LANG=NAME: the new name in that language (repeat).")
+@click.option("--name", "names", multiple=True, help="LANG=NAME: the new name in that language (its short name then is the same unless "
+                   "LANG_short=NAME is given too; repeat).")
 @click.option("--cluster", "cluster_id", help="Another cluster of the same crop, without a centre.")
 def edit_command(code, capacity, names, cluster_id):
     """Change the capacity, names or cluster of the centre CODE."""

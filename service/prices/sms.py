@@ -114,9 +114,10 @@ SETPRICE_DRAFT = "setprice"  # FormDraft.kind of an unusual price waiting for it
 
 
 def _seen(crop: Crop, market: Market, diram: int, today: dt.date, lang: str, last: MarketPrice | None) -> str:
-    """The line farmers will read once ``diram`` is today's price (change from ``last``)."""
+    """The line farmers will read in a price list once ``diram`` is today's price (change from
+    ``last``; the market by its short name, as in the list)."""
     change = diram - last.price_diram if last is not None else None
-    return price_line(PriceLine(market, diram, today, change), lang)
+    return price_line(PriceLine(market, diram, today, change), lang, several=True)
 
 
 def _setprice(ctx: Context, args: list[str]) -> None:

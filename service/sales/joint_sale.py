@@ -128,8 +128,8 @@ def load(session: Session) -> int:
     for code, (crop_id, cluster_id, capacity_g) in DEFAULT_CENTRES.items():
         market = session.scalar(select(Market).where(Market.code == code))
         if market is None and code in data.MARKETS and session.get(CommodityCluster, cluster_id) is not None:
-            district, kind, tg, ru, uz, en = data.MARKETS[code]
-            market = Market(code=code, district_id=district, kind=kind, names={"tg": tg, "ru": ru, "uz": uz, "en": en})
+            district, kind, names = data.MARKETS[code]
+            market = Market(code=code, district_id=district, kind=kind, names=data.market_names(names))
             session.add(market)
             session.flush()
         if market is None or session.scalar(select(CollectionCentre.id).where(
@@ -292,11 +292,14 @@ def cancel_pledge(session: Session, row: Pledge, today: dt.date) -> None:
 
 def _names(names: dict) -> dict:
     """``names`` checked: one non-empty name of at most :data:`MAX_CENTRE_NAME` characters in each of
-    tg, ru, uz, en (``ValueError`` naming what is wrong)."""
+    tg, ru, uz, en, and optionally a short one (``<lang>_short``) (``ValueError`` naming what is wrong)."""
     out = {lang: " ".join((names.get(lang) or "").split()) for lang in ("tg", "ru", "uz", "en")}
     missing = [lang for lang, name in out.items() if not name]
     if missing:
         raise ValueError(f"a name is needed in every language; missing: {', '.join(missing)}")
+    # short names (``<lang>_short``, ``service.prices.market.Market.name``) are optional
+    out.update({f"{lang}_short": " ".join(names[f"{lang}_short"].split()) for lang in ("tg", "ru", "uz", "en")
+                if (names.get(f"{lang}_short") or "").strip()})
     long = [lang for lang, name in out.items() if len(name) > MAX_CENTRE_NAME]
     if long:
         raise ValueError(f"names are at most {MAX_CENTRE_NAME} characters: {', '.join(long)}")
@@ -350,7 +353,10 @@ def edit_centre(session: Session, centre: CollectionCentre, *, capacity_g: int |
             raise ValueError("the capacity must be positive")
         centre.capacity_g = capacity_g
     if names:
-        market.names = _names({**market.names, **{k: v for k, v in names.items() if v is not None}})
+        given = {k: v for k, v in names.items() if v is not None}
+        kept = {k: v for k, v in market.names.items()  # a new full name drops the old short one
+                if not (k.endswith("_short") and k.removesuffix("_short") in given)}
+        market.names = _names({**kept, **given})
     if cluster_id is not None and cluster_id != centre.cluster_id:
         cluster = session.get(CommodityCluster, cluster_id)
         if cluster is None:

@@ -195,10 +195,10 @@ CASES = [
          [done(AZIZ, "uz", "sales.crop_unknown", crop="kartoshka", crops="Piyoz, Sholi, Pomidor")]),
     # every cluster has its centre: Jomi tomato and Balkhi rice too
     Case("a Jomi tomato farmer pledges to the Jomi centre", NARGIZA, "ПРОДАТЬ томат 1 т",
-         [Out(NARGIZA, "ru", has=("Томат 1000 кг", "JOMICC"))],
+         [Out(NARGIZA, "ru", has=("Томат 1000 кг", "Пункт Джами"))],
          changes={"pledge": [{"grams": 1_000_000, "crop_id": "tomato", "status": "pledged"}]}),
     Case("a Balkhi rice farmer pledges to the Balkh centre", BAHROM, "SOTISH sholi 2 t",
-         [Out(BAHROM, "uz", has=("Sholi 2000 kg", "BALKHCC"))],
+         [Out(BAHROM, "uz", has=("Sholi 2000 kg", "Balx markazi"))],
          changes={"pledge": [{"grams": 2_000_000, "crop_id": "rice", "status": "pledged"}]}),
     # a SELL of the same crop and week changes the open pledge; SELL CANCEL cancels one
     Case("SELL again for the same week changes the pledge, in Tajik", GULNORA, "SELL помидор 800 next week",
@@ -214,7 +214,7 @@ CASES = [
          [Out(EMMA, "en", has=("Pledge #1 changed", "1000 kg", "was 600 kg"))], capacity_kg=1000,
          setup=[(EMMA, "SELL tomato 600 next")], changes={"pledge": [{"grams": 1_000_000}]}),
     Case("a change beyond the capacity is refused with the free amount", EMMA, "SELL tomato 1200 next",
-         [done(EMMA, "en", "sales.sell.full", centre="DAHANA", free="1000 kg")], capacity_kg=1000,
+         [done(EMMA, "en", "sales.sell.full", centre="Dahana centre", free="1000 kg")], capacity_kg=1000,
          setup=[(EMMA, "SELL tomato 600 next")]),
     Case("another week is a second pledge", EMMA, "SELL tomato 300 this week",
          [Out(EMMA, "en", has=("Pledge recorded", "300 kg"))], setup=[(EMMA, "SELL tomato 600 next")],

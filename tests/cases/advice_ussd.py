@@ -198,7 +198,7 @@ CASES = [
     Case("a change beyond the capacity is refused with the free amount, in English",
          path(*MENU, SELL, label("sales.ussd.my_pledges", "en"), "1", label("sales.ussd.change", "en"), "1001",
               label("sales.ussd.weeks.1", "en"), label("ussd.yes", "en"), phone=SOLO_PHONE),
-         lambda b: b == "END " + T("sales.sell.full", "en", centre="DAHANA", free="1000 kg"),
+         lambda b: b == "END " + T("sales.sell.full", "en", centre="Dahana centre", free="1000 kg"),
          lambda session, world, bodies: [p.grams for p in session.scalars(select(Pledge))] == [600_000],
          world=True, setup=speaks("en", small_centre, pledged_for(600_000))),
     Case("a new pledge of the same crop and week changes the open one",
