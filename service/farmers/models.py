@@ -17,12 +17,15 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from service.db import Base, utcnow
 from service.errors import Refusal
+from service.reference import quantity
 from service.reference.names import LANGUAGES, fold
 from service.messaging.optout import Suppression
 
 GENDERS = ("female", "male")
 MAX_PROFILES_PER_PHONE = 8
 MAX_LAND_HA = Decimal("500")
+#: most characters of a person's name
+MAX_NAME_CHARS = 40
 
 
 class FarmerCrop(Base):
@@ -94,28 +97,34 @@ def main_profile(session: Session, phone: str) -> Farmer | None:
 
 
 def parse_land_ha(text: str) -> int:
-    """Parse a land size in hectares typed by a farmer (``"1.5"``, ``"1,5"``, ``"0.25 ha"``) into m².
+    """Parse a land size typed by a farmer into m²: hectares by default (``"1.5"``, ``"1,5"``),
+    with a unit word of any language attached or after it (``"0.25 ha"``, ``"1.5 ga"``,
+    ``"1,5 га"``, ``"2 гектара"``, ``"1.5gektar"``, ``"50 sotka"``; ``keywords.toml`` ``[measure]``).
 
-    Raises ``Refusal("err.land")`` for anything that is not a number in (0, 500] ha.
+    Raises ``Refusal("err.land")`` for anything that is not an area in (0, 500] ha.
     """
-    cleaned = (text or "").strip().lower().replace(",", ".")
-    for suffix in ("ha", "га", "gektar", "гектар"):
-        if cleaned.endswith(suffix):
-            cleaned = cleaned[: -len(suffix)].strip()
+    words = (text or "").replace("*", " ").split()
     try:
-        value = Decimal(cleaned)
-    except Exception:
+        value, unit, rest = quantity.read_amount(words)
+        if rest or unit not in (None, *quantity.SQUARE_METRES):
+            raise Refusal("err.land")
+    except Refusal:
         raise Refusal("err.land") from None
-    if not value.is_finite() or value <= 0 or value > MAX_LAND_HA:
+    hectares = value * quantity.SQUARE_METRES[unit or "ha"] / quantity.SQUARE_METRES["ha"]
+    if not hectares.is_finite() or hectares <= 0 or hectares > MAX_LAND_HA:
         raise Refusal("err.land")
-    return int((value * 10000).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return int((hectares * 10000).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def clean_name(text: str) -> str:
-    """A person's name as typed, trimmed to 2..40 characters; ``Refusal("err.name")`` otherwise."""
+    """A person's name as typed (``*`` read as a space, whitespace collapsed): 2 to
+    :data:`MAX_NAME_CHARS` characters with a letter. ``Refusal("err.name")`` otherwise, with
+    ``reason`` ``"long"`` (over the limit) or ``"short"`` (too short, or no letter)."""
     name = " ".join((text or "").replace("*", " ").split())
-    if len(name) < 2 or len(name) > 40 or not any(ch.isalpha() for ch in name):
-        raise Refusal("err.name")
+    if len(name) > MAX_NAME_CHARS:
+        raise Refusal("err.name", reason="long")
+    if len(name) < 2 or not any(ch.isalpha() for ch in name):
+        raise Refusal("err.name", reason="short")
     return name
 
 

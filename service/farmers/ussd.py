@@ -133,8 +133,8 @@ class RegName(Screen):
     def submit(self, d, data, text):
         try:
             name = farmermod.clean_name(text)
-        except Refusal:
-            return stay("ussd.notice.invalid")
+        except Refusal as exc:
+            return stay(f"ussd.notice.name_{exc.params.get('reason', 'short')}")
         if any(fold(p.name) == fold(name) for p in farmermod.profiles(d.db, d.phone)):
             return stay("ussd.notice.name_taken")
         update_form(d, name=name)
@@ -223,7 +223,7 @@ class RegLand(Screen):
         try:
             update_form(d, land_m2=farmermod.parse_land_ha(text))
         except Refusal:
-            return stay("ussd.notice.invalid")
+            return stay("ussd.notice.land")
         return push("reg_confirm")
 
 

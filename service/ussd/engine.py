@@ -125,13 +125,14 @@ class View:
 class Step:
     """What the engine does after an input: ``go`` is ``push`` (open ``screen`` with
     ``data``), ``stay``, ``back``, ``home`` or ``end`` (close with ``text``);
-    ``notice`` is a template key shown above the next screen."""
+    ``notice`` is a template key shown above the next screen (with ``params``)."""
 
     go: str
     screen: str = ""
     data: dict = field(default_factory=dict)
     notice: str = ""
     text: str | Part = ""
+    params: dict = field(default_factory=dict)
 
 
 def push(screen: str, **data) -> Step:
@@ -139,9 +140,9 @@ def push(screen: str, **data) -> Step:
     return Step("push", screen=screen, data=data)
 
 
-def stay(notice: str = "") -> Step:
-    """Show the current screen again (with a notice)."""
-    return Step("stay", notice=notice)
+def stay(notice: str = "", **params) -> Step:
+    """Show the current screen again (with a notice: a template key, filled with ``params``)."""
+    return Step("stay", notice=notice, params=params)
 
 
 def back(notice: str = "") -> Step:
@@ -185,8 +186,10 @@ def layout(view: View, *, lang: str, start: int = 0, notice: str = "", root: boo
     leaving out the ``00`` hint rather than an item. When one item does not
     fit, the ``99`` hint goes too, then the dynamic :class:`Part` texts are
     shortened, longest first, and last the ``0`` hint goes. (Hints are only
-    reminders: the keys work on every screen.) The notice goes above the head,
-    else in place of it, else in place of it with fewer items.
+    reminders: the keys work on every screen.) The notice (the reason an input was
+    refused) goes above the head, which it never replaces: with fewer hints when needed, then
+    fewer items (the others move to the next pages: ``98``), then shorter
+    :class:`Part` texts; when even that does not fit, the page is shown without it.
     """
     prefix = END if view.end else CON
     total = len(view.items)
@@ -232,9 +235,15 @@ def layout(view: View, *, lang: str, start: int = 0, notice: str = "", root: boo
     natural, drop, cut = fit()
     candidates = [compose(natural, drop, cut)]
     if notice:
-        candidates[:0] = [compose(natural, drop, cut, note=notice, head=True),
-                          compose(natural, drop, cut, note=notice, head=False),
-                          *(compose(n, drop, cut, note=notice, head=False) for n in range(natural - 1, 0, -1))]
+        # the reason first and the question kept: fewer hints, then fewer items (the rest on the
+        # next pages), then shorter names; never the head given up for the notice
+        drops = [drop, *(d for d in (("home",), ("home", "prev"), ("home", "prev", "back"))
+                         if set(drop) <= set(d) and d != drop)]
+        noted = [compose(n, d, cut, note=notice) for n in (range(natural, 0, -1) if natural else [0]) for d in drops]
+        labels = [*view.head, *(o.label for o in [*view.items[start:start + max(natural, 1)], *view.extras])]
+        longest = max((len(t.value) for t in labels if isinstance(t, Part)), default=0)
+        noted += [compose(min(natural, 1), ("home", "prev", "back"), c, note=notice) for c in range(longest - 1, 0, -1)]
+        candidates[:0] = noted
     page = next((p for p in candidates if fits_ussd(p.body)), candidates[-1])
     return replace(page, natural=natural)
 
@@ -267,6 +276,7 @@ class Dialogue:
         self.ussd = ussd
         self.settings = settings
         self.notice = ""
+        self.notice_params: dict = {}
         self.ended: str | Part | None = None
 
     @classmethod
@@ -363,7 +373,7 @@ class Dialogue:
         else:
             screen = self.ussd.screens[frame["s"]]
             if screen.prompt:
-                step = screen.submit(self, frame["d"], value) if value else stay("ussd.notice.invalid")
+                step = screen.submit(self, frame["d"], value) if value else stay("ussd.notice.empty")
             elif frame.get("fixed") and value.isascii() and value.isdigit() and len(value) <= 3 \
                     and 1 <= int(value) <= len(frame["fixed"]):
                 step = screen.choose(self, frame["d"], frame["fixed"][int(value) - 1])
@@ -382,12 +392,12 @@ class Dialogue:
             self.state["stack"] = [_frame(self.state["root"])]
         elif step.go == "end":
             self.ended = step.text
-        self.notice = step.notice
+        self.notice, self.notice_params = step.notice, step.params
 
     def render(self) -> str:
         """The body for the current screen (``CON``/``END`` + text); records the page shown."""
-        notice = self.t(self.notice) if self.notice else ""
-        self.notice = ""
+        notice = self.t(self.notice, **self.notice_params) if self.notice else ""
+        self.notice, self.notice_params = "", {}
         if self.ended is not None:
             return layout(View(head=[self.ended], end=True), lang=self.lang).body
         frame = self.stack[-1]
@@ -567,7 +577,8 @@ def new_input(last_text: str, text: str, service_code: str) -> list[str] | None:
     if new == old:
         return []
     if old == "":
-        return [new]
+        # an empty reply to the first screen, then an input: AT sends "*1" (the empty input first)
+        return [new[1:]] if new.startswith("*") else [new]
     if new.startswith(old + "*"):
         return [new[len(old) + 1:]]
     return None

@@ -206,11 +206,13 @@ def end(*keys: str, lang: str = "tg", words: tuple = ()) -> Callable[[str], bool
     return check
 
 
-def notice(*keys: str, lang: str = "tg", words: tuple = ()) -> Callable[[str], bool]:
-    """A screen shown again under the "invalid" notice, with the texts ``keys`` and ``words``."""
+def notice(*keys: str, lang: str = "tg", words: tuple = (), note: str = "ussd.notice.invalid",
+           **params) -> Callable[[str], bool]:
+    """A screen shown again under the notice ``note`` (the reason: a template key, filled with
+    ``params``), with the texts ``keys`` and ``words`` below it."""
     inner = con(*keys, lang=lang, words=words)
-    check = lambda body: inner(body) and body.startswith("CON " + _t("ussd.notice.invalid", lang) + "\n")  # noqa: E731
-    check.__doc__ = f"notice + {inner.__doc__}"
+    check = lambda body: inner(body) and body.startswith("CON " + _t(note, lang, **params) + "\n")  # noqa: E731
+    check.__doc__ = f"{note} + {inner.__doc__}"
     return check
 
 
@@ -384,6 +386,78 @@ def no_farmer_added(session, world, bodies):
 # 1st village (ordered by English name); crops are ordered onion, rice, tomato, then Done.
 REG = ("6", "Зарина Раҳимова", "1", "3", "1", "3", "4", "0,5")
 
+# ---- invalid input says why and keeps the question (issue 9 item 7), in every language
+
+#: a 67-character name: over the 40-letter limit
+LONG_NAME = "Гулнора Абдураҳмонова-Сафарова Хушвахтовна Маликовна Раҳимовна Х" + "уш"
+
+
+def in_language(lang: str) -> tuple:
+    """The inputs that switch an unregistered caller to ``lang`` and come back to the main menu."""
+    return ("5", "1", str(("tg", "ru", "uz", "en").index(lang) + 1), "00")
+
+
+def reg_in(lang: str) -> tuple:
+    """:data:`REG` typed in ``lang`` (the form up to the land, which is left out)."""
+    return (*in_language(lang), *REG[:-1])
+
+
+def speaks(lang: str):
+    """Setup: Zarina (``SOLO_PHONE``) speaks ``lang``."""
+    def setup(session, world):
+        session.get(farmermod.Farmer, world["solo"]).language = lang
+        session.commit()
+    return setup
+
+
+def invalid_input_cases() -> list:
+    rows = []
+    land_words = {"tg": "1,5 га", "ru": "1,5 гектара", "uz": "1.5 gektar", "en": "1.5 ha"}
+    for lang in ("tg", "ru", "uz", "en"):
+        rows += [
+            Case(f"{lang}: a 67-character name is refused with the limit, the question kept",
+                 path(*in_language(lang), "6", LONG_NAME),
+                 notice("ussd.reg.name", lang=lang, note="ussd.notice.name_long")),
+            Case(f"{lang}: a name without letters is refused with the reason", path(*in_language(lang), "6", "12"),
+                 notice("ussd.reg.name", lang=lang, note="ussd.notice.name_short")),
+            Case(f"{lang}: nothing typed for the name: said so, the question kept", path(*in_language(lang), "6", ""),
+                 notice("ussd.reg.name", lang=lang, note="ussd.notice.empty")),
+            Case(f"{lang}: land refused with the reason, the question kept", path(*reg_in(lang), "many"),
+                 notice("ussd.reg.land", lang=lang, note="ussd.notice.land")),
+            Case(f"{lang}: land over 500 ha refused with the reason", path(*reg_in(lang), "600"),
+                 notice("ussd.reg.land", lang=lang, note="ussd.notice.land")),
+            Case(f"{lang}: land with its unit word: 1.5 ga", path(*reg_in(lang), "1.5 ga"),
+                 con("ussd.reg.save", lang=lang), draft(land_m2=15000)),
+            Case(f"{lang}: land with the unit in {lang}: {land_words[lang]}", path(*reg_in(lang), land_words[lang]),
+                 con("ussd.reg.save", lang=lang), draft(land_m2=15000)),
+            Case(f"{lang}: land in sotka", path(*reg_in(lang), "50 sotka"),
+                 con("ussd.reg.save", lang=lang), draft(land_m2=5000)),
+            Case(f"{lang}: an invalid topic keeps the crop's topic question",
+                 path("4", "1", "1", "x", phone=SOLO_PHONE),
+                 notice("advice.ussd.topics.sowing", lang=lang,
+                        words=(_t("advice.ussd.topic", lang, crop="").lstrip(": "),)),
+                 world=True, setup=speaks(lang)),
+            Case(f"{lang}: an invalid pick on a tip keeps the tip", path("4", "1", "1", "1", "x", phone=SOLO_PHONE),
+                 lambda body, lang=lang: body.startswith("CON " + _t("ussd.notice.invalid", lang) + "\n")
+                 and len(body.split("\n")) >= 3 and body.split("\n")[1][:1] not in "0123456789",
+                 world=True, setup=speaks(lang)),
+            Case(f"{lang}: an invalid pick on the crop list keeps its question",
+                 path("4", "1", "x", phone=SOLO_PHONE), notice("advice.ussd.crop", lang=lang, words=("\n1 ",)),
+                 world=True, setup=speaks(lang)),
+            Case(f"{lang}: an empty reply to the first screen, then 1 (AT text *1) is taken",
+                 [hop("", phone=SOLO_PHONE), hop("", phone=SOLO_PHONE), hop("*1", phone=SOLO_PHONE)],
+                 lambda body, lang=lang: body.startswith("CON ") and _t("ussd.notice.invalid", lang) not in body
+                 and _t("ussd.notice.empty", lang) not in body and _t("ussd.main.prices", lang) not in body,
+                 world=True, setup=speaks(lang)),
+            Case(f"{lang}: a pledge quantity refused with the reason, the question kept",
+                 path("4", "3", "3", "a lot", phone=SOLO_PHONE),
+                 notice("sales.ussd.qty", lang=lang, note="sales.ussd.bad_qty"), world=True, setup=speaks(lang)),
+        ]
+    rows.append(Case("an empty reply then 1 on a phone without a profile opens My group",
+                     [hop(""), hop(""), hop("*1")], con("ussd.group.need_register")))
+    return rows
+
+
 def sowed_tomato(lang: str, days_ago: int = 3, stop: bool = False):
     """Zarina (``SOLO_PHONE``) speaks ``lang`` and reported sowing tomato ``days_ago`` days ago
     (``stop``: then stopped its tips): the nursery tip went out; the next ones are frost_check
@@ -421,6 +495,8 @@ def _gists(lang: str) -> list[str]:
             for code in ("frost_check", "transplant", "stake", "sale_plan", "harvest")]
 
 
+INVALID_INPUT_CASES = invalid_input_cases()
+
 CASES = [
     # -- first hop ----------------------------------------------------------------
     Case("empty first hop shows the main menu; Register is 6 on its next page", [hop(""), hop("98")], MAIN_NEW_2,
@@ -450,12 +526,13 @@ CASES = [
     Case("a woman registers: gender, village, crops and land as chosen", path(*REG, "1"),
          end(words=("Рамзи аъзо",)), registered("Зарина Раҳимова", "female")),
     Case("empty segment re-shows the same screen", [hop(""), hop("6"), hop("6*"), hop("6**")],
-         notice("ussd.reg.name")),
+         notice("ussd.reg.name", note="ussd.notice.empty")),
     Case("input after empty segments goes to the screen shown", [hop(""), hop("6"), hop("6*"), hop("6**Зарина")],
          con("ussd.reg.gender"), draft(name="Зарина")),
     Case("letters on the main menu", [hop(""), hop("abc")], MAIN_NEW_INVALID),
     Case("letters in a numeric field", path("6", "Зарина", "x"), notice("ussd.reg.gender")),
-    Case("letters as land size", path(*REG[:-1], "abc"), notice("ussd.reg.land")),
+    Case("letters as land size: the reason, the question kept", path(*REG[:-1], "abc"),
+         notice("ussd.reg.land", note="ussd.notice.land")),
     Case("# as input", path("6", "Зарина", "#"), notice("ussd.reg.gender")),
     Case("option number out of range", path("7"), MAIN_NEW_INVALID),
     Case("no crop picked: Done refused", path(*REG[:5], "4"), con("ussd.notice.pick_crop", "ussd.reg.crops_done")),
@@ -565,6 +642,7 @@ CASES = [
     Case("language change on an unregistered phone lasts the session", path("5", "1", "4", "00", "98"),
          menu_page(6, MAIN_KEYS[5:], lang="en", prev=True),
          shown(-2, menu_page(1, MAIN_KEYS[:5], lang="en", more=True))),
+    *INVALID_INPUT_CASES,
 ]
 
 
@@ -669,7 +747,8 @@ LIMIT_CASES = [
     Case("a text over 4,000 characters ends at once, nothing replayed", [hop("1*" * 2000 + "1")], TOO_LONG,
          nothing_stored),
     Case("a text of 4,000 characters is answered (a name that long is refused)",
-         [hop(""), hop("6"), hop("6*" + "Ж" * 3998)], notice("ussd.reg.name"), hops_stored(3)),
+         [hop(""), hop("6"), hop("6*" + "Ж" * 3998)], notice("ussd.reg.name", note="ussd.notice.name_long"),
+         hops_stored(3)),
     Case("a dial-through of 21 steps ends at once, nothing replayed", [hop("*".join(["00"] * 21))], TOO_LONG,
          nothing_stored),
     Case("a dial-through of 20 steps is replayed", [hop("*".join(["00"] * 20))], MAIN_NEW, hops_stored(1)),
