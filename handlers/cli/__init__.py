@@ -4,7 +4,8 @@
 Groups: ``init-db``, ``demo-data``, ``serve``, ``scheduler``, ``campaign``, ``broadcast``
 (``handlers.cli.service``, ``handlers.cli.scheduler``), ``orders`` (``handlers.cli.orders``),
 ``responders``, ``advice``, ``sales``, ``yields`` (``handlers.cli.advice``), ``outbox``
-(``handlers.cli.outbox``) and ``reminders`` (``handlers.cli.reminders``).
+(``handlers.cli.outbox``), ``reminders`` (``handlers.cli.reminders``) and ``farmers``
+(``handlers.cli.farmers``).
 """
 from __future__ import annotations
 
@@ -26,8 +27,8 @@ def settings() -> Settings:
 
 def register(app: Flask) -> None:
     """Attach every CLI command to ``app``."""
-    from handlers.cli import advice, orders, outbox, reminders, scheduler, service
+    from handlers.cli import advice, farmers, orders, outbox, reminders, scheduler, service
 
     for command in (*service.COMMANDS, *scheduler.COMMANDS, orders.orders_group, outbox.outbox_group,
-                    *advice.COMMANDS, *reminders.COMMANDS):
+                    *advice.COMMANDS, *reminders.COMMANDS, *farmers.COMMANDS):
         app.cli.add_command(command)

@@ -26,6 +26,8 @@ MAX_PROFILES_PER_PHONE = 8
 MAX_LAND_HA = Decimal("500")
 #: most characters of a person's name
 MAX_NAME_CHARS = 40
+#: most characters of a village name typed by a farmer (not in the list)
+MAX_VILLAGE_CHARS = 60
 
 
 class FarmerCrop(Base):
@@ -41,7 +43,10 @@ class Farmer(Base):
 
     ``phone``: E.164; ``gender``: ``female``/``male``; ``language``: tg/ru/uz/en;
     ``land_m2``: land farmed in square metres (rendered in ha); ``is_main``:
-    the phone's main profile. The member code shown to people is ``id``.
+    the phone's main profile; ``unlisted_village``: the village as the farmer typed it when it
+    was not in the list (``village_id`` then empty, for staff to review: :func:`unlisted`) and
+    ``unlisted_district_id`` the district it was typed under.
+    The member code shown to people is ``id``.
     """
 
     __tablename__ = "farmer"
@@ -57,6 +62,8 @@ class Farmer(Base):
     language: Mapped[str] = mapped_column(String(2), default="tg")
     land_m2: Mapped[int | None]
     village_id: Mapped[int | None] = mapped_column(ForeignKey("village.id"), index=True)
+    unlisted_village: Mapped[str | None] = mapped_column(String(MAX_VILLAGE_CHARS))
+    unlisted_district_id: Mapped[str | None] = mapped_column(String(32))
     is_main: Mapped[bool] = mapped_column(default=False)
     registered_via: Mapped[str] = mapped_column(String(8), default="ussd")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -128,9 +135,31 @@ def clean_name(text: str) -> str:
     return name
 
 
+def clean_village(text: str) -> str:
+    """A village name typed by a farmer (not in the list): ``*`` read as a space, whitespace
+    collapsed, 2 to :data:`MAX_VILLAGE_CHARS` characters with a letter. ``Refusal("err.village")``
+    otherwise, with ``reason`` ``"long"`` or ``"short"``."""
+    name = " ".join((text or "").replace("*", " ").split())
+    if len(name) > MAX_VILLAGE_CHARS:
+        raise Refusal("err.village", reason="long")
+    if len(name) < 2 or not any(ch.isalpha() for ch in name):
+        raise Refusal("err.village", reason="short")
+    return name
+
+
+def unlisted(session: Session) -> list[Farmer]:
+    """The profiles registered with a village that was not in the list (``unlisted_village``
+    set, ``village_id`` empty), oldest first: for staff to review."""
+    return list(session.scalars(select(Farmer).where(Farmer.unlisted_village.is_not(None), Farmer.village_id.is_(None))
+                                .order_by(Farmer.created_at, Farmer.id)))
+
+
 def register(session: Session, *, phone: str, name: str, gender: str, village_id: int | None,
-             crop_ids: list[str], land_m2: int | None, language: str, via: str = "ussd") -> Farmer:
+             crop_ids: list[str], land_m2: int | None, language: str, via: str = "ussd",
+             unlisted_village: str | None = None, district_id: str | None = None) -> Farmer:
     """Create a farmer profile on ``phone`` and return it (flushed, with its id).
+    ``unlisted_village``: the village as typed when it is not in the list (``village_id`` None),
+    in the district ``district_id``.
 
     The first profile of a phone becomes its main profile. Raises
     ``Refusal("err.already_registered")`` when a profile of the same name
@@ -149,7 +178,9 @@ def register(session: Session, *, phone: str, name: str, gender: str, village_id
     if len(existing) >= MAX_PROFILES_PER_PHONE:
         raise Refusal("err.too_many_profiles")
     farmer = Farmer(phone=phone, name=name, gender=gender, village_id=village_id, land_m2=land_m2,
-                    language=language, is_main=not existing, registered_via=via)
+                    language=language, is_main=not existing, registered_via=via,
+                    unlisted_village=unlisted_village if village_id is None else None,
+                    unlisted_district_id=district_id if village_id is None and unlisted_village else None)
     farmer.crop_rows = [FarmerCrop(crop_id=c) for c in sorted(set(crop_ids))]
     session.add(farmer)
     session.flush()

@@ -328,6 +328,11 @@ class Dialogue:
         """Make ``root`` the bottom of the stack, with nothing above it."""
         self.state.update(root=root, stack=[_frame(root)])
 
+    def restack(self, screens: list[str]) -> None:
+        """Make ``screens`` (names, without data) the frames above the root, in order, so that ``0``
+        walks back through them (a resumed form: its earlier fields, under the one a push opens)."""
+        self.state["stack"] = [self.stack[0], *(_frame(name) for name in screens)]
+
     def refusal(self, exc: Refusal) -> Step:
         """Close with the text of a domain refusal (a name in it may be shortened)."""
         params = dict(exc.params)

@@ -120,6 +120,23 @@ class Pick:
 
 
 @dataclass(frozen=True)
+class Seek(Pick):
+    """:class:`Pick` on whichever page of a list shows ``label``: ``98`` typed (each its own hop)
+    until a page shows it, at most ``pages`` times."""
+
+    lang: str = "tg"
+    pages: int = 12
+
+    def shows(self, body: str) -> bool:
+        """True when ``body`` lists the label (in :attr:`lang`)."""
+        label = _t(self.label, self.lang) if templates_sms.has(self.label) else self.label
+        return any(line.endswith(" " + label) for line in body.split("\n"))
+
+    def resolve(self, body: str, lang: str = "tg") -> str:
+        return super().resolve(body, self.lang)
+
+
+@dataclass(frozen=True)
 class Dial:
     """A session typing ``inputs`` one by one from the empty first hop: ``len(inputs) + 1`` hops."""
 
@@ -410,6 +427,19 @@ def speaks(lang: str):
     return setup
 
 
+def unlisted_village(name: str, typed: str, district: str):
+    """One profile ``name`` on ``NEW_PHONE`` with no village id, the village ``typed`` kept with
+    its ``district`` for review (listed by ``farmermod.unlisted``), its receipt queued."""
+    def check(session, world, bodies):
+        person = next(f for f in farmermod.profiles(session, NEW_PHONE) if f.name == name)
+        assert (person.village_id, person.unlisted_village, person.unlisted_district_id) == (None, typed, district)
+        assert [f.id for f in farmermod.unlisted(session)] == [person.id]
+        assert session.scalar(select(FormDraft).where(FormDraft.phone == NEW_PHONE)) is None
+        assert session.scalar(select(func.count()).select_from(OutboundMessage)
+                              .where(OutboundMessage.farmer_id == person.id)) == 1
+    return check
+
+
 def invalid_input_cases() -> list:
     rows = []
     land_words = {"tg": "1,5 га", "ru": "1,5 гектара", "uz": "1.5 gektar", "en": "1.5 ha"}
@@ -453,6 +483,31 @@ def invalid_input_cases() -> list:
                  path("4", "3", "3", "a lot", phone=SOLO_PHONE),
                  notice("sales.ussd.qty", lang=lang, note="sales.ussd.bad_qty"), world=True, setup=speaks(lang)),
         ]
+    for lang in ("tg", "ru", "uz", "en"):
+        rows += [
+            Case(f"{lang}: my village is not listed: typed, registered, kept for staff review",
+                 path(*in_language(lang), *REG[:4], Seek("ussd.reg.village_other", lang=lang), "Қишлоқи Нав",
+                      *REG[5:], "1"),
+                 end(lang=lang, words=(_t("ussd.reg.done", lang, code="")[:10],)),
+                 unlisted_village("Зарина Раҳимова", "Қишлоқи Нав", "kulob")),
+            Case(f"{lang}: the typed village is shown on the confirmation",
+                 path(*in_language(lang), *REG[:4], Seek("ussd.reg.village_other", lang=lang), "Ёвон-2", *REG[5:]),
+                 con("ussd.reg.save", lang=lang, words=("Ёвон-2",)), draft(village=None, unlisted_village="Ёвон-2")),
+            Case(f"{lang}: a village name without letters is refused with the reason",
+                 path(*in_language(lang), *REG[:4], Seek("ussd.reg.village_other", lang=lang), "7"),
+                 notice("ussd.reg.village_name", lang=lang, note="ussd.notice.village")),
+            Case(f"{lang}: the village list's first page has no 'Other village' line (pages as before)",
+                 path(*in_language(lang), *REG[:4]),
+                 lambda body, lang=lang: body.startswith("CON ") and _t("ussd.reg.village", lang) in body
+                 and _t("ussd.reg.village_other", lang) not in body and "1 " in body),
+            Case(f"{lang}: after resuming a dropped registration, 0 goes to the previous field",
+                 [path(*in_language(lang), "6", "Зарина", "1"),
+                  path(*in_language(lang), "6", Seek("ussd.reg.continue", lang=lang), "0", session="ATUid_second")],
+                 con("ussd.reg.gender", lang=lang)),
+        ]
+    rows.append(Case("after resuming at the land, 0 twice goes to the crops then the village",
+                     [path(*REG[:-1]), path("6", Pick("ussd.reg.continue"), "0", "0", session="ATUid_second")],
+                     con("ussd.reg.village", words=("1 Даҳана",))))
     rows.append(Case("an empty reply then 1 on a phone without a profile opens My group",
                      [hop(""), hop(""), hop("*1")], con("ussd.group.need_register")))
     return rows
