@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import ForeignKey, Index, String, exists, select, text
+from sqlalchemy import ForeignKey, Index, String, exists, func, select, text
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -19,6 +19,7 @@ from service.db import Base, utcnow
 from service.errors import Refusal
 from service.reference import quantity
 from service.reference.names import LANGUAGES, fold
+from service.messaging import household
 from service.messaging.optout import Suppression
 
 GENDERS = ("female", "male")
@@ -95,6 +96,21 @@ def profiles(session: Session, phone: str) -> list[Farmer]:
     """Profiles on ``phone``: the main one first, then by registration order."""
     return list(session.scalars(
         select(Farmer).where(Farmer.phone == phone).order_by(Farmer.is_main.desc(), Farmer.id)))
+
+
+def shared_profile_names(session: Session, farmer_ids: set[int]) -> dict[int, str]:
+    """``{farmer_id: name}`` for those of ``farmer_ids`` whose phone carries several profiles
+    (registered as the outbox's lookup: ``service.messaging.household.set_directory``)."""
+    rows = session.execute(select(Farmer.id, Farmer.name, Farmer.phone).where(Farmer.id.in_(sorted(farmer_ids)))).all()
+    if not rows:
+        return {}
+    phones = {r.phone for r in rows}
+    counts = dict(session.execute(select(Farmer.phone, func.count()).where(Farmer.phone.in_(sorted(phones)))
+                                  .group_by(Farmer.phone)).all())
+    return {r.id: r.name for r in rows if counts.get(r.phone, 0) > 1}
+
+
+household.set_directory(shared_profile_names)
 
 
 def main_profile(session: Session, phone: str) -> Farmer | None:

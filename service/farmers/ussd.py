@@ -348,7 +348,7 @@ def _stop_or_restart(d: Dialogue) -> Step:
             d.sms(d.t("ussd.sms.stopped"), kind="stop_confirm")
         return end(d.t("ussd.account.stopped"))
     if optout.opt_in(d.db, d.phone):
-        d.sms(d.t("ussd.sms.restarted"), kind="reply")
+        d.sms(d.t("ussd.sms.restarted"), kind="reply", named=False)  # the whole phone's messages
     return end(d.t("ussd.account.restarted"))
 
 

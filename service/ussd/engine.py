@@ -341,11 +341,13 @@ class Dialogue:
         return end(self.t(exc.key, **params))
 
     def sms(self, text: str, *, kind: str = "reply", phone: str | None = None, farmer_id: int | None = None,
-            language: str | None = None) -> None:
-        """Queue an SMS to ``phone`` (default: the caller, for ``farmer_id`` or the profile speaking)."""
+            language: str | None = None, named: bool | None = None) -> None:
+        """Queue an SMS to ``phone`` (default: the caller, for ``farmer_id`` or the profile speaking);
+        on a shared phone it names that profile unless ``named`` is False (see ``queue_sms``)."""
         if phone is None and farmer_id is None and self.farmer is not None:
             farmer_id = self.farmer.id
-        queue_sms(self.db, phone or self.phone, text, kind=kind, farmer_id=farmer_id, language=language or self.lang)
+        queue_sms(self.db, phone or self.phone, text, kind=kind, farmer_id=farmer_id, language=language or self.lang,
+                  named=named)
 
     # -- engine -------------------------------------------------------------
 

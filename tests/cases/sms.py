@@ -51,8 +51,9 @@ class Post:
 
 @dataclass
 class Out:
-    """An expected outbox row. Text: ``key`` rendered in ``lang`` with ``params`` (exact),
-    or containing every ``has`` and none of ``lacks``."""
+    """An expected outbox row. Text: ``key`` rendered in ``lang`` with ``params`` (exact; after
+    ``named`` and ``: `` when it is for one person of a shared phone), or containing every ``has``
+    and none of ``lacks``."""
 
     to: str
     kind: str = "reply"
@@ -62,6 +63,8 @@ class Out:
     has: tuple[str, ...] = ()
     lacks: tuple[str, ...] = ()
     segments: int | None = None
+    #: the first name the text starts with: a reply for one profile of a shared phone names it
+    named: str = ""
 
 
 @dataclass
@@ -162,15 +165,15 @@ CASES: list[Case] = [
     Case("an opted-out phone's commands are still carried out",
          [Post(at("s1", HOUSEHOLD, "STOP")), Post(at("s2", HOUSEHOLD, "LANG ru"))],
          [Out(HOUSEHOLD, kind="stop_confirm", key="sms.stop.done", lang="tg"),
-          Out(HOUSEHOLD, key="sms.lang.done", lang="ru")],
+          Out(HOUSEHOLD, named="Gulnora", key="sms.lang.done", lang="ru")],
          suppressed=(HOUSEHOLD,), languages={"gulnora": "ru"}),
 
     # ---- household phone: member code prefix
     sms("member code acts for that profile", HOUSEHOLD, "{dilshod} JOIN KUL01",
-        [Out(HOUSEHOLD, key="sms.join.done", lang="ru", params={"pg": "KUL01"}, segments=1)],
+        [Out(HOUSEHOLD, named="Dilshod", key="sms.join.done", lang="ru", params={"pg": "KUL01"}, segments=1)],
         memberships={"dilshod": ("KUL01", "active"), "gulnora": None}, inbound=[{"farmer": "dilshod"}]),
     sms("without a code the main profile acts", HOUSEHOLD, "JOIN KUL01",
-        [Out(HOUSEHOLD, key="sms.join.done", lang="tg", params={"pg": "KUL01"})],
+        [Out(HOUSEHOLD, named="Gulnora", key="sms.join.done", lang="tg", params={"pg": "KUL01"})],
         memberships={"gulnora": ("KUL01", "active"), "dilshod": None}, inbound=[{"farmer": "gulnora"}]),
     sms("code of a profile on another phone is refused", HOUSEHOLD, "{rustam} JOIN KUL01",
         [Out(HOUSEHOLD, key="sms.code_not_here", lang="tg", params={"code": "{rustam}"})]),
@@ -179,16 +182,16 @@ CASES: list[Case] = [
 
     # ---- JOIN / LEAVE
     sms("JOIN a PG with an EC: pending, EC told", HOUSEHOLD, "join vos-03",
-        [Out(HOUSEHOLD, key="sms.join.pending", lang="tg", params={"pg": "VOS03"}, segments=1),
+        [Out(HOUSEHOLD, named="Gulnora", key="sms.join.pending", lang="tg", params={"pg": "VOS03"}, segments=1),
          Out(RUSTAM, kind="notice", lang="tg", key="sms.join.ec_notice",
              params={"name": "Gulnora", "code": "{gulnora}", "pg": "VOS03"})],
         memberships={"gulnora": ("VOS03", "pending")}),
     sms("JOIN by the Tajik alias with Russian letters", HOUSEHOLD, "азо kul01",
-        [Out(HOUSEHOLD, key="sms.join.done", lang="tg", params={"pg": "KUL01"})],
+        [Out(HOUSEHOLD, named="Gulnora", key="sms.join.done", lang="tg", params={"pg": "KUL01"})],
         memberships={"gulnora": ("KUL01", "active")}),
     sms("JOIN an unknown PG", HOUSEHOLD, "JOIN XYZ99",
-        [Out(HOUSEHOLD, key="err.pg_unknown", lang="tg", params={"code": "XYZ99"})]),
-    sms("JOIN without a code", HOUSEHOLD, "JOIN", [Out(HOUSEHOLD, key="sms.join.usage", lang="tg")]),
+        [Out(HOUSEHOLD, named="Gulnora", key="err.pg_unknown", lang="tg", params={"code": "XYZ99"})]),
+    sms("JOIN without a code", HOUSEHOLD, "JOIN", [Out(HOUSEHOLD, named="Gulnora", key="sms.join.usage", lang="tg")]),
     sms("JOIN from an unknown phone", NEW, "ВСТУПИТЬ KUL01", [Out(NEW, key="err.not_registered", lang="ru")]),
     sms("JOIN while in another PG", FARRUKH, "JOIN KUL01",
         [Out(FARRUKH, key="err.in_other_pg", lang="en", params={"code": "VOS03"})]),
@@ -196,7 +199,7 @@ CASES: list[Case] = [
         [Out(ZARINA, key="sms.join.already", lang="uz", params={"pg": "VOS03"}, segments=1)]),
     sms("LEAVE", FARRUKH, "leave", [Out(FARRUKH, key="sms.leave.done", lang="en", params={"pg": "VOS03"})],
         memberships={"farrukh": None}),
-    sms("LEAVE without a group", HOUSEHOLD, "LEAVE", [Out(HOUSEHOLD, key="err.not_member", lang="tg")]),
+    sms("LEAVE without a group", HOUSEHOLD, "LEAVE", [Out(HOUSEHOLD, named="Gulnora", key="err.not_member", lang="tg")]),
 
     # ---- APPROVE
     sms("APPROVE by an EC member", RUSTAM, "APPROVE {zarina}",
@@ -210,7 +213,7 @@ CASES: list[Case] = [
     sms("APPROVE by an ordinary member is refused", FARRUKH, "APPROVE {zarina}",
         [Out(FARRUKH, key="err.not_ec", lang="en")], memberships={"zarina": ("VOS03", "pending")}),
     sms("APPROVE by a farmer outside the PG is refused", HOUSEHOLD, "APPROVE {zarina}",
-        [Out(HOUSEHOLD, key="err.not_ec", lang="tg")]),
+        [Out(HOUSEHOLD, named="Gulnora", key="err.not_ec", lang="tg")]),
     sms("APPROVE from an unknown phone", NEW, "APPROVE {zarina}", [Out(NEW, key="err.not_registered", lang="tg")]),
     sms("APPROVE an unknown code", RUSTAM, "APPROVE 99999",
         [Out(RUSTAM, key="err.member_unknown", lang="tg", params={"code": "99999"})]),
@@ -230,7 +233,7 @@ CASES: list[Case] = [
     sms("SETPRICE by the Russian alias answers in Russian", STAFF, "Новая цена лук VOSE 1,45",
         [Out(STAFF, lang="ru", has=("Лук", "1,45 сомони/кг"))], prices={("onion", "VOSE"): (145, STAFF)}),
     sms("SETPRICE by a non-staff phone", HOUSEHOLD, "SETPRICE onion VOSE 1.50",
-        [Out(HOUSEHOLD, key="sms.setprice.not_staff", lang="tg")]),
+        [Out(HOUSEHOLD, named="Gulnora", key="sms.setprice.not_staff", lang="tg")]),
     sms("SETPRICE zero", STAFF, "SETPRICE onion VOSE 0", [Out(STAFF, key="err.price", lang="tg")]),
     sms("SETPRICE not a number", STAFF, "SETPRICE onion VOSE cheap", [Out(STAFF, key="err.price", lang="tg")]),
     sms("SETPRICE three decimals", STAFF, "SETPRICE onion VOSE 1.555", [Out(STAFF, key="err.price", lang="tg")]),
@@ -257,21 +260,21 @@ CASES: list[Case] = [
     sms("a profile's language wins over the keyword's", FARRUKH, "НАРХ пиёз",
         [Out(FARRUKH, lang="en", has=("Onion, TJS/kg",))]),
     sms("PRICE with no price yet", HOUSEHOLD, "PRICE tomato",
-        [Out(HOUSEHOLD, key="sms.price.none", lang="tg", params={"crop": "Помидор"})]),
+        [Out(HOUSEHOLD, named="Gulnora", key="sms.price.none", lang="tg", params={"crop": "Помидор"})]),
     sms("PRICE of an unknown crop", HOUSEHOLD, "PRICE mango",
-        [Out(HOUSEHOLD, key="sms.price.crop_unknown", lang="tg",
+        [Out(HOUSEHOLD, named="Gulnora", key="sms.price.crop_unknown", lang="tg",
              params={"crop": "mango", "crops": "Пиёз, Шолӣ, Помидор"})]),
     sms("PRICE at an unknown market", HOUSEHOLD, "PRICE onion Moscow", [Out(HOUSEHOLD, lang="tg", has=("Moscow",))]),
     sms("PRICE without a crop", HOUSEHOLD, "PRICE",
-        [Out(HOUSEHOLD, key="sms.price.usage", lang="tg", params={"crops": "Пиёз, Шолӣ, Помидор"})]),
+        [Out(HOUSEHOLD, named="Gulnora", key="sms.price.usage", lang="tg", params={"crops": "Пиёз, Шолӣ, Помидор"})]),
 
     # ---- LANG
-    sms("LANG ru", HOUSEHOLD, "LANG ru", [Out(HOUSEHOLD, key="sms.lang.done", lang="ru")], languages={"gulnora": "ru"}),
-    sms("language by name", HOUSEHOLD, "язык O'zbekcha", [Out(HOUSEHOLD, key="sms.lang.done", lang="uz")],
+    sms("LANG ru", HOUSEHOLD, "LANG ru", [Out(HOUSEHOLD, named="Gulnora", key="sms.lang.done", lang="ru")], languages={"gulnora": "ru"}),
+    sms("language by name", HOUSEHOLD, "язык O'zbekcha", [Out(HOUSEHOLD, named="Gulnora", key="sms.lang.done", lang="uz")],
         languages={"gulnora": "uz"}),
     sms("LANG for the second profile", HOUSEHOLD, "{dilshod} LANG English",
-        [Out(HOUSEHOLD, key="sms.lang.done", lang="en")], languages={"dilshod": "en", "gulnora": "tg"}),
-    sms("LANG unknown language", HOUSEHOLD, "LANG klingon", [Out(HOUSEHOLD, key="sms.lang.usage", lang="tg")]),
+        [Out(HOUSEHOLD, named="Dilshod", key="sms.lang.done", lang="en")], languages={"dilshod": "en", "gulnora": "tg"}),
+    sms("LANG unknown language", HOUSEHOLD, "LANG klingon", [Out(HOUSEHOLD, named="Gulnora", key="sms.lang.usage", lang="tg")]),
     sms("LANG from an unknown phone", NEW, "LANG ru", [Out(NEW, key="err.not_registered", lang="ru")]),
 
     # ---- REG
