@@ -189,7 +189,8 @@ def layout(view: View, *, lang: str, start: int = 0, notice: str = "", root: boo
     reminders: the keys work on every screen.) The notice (the reason an input was
     refused) goes above the head, which it never replaces: with fewer hints when needed, then
     fewer items (the others move to the next pages: ``98``), then shorter
-    :class:`Part` texts; when even that does not fit, the page is shown without it.
+    :class:`Part` texts, then without the first lines of a head of several (its last line, the
+    question, kept); when even that does not fit, the page is shown without it.
     """
     prefix = END if view.end else CON
     total = len(view.items)
@@ -198,9 +199,9 @@ def layout(view: View, *, lang: str, start: int = 0, notice: str = "", root: boo
     most = min(total - start, room)
 
     def compose(count: int, drop: tuple[str, ...] = (), cut: int | None = None, note: str = "",
-                head: bool = True) -> Page:
+                first: int = 0) -> Page:
         lines = [note] if note else []
-        lines += [_show(h, cut) for h in view.head] if head else []
+        lines += [_show(h, cut) for h in view.head[first:]]
         items = view.items[start:start + count]
         info, options = ([], items + view.extras) if view.numbered else (items, view.extras)
         lines += [_show(o.label, cut) for o in info]
@@ -243,6 +244,9 @@ def layout(view: View, *, lang: str, start: int = 0, notice: str = "", root: boo
         labels = [*view.head, *(o.label for o in [*view.items[start:start + max(natural, 1)], *view.extras])]
         longest = max((len(t.value) for t in labels if isinstance(t, Part)), default=0)
         noted += [compose(min(natural, 1), ("home", "prev", "back"), c, note=notice) for c in range(longest - 1, 0, -1)]
+        # a head of several lines (a pack and its question): the question, its last line, stays
+        noted += [compose(min(natural, 1), d, cut, note=notice, first=k) for k in range(1, len(view.head))
+                  for d in drops]
         candidates[:0] = noted
     page = next((p for p in candidates if fits_ussd(p.body)), candidates[-1])
     return replace(page, natural=natural)
