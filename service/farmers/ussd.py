@@ -64,7 +64,8 @@ class Who(Screen):
     name = "who"
 
     def view(self, d, data):
-        people = [Option(Part(f.name), f.id) for f in farmermod.profiles(d.db, d.phone)]
+        # the member code beside each name: the prefix of an SMS for that person (1207 JOIN VOS03)
+        people = [Option(Part(f.name, "{} (" + f.code + ")"), f.id) for f in farmermod.profiles(d.db, d.phone)]
         return View(head=[d.t("ussd.who.title")], items=people, extras=[Option(d.t("ussd.who.new"), "new")])
 
     def choose(self, d, data, value):
@@ -366,3 +367,6 @@ ENTRIES = (
     MenuEntry("account", "stop", 20, lambda d: d.t("ussd.account.restart" if _stopped(d) else "ussd.account.stop"),
               _stop_or_restart),
 )
+
+#: My account shows the member code of the profile speaking (the prefix of an SMS for them)
+HEADS = {"account": lambda d: [d.t("ussd.account.code", code=d.farmer.code)] if d.farmer is not None else []}

@@ -500,7 +500,8 @@ class MenuScreen(Screen):
         self.name = name
 
     def view(self, d, data):
-        return View(items=[Option(e.text(d), e.key) for e in d.ussd.entries(self.name, d)], fixed=True)
+        head = d.ussd.heads[self.name](d) if self.name in d.ussd.heads else []
+        return View(head=head, items=[Option(e.text(d), e.key) for e in d.ussd.entries(self.name, d)], fixed=True)
 
     def choose(self, d, data, value):
         entry = next((e for e in d.ussd.entries(self.name, d) if e.key == value), None)
@@ -529,9 +530,17 @@ class Ussd:
         self.directory = directory
         self.screens: dict[str, Screen] = {name: MenuScreen(name) for name in MENUS.values()}
         self.menus: dict[str, list[MenuEntry]] = {name: [] for name in MENUS}
+        #: ``{menu: head(dialogue) -> lines shown above its entries}``
+        self.heads: dict[str, Callable[["Dialogue"], list]] = {}
 
-    def add(self, screens: Screens | None = None, entries: tuple[MenuEntry, ...] = ()) -> None:
-        """Add a feature's screens and menu entries."""
+    def add(self, screens: Screens | None = None, entries: tuple[MenuEntry, ...] = (),
+            heads: dict[str, Callable[["Dialogue"], list]] | None = None) -> None:
+        """Add a feature's screens, menu entries and menu heads (``{menu: head(dialogue) -> lines}``,
+        e.g. the member code above My account). Raises ``ValueError`` for a menu head given twice."""
+        for menu, head in (heads or {}).items():
+            if menu not in self.menus or menu in self.heads:
+                raise ValueError(f"menu head {menu!r} unknown or given twice")
+            self.heads[menu] = head
         for cls in screens.classes if screens else ():
             if cls.name in self.screens:
                 raise ValueError(f"USSD screen {cls.name!r} registered twice")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import Callable
@@ -116,7 +117,17 @@ class Pick:
 
     def resolve(self, body: str, lang: str = "tg") -> str:
         label = _t(self.label, lang) if templates_sms.has(self.label) else self.label
-        return next(line.split(" ", 1)[0] for line in body.split("\n") if line.endswith(" " + label))
+        return next(line.split(" ", 1)[0] for line in body.split("\n") if _labels(line, label))
+
+
+def _labels(line: str, label: str) -> bool:
+    """True when the option ``line`` ("3 text") shows ``label``: as it is, with a member code in
+    brackets after it (who is calling), or shortened with ``..`` before the code."""
+    text = line.split(" ", 1)[1] if " " in line else ""
+    if text == label or re.fullmatch(re.escape(label) + r" \(\d+\)", text):
+        return True
+    cut = re.fullmatch(r"(.+)\.\. \(\d+\)", text)
+    return cut is not None and label.startswith(cut.group(1))
 
 
 @dataclass(frozen=True)
@@ -130,7 +141,7 @@ class Seek(Pick):
     def shows(self, body: str) -> bool:
         """True when ``body`` lists the label (in :attr:`lang`)."""
         label = _t(self.label, self.lang) if templates_sms.has(self.label) else self.label
-        return any(line.endswith(" " + label) for line in body.split("\n"))
+        return any(_labels(line, label) for line in body.split("\n"))
 
     def resolve(self, body: str, lang: str = "tg") -> str:
         return super().resolve(body, self.lang)
@@ -440,6 +451,41 @@ def unlisted_village(name: str, typed: str, district: str):
     return check
 
 
+def household_speaks(lang: str):
+    """Setup: the three profiles of ``HOUSEHOLD`` speak ``lang``."""
+    def setup(session, world):
+        for f in farmermod.profiles(session, HOUSEHOLD):
+            f.language = lang
+        session.commit()
+    return setup
+
+
+def shows_codes(*people: str):
+    """The last screen shows each of ``people`` (world keys) with their member code in brackets."""
+    def check(session, world, bodies):
+        for who in people:
+            person = session.get(farmermod.Farmer, world[who])
+            assert f"{person.name} ({person.code})" in bodies[-1], bodies[-1]
+    return check
+
+
+def shows_code(who: str, key: str, lang: str):
+    """The last screen shows ``key`` (in ``lang``) with the member code of ``who`` (a world key)."""
+    def check(session, world, bodies):
+        assert _t(key, lang, code=str(world[who])) in bodies[-1], bodies[-1]
+    return check
+
+
+def receipt_named(who: str, first_name: str | None, lang: str):
+    """The one SMS queued for ``who`` (a world key) starts with ``first_name: `` (None: no name)."""
+    def check(session, world, bodies):
+        [row] = session.scalars(select(OutboundMessage).where(OutboundMessage.farmer_id == world[who])).all()
+        prefix = _t("push.for_names", lang, names=first_name or "", text="")
+        assert row.text.startswith(prefix) is (first_name is not None), row.text
+        assert row.language == lang
+    return check
+
+
 def invalid_input_cases() -> list:
     rows = []
     land_words = {"tg": "1,5 га", "ru": "1,5 гектара", "uz": "1.5 gektar", "en": "1.5 ha"}
@@ -505,6 +551,24 @@ def invalid_input_cases() -> list:
                   path(*in_language(lang), "6", Seek("ussd.reg.continue", lang=lang), "0", session="ATUid_second")],
                  con("ussd.reg.gender", lang=lang)),
         ]
+    for lang in ("tg", "ru", "uz", "en"):
+        rows += [
+            Case(f"{lang}: who is calling shows each person's member code", path("98", phone=HOUSEHOLD),
+                 con("ussd.who.title", lang=lang), every(shows_codes("said"), shown(0, lambda body: True),
+                                                         lambda s_, w, b: shows_codes("malika")(s_, w, b[:1])),
+                 world=True,
+                 setup=household_speaks(lang)),
+            Case(f"{lang}: My account shows the member code of the person speaking",
+                 path(Seek("Саид Раҳимов"), "5", phone=HOUSEHOLD), con(lang=lang),
+                 shows_code("said", "ussd.account.code", lang),
+                 world=True, setup=household_speaks(lang)),
+            Case(f"{lang}: a receipt on the shared phone names the person it is for",
+                 path(Seek("Гулбаҳор Абдураҳмонова-Сафарова"), "1", "1", "1", phone=HOUSEHOLD),
+                 end("ussd.join.sent", lang=lang),
+                 receipt_named("long_name", "Гулбаҳор", lang), world=True, setup=household_speaks(lang)),
+        ]
+    rows.append(Case("a phone with one profile: its receipt names no one", path("1", "1", "1", phone=SOLO_PHONE),
+                     end("ussd.join.sent"), receipt_named("solo", None, "tg"), world=True))
     rows.append(Case("after resuming at the land, 0 twice goes to the crops then the village",
                      [path(*REG[:-1]), path("6", Pick("ussd.reg.continue"), "0", "0", session="ATUid_second")],
                      con("ussd.reg.village", words=("1 Даҳана",))))
@@ -655,7 +719,7 @@ CASES = [
          joined("active", ec_notices=False), world=True),
     Case("unknown group code", [path("1", Pick("ussd.join.by_code"), "XX99", phone=SOLO_PHONE)], con("ussd.notice.pg_unknown", "ussd.join.code"),
          world=True),
-    Case("pending request shows its status", path(Pick("Саид Раҳимов"), "1", phone=HOUSEHOLD),
+    Case("pending request shows its status", path(Seek("Саид Раҳимов"), "1", phone=HOUSEHOLD),
          con(words=("DAH01", "интизори тасдиқ")), world=True),
     Case("EC names and roles", path("1", "1", "1", phone=HOUSEHOLD),
          con("ussd.ec.title", words=("Раис: Раҳим Назаров",)), world=True),
