@@ -202,8 +202,8 @@ def queue_many(session: Session, rows: Iterable[dict], *, kind: str,
 
     ``rows``: dicts with ``phone``, ``text`` and optionally ``farmer_id``,
     ``language``, ``dedupe_key``, ``named`` (False: not named; else a row of a personal kind for
-    one profile of a shared phone names that person, as :func:`queue_sms` does). A row whose ``dedupe_key`` is already in the
-    outbox is skipped without error (``ON CONFLICT DO NOTHING``), which is what
+    one profile of a shared phone names that person, as :func:`queue_sms` does). A row whose
+    ``dedupe_key`` is already in the outbox is skipped without error (``ON CONFLICT DO NOTHING``), which is what
     makes re-running a half-done broadcast or scheduler pass safe. ``kind``,
     ``not_before`` and ``expires_at`` (one deadline for every row) as in
     :func:`queue_sms`; texts are normalised and measured once per distinct
