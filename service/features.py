@@ -69,7 +69,7 @@ def build_ussd() -> Ussd:
     when two features claim one screen name or menu key."""
     app = Ussd(Directory(profiles=farmers.profiles, profile=lambda session, fid: session.get(farmers.Farmer, fid)))
     for module in USSD_FEATURES:
-        app.add(module.screen, getattr(module, "ENTRIES", ()))
+        app.add(module.screen, getattr(module, "ENTRIES", ()), getattr(module, "HEADS", None))
     return app
 
 

@@ -345,7 +345,7 @@ def test_a_late_report_after_the_phone_got_that_moments_tip_sends_nothing_more(s
     record_planting(session, rustam, "rice", "S", dt.date(2027, 5, 17), now=local(2027, 5, 26, 10), zone=TZ)
     session.commit()
     [row] = outbox(session, HOUSEHOLD)
-    assert row.text == templates_sms.text("campaigns.rice_sri.drain_nursery_late", "tg")  # as it was sent
+    assert row.text == named("Gulnora", "drain_nursery_late", "tg")  # as it was sent: for her, on a shared phone
     # a different planting day is a different moment: its own catch-up
     neighbour = person(session, "Zarina")
     record_planting(session, neighbour, "rice", "S", dt.date(2027, 5, 18), now=local(2027, 5, 26, 11), zone=TZ)

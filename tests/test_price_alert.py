@@ -114,8 +114,9 @@ def test_a_shared_phone_gets_one_digest_for_the_crops_of_everybody_subscribed(se
     session.commit()
     assert price_alert.queue_digests(session, MONDAY_8, TZ, GRACE) == 2
     [row] = household_rows(session)
-    assert (row.text, row.language, row.farmer_id) == (
-        templates_sms.text("push.digest", "tg", lines="Пиёз 1,30; Помидор 1,50"), "tg", nodira.id)
+    assert (row.text, row.language, row.farmer_id) == (templates_sms.text(
+        "push.for_names", "tg", names="Nodira, Said",
+        text=templates_sms.text("push.digest", "tg", lines="Пиёз 1,30; Помидор 1,50")), "tg", nodira.id)
     assert price_alert.queue_digests(session, MONDAY_8 + dt.timedelta(minutes=1), TZ, GRACE) == 0
 
 
@@ -129,7 +130,9 @@ def test_the_weeks_digest_sent_under_another_profile_is_not_sent_again(session, 
     price_alert.subscribe_prices(session, nodira, True)
     session.commit()
     assert price_alert.queue_digests(session, MONDAY_8 + dt.timedelta(hours=1), TZ, GRACE) == 0
-    assert [r.text for r in household_rows(session)] == [templates_sms.text("push.digest", "ru", lines="Лук 1,30")]
+    assert [r.text for r in household_rows(session)] == [  # for Said alone on a shared phone: named
+        templates_sms.text("push.for_names", "ru", names="Said", text=templates_sms.text("push.digest", "ru",
+                                                                                         lines="Лук 1,30"))]
 
 
 def test_the_same_alert_of_two_profiles_of_a_phone_is_one_sms_naming_them(session, household):
@@ -145,7 +148,8 @@ def test_the_same_alert_of_two_profiles_of_a_phone_is_one_sms_naming_them(sessio
     ru = templates_sms.text("push.price_below", "ru", crop="Томат", market="Рынок Куляба", price="1,50",
                             threshold="1,60")
     assert [(r.text, r.farmer_id) for r in rows] == [
-        (templates_sms.text("push.for_names", "tg", names="Nodira, Said", text=tg), nodira.id), (ru, said.id)]
+        (templates_sms.text("push.for_names", "tg", names="Nodira, Said", text=tg), nodira.id),
+        (templates_sms.text("push.for_names", "ru", names="Said", text=ru), said.id)]  # for him alone: named
     assert session.scalars(select(price_alert.PriceAlert.fired_at.is_not(None))).all() == [True, True, True]
 
 

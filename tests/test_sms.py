@@ -116,7 +116,10 @@ def check_out(row: OutboundMessage, want: Out, codes: dict):
         assert row.language == want.lang
     if want.key:
         params = {k: fill(v, codes) for k, v in want.params.items()}
-        assert row.text == templates_sms.text(want.key, want.lang, **params)
+        text = templates_sms.text(want.key, want.lang, **params)
+        if want.named:
+            text = templates_sms.text("push.for_names", want.lang, names=want.named, text=text)
+        assert row.text == text
     for part in want.has:
         assert fill(part, codes) in row.text
     for part in want.lacks:

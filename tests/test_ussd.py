@@ -48,6 +48,12 @@ def run(client, case) -> list[str]:
             typed: list[str] = []
             post_hop(cases.hop("", session=req.session, phone=req.phone))
             for value in req.inputs:
+                if isinstance(value, cases.Seek):  # 98 until a page lists it
+                    for _ in range(value.pages):
+                        if value.shows(bodies[-1]):
+                            break
+                        typed.append("98")
+                        post_hop(cases.hop("*".join(typed), session=req.session, phone=req.phone))
                 typed.append(value.resolve(bodies[-1]) if isinstance(value, cases.Pick) else value)
                 post_hop(cases.hop("*".join(typed), session=req.session, phone=req.phone))
         elif isinstance(req, cases.Event):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 import templates_sms
+from cases.sms import at
 from cases.ussd import Pick, hop
 from service.farmers import models as farmermod
 from service.messaging.encoding import fits_ussd
@@ -94,3 +95,20 @@ def test_household_phone_journey(client, session):
     assert fourth[-1].startswith("CON 1 " + t("ussd.main.group", "ru"))
     fifth = dial(client, "ATUid_j5", Pick("Нигина Саидова"))
     assert fifth[-1].startswith("CON 1 " + t("ussd.main.group", "tg"))
+
+    # 5. The shared phone's receipts say whose they are (issue 9 item 5): his code is on the
+    # who-is-calling screen and in My account; a receipt for him names him, one for the phone no one.
+    assert f"Фарҳод Саидов ({farhod.code})" in "\n".join(fourth[:-1])
+    sixth = dial(client, "ATUid_j6", Pick("Фарҳод Саидов"), "5")  # My account, 5 on every page
+    assert t("ussd.account.code", "ru", code=farhod.code) in sixth[-1]
+    assert receipts[0].text == t("ussd.sms.registered", name="Нигина Саидова", code=nigina.code, gender="female")
+    assert not receipts[1].text.startswith("Фарҳод:")  # it names him already: not twice
+    sms = at("j7", PHONE, f"{farhod.code} LANG en")
+    assert client.post("/sms/inbound", data=sms).status_code == 200
+    assert client.post("/sms/inbound", data=at("j8", PHONE, "HELP")).status_code == 200
+    session.expire_all()
+    reply, help_ = session.scalars(select(OutboundMessage).where(OutboundMessage.phone == PHONE)
+                                   .order_by(OutboundMessage.id)).all()[2:]
+    assert (reply.text, reply.farmer_id) == (t("push.for_names", "en", names="Фарҳод", text=t("sms.lang.done", "en")),
+                                             farhod.id)
+    assert not help_.text.startswith(("Нигина:", "Фарҳод:"))  # HELP is for the phone

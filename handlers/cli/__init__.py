@@ -4,8 +4,8 @@
 Groups: ``init-db``, ``demo-data``, ``serve``, ``scheduler``, ``campaign``, ``broadcast``
 (``handlers.cli.service``, ``handlers.cli.scheduler``), ``orders`` (``handlers.cli.orders``),
 ``responders``, ``advice``, ``sales``, ``yields`` (``handlers.cli.advice``), ``centres``
-(``handlers.cli.centres``), ``outbox``
-(``handlers.cli.outbox``) and ``reminders`` (``handlers.cli.reminders``).
+(``handlers.cli.centres``), ``outbox`` (``handlers.cli.outbox``), ``reminders``
+(``handlers.cli.reminders``) and ``farmers`` (``handlers.cli.farmers``).
 """
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ def settings() -> Settings:
 
 def register(app: Flask) -> None:
     """Attach every CLI command to ``app``."""
-    from handlers.cli import advice, centres, orders, outbox, reminders, scheduler, service
+    from handlers.cli import advice, centres, farmers, orders, outbox, reminders, scheduler, service
 
     for command in (*service.COMMANDS, *scheduler.COMMANDS, orders.orders_group, outbox.outbox_group,
-                    *advice.COMMANDS, *reminders.COMMANDS, *centres.COMMANDS):
+                    *advice.COMMANDS, *reminders.COMMANDS, *centres.COMMANDS, *farmers.COMMANDS):
         app.cli.add_command(command)

@@ -76,8 +76,12 @@ class AdviceQuestion(Screen):
     def submit(self, d, data, text):
         try:
             question = advice.ask(d.db, d.farmer, text, channel="ussd", crop_id=data["crop"], topic=data["topic"])
-        except Refusal:
-            return stay("ussd.notice.invalid")
+        except Refusal as exc:
+            if exc.key == "advice.ask.too_long":
+                return stay("advice.ussd.question_long", **exc.params)
+            if exc.key == "advice.ask.usage":
+                return stay("ussd.notice.empty")
+            return d.refusal(exc)
         return end(d.t("advice.ask.done" if question.responder_id else "advice.ask.waiting", id=question.id))
 
 

@@ -11,18 +11,24 @@ from __future__ import annotations
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import ForeignKey, Index, String, exists, select, text
+from sqlalchemy import ForeignKey, Index, String, exists, func, select, text
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from service.db import Base, utcnow
 from service.errors import Refusal
+from service.reference import quantity
 from service.reference.names import LANGUAGES, fold
+from service.messaging import household
 from service.messaging.optout import Suppression
 
 GENDERS = ("female", "male")
 MAX_PROFILES_PER_PHONE = 8
 MAX_LAND_HA = Decimal("500")
+#: most characters of a person's name
+MAX_NAME_CHARS = 40
+#: most characters of a village name typed by a farmer (not in the list)
+MAX_VILLAGE_CHARS = 60
 
 
 class FarmerCrop(Base):
@@ -38,7 +44,10 @@ class Farmer(Base):
 
     ``phone``: E.164; ``gender``: ``female``/``male``; ``language``: tg/ru/uz/en;
     ``land_m2``: land farmed in square metres (rendered in ha); ``is_main``:
-    the phone's main profile. The member code shown to people is ``id``.
+    the phone's main profile; ``unlisted_village``: the village as the farmer typed it when it
+    was not in the list (``village_id`` then empty, for staff to review: :func:`unlisted`) and
+    ``unlisted_district_id`` the district it was typed under.
+    The member code shown to people is ``id``.
     """
 
     __tablename__ = "farmer"
@@ -54,6 +63,8 @@ class Farmer(Base):
     language: Mapped[str] = mapped_column(String(2), default="tg")
     land_m2: Mapped[int | None]
     village_id: Mapped[int | None] = mapped_column(ForeignKey("village.id"), index=True)
+    unlisted_village: Mapped[str | None] = mapped_column(String(MAX_VILLAGE_CHARS))
+    unlisted_district_id: Mapped[str | None] = mapped_column(String(32))
     is_main: Mapped[bool] = mapped_column(default=False)
     registered_via: Mapped[str] = mapped_column(String(8), default="ussd")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -87,6 +98,21 @@ def profiles(session: Session, phone: str) -> list[Farmer]:
         select(Farmer).where(Farmer.phone == phone).order_by(Farmer.is_main.desc(), Farmer.id)))
 
 
+def shared_profile_names(session: Session, farmer_ids: set[int]) -> dict[int, str]:
+    """``{farmer_id: name}`` for those of ``farmer_ids`` whose phone carries several profiles
+    (registered as the outbox's lookup: ``service.messaging.household.set_directory``)."""
+    rows = session.execute(select(Farmer.id, Farmer.name, Farmer.phone).where(Farmer.id.in_(sorted(farmer_ids)))).all()
+    if not rows:
+        return {}
+    phones = {r.phone for r in rows}
+    counts = dict(session.execute(select(Farmer.phone, func.count()).where(Farmer.phone.in_(sorted(phones)))
+                                  .group_by(Farmer.phone)).all())
+    return {r.id: r.name for r in rows if counts.get(r.phone, 0) > 1}
+
+
+household.set_directory(shared_profile_names)
+
+
 def main_profile(session: Session, phone: str) -> Farmer | None:
     """The phone's main profile, or None when the phone is not registered."""
     found = profiles(session, phone)
@@ -94,34 +120,62 @@ def main_profile(session: Session, phone: str) -> Farmer | None:
 
 
 def parse_land_ha(text: str) -> int:
-    """Parse a land size in hectares typed by a farmer (``"1.5"``, ``"1,5"``, ``"0.25 ha"``) into m².
+    """Parse a land size typed by a farmer into m²: hectares by default (``"1.5"``, ``"1,5"``),
+    with a unit word of any language attached or after it (``"0.25 ha"``, ``"1.5 ga"``,
+    ``"1,5 га"``, ``"2 гектара"``, ``"1.5gektar"``, ``"50 sotka"``; ``keywords.toml`` ``[measure]``).
 
-    Raises ``Refusal("err.land")`` for anything that is not a number in (0, 500] ha.
+    Raises ``Refusal("err.land")`` for anything that is not an area in (0, 500] ha.
     """
-    cleaned = (text or "").strip().lower().replace(",", ".")
-    for suffix in ("ha", "га", "gektar", "гектар"):
-        if cleaned.endswith(suffix):
-            cleaned = cleaned[: -len(suffix)].strip()
+    words = (text or "").replace("*", " ").split()
     try:
-        value = Decimal(cleaned)
-    except Exception:
+        value, unit, rest = quantity.read_amount(words)
+        if rest or unit not in (None, *quantity.SQUARE_METRES):
+            raise Refusal("err.land")
+    except Refusal:
         raise Refusal("err.land") from None
-    if not value.is_finite() or value <= 0 or value > MAX_LAND_HA:
+    hectares = value * quantity.SQUARE_METRES[unit or "ha"] / quantity.SQUARE_METRES["ha"]
+    if not hectares.is_finite() or hectares <= 0 or hectares > MAX_LAND_HA:
         raise Refusal("err.land")
-    return int((value * 10000).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return int((hectares * 10000).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def clean_name(text: str) -> str:
-    """A person's name as typed, trimmed to 2..40 characters; ``Refusal("err.name")`` otherwise."""
+    """A person's name as typed (``*`` read as a space, whitespace collapsed): 2 to
+    :data:`MAX_NAME_CHARS` characters with a letter. ``Refusal("err.name")`` otherwise, with
+    ``reason`` ``"long"`` (over the limit) or ``"short"`` (too short, or no letter)."""
     name = " ".join((text or "").replace("*", " ").split())
-    if len(name) < 2 or len(name) > 40 or not any(ch.isalpha() for ch in name):
-        raise Refusal("err.name")
+    if len(name) > MAX_NAME_CHARS:
+        raise Refusal("err.name", reason="long")
+    if len(name) < 2 or not any(ch.isalpha() for ch in name):
+        raise Refusal("err.name", reason="short")
     return name
 
 
+def clean_village(text: str) -> str:
+    """A village name typed by a farmer (not in the list): ``*`` read as a space, whitespace
+    collapsed, 2 to :data:`MAX_VILLAGE_CHARS` characters with a letter. ``Refusal("err.village")``
+    otherwise, with ``reason`` ``"long"`` or ``"short"``."""
+    name = " ".join((text or "").replace("*", " ").split())
+    if len(name) > MAX_VILLAGE_CHARS:
+        raise Refusal("err.village", reason="long")
+    if len(name) < 2 or not any(ch.isalpha() for ch in name):
+        raise Refusal("err.village", reason="short")
+    return name
+
+
+def unlisted(session: Session) -> list[Farmer]:
+    """The profiles registered with a village that was not in the list (``unlisted_village``
+    set, ``village_id`` empty), oldest first: for staff to review."""
+    return list(session.scalars(select(Farmer).where(Farmer.unlisted_village.is_not(None), Farmer.village_id.is_(None))
+                                .order_by(Farmer.created_at, Farmer.id)))
+
+
 def register(session: Session, *, phone: str, name: str, gender: str, village_id: int | None,
-             crop_ids: list[str], land_m2: int | None, language: str, via: str = "ussd") -> Farmer:
+             crop_ids: list[str], land_m2: int | None, language: str, via: str = "ussd",
+             unlisted_village: str | None = None, district_id: str | None = None) -> Farmer:
     """Create a farmer profile on ``phone`` and return it (flushed, with its id).
+    ``unlisted_village``: the village as typed when it is not in the list (``village_id`` None),
+    in the district ``district_id``.
 
     The first profile of a phone becomes its main profile. Raises
     ``Refusal("err.already_registered")`` when a profile of the same name
@@ -140,7 +194,9 @@ def register(session: Session, *, phone: str, name: str, gender: str, village_id
     if len(existing) >= MAX_PROFILES_PER_PHONE:
         raise Refusal("err.too_many_profiles")
     farmer = Farmer(phone=phone, name=name, gender=gender, village_id=village_id, land_m2=land_m2,
-                    language=language, is_main=not existing, registered_via=via)
+                    language=language, is_main=not existing, registered_via=via,
+                    unlisted_village=unlisted_village if village_id is None else None,
+                    unlisted_district_id=district_id if village_id is None and unlisted_village else None)
     farmer.crop_rows = [FarmerCrop(crop_id=c) for c in sorted(set(crop_ids))]
     session.add(farmer)
     session.flush()

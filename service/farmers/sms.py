@@ -30,7 +30,7 @@ def _stop(ctx: Context, args: list[str]) -> None:
 
 def _start(ctx: Context, args: list[str]) -> None:
     optout.opt_in(ctx.session, ctx.phone)
-    ctx.reply("sms.start.done")
+    ctx.reply("sms.start.done", named=False)  # the whole phone's messages
 
 
 def _lang(ctx: Context, args: list[str]) -> None:

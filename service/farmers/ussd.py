@@ -5,7 +5,8 @@ Menu (screen names in brackets)::
 
     [who] a phone with several profiles: who is calling? (names, someone new)
     main menu "Register" / "Add a person" -> [reg_resume] -> [reg_name] [reg_gender] [reg_district]
-                                       [reg_village] [reg_crops] [reg_land] [reg_confirm]
+                                       [reg_village] ([reg_village_name]: not listed) [reg_crops]
+                                       [reg_land] [reg_confirm]
     [need_register] any entry that needs a profile, for a caller without one
     My account: "Language" -> [language]; "Stop messages" / "Restart messages"
 
@@ -63,7 +64,8 @@ class Who(Screen):
     name = "who"
 
     def view(self, d, data):
-        people = [Option(Part(f.name), f.id) for f in farmermod.profiles(d.db, d.phone)]
+        # the member code beside each name: the prefix of an SMS for that person (1207 JOIN VOS03)
+        people = [Option(Part(f.name, "{} (" + f.code + ")"), f.id) for f in farmermod.profiles(d.db, d.phone)]
         return View(head=[d.t("ussd.who.title")], items=people, extras=[Option(d.t("ussd.who.new"), "new")])
 
     def choose(self, d, data, value):
@@ -85,9 +87,20 @@ FORM_STEPS = (("name", "reg_name"), ("gender", "reg_gender"), ("district", "reg_
               ("village", "reg_village"), ("crops_done", "reg_crops"), ("land_m2", "reg_land"))
 
 
+def _has(form: dict, key: str) -> bool:
+    # a village not in the list counts as the village
+    return bool(form.get(key) or (key == "village" and form.get("unlisted_village")))
+
+
 def next_form_screen(form: dict) -> str:
     """The screen of the first field the form lacks, else the confirmation."""
-    return next((name for key, name in FORM_STEPS if not form.get(key)), "reg_confirm")
+    return next((name for key, name in FORM_STEPS if not _has(form, key)), "reg_confirm")
+
+
+def screens_before(screen: str) -> list[str]:
+    """The form's screens before ``screen`` (all of them before the confirmation), in order."""
+    names = [name for _, name in FORM_STEPS]
+    return names[:names.index(screen)] if screen in names else names
 
 
 def start_register(d: Dialogue) -> Step:
@@ -115,7 +128,10 @@ class RegResume(Screen):
         saved = draft(d)
         if value == "continue" and saved is not None:
             d.state["form"] = dict(saved.data)
-            return push(next_form_screen(d.form))
+            missing = next_form_screen(d.form)
+            # 0 then goes to the previous field, as if the form had been filled in this session
+            d.restack(screens_before(missing))
+            return push(missing)
         drop_form(d)
         return push("reg_name")
 
@@ -133,8 +149,8 @@ class RegName(Screen):
     def submit(self, d, data, text):
         try:
             name = farmermod.clean_name(text)
-        except Refusal:
-            return stay("ussd.notice.invalid")
+        except Refusal as exc:
+            return stay(f"ussd.notice.name_{exc.params.get('reason', 'short')}")
         if any(fold(p.name) == fold(name) for p in farmermod.profiles(d.db, d.phone)):
             return stay("ussd.notice.name_taken")
         update_form(d, name=name)
@@ -168,22 +184,47 @@ class RegDistrict(Screen):
 
     def choose(self, d, data, value):
         if d.form.get("district") != value:
-            update_form(d, district=value, village=None)
+            update_form(d, district=value, village=None, unlisted_village=None)
         return push("reg_village")
 
 
 @screen
 class RegVillage(Screen):
-    """Registration: the village, from the district's list."""
+    """Registration: the village, from the district's list; its last line is "Other village"
+    (not listed: typed on :class:`RegVillageName`). The line is last, not an extra of every page,
+    so the pages of the list are those they were without it."""
 
     name = "reg_village"
 
     def view(self, d, data):
         villages = geography.villages_of(d.db, d.form.get("district") or "")
-        return View(head=[d.t("ussd.reg.village")], items=[Option(Part(v.name(d.lang)), v.id) for v in villages])
+        return View(head=[d.t("ussd.reg.village")], items=[*(Option(Part(v.name(d.lang)), v.id) for v in villages),
+                                                           Option(d.t("ussd.reg.village_other"), "other")])
 
     def choose(self, d, data, value):
-        update_form(d, village=value)
+        if value == "other":
+            return push("reg_village_name")
+        update_form(d, village=value, unlisted_village=None)
+        return push("reg_crops")
+
+
+@screen
+class RegVillageName(Screen):
+    """Registration: the name of a village that is not in the list (free text), kept as typed for
+    staff to review (``Farmer.unlisted_village``)."""
+
+    name = "reg_village_name"
+    prompt = True
+
+    def view(self, d, data):
+        return View(head=[d.t("ussd.reg.village_name")])
+
+    def submit(self, d, data, text):
+        try:
+            name = farmermod.clean_village(text)
+        except Refusal:
+            return stay("ussd.notice.village")
+        update_form(d, village=None, unlisted_village=name)
         return push("reg_crops")
 
 
@@ -223,7 +264,7 @@ class RegLand(Screen):
         try:
             update_form(d, land_m2=farmermod.parse_land_ha(text))
         except Refusal:
-            return stay("ussd.notice.invalid")
+            return stay("ussd.notice.land")
         return push("reg_confirm")
 
 
@@ -236,9 +277,10 @@ class RegConfirm(Screen):
     def view(self, d, data):
         form = d.form
         village = d.db.get(geography.Village, form.get("village") or 0)
+        place = village.name(d.lang) if village else form.get("unlisted_village") or ""
         land = hectares(form.get("land_m2") or 0, d.lang)
         return View(head=[Part(form.get("name", "")),
-                          Part(village.name(d.lang) if village else "", d.t("ussd.reg.summary", village="{}", land=land))],
+                          Part(place, d.t("ussd.reg.summary", village="{}", land=land))],
                     extras=[Option(d.t("ussd.reg.save"), "yes"), Option(d.t("ussd.reg.cancel"), "no")])
 
     def choose(self, d, data, value):
@@ -251,8 +293,9 @@ class RegConfirm(Screen):
             return push(missing)
         try:
             person = farmermod.register(d.db, phone=d.phone, name=form["name"], gender=form["gender"],
-                                        village_id=form["village"], crop_ids=form["crops"],
-                                        land_m2=form["land_m2"], language=d.lang, via="ussd")
+                                        village_id=form.get("village"), crop_ids=form["crops"],
+                                        land_m2=form["land_m2"], language=d.lang, via="ussd",
+                                        unlisted_village=form.get("unlisted_village"), district_id=form.get("district"))
         except Refusal as exc:
             drop_form(d)
             return d.refusal(exc)
@@ -306,7 +349,7 @@ def _stop_or_restart(d: Dialogue) -> Step:
             d.sms(d.t("ussd.sms.stopped"), kind="stop_confirm")
         return end(d.t("ussd.account.stopped"))
     if optout.opt_in(d.db, d.phone):
-        d.sms(d.t("ussd.sms.restarted"), kind="reply")
+        d.sms(d.t("ussd.sms.restarted"), kind="reply", named=False)  # the whole phone's messages
     return end(d.t("ussd.account.restarted"))
 
 
@@ -324,3 +367,6 @@ ENTRIES = (
     MenuEntry("account", "stop", 20, lambda d: d.t("ussd.account.restart" if _stopped(d) else "ussd.account.stop"),
               _stop_or_restart),
 )
+
+#: My account shows the member code of the profile speaking (the prefix of an SMS for them)
+HEADS = {"account": lambda d: [d.t("ussd.account.code", code=d.farmer.code)] if d.farmer is not None else []}

@@ -18,17 +18,63 @@ the phone gets ONE message, which names the people it concerns:
   segment is 70 UCS-2 / 160 GSM-7 characters, 67 / 153 in a multi-part
   message) — never more than the separate messages it replaces — else fewer
   names are shown, at worst none.
+
+A message for ONE profile of a phone that carries several (a receipt, a notice, a tip) names
+that person too (:func:`named`: ``"Gulnora: Фармоиш 2 ..."``), so that whoever reads the shared
+phone knows whose it is; the outbox does this for every row of a personal kind
+(:data:`NAMED_KINDS`) sent for a profile (``service.messaging.message.queue_sms``). Broadcasts
+to a place (staff alerts) go to a phone once and name no one. The engine finds the profiles
+through a lookup the farmers feature registers (:func:`set_directory`), as it imports no feature.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
 import templates_sms
 from service.messaging.encoding import measure
 
 NAMES_MAX_CHARS = 30
 EXTRA_SEGMENTS = 1
+#: the outbox kinds that are for one person (named on a shared phone); ``stop_confirm`` is for
+#: the phone, ``alert`` and ``broadcast`` for everyone of a place
+NAMED_KINDS = ("reply", "notice", "tip")
+
+#: ``lookup(session, farmer_ids) -> {farmer_id: name}`` for those of ``farmer_ids`` whose phone
+#: carries several profiles; registered by the farmers feature (:func:`set_directory`)
+_shared: Callable[[Session, set[int]], dict[int, str]] | None = None
+
+
+def set_directory(lookup: Callable[[Session, set[int]], dict[int, str]]) -> None:
+    """Register how to find the names of profiles on shared phones: ``lookup(session, farmer_ids)``
+    returns ``{farmer_id: registered name}`` for those of the ids whose phone carries more than
+    one profile (the others are left out)."""
+    global _shared
+    _shared = lookup
+
+
+def shared_names(session: Session, farmer_ids: Iterable[int | None]) -> dict[int, str]:
+    """``{farmer_id: first name}`` for those of ``farmer_ids`` (None ignored) whose phone carries
+    several profiles; ``{}`` when no lookup is registered."""
+    ids = {i for i in farmer_ids if i is not None}
+    if not ids or _shared is None:
+        return {}
+    return {i: first_name(name) for i, name in _shared(session, ids).items()}
+
+
+def named(text: str, name: str | None, lang: str | None) -> str:
+    """``text`` for one person of a shared phone: ``push.for_names`` with their first ``name``
+    (``"Gulnora: text"``) in ``lang`` (tg when None). Unchanged when ``name`` is None or the text
+    already names them (a word of it is the first name: a receipt with the name, or a text for
+    several people that lists it)."""
+    if not name:
+        return text
+    words = {w.strip(".,:;!?()").casefold() for w in text.split()}
+    if name.casefold() in words:
+        return text
+    return templates_sms.text("push.for_names", lang or "tg", names=name[:NAMES_MAX_CHARS], text=text)
 
 
 @dataclass(frozen=True)

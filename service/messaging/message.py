@@ -36,6 +36,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from service.db import Base, utcnow
+from service.messaging import household
 from service.messaging.encoding import measure
 
 OUT_STATES = ("queued", "sending", "accepted", "in_transit", "delivered", "failed", "suppressed", "held",
@@ -166,8 +167,13 @@ class DeliveryReport(Base):
 
 def queue_sms(session: Session, phone: str, text: str, *, kind: str = "reply", farmer_id: int | None = None,
               language: str | None = None, in_reply_to: int | None = None, dedupe_key: str | None = None,
-              not_before: dt.datetime | None = None, expires_at: dt.datetime | None = None) -> OutboundMessage:
+              not_before: dt.datetime | None = None, expires_at: dt.datetime | None = None,
+              named: bool | None = None) -> OutboundMessage:
     """Add an MT message to the outbox (in the caller's transaction) and return it.
+
+    A message for one profile (``farmer_id``) of a phone that carries several names that person
+    (``service.messaging.household.named``) when ``named`` is True, or None and ``kind`` is one
+    of ``household.NAMED_KINDS`` (pass False for a text about the whole phone).
 
     ``text`` is normalised and measured here (see ``service.messaging.encoding``);
     ``kind`` is one of :data:`KINDS` and sets the priority. ``not_before``
@@ -179,6 +185,8 @@ def queue_sms(session: Session, phone: str, text: str, *, kind: str = "reply", f
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}")
+    if farmer_id is not None and (named if named is not None else kind in household.NAMED_KINDS):
+        text = household.named(text, household.shared_names(session, [farmer_id]).get(farmer_id), language)
     m = measure(text)
     due = not_before or utcnow()
     row = OutboundMessage(phone=phone, farmer_id=farmer_id, text=m.text, language=language, kind=kind,
@@ -194,8 +202,9 @@ def queue_many(session: Session, rows: Iterable[dict], *, kind: str,
     """Add many MT messages to the outbox in one multi-row INSERT; returns the new rows' ids.
 
     ``rows``: dicts with ``phone``, ``text`` and optionally ``farmer_id``,
-    ``language``, ``dedupe_key``. A row whose ``dedupe_key`` is already in the
-    outbox is skipped without error (``ON CONFLICT DO NOTHING``), which is what
+    ``language``, ``dedupe_key``, ``named`` (False: not named; else a row of a personal kind for
+    one profile of a shared phone names that person, as :func:`queue_sms` does). A row whose
+    ``dedupe_key`` is already in the outbox is skipped without error (``ON CONFLICT DO NOTHING``), which is what
     makes re-running a half-done broadcast or scheduler pass safe. ``kind``,
     ``not_before`` and ``expires_at`` (one deadline for every row) as in
     :func:`queue_sms`; texts are normalised and measured once per distinct
@@ -207,6 +216,12 @@ def queue_many(session: Session, rows: Iterable[dict], *, kind: str,
     expires_at = expires_at or deadline(kind, not_before or now)
     measured: dict[str, object] = {}
     values = []
+    rows = list(rows)
+    names = household.shared_names(session, (r.get("farmer_id") for r in rows if r.get("named", True))) \
+        if kind in household.NAMED_KINDS else {}
+    if names:
+        rows = [{**r, "text": household.named(r["text"], names.get(r.get("farmer_id")), r.get("language"))}
+                if r.get("named", True) else r for r in rows]
     for row in rows:
         m = measured.get(row["text"]) or measured.setdefault(row["text"], measure(row["text"]))
         values.append({"phone": row["phone"], "farmer_id": row.get("farmer_id"), "text": m.text,

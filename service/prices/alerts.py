@@ -169,7 +169,7 @@ def queue_digests(session: Session, now: dt.datetime, zone: ZoneInfo, grace: dt.
     grown: dict[int, list[str]] = {}
     written, chunk = 0, []
     farmers = session.execute(
-        select(Farmer.id, Farmer.phone, Farmer.language, Farmer.is_main, Village.district_id)
+        select(Farmer.id, Farmer.phone, Farmer.name, Farmer.language, Farmer.is_main, Village.district_id)
         .join(PriceSubscription, PriceSubscription.farmer_id == Farmer.id)
         .outerjoin(Village, Village.id == Farmer.village_id).order_by(Farmer.id)).all()
     for farmer_id, crop_id in session.execute(select(FarmerCrop.farmer_id, FarmerCrop.crop_id)
@@ -194,8 +194,10 @@ def queue_digests(session: Session, now: dt.datetime, zone: ZoneInfo, grace: dt.
                 lines.append(f"{crop_names[crop_id].name(lang)} {tjs(price, lang)}")
         if not lines:
             continue
-        chunk.append({"phone": phone, "farmer_id": first.id, "language": lang,
-                      "text": templates_sms.text("push.digest", lang, lines="; ".join(lines)),
+        digest = templates_sms.text("push.digest", lang, lines="; ".join(lines))
+        # for several subscribers of a shared phone: their names (one alone: named by the outbox)
+        _, digest = addressed(lambda _lang: digest, [Person(r.id, r.name, r.language, r.is_main) for r in rows])
+        chunk.append({"phone": phone, "farmer_id": first.id, "language": lang, "text": digest,
                       "dedupe_key": f"digest:{first.id}:{tag}"})
         if len(chunk) >= CHUNK:
             written += len(queue_many(session, chunk, kind="notice", not_before=now))

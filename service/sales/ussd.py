@@ -66,9 +66,9 @@ class SellQuantity(Screen):
             value, unit, rest = quantity.read_amount(text.replace("*", " ").split())
             grams = quantity.to_grams(value, unit)
         except Refusal:
-            return stay("ussd.notice.invalid")
+            return stay("sales.ussd.bad_qty")
         if rest:
-            return stay("ussd.notice.invalid")
+            return stay("sales.ussd.bad_qty")
         return push("sell_week", **{**data, "grams": grams})
 
 

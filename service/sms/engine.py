@@ -290,7 +290,7 @@ def _store_failure(session: Session, keywords: Keywords, settings: Settings, fie
     main = found[0] if found else None
     lang = main.language if main else settings.default_language
     queue_sms(session, row.phone, templates_sms.text("err.generic", lang, ussd=settings.ussd_service_code), farmer_id=main.id if main else None,
-              language=lang, in_reply_to=row.id)
+              language=lang, in_reply_to=row.id, named=False)
     session.commit()
     return "error"
 
@@ -305,20 +305,28 @@ class Context:
     parsed: Parsed
     acting: object | None  # the acting profile (a ``service.farmers.models.Farmer``) or None
     lang: str
+    #: True while a command for one person runs (not HELP, STOP, START, unknown text): its replies
+    #: name the acting profile on a shared phone
+    personal: bool = False
 
     @property
     def phone(self) -> str:
         """The sender's phone (E.164)."""
         return self.inbound.phone
 
-    def reply(self, key: str, *, kind: str = "reply", **params) -> None:
-        """Queue the reply ``key`` to the sender, in the reply language (``{ussd}``: the USSD code)."""
-        self.reply_text(templates_sms.text(key, self.lang, ussd=self.settings.ussd_service_code, **params), kind=kind)
+    def reply(self, key: str, *, kind: str = "reply", named: bool | None = None, **params) -> None:
+        """Queue the reply ``key`` to the sender, in the reply language (``{ussd}``: the USSD code);
+        ``named`` as :meth:`reply_text`."""
+        self.reply_text(templates_sms.text(key, self.lang, ussd=self.settings.ussd_service_code, **params), kind=kind,
+                        named=named)
 
-    def reply_text(self, text: str, *, kind: str = "reply") -> None:
-        """Queue ``text`` to the sender as the reply to this message."""
+    def reply_text(self, text: str, *, kind: str = "reply", named: bool | None = None) -> None:
+        """Queue ``text`` to the sender as the reply to this message; on a shared phone the reply to
+        a command for one person names the acting profile (:attr:`personal`; ``named`` overrides it:
+        False for a reply about the whole phone; see ``queue_sms``)."""
         queue_sms(self.session, self.phone, text, kind=kind, language=self.lang,
-                  farmer_id=self.acting.id if self.acting else None, in_reply_to=self.inbound.id)
+                  farmer_id=self.acting.id if self.acting else None, in_reply_to=self.inbound.id,
+                  named=self.personal if named is None else named)
 
     def today(self) -> dt.date:
         """Today's date in the service's ``TIMEZONE``."""
@@ -380,6 +388,7 @@ def _carry_out(session: Session, keywords: Keywords, settings: Settings, row: In
     elif foreign_code and not keywords.commands[parsed.command].per_phone:
         ctx.reply("sms.code_not_here", code=parsed.code)
     else:
+        ctx.personal = not keywords.commands[parsed.command].per_phone  # its replies name the person
         try:
             with session.begin_nested():  # a refusal undoes whatever the command did
                 keywords.commands[parsed.command].run(ctx, parsed.args)

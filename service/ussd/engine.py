@@ -128,13 +128,14 @@ class View:
 class Step:
     """What the engine does after an input: ``go`` is ``push`` (open ``screen`` with
     ``data``), ``stay``, ``back``, ``home`` or ``end`` (close with ``text``);
-    ``notice`` is a template key shown above the next screen."""
+    ``notice`` is a template key shown above the next screen (with ``params``)."""
 
     go: str
     screen: str = ""
     data: dict = field(default_factory=dict)
     notice: str = ""
     text: str | Part = ""
+    params: dict = field(default_factory=dict)
 
 
 def push(screen: str, **data) -> Step:
@@ -142,9 +143,9 @@ def push(screen: str, **data) -> Step:
     return Step("push", screen=screen, data=data)
 
 
-def stay(notice: str = "") -> Step:
-    """Show the current screen again (with a notice)."""
-    return Step("stay", notice=notice)
+def stay(notice: str = "", **params) -> Step:
+    """Show the current screen again (with a notice: a template key, filled with ``params``)."""
+    return Step("stay", notice=notice, params=params)
 
 
 def back(notice: str = "") -> Step:
@@ -188,8 +189,11 @@ def layout(view: View, *, lang: str, start: int = 0, notice: str = "", root: boo
     leaving out the ``00`` hint rather than an item. When one item does not
     fit, the ``99`` hint goes too, then the dynamic :class:`Part` texts are
     shortened, longest first, and last the ``0`` hint goes. (Hints are only
-    reminders: the keys work on every screen.) The notice goes above the head,
-    else in place of it, else in place of it with fewer items.
+    reminders: the keys work on every screen.) The notice (the reason an input was
+    refused) goes above the head, which it never replaces: with fewer hints when needed, then
+    fewer items (the others move to the next pages: ``98``), then shorter
+    :class:`Part` texts, then without the first lines of a head of several (its last line, the
+    question, kept); when even that does not fit, the page is shown without it.
     """
     prefix = END if view.end else CON
     total = len(view.items)
@@ -198,9 +202,9 @@ def layout(view: View, *, lang: str, start: int = 0, notice: str = "", root: boo
     most = min(total - start, room)
 
     def compose(count: int, drop: tuple[str, ...] = (), cut: int | None = None, note: str = "",
-                head: bool = True) -> Page:
+                first: int = 0) -> Page:
         lines = [note] if note else []
-        lines += [_show(h, cut) for h in view.head] if head else []
+        lines += [_show(h, cut) for h in view.head[first:]]
         items = view.items[start:start + count]
         info, options = ([], items + view.extras) if view.numbered else (items, view.extras)
         lines += [_show(o.label, cut) for o in info]
@@ -235,9 +239,18 @@ def layout(view: View, *, lang: str, start: int = 0, notice: str = "", root: boo
     natural, drop, cut = fit()
     candidates = [compose(natural, drop, cut)]
     if notice:
-        candidates[:0] = [compose(natural, drop, cut, note=notice, head=True),
-                          compose(natural, drop, cut, note=notice, head=False),
-                          *(compose(n, drop, cut, note=notice, head=False) for n in range(natural - 1, 0, -1))]
+        # the reason first and the question kept: fewer hints, then fewer items (the rest on the
+        # next pages), then shorter names; never the head given up for the notice
+        drops = [drop, *(d for d in (("home",), ("home", "prev"), ("home", "prev", "back"))
+                         if set(drop) <= set(d) and d != drop)]
+        noted = [compose(n, d, cut, note=notice) for n in (range(natural, 0, -1) if natural else [0]) for d in drops]
+        labels = [*view.head, *(o.label for o in [*view.items[start:start + max(natural, 1)], *view.extras])]
+        longest = max((len(t.value) for t in labels if isinstance(t, Part)), default=0)
+        noted += [compose(min(natural, 1), ("home", "prev", "back"), c, note=notice) for c in range(longest - 1, 0, -1)]
+        # a head of several lines (a pack and its question): the question, its last line, stays
+        noted += [compose(min(natural, 1), d, cut, note=notice, first=k) for k in range(1, len(view.head))
+                  for d in drops]
+        candidates[:0] = noted
     page = next((p for p in candidates if fits_ussd(p.body)), candidates[-1])
     return replace(page, natural=natural)
 
@@ -270,6 +283,7 @@ class Dialogue:
         self.ussd = ussd
         self.settings = settings
         self.notice = ""
+        self.notice_params: dict = {}
         self.ended: str | Part | None = None
 
     @classmethod
@@ -321,6 +335,11 @@ class Dialogue:
         """Make ``root`` the bottom of the stack, with nothing above it."""
         self.state.update(root=root, stack=[_frame(root)])
 
+    def restack(self, screens: list[str]) -> None:
+        """Make ``screens`` (names, without data) the frames above the root, in order, so that ``0``
+        walks back through them (a resumed form: its earlier fields, under the one a push opens)."""
+        self.state["stack"] = [self.stack[0], *(_frame(name) for name in screens)]
+
     def refusal(self, exc: Refusal) -> Step:
         """Close with the text of a domain refusal (a name in it may be shortened)."""
         params = dict(exc.params)
@@ -329,11 +348,13 @@ class Dialogue:
         return end(self.t(exc.key, **params))
 
     def sms(self, text: str, *, kind: str = "reply", phone: str | None = None, farmer_id: int | None = None,
-            language: str | None = None) -> None:
-        """Queue an SMS to ``phone`` (default: the caller, for ``farmer_id`` or the profile speaking)."""
+            language: str | None = None, named: bool | None = None) -> None:
+        """Queue an SMS to ``phone`` (default: the caller, for ``farmer_id`` or the profile speaking);
+        on a shared phone it names that profile unless ``named`` is False (see ``queue_sms``)."""
         if phone is None and farmer_id is None and self.farmer is not None:
             farmer_id = self.farmer.id
-        queue_sms(self.db, phone or self.phone, text, kind=kind, farmer_id=farmer_id, language=language or self.lang)
+        queue_sms(self.db, phone or self.phone, text, kind=kind, farmer_id=farmer_id, language=language or self.lang,
+                  named=named)
 
     # -- engine -------------------------------------------------------------
 
@@ -366,7 +387,7 @@ class Dialogue:
         else:
             screen = self.ussd.screens[frame["s"]]
             if screen.prompt:
-                step = screen.submit(self, frame["d"], value) if value else stay("ussd.notice.invalid")
+                step = screen.submit(self, frame["d"], value) if value else stay("ussd.notice.empty")
             elif frame.get("fixed") and value.isascii() and value.isdigit() and len(value) <= 3 \
                     and 1 <= int(value) <= len(frame["fixed"]):
                 step = screen.choose(self, frame["d"], frame["fixed"][int(value) - 1])
@@ -385,12 +406,12 @@ class Dialogue:
             self.state["stack"] = [_frame(self.state["root"])]
         elif step.go == "end":
             self.ended = step.text
-        self.notice = step.notice
+        self.notice, self.notice_params = step.notice, step.params
 
     def render(self) -> str:
         """The body for the current screen (``CON``/``END`` + text); records the page shown."""
-        notice = self.t(self.notice) if self.notice else ""
-        self.notice = ""
+        notice = self.t(self.notice, **self.notice_params) if self.notice else ""
+        self.notice, self.notice_params = "", {}
         if self.ended is not None:
             return layout(View(head=[self.ended], end=True), lang=self.lang).body
         frame = self.stack[-1]
@@ -483,7 +504,8 @@ class MenuScreen(Screen):
         self.name = name
 
     def view(self, d, data):
-        return View(items=[Option(e.text(d), e.key) for e in d.ussd.entries(self.name, d)], fixed=True)
+        head = d.ussd.heads[self.name](d) if self.name in d.ussd.heads else []
+        return View(head=head, items=[Option(e.text(d), e.key) for e in d.ussd.entries(self.name, d)], fixed=True)
 
     def choose(self, d, data, value):
         entry = next((e for e in d.ussd.entries(self.name, d) if e.key == value), None)
@@ -512,9 +534,17 @@ class Ussd:
         self.directory = directory
         self.screens: dict[str, Screen] = {name: MenuScreen(name) for name in MENUS.values()}
         self.menus: dict[str, list[MenuEntry]] = {name: [] for name in MENUS}
+        #: ``{menu: head(dialogue) -> lines shown above its entries}``
+        self.heads: dict[str, Callable[["Dialogue"], list]] = {}
 
-    def add(self, screens: Screens | None = None, entries: tuple[MenuEntry, ...] = ()) -> None:
-        """Add a feature's screens and menu entries."""
+    def add(self, screens: Screens | None = None, entries: tuple[MenuEntry, ...] = (),
+            heads: dict[str, Callable[["Dialogue"], list]] | None = None) -> None:
+        """Add a feature's screens, menu entries and menu heads (``{menu: head(dialogue) -> lines}``,
+        e.g. the member code above My account). Raises ``ValueError`` for a menu head given twice."""
+        for menu, head in (heads or {}).items():
+            if menu not in self.menus or menu in self.heads:
+                raise ValueError(f"menu head {menu!r} unknown or given twice")
+            self.heads[menu] = head
         for cls in screens.classes if screens else ():
             if cls.name in self.screens:
                 raise ValueError(f"USSD screen {cls.name!r} registered twice")
@@ -571,7 +601,8 @@ def new_input(last_text: str, text: str, service_code: str) -> list[str] | None:
     if new == old:
         return []
     if old == "":
-        return [new]
+        # an empty reply to the first screen, then an input: AT sends "*1" (the empty input first)
+        return [new[1:]] if new.startswith("*") else [new]
     if new.startswith(old + "*"):
         return [new[len(old) + 1:]]
     return None

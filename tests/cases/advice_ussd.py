@@ -155,7 +155,7 @@ CASES = [
          lambda b: b == "END " + _t("sales.ussd.done", id=1), pledged, world=True),
     Case("bad quantity asks again",
          path(*MENU, SELL, Pick("Помидор"), "бисёр", phone=SOLO_PHONE),
-         notice("sales.ussd.qty"), nothing_pledged, world=True),
+         notice("sales.ussd.qty", note="sales.ussd.bad_qty"), nothing_pledged, world=True),
     Case("no collection centre for the crop in the area",
          path(*MENU, SELL, Pick("Шолӣ"), phone=SOLO_PHONE),
          end("sales.sell.no_centre"), nothing_pledged, world=True),

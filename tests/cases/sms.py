@@ -51,8 +51,9 @@ class Post:
 
 @dataclass
 class Out:
-    """An expected outbox row. Text: ``key`` rendered in ``lang`` with ``params`` (exact),
-    or containing every ``has`` and none of ``lacks``."""
+    """An expected outbox row. Text: ``key`` rendered in ``lang`` with ``params`` (exact; after
+    ``named`` and ``: `` when it is for one person of a shared phone), or containing every ``has``
+    and none of ``lacks``."""
 
     to: str
     kind: str = "reply"
@@ -63,6 +64,8 @@ class Out:
     lacks: tuple[str, ...] = ()
     segments: int | None = None
     status: str = "queued"  # the row's state after the case (``withdrawn``: taken back unsent)
+    #: the first name the text starts with: a reply for one profile of a shared phone names it
+    named: str = ""
 
 
 @dataclass
@@ -185,7 +188,7 @@ CASES: list[Case] = [
     Case("an opted-out phone's commands are still carried out",
          [Post(at("s1", HOUSEHOLD, "STOP")), Post(at("s2", HOUSEHOLD, "LANG ru"))],
          [Out(HOUSEHOLD, kind="stop_confirm", key="sms.stop.done", lang="tg"),
-          Out(HOUSEHOLD, key="sms.lang.done", lang="ru"), stopped(HOUSEHOLD, "ru")],
+          Out(HOUSEHOLD, named="Gulnora", key="sms.lang.done", lang="ru"), stopped(HOUSEHOLD, "ru")],
          suppressed=(HOUSEHOLD,), languages={"gulnora": "ru"}),
 
     # ---- a stopped phone that asks is told once a day that messages are stopped (issue 9 item 6)
@@ -258,10 +261,21 @@ CASES: list[Case] = [
 
     # ---- household phone: member code prefix
     sms("member code acts for that profile", HOUSEHOLD, "{dilshod} JOIN KUL01",
-        [Out(HOUSEHOLD, key="sms.join.done", lang="ru", params={"pg": "KUL01"}, segments=1)],
+        [Out(HOUSEHOLD, named="Dilshod", key="sms.join.done", lang="ru", params={"pg": "KUL01"}, segments=1)],
         memberships={"dilshod": ("KUL01", "active"), "gulnora": None}, inbound=[{"farmer": "dilshod"}]),
+    # a receipt for one person of a shared phone names that person (issue 9 item 5), in each language
+    sms("shared phone, tg: the main profile's receipt names her", HOUSEHOLD, "PRICE tomato",
+        [Out(HOUSEHOLD, named="Gulnora", key="sms.price.none", lang="tg", params={"crop": "Помидор"})]),
+    sms("shared phone, ru: the receipt for the code's profile names him", HOUSEHOLD, "{dilshod} LEAVE",
+        [Out(HOUSEHOLD, named="Dilshod", key="err.not_member", lang="ru")]),
+    sms("shared phone, uz: named in the new language", HOUSEHOLD, "{dilshod} LANG uz",
+        [Out(HOUSEHOLD, named="Dilshod", key="sms.lang.done", lang="uz")], languages={"dilshod": "uz"}),
+    sms("shared phone, en: named in the new language", HOUSEHOLD, "{dilshod} LANG en",
+        [Out(HOUSEHOLD, named="Dilshod", key="sms.lang.done", lang="en")], languages={"dilshod": "en"}),
+    sms("shared phone: HELP is for the phone, named for no one", HOUSEHOLD, "HELP",
+        [Out(HOUSEHOLD, lang="tg", lacks=("Gulnora:", "Dilshod:"))]),
     sms("without a code the main profile acts", HOUSEHOLD, "JOIN KUL01",
-        [Out(HOUSEHOLD, key="sms.join.done", lang="tg", params={"pg": "KUL01"})],
+        [Out(HOUSEHOLD, named="Gulnora", key="sms.join.done", lang="tg", params={"pg": "KUL01"})],
         memberships={"gulnora": ("KUL01", "active"), "dilshod": None}, inbound=[{"farmer": "gulnora"}]),
     sms("code of a profile on another phone is refused", HOUSEHOLD, "{rustam} JOIN KUL01",
         [Out(HOUSEHOLD, key="sms.code_not_here", lang="tg", params={"code": "{rustam}"})]),
@@ -270,19 +284,19 @@ CASES: list[Case] = [
 
     # ---- JOIN / LEAVE
     sms("JOIN a PG with an EC: pending, EC told", HOUSEHOLD, "join vos-03",
-        [Out(HOUSEHOLD, key="sms.join.pending", lang="tg", params={"pg": "VOS03"}, segments=1),
+        [Out(HOUSEHOLD, named="Gulnora", key="sms.join.pending", lang="tg", params={"pg": "VOS03"}, segments=1),
          Out(RUSTAM, kind="notice", lang="tg", key="sms.join.ec_notice",
              params={"name": "Gulnora", "code": "{gulnora}", "pg": "VOS03"})],
         memberships={"gulnora": ("VOS03", "pending")}),
     sms("JOIN by the Tajik alias with Russian letters", HOUSEHOLD, "азо kul01",
-        [Out(HOUSEHOLD, key="sms.join.done", lang="tg", params={"pg": "KUL01"})],
+        [Out(HOUSEHOLD, named="Gulnora", key="sms.join.done", lang="tg", params={"pg": "KUL01"})],
         memberships={"gulnora": ("KUL01", "active")}),
     sms("JOIN with punctuation glued to the code", HOUSEHOLD, "JOIN: KUL01!",
         [Out(HOUSEHOLD, key="sms.join.done", lang="tg", params={"pg": "KUL01"})],
         memberships={"gulnora": ("KUL01", "active")}),
     sms("JOIN an unknown PG", HOUSEHOLD, "JOIN XYZ99",
-        [Out(HOUSEHOLD, key="err.pg_unknown", lang="tg", params={"code": "XYZ99"})]),
-    sms("JOIN without a code", HOUSEHOLD, "JOIN", [Out(HOUSEHOLD, key="sms.join.usage", lang="tg")]),
+        [Out(HOUSEHOLD, named="Gulnora", key="err.pg_unknown", lang="tg", params={"code": "XYZ99"})]),
+    sms("JOIN without a code", HOUSEHOLD, "JOIN", [Out(HOUSEHOLD, named="Gulnora", key="sms.join.usage", lang="tg")]),
     sms("JOIN from an unknown phone", NEW, "ВСТУПИТЬ KUL01", [Out(NEW, key="err.not_registered", lang="ru")]),
     sms("JOIN while in another PG", FARRUKH, "JOIN KUL01",
         [Out(FARRUKH, key="err.in_other_pg", lang="en", params={"code": "VOS03"})]),
@@ -290,7 +304,7 @@ CASES: list[Case] = [
         [Out(ZARINA, key="sms.join.already", lang="uz", params={"pg": "VOS03"}, segments=1)]),
     sms("LEAVE", FARRUKH, "leave", [Out(FARRUKH, key="sms.leave.done", lang="en", params={"pg": "VOS03"})],
         memberships={"farrukh": None}),
-    sms("LEAVE without a group", HOUSEHOLD, "LEAVE", [Out(HOUSEHOLD, key="err.not_member", lang="tg")]),
+    sms("LEAVE without a group", HOUSEHOLD, "LEAVE", [Out(HOUSEHOLD, named="Gulnora", key="err.not_member", lang="tg")]),
 
     # ---- APPROVE
     sms("APPROVE by an EC member", RUSTAM, "APPROVE {zarina}",
@@ -304,7 +318,7 @@ CASES: list[Case] = [
     sms("APPROVE by an ordinary member is refused", FARRUKH, "APPROVE {zarina}",
         [Out(FARRUKH, key="err.not_ec", lang="en")], memberships={"zarina": ("VOS03", "pending")}),
     sms("APPROVE by a farmer outside the PG is refused", HOUSEHOLD, "APPROVE {zarina}",
-        [Out(HOUSEHOLD, key="err.not_ec", lang="tg")]),
+        [Out(HOUSEHOLD, named="Gulnora", key="err.not_ec", lang="tg")]),
     sms("APPROVE from an unknown phone", NEW, "APPROVE {zarina}", [Out(NEW, key="err.not_registered", lang="tg")]),
     sms("APPROVE an unknown code", RUSTAM, "APPROVE 99999",
         [Out(RUSTAM, key="err.member_unknown", lang="tg", params={"code": "99999"})]),
@@ -382,7 +396,7 @@ CASES: list[Case] = [
     sms("SETPRICE OK from a farmer's phone", HOUSEHOLD, "SETPRICE OK 1234",
         [Out(HOUSEHOLD, lang="tg", key="sms.setprice.not_staff")]),
     sms("SETPRICE by a non-staff phone", HOUSEHOLD, "SETPRICE onion VOSE 1.50",
-        [Out(HOUSEHOLD, key="sms.setprice.not_staff", lang="tg")]),
+        [Out(HOUSEHOLD, named="Gulnora", key="sms.setprice.not_staff", lang="tg")]),
     sms("SETPRICE zero", STAFF, "SETPRICE onion VOSE 0", [Out(STAFF, key="err.price", lang="tg")]),
     sms("SETPRICE not a number", STAFF, "SETPRICE onion VOSE cheap", [Out(STAFF, key="err.price", lang="tg")]),
     sms("SETPRICE three decimals", STAFF, "SETPRICE onion VOSE 1.555", [Out(STAFF, key="err.price", lang="tg")]),
@@ -424,9 +438,9 @@ CASES: list[Case] = [
     sms("PRICE at one market by its Tajik short name", HOUSEHOLD, "НАРХ пиёз Балх",
         [Out(HOUSEHOLD, key="sms.price.none", lang="tg", params={"crop": "Пиёз"})]),
     sms("PRICE with no price yet", HOUSEHOLD, "PRICE tomato",
-        [Out(HOUSEHOLD, key="sms.price.none", lang="tg", params={"crop": "Помидор"})]),
+        [Out(HOUSEHOLD, named="Gulnora", key="sms.price.none", lang="tg", params={"crop": "Помидор"})]),
     sms("PRICE of an unknown crop", HOUSEHOLD, "PRICE mango",
-        [Out(HOUSEHOLD, key="sms.price.crop_unknown", lang="tg",
+        [Out(HOUSEHOLD, named="Gulnora", key="sms.price.crop_unknown", lang="tg",
              params={"crop": "mango", "crops": "Пиёз, Шолӣ, Помидор"})]),
     # an unknown market: the markets listed by the names the farmer can type back, not by code
     sms("PRICE at an unknown market", HOUSEHOLD, "PRICE onion Moscow",
@@ -442,7 +456,7 @@ CASES: list[Case] = [
         [Out(FARRUKH, lang="en", has=("Market Moscow not found. Markets: Kulob, Dahana centre, Jomi, ", "Vose, ",
                                       "Vose centre, ", "Balkh"), lacks=("KULOB", "VOSE"))]),
     sms("PRICE without a crop", HOUSEHOLD, "PRICE",
-        [Out(HOUSEHOLD, key="sms.price.usage", lang="tg", params={"crops": "Пиёз, Шолӣ, Помидор"})]),
+        [Out(HOUSEHOLD, named="Gulnora", key="sms.price.usage", lang="tg", params={"crops": "Пиёз, Шолӣ, Помидор"})]),
 
     # ---- words as people write them (issue 9 item 2; service/reference/words.py): inflections and
     # plurals, punctuation glued to words, filler words, other spellings, and "did you mean" when unsure
@@ -487,12 +501,12 @@ CASES: list[Case] = [
         [Out(STAFF, lang="ru", has=("Лук", "1,45"))], prices={("onion", "KULOB"): (145, STAFF)}),
 
     # ---- LANG
-    sms("LANG ru", HOUSEHOLD, "LANG ru", [Out(HOUSEHOLD, key="sms.lang.done", lang="ru")], languages={"gulnora": "ru"}),
-    sms("language by name", HOUSEHOLD, "язык O'zbekcha", [Out(HOUSEHOLD, key="sms.lang.done", lang="uz")],
+    sms("LANG ru", HOUSEHOLD, "LANG ru", [Out(HOUSEHOLD, named="Gulnora", key="sms.lang.done", lang="ru")], languages={"gulnora": "ru"}),
+    sms("language by name", HOUSEHOLD, "язык O'zbekcha", [Out(HOUSEHOLD, named="Gulnora", key="sms.lang.done", lang="uz")],
         languages={"gulnora": "uz"}),
     sms("LANG for the second profile", HOUSEHOLD, "{dilshod} LANG English",
-        [Out(HOUSEHOLD, key="sms.lang.done", lang="en")], languages={"dilshod": "en", "gulnora": "tg"}),
-    sms("LANG unknown language", HOUSEHOLD, "LANG klingon", [Out(HOUSEHOLD, key="sms.lang.usage", lang="tg")]),
+        [Out(HOUSEHOLD, named="Dilshod", key="sms.lang.done", lang="en")], languages={"dilshod": "en", "gulnora": "tg"}),
+    sms("LANG unknown language", HOUSEHOLD, "LANG klingon", [Out(HOUSEHOLD, named="Gulnora", key="sms.lang.usage", lang="tg")]),
     sms("LANG from an unknown phone", NEW, "LANG ru", [Out(NEW, key="err.not_registered", lang="ru")]),
 
     # ---- REG

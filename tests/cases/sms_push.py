@@ -11,7 +11,7 @@ the code of the sender's latest ALERT preview.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from cases.sms import FARRUKH, HOUSEHOLD, NEW, STAFF, ZARINA, Out
 
@@ -34,6 +34,12 @@ class Case:
 
 
 def one(label: str, sender: str, text: str, out: list[Out], **effects) -> Case:
+    """One message; on the shared HOUSEHOLD phone the replies and tips for the person who wrote
+    (Dilshod with his code, else Gulnora, the main profile) name that person."""
+    if sender == HOUSEHOLD:
+        who = "Dilshod" if "{dilshod}" in text else "Gulnora"
+        out = [replace(o, named=who) if o.to == HOUSEHOLD and o.kind in ("reply", "tip", "notice") and not o.named
+               else o for o in out]
     return Case(label, [(sender, text)], out, **effects)
 
 
@@ -154,7 +160,8 @@ CASES: list[Case] = [
         subscribed={"farrukh"}),
     one("PRICES onion still lists prices", FARRUKH, "PRICES onion", [Out(FARRUKH, has=("\nVose 1.40 +0.10", "\nKulob 1.35"))]),
     Case("Russian on then off", [(HOUSEHOLD, "{dilshod} ЦЕНЫ ВКЛ"), (HOUSEHOLD, "{dilshod} цены выкл")],
-         [Out(HOUSEHOLD, lang="ru", key="push.prices_on"), Out(HOUSEHOLD, lang="ru", key="push.prices_off")]),
+         [Out(HOUSEHOLD, lang="ru", key="push.prices_on", named="Dilshod"),
+          Out(HOUSEHOLD, lang="ru", key="push.prices_off", named="Dilshod")]),
     Case("PRICES ON twice is one subscription", [(ZARINA, "narx obuna"), (ZARINA, "PRICES ON")],
          [Out(ZARINA, lang="uz", key="push.prices_on"), Out(ZARINA, lang="uz", key="push.prices_on")],
          subscribed={"zarina"}),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import Callable
@@ -118,7 +119,34 @@ class Pick:
 
     def resolve(self, body: str, lang: str = "tg") -> str:
         label = _t(self.label, lang) if templates_sms.has(self.label) else self.label
-        return next(line.split(" ", 1)[0] for line in body.split("\n") if line.endswith(" " + label))
+        return next(line.split(" ", 1)[0] for line in body.split("\n") if _labels(line, label))
+
+
+def _labels(line: str, label: str) -> bool:
+    """True when the option ``line`` ("3 text") shows ``label``: as it is, with a member code in
+    brackets after it (who is calling), or shortened with ``..`` before the code."""
+    text = line.split(" ", 1)[1] if " " in line else ""
+    if text == label or re.fullmatch(re.escape(label) + r" \(\d+\)", text):
+        return True
+    cut = re.fullmatch(r"(.+)\.\. \(\d+\)", text)
+    return cut is not None and label.startswith(cut.group(1))
+
+
+@dataclass(frozen=True)
+class Seek(Pick):
+    """:class:`Pick` on whichever page of a list shows ``label``: ``98`` typed (each its own hop)
+    until a page shows it, at most ``pages`` times."""
+
+    lang: str = "tg"
+    pages: int = 12
+
+    def shows(self, body: str) -> bool:
+        """True when ``body`` lists the label (in :attr:`lang`)."""
+        label = _t(self.label, self.lang) if templates_sms.has(self.label) else self.label
+        return any(_labels(line, label) for line in body.split("\n"))
+
+    def resolve(self, body: str, lang: str = "tg") -> str:
+        return super().resolve(body, self.lang)
 
 
 @dataclass(frozen=True)
@@ -208,11 +236,13 @@ def end(*keys: str, lang: str = "tg", words: tuple = ()) -> Callable[[str], bool
     return check
 
 
-def notice(*keys: str, lang: str = "tg", words: tuple = ()) -> Callable[[str], bool]:
-    """A screen shown again under the "invalid" notice, with the texts ``keys`` and ``words``."""
+def notice(*keys: str, lang: str = "tg", words: tuple = (), note: str = "ussd.notice.invalid",
+           **params) -> Callable[[str], bool]:
+    """A screen shown again under the notice ``note`` (the reason: a template key, filled with
+    ``params``), with the texts ``keys`` and ``words`` below it."""
     inner = con(*keys, lang=lang, words=words)
-    check = lambda body: inner(body) and body.startswith("CON " + _t("ussd.notice.invalid", lang) + "\n")  # noqa: E731
-    check.__doc__ = f"notice + {inner.__doc__}"
+    check = lambda body: inner(body) and body.startswith("CON " + _t(note, lang, **params) + "\n")  # noqa: E731
+    check.__doc__ = f"{note} + {inner.__doc__}"
     return check
 
 
@@ -386,6 +416,169 @@ def no_farmer_added(session, world, bodies):
 # 1st village (ordered by English name); crops are ordered onion, rice, tomato, then Done.
 REG = ("6", "Зарина Раҳимова", "1", "3", "1", "3", "4", "0,5")
 
+# ---- invalid input says why and keeps the question (issue 9 item 7), in every language
+
+#: a 67-character name: over the 40-letter limit
+LONG_NAME = "Гулнора Абдураҳмонова-Сафарова Хушвахтовна Маликовна Раҳимовна Х" + "уш"
+
+
+def in_language(lang: str) -> tuple:
+    """The inputs that switch an unregistered caller to ``lang`` and come back to the main menu."""
+    return ("5", "1", str(("tg", "ru", "uz", "en").index(lang) + 1), "00")
+
+
+def reg_in(lang: str) -> tuple:
+    """:data:`REG` typed in ``lang`` (the form up to the land, which is left out)."""
+    return (*in_language(lang), *REG[:-1])
+
+
+def speaks(lang: str):
+    """Setup: Zarina (``SOLO_PHONE``) speaks ``lang``."""
+    def setup(session, world):
+        session.get(farmermod.Farmer, world["solo"]).language = lang
+        session.commit()
+    return setup
+
+
+def unlisted_village(name: str, typed: str, district: str):
+    """One profile ``name`` on ``NEW_PHONE`` with no village id, the village ``typed`` kept with
+    its ``district`` for review (listed by ``farmermod.unlisted``), its receipt queued."""
+    def check(session, world, bodies):
+        person = next(f for f in farmermod.profiles(session, NEW_PHONE) if f.name == name)
+        assert (person.village_id, person.unlisted_village, person.unlisted_district_id) == (None, typed, district)
+        assert [f.id for f in farmermod.unlisted(session)] == [person.id]
+        assert session.scalar(select(FormDraft).where(FormDraft.phone == NEW_PHONE)) is None
+        assert session.scalar(select(func.count()).select_from(OutboundMessage)
+                              .where(OutboundMessage.farmer_id == person.id)) == 1
+    return check
+
+
+def household_speaks(lang: str):
+    """Setup: the three profiles of ``HOUSEHOLD`` speak ``lang``."""
+    def setup(session, world):
+        for f in farmermod.profiles(session, HOUSEHOLD):
+            f.language = lang
+        session.commit()
+    return setup
+
+
+def shows_codes(*people: str):
+    """The last screen shows each of ``people`` (world keys) with their member code in brackets."""
+    def check(session, world, bodies):
+        for who in people:
+            person = session.get(farmermod.Farmer, world[who])
+            assert f"{person.name} ({person.code})" in bodies[-1], bodies[-1]
+    return check
+
+
+def shows_code(who: str, key: str, lang: str):
+    """The last screen shows ``key`` (in ``lang``) with the member code of ``who`` (a world key)."""
+    def check(session, world, bodies):
+        assert _t(key, lang, code=str(world[who])) in bodies[-1], bodies[-1]
+    return check
+
+
+def receipt_named(who: str, first_name: str | None, lang: str):
+    """The one SMS queued for ``who`` (a world key) starts with ``first_name: `` (None: no name)."""
+    def check(session, world, bodies):
+        [row] = session.scalars(select(OutboundMessage).where(OutboundMessage.farmer_id == world[who])).all()
+        prefix = _t("push.for_names", lang, names=first_name or "", text="")
+        assert row.text.startswith(prefix) is (first_name is not None), row.text
+        assert row.language == lang
+    return check
+
+
+def invalid_input_cases() -> list:
+    rows = []
+    land_words = {"tg": "1,5 га", "ru": "1,5 гектара", "uz": "1.5 gektar", "en": "1.5 ha"}
+    for lang in ("tg", "ru", "uz", "en"):
+        rows += [
+            Case(f"{lang}: a 67-character name is refused with the limit, the question kept",
+                 path(*in_language(lang), "6", LONG_NAME),
+                 notice("ussd.reg.name", lang=lang, note="ussd.notice.name_long")),
+            Case(f"{lang}: a name without letters is refused with the reason", path(*in_language(lang), "6", "12"),
+                 notice("ussd.reg.name", lang=lang, note="ussd.notice.name_short")),
+            Case(f"{lang}: nothing typed for the name: said so, the question kept", path(*in_language(lang), "6", ""),
+                 notice("ussd.reg.name", lang=lang, note="ussd.notice.empty")),
+            Case(f"{lang}: land refused with the reason, the question kept", path(*reg_in(lang), "many"),
+                 notice("ussd.reg.land", lang=lang, note="ussd.notice.land")),
+            Case(f"{lang}: land over 500 ha refused with the reason", path(*reg_in(lang), "600"),
+                 notice("ussd.reg.land", lang=lang, note="ussd.notice.land")),
+            Case(f"{lang}: land with its unit word: 1.5 ga", path(*reg_in(lang), "1.5 ga"),
+                 con("ussd.reg.save", lang=lang), draft(land_m2=15000)),
+            Case(f"{lang}: land with the unit in {lang}: {land_words[lang]}", path(*reg_in(lang), land_words[lang]),
+                 con("ussd.reg.save", lang=lang), draft(land_m2=15000)),
+            Case(f"{lang}: land in sotka", path(*reg_in(lang), "50 sotka"),
+                 con("ussd.reg.save", lang=lang), draft(land_m2=5000)),
+            Case(f"{lang}: an invalid topic keeps the crop's topic question",
+                 path("4", "1", "1", "x", phone=SOLO_PHONE),
+                 notice("advice.ussd.topics.sowing", lang=lang,
+                        words=(_t("advice.ussd.topic", lang, crop="").lstrip(": "),)),
+                 world=True, setup=speaks(lang)),
+            Case(f"{lang}: an invalid pick on a tip keeps the tip", path("4", "1", "1", "1", "x", phone=SOLO_PHONE),
+                 lambda body, lang=lang: body.startswith("CON " + _t("ussd.notice.invalid", lang) + "\n")
+                 and len(body.split("\n")) >= 3 and body.split("\n")[1][:1] not in "0123456789",
+                 world=True, setup=speaks(lang)),
+            Case(f"{lang}: an invalid pick on the crop list keeps its question",
+                 path("4", "1", "x", phone=SOLO_PHONE), notice("advice.ussd.crop", lang=lang, words=("\n1 ",)),
+                 world=True, setup=speaks(lang)),
+            Case(f"{lang}: an empty reply to the first screen, then 1 (AT text *1) is taken",
+                 [hop("", phone=SOLO_PHONE), hop("", phone=SOLO_PHONE), hop("*1", phone=SOLO_PHONE)],
+                 lambda body, lang=lang: body.startswith("CON ") and _t("ussd.notice.invalid", lang) not in body
+                 and _t("ussd.notice.empty", lang) not in body and _t("ussd.main.prices", lang) not in body,
+                 world=True, setup=speaks(lang)),
+            Case(f"{lang}: a pledge quantity refused with the reason, the question kept",
+                 path("4", "3", "3", "a lot", phone=SOLO_PHONE),
+                 notice("sales.ussd.qty", lang=lang, note="sales.ussd.bad_qty"), world=True, setup=speaks(lang)),
+        ]
+    for lang in ("tg", "ru", "uz", "en"):
+        rows += [
+            Case(f"{lang}: my village is not listed: typed, registered, kept for staff review",
+                 path(*in_language(lang), *REG[:4], Seek("ussd.reg.village_other", lang=lang), "Қишлоқи Нав",
+                      *REG[5:], "1"),
+                 end(lang=lang, words=(_t("ussd.reg.done", lang, code="")[:10],)),
+                 unlisted_village("Зарина Раҳимова", "Қишлоқи Нав", "kulob")),
+            Case(f"{lang}: the typed village is shown on the confirmation",
+                 path(*in_language(lang), *REG[:4], Seek("ussd.reg.village_other", lang=lang), "Ёвон-2", *REG[5:]),
+                 con("ussd.reg.save", lang=lang, words=("Ёвон-2",)), draft(village=None, unlisted_village="Ёвон-2")),
+            Case(f"{lang}: a village name without letters is refused with the reason",
+                 path(*in_language(lang), *REG[:4], Seek("ussd.reg.village_other", lang=lang), "7"),
+                 notice("ussd.reg.village_name", lang=lang, note="ussd.notice.village")),
+            Case(f"{lang}: the village list's first page has no 'Other village' line (pages as before)",
+                 path(*in_language(lang), *REG[:4]),
+                 lambda body, lang=lang: body.startswith("CON ") and _t("ussd.reg.village", lang) in body
+                 and _t("ussd.reg.village_other", lang) not in body and "1 " in body),
+            Case(f"{lang}: after resuming a dropped registration, 0 goes to the previous field",
+                 [path(*in_language(lang), "6", "Зарина", "1"),
+                  path(*in_language(lang), "6", Seek("ussd.reg.continue", lang=lang), "0", session="ATUid_second")],
+                 con("ussd.reg.gender", lang=lang)),
+        ]
+    for lang in ("tg", "ru", "uz", "en"):
+        rows += [
+            Case(f"{lang}: who is calling shows each person's member code", path("98", phone=HOUSEHOLD),
+                 con("ussd.who.title", lang=lang), every(shows_codes("said"), shown(0, lambda body: True),
+                                                         lambda s_, w, b: shows_codes("malika")(s_, w, b[:1])),
+                 world=True,
+                 setup=household_speaks(lang)),
+            Case(f"{lang}: My account shows the member code of the person speaking",
+                 path(Seek("Саид Раҳимов"), "5", phone=HOUSEHOLD), con(lang=lang),
+                 shows_code("said", "ussd.account.code", lang),
+                 world=True, setup=household_speaks(lang)),
+            Case(f"{lang}: a receipt on the shared phone names the person it is for",
+                 path(Seek("Гулбаҳор Абдураҳмонова-Сафарова"), "1", "1", "1", phone=HOUSEHOLD),
+                 end("ussd.join.sent", lang=lang),
+                 receipt_named("long_name", "Гулбаҳор", lang), world=True, setup=household_speaks(lang)),
+        ]
+    rows.append(Case("a phone with one profile: its receipt names no one", path("1", "1", "1", phone=SOLO_PHONE),
+                     end("ussd.join.sent"), receipt_named("solo", None, "tg"), world=True))
+    rows.append(Case("after resuming at the land, 0 twice goes to the crops then the village",
+                     [path(*REG[:-1]), path("6", Pick("ussd.reg.continue"), "0", "0", session="ATUid_second")],
+                     con("ussd.reg.village", words=("1 Даҳана",))))
+    rows.append(Case("an empty reply then 1 on a phone without a profile opens My group",
+                     [hop(""), hop(""), hop("*1")], con("ussd.group.need_register")))
+    return rows
+
+
 def sowed_tomato(lang: str, days_ago: int = 3, stop: bool = False):
     """Zarina (``SOLO_PHONE``) speaks ``lang`` and reported sowing tomato ``days_ago`` days ago
     (``stop``: then stopped its tips): the nursery tip went out; the next ones are frost_check
@@ -460,6 +653,8 @@ def alerts_of_solo(expected: list):
     return check
 
 
+INVALID_INPUT_CASES = invalid_input_cases()
+
 CASES = [
     # -- first hop ----------------------------------------------------------------
     Case("empty first hop shows the main menu; Register is 6 on its next page", [hop(""), hop("98")], MAIN_NEW_2,
@@ -489,12 +684,13 @@ CASES = [
     Case("a woman registers: gender, village, crops and land as chosen", path(*REG, "1"),
          end(words=("Рамзи аъзо",)), registered("Зарина Раҳимова", "female")),
     Case("empty segment re-shows the same screen", [hop(""), hop("6"), hop("6*"), hop("6**")],
-         notice("ussd.reg.name")),
+         notice("ussd.reg.name", note="ussd.notice.empty")),
     Case("input after empty segments goes to the screen shown", [hop(""), hop("6"), hop("6*"), hop("6**Зарина")],
          con("ussd.reg.gender"), draft(name="Зарина")),
     Case("letters on the main menu", [hop(""), hop("abc")], MAIN_NEW_INVALID),
     Case("letters in a numeric field", path("6", "Зарина", "x"), notice("ussd.reg.gender")),
-    Case("letters as land size", path(*REG[:-1], "abc"), notice("ussd.reg.land")),
+    Case("letters as land size: the reason, the question kept", path(*REG[:-1], "abc"),
+         notice("ussd.reg.land", note="ussd.notice.land")),
     Case("# as input", path("6", "Зарина", "#"), notice("ussd.reg.gender")),
     Case("option number out of range", path("7"), MAIN_NEW_INVALID),
     Case("no crop picked: Done refused", path(*REG[:5], "4"), con("ussd.notice.pick_crop", "ussd.reg.crops_done")),
@@ -562,7 +758,7 @@ CASES = [
          joined("active", ec_notices=False), world=True),
     Case("unknown group code", [path("1", Pick("ussd.join.by_code"), "XX99", phone=SOLO_PHONE)], con("ussd.notice.pg_unknown", "ussd.join.code"),
          world=True),
-    Case("pending request shows its status", path(Pick("Саид Раҳимов"), "1", phone=HOUSEHOLD),
+    Case("pending request shows its status", path(Seek("Саид Раҳимов"), "1", phone=HOUSEHOLD),
          con(words=("DAH01", "интизори тасдиқ")), world=True),
     Case("EC names and roles", path("1", "1", "1", phone=HOUSEHOLD),
          con("ussd.ec.title", words=("Раис: Раҳим Назаров",)), world=True),
@@ -641,6 +837,7 @@ CASES = [
          setup=solo_speaks("ru", alert_of_solo("onion", "above", 250), alert_of_solo("tomato", "below", 100))),
     Case("price SMS is not offered to a phone without a profile", path("5", "98", "4"),
          lambda b: _t("push.ussd.price_sms") not in b),
+    *INVALID_INPUT_CASES,
 ]
 
 
@@ -745,7 +942,8 @@ LIMIT_CASES = [
     Case("a text over 4,000 characters ends at once, nothing replayed", [hop("1*" * 2000 + "1")], TOO_LONG,
          nothing_stored),
     Case("a text of 4,000 characters is answered (a name that long is refused)",
-         [hop(""), hop("6"), hop("6*" + "Ж" * 3998)], notice("ussd.reg.name"), hops_stored(3)),
+         [hop(""), hop("6"), hop("6*" + "Ж" * 3998)], notice("ussd.reg.name", note="ussd.notice.name_long"),
+         hops_stored(3)),
     Case("a dial-through of 21 steps ends at once, nothing replayed", [hop("*".join(["00"] * 21))], TOO_LONG,
          nothing_stored),
     Case("a dial-through of 20 steps is replayed", [hop("*".join(["00"] * 20))], MAIN_NEW, hops_stored(1)),
