@@ -245,7 +245,7 @@ class YieldArea(Screen):
         if rest or not 0 < m2 <= yield_report.MAX_LAND_HA * 10_000:
             return stay("yields.ussd.bad_area")
         if Fraction(data["grams"], 1000) / Fraction(m2, 10_000) > yield_report.MAX_YIELD_KG_PER_HA:
-            return stay("yields.too_high")
+            return stay("yields.ussd.too_high")
         return push("yield_confirm", crop=data["crop"], grams=data["grams"], m2=m2)
 
 

@@ -438,7 +438,7 @@ def _tell_stopped(ctx: Context) -> None:
         .where(OutboundMessage.phone == ctx.phone, OutboundMessage.kind == "stop_confirm",
                InboundMessage.command != "stop", OutboundMessage.created_at >= since).limit(1))
     if told is None:
-        ctx.reply("sms.stopped", kind="stop_confirm")
+        ctx.reply("sms.stopped", kind="stop_confirm", named=False)  # about the phone, not one person
 
 
 # ---------------------------------------------------------------- commands

@@ -242,7 +242,7 @@ CASES = [
          no_yield, world=True, setup=speaks("en")),
     Case("an impossible yield says why and asks again",
          path(*MENU, YIELD, Pick("Помидор"), "900 т", "1 сотка", phone=SOLO_PHONE),
-         lambda b: b.startswith("CON " + _t("yields.too_high")), no_yield, world=True),
+         lambda b: b.startswith("CON " + _t("yields.ussd.too_high")), no_yield, world=True),
     Case("no at the harvest confirmation goes back, nothing recorded",
          path(*MENU, YIELD, Pick("Помидор"), "2 т", "0,5", Pick("ussd.no"), phone=SOLO_PHONE),
          con("yields.ussd.area"), no_yield, world=True),

@@ -7,7 +7,7 @@ the district it was typed under (``unlisted_district_id``) for staff to review
 farmer. Downgrade drops the columns (the typed names are lost).
 
 Revision ID: a9b3c0de0007
-Revises: d4f6a8c20004
+Revises: c5d6e7f80009
 Create Date: 2026-12-04 09:00:00
 
 """
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "a9b3c0de0007"
-down_revision: Union[str, Sequence[str], None] = "d4f6a8c20004"
+down_revision: Union[str, Sequence[str], None] = "c5d6e7f80009"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
