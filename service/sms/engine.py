@@ -38,6 +38,7 @@ import templates_sms
 from service.db import utcnow
 from service.errors import Refusal
 from service.logs import mask_phone
+from service.messaging import language as phone_language
 from service.messaging.encoding import normalise
 from service.messaging.message import InboundMessage, OutboundMessage, queue_sms
 from service.reference.names import LANGUAGES
@@ -273,7 +274,8 @@ def _store_failure(session: Session, keywords: Keywords, settings: Settings, fie
         return "duplicate"
     found = keywords.profiles(session, row.phone)
     main = found[0] if found else None
-    lang = main.language if main else settings.default_language
+    lang = main.language if main else phone_language.for_unknown_phone(session, row.phone, row.text,
+                                                                       settings.default_language)
     queue_sms(session, row.phone, templates_sms.text("err.generic", lang, ussd=settings.ussd_service_code), farmer_id=main.id if main else None,
               language=lang, in_reply_to=row.id)
     session.commit()
@@ -349,8 +351,9 @@ def _carry_out(session: Session, keywords: Keywords, settings: Settings, row: In
         acting = chosen or acting
     if acting is not None:
         lang = acting.language
-    else:
-        lang = language_of(parsed.languages, settings.default_language) or settings.default_language
+    else:  # picked, else told by the text, else ... (service.messaging.language)
+        lang = phone_language.for_unknown_phone(session, row.phone, row.text, settings.default_language,
+                                                parsed.languages)
     ctx = Context(session, settings, row, parsed, acting, lang)
     row.command = parsed.command or ("empty" if not row.text.strip() else "unknown")
 
