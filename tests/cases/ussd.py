@@ -117,7 +117,8 @@ class Pick:
 
     def resolve(self, body: str, lang: str = "tg") -> str:
         label = _t(self.label, lang) if templates_sms.has(self.label) else self.label
-        return next(line.split(" ", 1)[0] for line in body.split("\n") if line.endswith(" " + label))
+        lines = body.removeprefix("CON ").removeprefix("END ").split("\n")
+        return next(line.split(" ", 1)[0] for line in lines if line.endswith(" " + label))
 
 
 @dataclass(frozen=True)
