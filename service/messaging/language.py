@@ -136,8 +136,9 @@ def script(text: str) -> str | None:
 
 
 def scores(text: str, told: tuple[str, ...] = ()) -> dict[str, int]:
-    """Each language's score for ``text`` (module docstring), ``told`` adding one to each language
-    a keyword of several words told (``НОВАЯ ЦЕНА``)."""
+    """Each language's score for ``text`` (module docstring): ``{lang: points}`` for tg, ru, uz, en.
+    ``told``: the languages the message's leading keyword tells (one more point each; it may be
+    of several words, ``НОВАЯ ЦЕНА``). Looks at the first :data:`MAX_TEXT_CHARS` characters."""
     found = clues()
     text = unicodedata.normalize("NFC", text[:MAX_TEXT_CHARS]).casefold().replace("ʻ", "'").replace("‘", "'") \
         .replace("’", "'").replace("`", "'")
