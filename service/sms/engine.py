@@ -12,7 +12,9 @@ Message shape: ``[member code] KEYWORD [arguments]``. Keywords and their
 aliases in every language live in ``templates_sms/keywords.toml``; matching
 ignores case and punctuation and folds the Tajik letters (``service.reference.names.fold``).
 Commands act for the phone's main profile unless the message starts with the
-member code of another profile on the same phone (``1207 JOIN VOS03``).
+member code of another profile on the same phone (``1207 JOIN VOS03``). Replies are in the acting
+profile's language; a phone without a profile gets the one it picked, else the one its text
+tells (``service.messaging.language.for_unknown_phone``).
 
 The engine knows no feature: each feature hands the composition root its
 :class:`Command` list (``service/<feature>/sms.py``), which builds one
