@@ -42,13 +42,18 @@ def _main_menu(client, session_id: str) -> dict[str, str]:
 
 def test_main_menu_numbers_are_the_same_before_and_after_registering(client, session):
     before = _main_menu(client, "M1")
+    first = _hop(client, "M0", "")
     register(session, phone=PHONE, name="Gulnora", gender="female", village_id=None, crop_ids=["onion"],
              land_m2=1000, language="tg")
     session.commit()
     after = _main_menu(client, "M2")
-    assert set(before) == set(after) == {"1", "2", "3", "4", "5", "6"}
-    assert {n: t for n, t in before.items() if n != "6"} == {n: t for n, t in after.items() if n != "6"}
+    assert set(after) == {"1", "2", "3", "4", "5", "6"}
+    assert set(before) == set(after) | {"7"}  # 7 Language, for a caller without a profile only
+    assert {n: t for n, t in before.items() if n not in "67"} == {n: t for n, t in after.items() if n != "6"}
     assert before["6"] != after["6"]  # "Register" before, "Add a person" after: the same slot
+    # without a profile, Register and Language come first (keeping their numbers)
+    assert re.match(r"CON 6 .+\n7 .+\n1 ", first)
+    assert _hop(client, "M6", "").startswith("CON 1 ")
     # a number picks its item from the first page too: 5 is My account
     assert _hop(client, "M3", "5") == _hop(client, "M4", "98*5")
 
@@ -56,7 +61,7 @@ def test_main_menu_numbers_are_the_same_before_and_after_registering(client, ses
 def test_entries_come_from_the_features_in_their_order():
     app = features.build_ussd()
     assert [e.key for e in app.menus["main"]] == ["group", "prices", "orders", "advice", "account", "register",
-                                                  "committee"]
+                                                  "committee", "language"]
     assert [e.key for e in app.menus["account"]] == ["language", "stop", "crops", "price_sms"]
     assert [e.key for e in app.menus["committee"]] == ["requests", "current", "last", "round"]
     assert [e.key for e in app.menus["advice"]] == ["tips", "ask", "sell", "yield"]

@@ -21,6 +21,7 @@ from service.prices.market import Market, MarketPrice, set_price
 from service.groups.membership import Membership
 from service.messaging.message import InboundMessage, OutboundMessage
 from service.messaging.optout import Suppression
+from service.messaging.language import PhoneLanguage
 from service.groups.producer_group import ProducerGroup
 from service.ussd.session import FormDraft
 import farmer_text
@@ -80,6 +81,7 @@ def snapshot(session) -> dict[str, set]:
                     tuple(f.crop_ids)) for f in session.scalars(select(Farmer))},
         "membership": {(m.id, m.farmer_id, m.pg_id, m.role, m.status) for m in session.scalars(select(Membership))},
         "suppression": set(session.scalars(select(Suppression.phone))),
+        "phone_language": set(session.execute(select(PhoneLanguage.phone, PhoneLanguage.language)).tuples()),
         "price": {(p.crop_id, p.market_id, p.observed_on, p.price_diram, p.source)
                   for p in session.scalars(select(MarketPrice))},
     }
@@ -175,6 +177,9 @@ def test_inbound(case: Case, client, session):
     if case.suppressed is not None:
         assert after["suppression"] == set(case.suppressed)
         changed.add("suppression")
+    if case.picked is not None:
+        assert after["phone_language"] == set(case.picked.items())
+        changed.add("phone_language")
     today = utcnow().astimezone(TZ).date()
     for (crop, code), (diram, source) in case.prices.items():
         market = session.scalar(select(Market).where(Market.code == code))

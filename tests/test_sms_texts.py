@@ -112,7 +112,8 @@ def test_parse(text, code, command, args):
 
 def test_keyword_language():
     assert parse("ЦЕНА лук").languages == ("ru",)
-    assert parse("СТОП").languages == ("tg", "ru")
+    assert parse("СТОП").languages == ("ru",)
+    assert parse("РЕГ").languages == ("tg", "ru")
     assert parse("PRICE onion").languages == ()
     assert sms_commands.language_of(("tg", "ru"), "tg") == "tg"
     assert sms_commands.language_of(("tg", "ru"), "uz") == "tg"

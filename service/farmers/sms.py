@@ -3,7 +3,7 @@
 | Command | Arguments | Effect |
 |---|---|---|
 | ``REG`` | ``<name> <F/M> <village> [crops] [ha]`` | new farmer profile on the phone (see :func:`parse_registration`) |
-| ``LANG`` | ``<tg/ru/uz/en or a language name>`` | the profile's language |
+| ``LANG`` | ``<tg/ru/uz/en or a language name>`` | the profile's language (before registering: the phone's, which REG takes) |
 | ``STOP`` / ``START`` | | phone on / off the suppression list (``service.messaging.optout``) |
 """
 from __future__ import annotations
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from service.errors import Refusal
 from service.farmers import models as farmers
+from service.messaging import language as phone_language
 from service.messaging import optout
 from service.reference.crops import find_crop
 from service.reference.geography import Village, find_district, villages_of
@@ -38,7 +39,10 @@ def _lang(ctx: Context, args: list[str]) -> None:
     if lang is None:
         raise Refusal("sms.lang.usage")
     ctx.lang = lang
-    farmers.set_language(ctx.session, ctx.registered(), lang)
+    if ctx.acting is None:  # not registered yet: the phone's language, which a registration takes
+        phone_language.remember(ctx.session, ctx.phone, lang)
+    else:
+        farmers.set_language(ctx.session, ctx.acting, lang)
     ctx.reply("sms.lang.done")
 
 
@@ -145,12 +149,15 @@ def find_village(session: Session, words: list[str], lang: str) -> Village:
 
 
 def _reg(ctx: Context, args: list[str]) -> None:
-    """New profile on the phone, in the language its keyword and gender word tell together,
-    else the language of the phone's main profile, else DEFAULT_LANGUAGE."""
+    """New profile on the phone, in the language the phone picked before registering (``LANG``,
+    USSD), else the one its keyword and gender word tell together, else the language of the
+    phone's main profile, else the reply language (``service.messaging.language``)."""
     default = ctx.settings.default_language
     at = _gender_word(args)
     gender_langs = vocabulary().genders[word_key(args[at])].languages if at is not None else ()
     told = language_of(languages_of_all(ctx.parsed.languages, gender_langs), default)
+    if ctx.acting is None and phone_language.remembered(ctx.session, ctx.phone):
+        told = None  # picked beats told; ctx.lang is the picked language
     if ctx.acting is None and told:
         ctx.lang = told
     reg = parse_registration(ctx.session, args, ctx.lang)

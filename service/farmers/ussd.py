@@ -9,6 +9,8 @@ Menu (screen names in brackets)::
                                        [reg_land] [reg_confirm]
     [need_register] any entry that needs a profile, for a caller without one
     My account: "Language" -> [language]; "Stop messages" / "Restart messages"
+    main menu of a caller without a profile: "6 Register" and "7 Language" first -> [language]
+    (the pick is remembered for the phone: ``service.messaging.language``)
 
 The half-filled registration form is kept in the dialogue state and mirrored in a
 :class:`~service.ussd.session.FormDraft` of kind :data:`FORM`, so a dropped session resumes it.
@@ -21,6 +23,7 @@ import templates_sms
 from service.errors import Refusal
 from service.farmers import models as farmermod
 from service.farmers.models import Farmer
+from service.messaging import language as phone_language
 from service.messaging import optout
 from service.reference import crops as cropmod
 from service.reference import geography
@@ -321,6 +324,8 @@ class Language(Screen):
         d.state["lang"] = value
         if d.farmer is not None:
             farmermod.set_language(d.db, d.farmer, value)
+        else:  # not registered (yet): the phone's language, the next dial's and a registration's
+            phone_language.remember(d.db, d.phone, value)
         return back("ussd.notice.lang_set")
 
 
@@ -357,11 +362,18 @@ def _language_label(d: Dialogue) -> str:
     return d.t("ussd.account.language", name=d.t("lang_name"))
 
 
+def _unregistered(d: Dialogue) -> bool:
+    return d.farmer is None
+
+
 #: main menu: the sixth line registers a person ("Register" before the phone has a profile,
-#: "Add a person" after), so every number means the same before and after registering
+#: "Add a person" after), so every number means the same before and after registering; a caller
+#: without a profile sees it first, with "7 Language" (in all four languages) under it
 ENTRIES = (
     MenuEntry("main", "register", 60, lambda d: d.t("ussd.main.register" if d.farmer is None else "ussd.main.add_person"),
-              start_register),
+              start_register, lead=_unregistered),
+    MenuEntry("main", "language", 70, "ussd.main.language", lambda d: push("language"), shown=_unregistered,
+              lead=_unregistered),
     MenuEntry("main", "account", 50, "ussd.main.account", lambda d: push("account")),
     MenuEntry("account", "language", 10, _language_label, lambda d: push("language")),
     MenuEntry("account", "stop", 20, lambda d: d.t("ussd.account.restart" if _stopped(d) else "ussd.account.stop"),

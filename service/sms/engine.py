@@ -12,7 +12,9 @@ Message shape: ``[member code] KEYWORD [arguments]``. Keywords and their
 aliases in every language live in ``templates_sms/keywords.toml``; matching
 ignores case and punctuation and folds the Tajik letters (``service.reference.names.fold``).
 Commands act for the phone's main profile unless the message starts with the
-member code of another profile on the same phone (``1207 JOIN VOS03``).
+member code of another profile on the same phone (``1207 JOIN VOS03``). Replies are in the acting
+profile's language; a phone without a profile gets the one it picked, else the one its text
+tells (``service.messaging.language.for_unknown_phone``).
 
 The engine knows no feature: each feature hands the composition root its
 :class:`Command` list (``service/<feature>/sms.py``), which builds one
@@ -51,6 +53,7 @@ import templates_sms
 from service.db import utcnow
 from service.errors import Refusal
 from service.logs import mask_phone
+from service.messaging import language as phone_language
 from service.messaging.encoding import normalise
 from service.messaging.message import InboundMessage, OutboundMessage, queue_sms
 from service.messaging.optout import Suppression
@@ -288,7 +291,8 @@ def _store_failure(session: Session, keywords: Keywords, settings: Settings, fie
         return "duplicate"
     found = keywords.profiles(session, row.phone)
     main = found[0] if found else None
-    lang = main.language if main else settings.default_language
+    lang = main.language if main else phone_language.for_unknown_phone(session, row.phone, row.text,
+                                                                       settings.default_language)
     queue_sms(session, row.phone, templates_sms.text("err.generic", lang, ussd=settings.ussd_service_code), farmer_id=main.id if main else None,
               language=lang, in_reply_to=row.id, named=False)
     session.commit()
@@ -376,8 +380,9 @@ def _carry_out(session: Session, keywords: Keywords, settings: Settings, row: In
         acting = chosen or acting
     if acting is not None:
         lang = acting.language
-    else:
-        lang = language_of(parsed.languages, settings.default_language) or settings.default_language
+    else:  # picked, else told by the text, else ... (service.messaging.language)
+        lang = phone_language.for_unknown_phone(session, row.phone, row.text, settings.default_language,
+                                                parsed.languages)
     ctx = Context(session, settings, row, parsed, acting, lang)
     row.command = parsed.command or ("empty" if not row.text.strip() else "unknown")
 

@@ -45,6 +45,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 import templates_sms
 from service.errors import Refusal
+from service.messaging import language as phone_language
 from service.messaging.encoding import fits_ussd, normalise
 from service.messaging.message import queue_sms
 from service.reference.names import LANGUAGES
@@ -103,6 +104,8 @@ class Option:
 
     label: str | Part
     value: object = None
+    #: the number shown for it in a ``fixed`` list (None: its place in the list)
+    number: int | None = None
 
 
 @dataclass
@@ -211,7 +214,7 @@ def layout(view: View, *, lang: str, start: int = 0, notice: str = "", root: boo
         shown = []
         for opt in options:
             shown.append(opt.value)
-            number = start + len(shown) if view.fixed else len(shown)
+            number = opt.number if opt.number is not None else start + len(shown) if view.fixed else len(shown)
             lines.append(f"{number} {_show(opt.label, cut)}")
         if not view.end:
             hints = {"back": not root, "home": not root, "more": start + count < total, "prev": start > 0}
@@ -289,9 +292,10 @@ class Dialogue:
     @classmethod
     def start(cls, session: Session, phone: str, *, ussd: Ussd, settings: Settings) -> "Dialogue":
         """A new dialogue for ``phone`` (E.164): who-is-calling (screen ``who``) when the phone
-        has several profiles, else the main menu in the profile's or the default language."""
+        has several profiles, else the main menu in the profile's language, else the one the
+        phone picked before registering (``service.messaging.language``), else the default."""
         found = ussd.directory.profiles(session, phone)
-        lang = found[0].language if found else settings.default_language
+        lang = found[0].language if found else phone_language.remembered(session, phone) or settings.default_language
         state = {"lang": lang if lang in LANGUAGES else "tg", "form": {},
                  "farmer": found[0].id if len(found) == 1 else None,
                  "root": "who" if len(found) > 1 else "main"}
@@ -421,8 +425,9 @@ class Dialogue:
                       keep=frame["keep"] if same else 0)
         if page.start != frame["start"]:  # the list shrank since: start over
             frame["starts"] = []
+        by_number = sorted(enumerate(view.items, 1), key=lambda io: io[1].number or io[0])
         frame.update(start=page.start, count=page.count, keep=page.natural, total=len(view.items), shown=page.shown,
-                     fixed=[o.value for o in view.items] if view.fixed else None)
+                     fixed=[o.value for _, o in by_number] if view.fixed else None)
         return page.body
 
 
@@ -472,7 +477,9 @@ class MenuEntry:
     menu is shown to every caller, so a number means the same before and after registering);
     ``label``: a template key, or a function of the dialogue giving the text; ``open``: what
     picking it does; ``shown``: whether this caller sees it (only entries after every
-    always-shown one may be hidden, so no number shifts).
+    always-shown one may be hidden, so no number shifts); ``lead``: whether it comes first for
+    this caller, keeping its number (a caller without a profile sees "6 Register" and "7 Language"
+    on the first page of the main menu, above "1 My group").
     """
 
     menu: str
@@ -481,6 +488,7 @@ class MenuEntry:
     label: str | Callable[["Dialogue"], str]
     open: Callable[["Dialogue"], Step]
     shown: Callable[["Dialogue"], bool] | None = None
+    lead: Callable[["Dialogue"], bool] | None = None
 
     def text(self, d: "Dialogue") -> str:
         """The label for this caller, in their language."""
@@ -505,7 +513,9 @@ class MenuScreen(Screen):
 
     def view(self, d, data):
         head = d.ussd.heads[self.name](d) if self.name in d.ussd.heads else []
-        return View(head=head, items=[Option(e.text(d), e.key) for e in d.ussd.entries(self.name, d)], fixed=True)
+        numbered = list(enumerate(d.ussd.entries(self.name, d), 1))
+        numbered.sort(key=lambda ne: not (ne[1].lead is not None and ne[1].lead(d)))  # leads first, numbers kept
+        return View(head=head, items=[Option(e.text(d), e.key, number=n) for n, e in numbered], fixed=True)
 
     def choose(self, d, data, value):
         entry = next((e for e in d.ussd.entries(self.name, d) if e.key == value), None)
@@ -632,17 +642,20 @@ def too_long(lang: str, service_code: str = templates_sms.DEFAULT_USSD_CODE) -> 
 
 
 def _language(session: Session, phone: str, row: UssdSession | None, ussd: Ussd, default_language: str) -> str:
-    """The caller's language: the session's, else the phone's main profile's, else the default."""
+    """The caller's language: the session's, else the phone's main profile's, else the one it
+    picked before registering, else the default."""
     lang = (row.state or {}).get("lang") if row is not None else None
     if not lang:
         found = ussd.directory.profiles(session, phone) if phone else []
-        lang = found[0].language if found else default_language
+        lang = found[0].language if found else (phone_language.remembered(session, phone) if phone else None)
+        lang = lang or default_language
     return lang if lang in LANGUAGES else default_language
 
 
 def caller_language(session: Session, session_id: str, phone: str, *, ussd: Ussd, default_language: str) -> str:
     """The language to answer a caller in (tg/ru/uz/en): the USSD session's (``session_id``),
-    else the main profile's of ``phone`` (E.164, or "" when unknown), else ``default_language``.
+    else the main profile's of ``phone`` (E.164, or "" when unknown), else the language the phone
+    picked before registering, else ``default_language``.
     Never raises: when the database cannot be read, ``default_language``."""
     try:
         row = session.get(UssdSession, session_id) if session_id else None

@@ -22,6 +22,7 @@ import templates_sms
 from service.farmers import models as farmermod
 from service.prices import alerts, market
 from service.groups import membership
+from service.messaging import language as phone_language
 from service.messaging import optout
 from service.reference.geography import Village, villages_of
 from service.db import utcnow
@@ -119,7 +120,8 @@ class Pick:
 
     def resolve(self, body: str, lang: str = "tg") -> str:
         label = _t(self.label, lang) if templates_sms.has(self.label) else self.label
-        return next(line.split(" ", 1)[0] for line in body.split("\n") if _labels(line, label))
+        lines = body.removeprefix("CON ").removeprefix("END ").split("\n")
+        return next(line.split(" ", 1)[0] for line in lines if _labels(line, label))
 
 
 def _labels(line: str, label: str) -> bool:
@@ -252,13 +254,14 @@ MAIN_KEYS = ("ussd.main.group", "ussd.main.prices", "ussd.main.orders", "ussd.ma
              "ussd.main.register")
 
 
-def menu_page(first: int, keys: tuple, *, lang: str = "tg", more: bool = False, prev: bool = False,
+def menu_page(first: int | tuple, keys: tuple, *, lang: str = "tg", more: bool = False, prev: bool = False,
               note: str = "") -> Callable[[str], bool]:
     """Exactly the main-menu page listing the texts ``keys`` numbered from ``first`` (menus number
-    their items on across pages), with the ``98``/``99`` hints as given and the notice ``note``
-    (a template key) above."""
+    their items on across pages; a tuple gives each item's number), with the ``98``/``99`` hints
+    as given and the notice ``note`` (a template key) above."""
+    numbers = first if isinstance(first, tuple) else tuple(first + i for i in range(len(keys)))
     lines = [_t(note, lang)] if note else []
-    lines += [f"{first + i} {_t(k, lang)}" for i, k in enumerate(keys)]
+    lines += [f"{n} {_t(k, lang)}" for n, k in zip(numbers, keys)]
     nav = [_t(f"ussd.nav.{h}", lang) for h, on in (("more", more), ("prev", prev)) if on]
     expected = "CON " + "\n".join(lines + ([" ".join(nav)] if nav else []))
     check = lambda body: body == expected  # noqa: E731
@@ -266,12 +269,25 @@ def menu_page(first: int, keys: tuple, *, lang: str = "tg", more: bool = False, 
     return check
 
 
-#: an unregistered caller's first screen in Tajik: 1 My group, 2 Market prices, 3 Order inputs, 98 more
-MAIN_NEW = menu_page(1, MAIN_KEYS[:3], more=True)
-#: ... and its second page: 4 Advice, 5 My account, 6 Register, 99 previous
-MAIN_NEW_2 = menu_page(4, MAIN_KEYS[3:], prev=True)
-#: the first page again under the "invalid" notice
-MAIN_NEW_INVALID = menu_page(1, MAIN_KEYS[:3], more=True, note="ussd.notice.invalid")
+#: a caller without a profile sees Register (6) and Language (7) first, each keeping its number
+NEW_NUMBERS = (6, 7, 1, 2, 3, 4, 5)
+NEW_KEYS = ("ussd.main.register", "ussd.main.language", *MAIN_KEYS[:5])
+
+
+def new_menu_page(first: int, last: int, **kw) -> Callable[[str], bool]:
+    """Exactly the page of an unregistered caller's main menu showing its lines ``first`` to
+    ``last`` (counted from 0 in the order shown: 6 Register, 7 Language, 1 My group, ...)."""
+    return menu_page(NEW_NUMBERS[first:last + 1], NEW_KEYS[first:last + 1], **kw)
+
+
+#: an unregistered caller's first screen in Tajik: 6 Register, 7 Language, 1 My group, 98 more
+MAIN_NEW = new_menu_page(0, 2, more=True)
+#: ... and its second page: 2 Market prices, 3 Order inputs, 4 Advice, 98 more, 99 previous
+MAIN_NEW_2 = new_menu_page(3, 5, more=True, prev=True)
+#: ... and its third: 5 My account, 99 previous
+MAIN_NEW_3 = new_menu_page(6, 6, prev=True)
+#: the first page again under the "invalid" notice (which leaves room for Register and Language)
+MAIN_NEW_INVALID = new_menu_page(0, 1, more=True, note="ussd.notice.invalid")
 
 
 # ---------------------------------------------------------------------------
@@ -322,6 +338,37 @@ def registered(name: str, gender: str, *, land_m2: int = 5000, crops=("tomato",)
         receipts = session.scalars(select(OutboundMessage).where(OutboundMessage.farmer_id == person.id)).all()
         assert [(m.kind, m.phone) for m in receipts] == [("reply", phone)] * sms
         assert person.code in receipts[0].text
+    return check
+
+
+def first_screen(lang: str) -> Callable[[str], bool]:
+    """An unregistered caller's first screen in ``lang``: 6 Register and 7 Language first."""
+    register, language = _t("ussd.main.register", lang), _t("ussd.main.language", lang)
+    check = lambda body: body.startswith(f"CON 6 {register}\n7 {language}\n")  # noqa: E731
+    check.__doc__ = f"first screen in {lang}"
+    return check
+
+
+def phone_picked(lang: str, phone: str = NEW_PHONE):
+    """The phone's remembered language is ``lang``."""
+    def check(session, world, bodies):
+        assert phone_language.remembered(session, phone) == lang
+    return check
+
+
+def picked(lang: str, phone: str = NEW_PHONE):
+    """Setup: ``phone`` picked ``lang`` before (e.g. by SMS ``LANG``)."""
+    def setup(session, world):
+        phone_language.remember(session, phone, lang)
+        session.commit()
+    return setup
+
+
+def new_profile_speaks(lang: str):
+    def check(session, world, bodies):
+        assert [f.language for f in farmermod.profiles(session, NEW_PHONE)] == [lang]
+        receipt = session.scalars(select(OutboundMessage).where(OutboundMessage.phone == NEW_PHONE)).one()
+        assert receipt.language == lang
     return check
 
 
@@ -657,8 +704,8 @@ INVALID_INPUT_CASES = invalid_input_cases()
 
 CASES = [
     # -- first hop ----------------------------------------------------------------
-    Case("empty first hop shows the main menu; Register is 6 on its next page", [hop(""), hop("98")], MAIN_NEW_2,
-         every(shown(0, MAIN_NEW), hops_stored(2))),
+    Case("empty first hop shows the main menu: Register (6) and Language (7) first", [hop(""), hop("98"), hop("98*98")],
+         MAIN_NEW_3, every(shown(0, MAIN_NEW), shown(1, MAIN_NEW_2), hops_stored(3))),
     Case("service code as first hop", [hop("*384*7#")], MAIN_NEW, hops_stored(1)),
     Case("service code without # (cut off)", [hop("*384*7")], MAIN_NEW),
     Case("text field missing is an empty text",
@@ -692,12 +739,12 @@ CASES = [
     Case("letters as land size: the reason, the question kept", path(*REG[:-1], "abc"),
          notice("ussd.reg.land", note="ussd.notice.land")),
     Case("# as input", path("6", "Зарина", "#"), notice("ussd.reg.gender")),
-    Case("option number out of range", path("7"), MAIN_NEW_INVALID),
+    Case("option number out of range", path("8"), MAIN_NEW_INVALID),
     Case("no crop picked: Done refused", path(*REG[:5], "4"), con("ussd.notice.pick_crop", "ussd.reg.crops_done")),
     Case("half form is saved, not committed", [path(*REG)], con("ussd.reg.save", words=("Зарина Раҳимова", "Даҳана, 0,5 га")),
          form_saved_not_committed),
     Case("cancel on confirmation drops the form", [path(*REG, "2")],
-         menu_page(1, MAIN_KEYS[:3], more=True, note="ussd.notice.cancelled"),
+         new_menu_page(0, 1, more=True, note="ussd.notice.cancelled"),
          every(no_rows(FormDraft), no_rows(farmermod.Farmer))),  # and nothing registered
     # -- navigation ---------------------------------------------------------------
     Case("0 goes back one screen", path("6", "Зарина", "0"), con("ussd.reg.name")),
@@ -712,6 +759,8 @@ CASES = [
          con("ussd.reg.crops"), picked_village_from_page),
     Case("a main-menu number keeps its item on every page: 6 after 98 is Register", path("98", "6"),
          con("ussd.reg.name"), shown(-2, MAIN_NEW_2)),
+    Case("a main-menu number picks its item from any page: 5 on the first page is My account", path("5"),
+         con(words=("1 " + _t("ussd.account.language", name=_t("lang_name")),))),
     Case("a main-menu number picks its item from any page: 1 after 98 is My group", path("98", "1"),
          con("ussd.group.need_register"), shown(-2, MAIN_NEW_2)),
     # -- resuming a dropped form -----------------------------------------------
@@ -798,9 +847,23 @@ CASES = [
     Case("my crops: tips stopped, no next-tips line", path("5", "3", "1", phone=SOLO_PHONE),
          lambda body: body.startswith("CON ") and _t("push.ussd.next_tips", "tg") not in body,
          world=True, setup=sowed_tomato("tg", stop=True)),
-    Case("language change on an unregistered phone lasts the session", path("5", "1", "4", "00", "98"),
-         menu_page(6, MAIN_KEYS[5:], lang="en", prev=True),
-         shown(-2, menu_page(1, MAIN_KEYS[:5], lang="en", more=True))),
+    # -- the language of a phone without a profile (issue 9 item 1): picked on the first screen, it sticks
+    *[Case(f"unregistered: 7 Language on the first screen picks {lang}, the next dial is in it",
+           [path("7", str(i)), hop("", session="ATUid_second")], first_screen(lang),
+           every(shown(0, MAIN_NEW), shown(2, con("ussd.notice.lang_set", lang=lang)), phone_picked(lang)))
+      for i, lang in enumerate(("tg", "ru", "uz", "en"), 1)],
+    Case("unregistered: My account > Language > O'zbekcha (5*1*3) sticks for the next dial",
+         [hop("5*1*3"), hop("", session="ATUid_second")], first_screen("uz"), phone_picked("uz")),
+    Case("unregistered: the language picked before registering is the profile's (ru)",
+         [path("7", "2"), path(*REG, "1", session="ATUid_second")], end(lang="ru", words=("Код участника",)),
+         every(registered("Зарина Раҳимова", "female"), new_profile_speaks("ru"))),
+    Case("unregistered: a language changed while registering wins (uz picked, then en)",
+         [path("7", "3"), path("7", "4", *REG, "1", session="ATUid_second")], end(lang="en", words=("Member code",)),
+         every(registered("Зарина Раҳимова", "female"), new_profile_speaks("en"))),
+    Case("unregistered: a language picked by SMS (LANG ru) greets the first dial", [hop("")], first_screen("ru"),
+         setup=picked("ru")),
+    Case("registered: the profile's language beats the phone's pick", [hop("", phone=SOLO_PHONE)],
+         con(lang="tg", words=("1 " + _t("ussd.main.group"),)), world=True, setup=picked("en", SOLO_PHONE)),
     # -- My account, Price SMS: the weekly digest and price alerts (as PRICES ON/OFF and PRICEALERT)
     Case("price SMS: weekly prices and a new alert, no alert yet, in Tajik", path("5", "4", phone=SOLO_PHONE),
          lambda b: con("push.ussd.digest_on", "push.ussd.alert_new")(b)
