@@ -61,7 +61,7 @@ def test_main_menu_numbers_are_the_same_before_and_after_registering(client, ses
 def test_entries_come_from_the_features_in_their_order():
     app = features.build_ussd()
     assert [e.key for e in app.menus["main"]] == ["group", "prices", "orders", "advice", "account", "register",
-                                                  "committee", "language"]
+                                                  "language", "committee"]
     assert [e.key for e in app.menus["account"]] == ["language", "stop", "crops", "price_sms"]
     assert [e.key for e in app.menus["committee"]] == ["requests", "current", "last", "round"]
     assert [e.key for e in app.menus["advice"]] == ["tips", "ask", "sell", "yield"]

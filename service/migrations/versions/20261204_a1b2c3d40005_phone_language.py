@@ -6,7 +6,7 @@ phone takes it as the profile's language. Downgrade drops the table (the picks a
 phones are answered in the language their texts tell again).
 
 Revision ID: a1b2c3d40005
-Revises: d4f6a8c20004
+Revises: a9b3c0de0007
 Create Date: 2026-12-04 09:00:00
 
 """
@@ -18,7 +18,7 @@ from alembic import op
 import service.db
 
 revision: str = "a1b2c3d40005"
-down_revision: Union[str, Sequence[str], None] = "d4f6a8c20004"
+down_revision: Union[str, Sequence[str], None] = "a9b3c0de0007"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
