@@ -49,7 +49,7 @@ def test_opt_out_is_per_phone_and_visible_on_every_profile(session, village):
     assert optout.opt_out(session, a.phone, "keyword") is True
     assert optout.opt_out(session, a.phone, "keyword") is False
     assert a.opted_out and b.opted_out
-    assert session.scalars(select(farmers.Farmer).where(farmers.Farmer.opted_out)).all() == [a, b]
+    assert session.scalars(select(farmers.Farmer).where(farmers.Farmer.opted_out).order_by(farmers.Farmer.id)).all() == [a, b]
     assert optout.opt_in(session, a.phone) is True
     session.expire_all()
     assert not b.opted_out
