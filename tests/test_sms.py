@@ -325,11 +325,11 @@ def test_stopped_answer_at_most_once_a_day(client, session, hours, told_again):
 def test_help_pointer_again_after_the_quiet_period(client, session):
     """After the quiet period the guard starts afresh: the help, then the short pointer."""
     codes = build_world(session)
-    post(client, Post(at("q1", NEW, "Salom")), codes)
-    post(client, Post(at("q2", NEW, "Hello")), codes)
+    post(client, Post(at("q1", NEW, "Салом")), codes)
+    post(client, Post(at("q2", NEW, "Хуб")), codes)
     session.execute(update(OutboundMessage).values(created_at=utcnow() - dt.timedelta(minutes=11)))
     session.commit()
-    for msg_id, body in (("q3", "Salom"), ("q4", "Hello"), ("q5", "Hi")):
+    for msg_id, body in (("q3", "Салом"), ("q4", "Хуб"), ("q5", "Ҳа")):
         post(client, Post(at(msg_id, NEW, body)), codes)
     session.expire_all()
     keys = {templates_sms.text(k, "tg"): k for k in ("sms.help.new", "sms.help.again")}
@@ -340,16 +340,16 @@ def test_help_pointer_again_after_the_quiet_period(client, session):
 def test_no_help_while_the_pointer_is_recent(client, session):
     """The help aged out of the quiet period but the short pointer not: still nothing."""
     codes = build_world(session)
-    post(client, Post(at("q1", NEW, "Salom")), codes)
+    post(client, Post(at("q1", NEW, "Салом")), codes)
     session.execute(update(OutboundMessage).values(created_at=utcnow() - dt.timedelta(minutes=11)))
     session.commit()
-    post(client, Post(at("q2", NEW, "Hello")), codes)  # the help again: the first answer aged out
-    post(client, Post(at("q3", NEW, "Hi")), codes)     # the pointer
+    post(client, Post(at("q2", NEW, "Хуб")), codes)  # the help again: the first answer aged out
+    post(client, Post(at("q3", NEW, "Ҳа")), codes)     # the pointer
     _, second, _ = session.scalars(select(OutboundMessage).order_by(OutboundMessage.id)).all()
     session.execute(update(OutboundMessage).where(OutboundMessage.id == second.id)
                     .values(created_at=utcnow() - dt.timedelta(minutes=11)))
     session.commit()
-    post(client, Post(at("q4", NEW, "Hey")), codes)
+    post(client, Post(at("q4", NEW, "Мо")), codes)
     session.expire_all()
     texts = [r.text for r in session.scalars(select(OutboundMessage).order_by(OutboundMessage.id))]
     assert texts == [templates_sms.text(k, "tg") for k in ("sms.help.new", "sms.help.new", "sms.help.again")]

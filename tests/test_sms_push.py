@@ -145,7 +145,7 @@ def test_alert_code_expires_after_half_an_hour(client, session):
     session.expire_all()
     assert session.scalar(select(Broadcast.id)) is None
     last = session.scalars(select(OutboundMessage).order_by(OutboundMessage.id.desc())).first()
-    assert last.text.startswith(templates_sms.text("push.alert_code_unknown", "en", code="X")[:5])
+    assert last.text.startswith(templates_sms.text("push.alert_code_unknown", "tg", code="X")[:5])
 
 
 def test_confirmed_alert_reaches_each_farmer_at_the_next_tick(app, client, session):

@@ -381,7 +381,10 @@ def _carry_out(session: Session, keywords: Keywords, settings: Settings, row: In
     if acting is not None:
         lang = acting.language
     else:  # picked, else told by the text, else ... (service.messaging.language)
-        lang = phone_language.for_unknown_phone(session, row.phone, row.text, settings.default_language,
+        # a staff command's text is written for farmers (an alert, an offer, a price): it tells
+        # nothing about the officer's language, only its keyword does
+        told_by = "" if row.phone in settings.staff_phones and parsed.command else row.text
+        lang = phone_language.for_unknown_phone(session, row.phone, told_by, settings.default_language,
                                                 parsed.languages)
     ctx = Context(session, settings, row, parsed, acting, lang)
     row.command = parsed.command or ("empty" if not row.text.strip() else "unknown")

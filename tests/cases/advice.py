@@ -129,7 +129,8 @@ CASES = [
                   "question_route": [{"question_id": 1, "level": 0}]}),
     Case("ask with punctuation only", EMMA, "ASK ?!", [done(EMMA, "en", "advice.ask.usage")]),
     Case("question too long", EMMA, "ASK " + "why " * 60, [done(EMMA, "en", "advice.ask.too_long", max=160)]),
-    Case("ask from an unregistered phone", STRANGER, "ASK how to sow onion", [done(STRANGER, "en", "err.not_registered")]),
+    Case("ask from an unregistered phone, in English words", STRANGER, "ASK how to sow onion",
+         [done(STRANGER, "en", "err.not_registered")]),
     # ---- ANSWER: the farmer gets the answer in full
     Case("the VAM agent answers: the farmer gets it as written", AGENT, "ANSWER 1 Бордо пошед, баъди 7 рӯз боз.",
          [done(GULNORA, "tg", "advice.answer.to_farmer", id=1, text="Бордо пошед, баъди 7 рӯз боз."),
@@ -148,7 +149,7 @@ CASES = [
          setup=ASKED),
     Case("staff may answer any question", STAFF, "ANSWER 1 Call the agronomist on Monday",
          [done(GULNORA, "tg", "advice.answer.to_farmer", id=1, text="Call the agronomist on Monday"),
-          done(STAFF, "en", "advice.answer.done", id=1)], setup=ASKED,
+          done(STAFF, "tg", "advice.answer.done", id=1)], setup=ASKED,
          changes={"question": [{"status": "answered", "answered_by": None, "answered_phone": STAFF}],
                   }),
     Case("answer from a farmer's phone", EMMA, "ANSWER 1 water it", [done(EMMA, "en", "advice.answer.not_responder")],
@@ -247,7 +248,7 @@ CASES = [
          [done(GULNORA, "tg", "sales.sell.no_centre")]),
     Case("bad week", EMMA, "SELL tomato 100 week 60", [done(EMMA, "en", "sales.sell.week")]),
     Case("sell without a quantity", EMMA, "SELL tomato", [done(EMMA, "en", "sales.sell.usage")]),
-    Case("sell from an unregistered phone", STRANGER, "SELL tomato 100", [done(STRANGER, "en", "err.not_registered")]),
+    Case("sell from an unregistered phone", STRANGER, "SELL tomato 100", [done(STRANGER, "tg", "err.not_registered")]),
     # ---- OFFER: staff send buyers' offers to pledging farmers
     Case("staff offer reaches the pledging farmers in their language", STAFF,
          "OFFER помидор 1,80 Харидор аз Душанбе, 20 т, ҷумъа",
@@ -257,8 +258,8 @@ CASES = [
          changes={"buyer_offer": [{"price_diram": 180, "farmers_told": 1}]}),
     Case("offer from a farmer's phone is refused", GULNORA, "OFFER помидор 1,80 харидор",
          [done(GULNORA, "tg", "sms.setprice.not_staff")]),
-    Case("offer with a bad price", STAFF, "OFFER tomato cheap buyer", [done(STAFF, "en", "err.price")]),
-    Case("offer without terms", STAFF, "OFFER tomato 1.80", [done(STAFF, "en", "sales.offer.usage")]),
+    Case("offer with a bad price", STAFF, "OFFER tomato cheap buyer", [done(STAFF, "tg", "err.price")]),
+    Case("offer without terms", STAFF, "OFFER tomato 1.80", [done(STAFF, "tg", "sales.offer.usage")]),
     # ---- YIELD: harvests with member and VAM flags
     Case("member linked to VAM reports a harvest", GULNORA, "YIELD помидор 2т 0,5 га",
          [done(GULNORA, "tg", "yields.done", crop="Помидор", qty="2000 кг", area="0,5 га", per_ha="4 т/га")],

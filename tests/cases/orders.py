@@ -137,7 +137,7 @@ CASES = [
             code="ONJ1", codes=CODES_ONION),
     refused("registered but in no group: how to join", LONER, "ORDER ONJ1 2", "tg", "orders.err.not_member"),
     refused("pending member: not yet", PENDING, "ORDER ONJ1 2", "tg", "orders.err.pending", pg="VOS03"),
-    refused("unregistered phone: register first", NEW, "ORDER ONJ1 2", "en", "err.not_registered"),
+    refused("unregistered phone: register first", NEW, "ORDER ONJ1 2", "tg", "err.not_registered"),
     refused("non-member with a bad quantity still hears how to join", LONER, "ORDER ONJ1 0", "tg",
             "orders.err.not_member"),
     refused("MYORDERS without orders", OLGA, "MYORDERS", "ru", "orders.mine.none"),

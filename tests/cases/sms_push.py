@@ -165,7 +165,8 @@ CASES: list[Case] = [
     Case("PRICES ON twice is one subscription", [(ZARINA, "narx obuna"), (ZARINA, "PRICES ON")],
          [Out(ZARINA, lang="uz", key="push.prices_on"), Out(ZARINA, lang="uz", key="push.prices_on")],
          subscribed={"zarina"}),
-    one("PRICES ON from an unknown phone", NEW, "PRICES ON", [Out(NEW, lang="en", key="err.not_registered")]),
+    one("PRICES ON from an unknown phone (ON is an English word)", NEW, "PRICES ON",
+        [Out(NEW, lang="en", key="err.not_registered")]),
 
     # ---- PRICEALERT
     one("PRICEALERT above at any market", FARRUKH, "PRICEALERT onion above 2.50",
@@ -277,8 +278,8 @@ CASES: list[Case] = [
     one("ALERT from a farmer's phone", FARRUKH, "ALERT vose Hail", [Out(FARRUKH, lang="en", key="push.not_staff")]),
     one("ALERT OK from a farmer's phone", FARRUKH, "ALERT OK 1234", [Out(FARRUKH, lang="en", key="push.not_staff")]),
     one("ALERT to an unknown place", STAFF, "ALERT Mars Hail",
-        [Out(STAFF, lang="en", key="push.alert_unknown_target", params={"target": "Mars"})]),
-    one("ALERT without a text", STAFF, "ALERT vose", [Out(STAFF, lang="en", key="push.alert_usage")]),
+        [Out(STAFF, lang="tg", key="push.alert_unknown_target", params={"target": "Mars"})]),
+    one("ALERT without a text", STAFF, "ALERT vose", [Out(STAFF, lang="tg", key="push.alert_usage")]),
     one("ALERT to a place with nobody", STAFF, "ALERT jomi Hail",
-        [Out(STAFF, lang="en", key="push.alert_nobody", params={"target": "jomi"})]),
+        [Out(STAFF, lang="tg", key="push.alert_nobody", params={"target": "jomi"})]),
 ]
