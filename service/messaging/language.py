@@ -8,9 +8,14 @@ without a profile gets, in this order (:func:`for_unknown_phone`):
 2. the language its **text tells** (:func:`guess`), by the rule below;
 3. the language it was **last answered in** (the latest outbox row to the phone): a phone told in
    Russian "to restart: START" that sends ``START`` keeps Russian;
-4. the language of the text's **script** with no other clue: Latin text is English (Uzbek needs an
-   Uzbek word or letter), Cyrillic text the default language (``DEFAULT_LANGUAGE``, Tajik);
-5. ``DEFAULT_LANGUAGE``.
+4. ``DEFAULT_LANGUAGE`` (Tajik), whatever the script: Latin text with no other clue is not taken
+   for English, because the posters and HELP texts show the commands in Latin (``REG``, ``HELP``,
+   ``START``), so such a text is most often a Tajik farmer's; an English or Uzbek writer is told
+   by their words and letters. (With a Latin ``DEFAULT_LANGUAGE``, Cyrillic text with no clue is Tajik.)
+
+A staff command (``ALERT``, ``SETPRICE``, ``OFFER``, ``ANSWER`` from a ``STAFF_PHONES`` phone) is
+judged by its keyword only: its text is written for farmers and tells nothing of the officer's
+language. Crop names tell nothing either (people copy a command's example, ``SETPRICE onion ...``).
 
 The guess (:func:`guess`), with its data in ``templates_sms/keywords.toml`` (``[guess.*]`` and every
 keyword table that lists words per language). Each word of the text scores:
