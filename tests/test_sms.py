@@ -81,7 +81,7 @@ def snapshot(session) -> dict[str, set]:
                     tuple(f.crop_ids)) for f in session.scalars(select(Farmer))},
         "membership": {(m.id, m.farmer_id, m.pg_id, m.role, m.status) for m in session.scalars(select(Membership))},
         "suppression": set(session.scalars(select(Suppression.phone))),
-        "phone_language": set(session.execute(select(PhoneLanguage.phone, PhoneLanguage.language)).tuples()),
+        "phone_language": {tuple(r) for r in session.execute(select(PhoneLanguage.phone, PhoneLanguage.language))},
         "price": {(p.crop_id, p.market_id, p.observed_on, p.price_diram, p.source)
                   for p in session.scalars(select(MarketPrice))},
     }
