@@ -110,3 +110,48 @@ def test_webhooks_refuse_a_wrong_token_and_store_nothing(app, live_server, sessi
     assert requests.post(f"{live_server}/ussd", params={"key": "wrong"}, data={
         "sessionId": "ATUid_x", "phoneNumber": PHONE, "text": ""}, timeout=10).status_code == 403
     assert session.scalars(select(Farmer)).all() == []
+
+
+RUSSIAN = "+992935550202"
+
+
+def test_a_russian_speaker_typing_as_people_type(app, live_server, runner, region, session):
+    """A Russian speaker on a phone the service does not know yet, over real HTTP: answered in
+    Russian from the first message, prices found however the crop is written, STOP honoured with
+    one short answer afterwards, and the conversation read back in order (issue 9 items 2, 3, 6)."""
+    import templates_sms
+
+    phone = Phone(live_server, RUSSIAN, token=TOKEN)
+    sent = ["Сколько стоит лук?", "цена лука", "Цены на лук", "ЦЕНА: ЛУК!!!", "цена помидоры", "Стоп.",
+            "цена помидор", "START", "цена томатов"]
+    for text in sent:
+        assert phone.sms(text).status_code == 200, text
+        if text == "цена помидор":  # the dispatcher runs while the phone is stopped
+            dispatch(runner)
+    dispatch(runner)
+    talk = phone.conversation()
+    assert [m["text"] for m in talk if m["direction"] == "in"] == sent
+    replies: dict[str, list[dict]] = {}
+    for m in talk:  # each reply right after the SMS that caused it
+        if m["direction"] == "in":
+            current = replies.setdefault(m["text"], [])
+        else:
+            current.append(m)
+    # a question, not a command: the help, in Russian (its words tell the language)
+    assert [r["text"] for r in replies["Сколько стоит лук?"]] == [
+        templates_sms.text("sms.help.new", "ru", ussd="*384*7#")]
+    for text in ("цена лука", "Цены на лук", "ЦЕНА: ЛУК!!!"):
+        (reply,) = replies[text]
+        assert reply["text"].startswith("Лук, сомони/кг") and "Рынок" not in reply["text"][:3], reply
+        assert "не найден" not in reply["text"] and "Нет рынка" not in reply["text"], reply
+    assert replies["цена помидоры"][0]["text"].startswith("Томат, сомони/кг")
+    # Стоп.: confirmed in Russian; the next request is answered once with "send START", not the price
+    assert [r["kind"] for r in replies["Стоп."]] == ["stop_confirm"]
+    assert replies["Стоп."][0]["text"] == templates_sms.text("sms.stop.done", "ru", ussd="*384*7#")
+    asked = replies["цена помидор"]
+    assert [(r["kind"], r["status"]) for r in asked] == [("reply", "suppressed"), ("stop_confirm", "delivered")]
+    assert asked[1]["text"] == templates_sms.text("sms.stopped", "ru", ussd="*384*7#")
+    # START after a Russian conversation stays Russian; messages flow again
+    assert replies["START"][0]["text"] == templates_sms.text("sms.start.done", "ru", ussd="*384*7#")
+    assert replies["цена томатов"][0]["text"].startswith("Томат, сомони/кг")
+    assert replies["цена томатов"][0]["status"] == "delivered"
