@@ -189,13 +189,9 @@ def set_capacity_command(centre, capacity):
         if row is None:
             raise click.BadParameter(f"{centre!r} is not a collection centre")
         try:
-            value, unit, rest = quantity.read_amount(capacity.split())
-            grams = quantity.to_grams(value, unit)
+            row.capacity_g = quantity.read_mass(capacity)
         except Refusal:
-            rest = True
-        if rest:
-            raise click.BadParameter(f"{capacity!r} is not a mass (e.g. 800t)")
-        row.capacity_g = grams
+            raise click.BadParameter(f"{capacity!r} is not a mass (e.g. 800t)") from None
         session.commit()
         click.echo(f"{market.code}: capacity {quantity.tonnes(row.capacity_g, 'en')} per season")
 

@@ -32,13 +32,9 @@ def _grams(text: str | None) -> int | None:
     if text is None:
         return None
     try:
-        value, unit, rest = quantity.read_amount(text.split())
-        grams = quantity.to_grams(value, unit)
+        return quantity.read_mass(text)
     except Refusal:
-        rest = True
-    if rest:
-        raise click.BadParameter(f"{text!r} is not a mass (e.g. 600t)", param_hint="--capacity")
-    return grams
+        raise click.BadParameter(f"{text!r} is not a mass (e.g. 600t)", param_hint="--capacity") from None
 
 
 def _names(pairs: tuple[str, ...]) -> dict:

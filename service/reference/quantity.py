@@ -79,6 +79,24 @@ def to_square_metres(value: Decimal, unit: str | None) -> int:
     return int(m2)
 
 
+def read_mass(text: str) -> int:
+    """``text`` as one mass and nothing else (``"3000"``, ``"1,5 т"``, ``"2t"``), in whole grams.
+    Raises ``Refusal("quantity.bad")`` for anything else (no number, an area, words after it)."""
+    value, unit, rest = read_amount(text.split())
+    if rest:
+        raise Refusal("quantity.bad", given=text[:20])
+    return to_grams(value, unit)
+
+
+def read_area(text: str) -> int:
+    """``text`` as one area and nothing else (``"0,5"`` ha, ``"50 сотка"``), in whole m². Raises
+    ``Refusal("quantity.bad")`` or ``Refusal("quantity.area")`` for anything else."""
+    value, unit, rest = read_amount(text.split())
+    if rest:
+        raise Refusal("quantity.bad", given=text[:20])
+    return to_square_metres(value, unit)
+
+
 def mass(grams: int, lang: str) -> str:
     """Grams as kg, or as t from 10 t up (``1500000`` → ``"1500 кг"``, ``25000000`` → ``"25 т"``)."""
     if grams >= 10 * GRAMS["t"]:

@@ -63,11 +63,8 @@ class SellQuantity(Screen):
 
     def submit(self, d, data, text):
         try:
-            value, unit, rest = quantity.read_amount(text.replace("*", " ").split())
-            grams = quantity.to_grams(value, unit)
+            grams = quantity.read_mass(text.replace("*", " "))
         except Refusal:
-            return stay("sales.ussd.bad_qty")
-        if rest:
             return stay("sales.ussd.bad_qty")
         return push("sell_week", **{**data, "grams": grams})
 
@@ -217,11 +214,8 @@ class YieldQuantity(Screen):
 
     def submit(self, d, data, text):
         try:
-            value, unit, rest = quantity.read_amount(text.replace("*", " ").split())
-            grams = quantity.to_grams(value, unit)
+            grams = quantity.read_mass(text.replace("*", " "))
         except Refusal:
-            return stay("yields.ussd.bad_qty")
-        if rest:
             return stay("yields.ussd.bad_qty")
         return push("yield_area", crop=data["crop"], grams=grams)
 
@@ -238,11 +232,10 @@ class YieldArea(Screen):
 
     def submit(self, d, data, text):
         try:
-            value, unit, rest = quantity.read_amount(text.replace("*", " ").split())
-            m2 = quantity.to_square_metres(value, unit)
+            m2 = quantity.read_area(text.replace("*", " "))
         except Refusal:
             return stay("yields.ussd.bad_area")
-        if rest or not 0 < m2 <= yield_report.MAX_LAND_HA * 10_000:
+        if not 0 < m2 <= yield_report.MAX_LAND_HA * 10_000:
             return stay("yields.ussd.bad_area")
         if Fraction(data["grams"], 1000) / Fraction(m2, 10_000) > yield_report.MAX_YIELD_KG_PER_HA:
             return stay("yields.ussd.too_high")
