@@ -511,11 +511,9 @@ def receipt(session: Session, pledge: Pledge, lang: str, was_g: int | None = Non
     with ``was`` (the amount before) when ``was_g`` is given (a changed pledge)."""
     centre = session.get(CollectionCentre, pledge.centre_id)
     free = centre.capacity_g - pledged_g(session, centre, pledge.season)
-    extra = {} if was_g is None else {"key": "sales.sell.changed", "id": pledge.id, "was": quantity.mass(was_g, lang)}
-    return {"key": "sales.sell.done", "crop": session.get(Crop, pledge.crop_id).name(lang),
-            "qty": quantity.mass(pledge.grams, lang), "week": pledge.week.isocalendar().week,
-            "date": pledge.week.strftime("%d.%m"), "centre": market_of(session, centre).name(lang, short=True),
-            "free": quantity.tonnes(free, lang), **extra}
+    extra = {} if was_g is None else {"key": "sales.sell.changed", "was": quantity.mass(was_g, lang)}
+    return {"key": "sales.sell.done", **pledge_line(session, pledge, lang),
+            "centre": market_of(session, centre).name(lang, short=True), "free": quantity.tonnes(free, lang), **extra}
 
 
 def pledge_line(session: Session, pledge: Pledge, lang: str) -> dict:
