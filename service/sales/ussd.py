@@ -17,7 +17,6 @@ per hectare shown on the confirmation first.
 from __future__ import annotations
 
 import datetime as dt
-from fractions import Fraction
 
 from service.errors import Refusal
 from service.reference import quantity
@@ -235,10 +234,10 @@ class YieldArea(Screen):
             m2 = quantity.read_area(text.replace("*", " "))
         except Refusal:
             return stay("yields.ussd.bad_area")
-        if not 0 < m2 <= yield_report.MAX_LAND_HA * 10_000:
-            return stay("yields.ussd.bad_area")
-        if Fraction(data["grams"], 1000) / Fraction(m2, 10_000) > yield_report.MAX_YIELD_KG_PER_HA:
-            return stay("yields.ussd.too_high")
+        try:
+            yield_report.check(data["grams"], m2)
+        except Refusal as refused:
+            return stay("yields.ussd.too_high" if refused.key == "yields.too_high" else "yields.ussd.bad_area")
         return push("yield_confirm", crop=data["crop"], grams=data["grams"], m2=m2)
 
 

@@ -50,17 +50,22 @@ class YieldReport(Base):
         return Fraction(self.grams, 1000) / Fraction(self.area_m2, 10_000)
 
 
-def record(session: Session, farmer: Farmer, crop_id: str, grams: int, area_m2: int, *, year: int,
-           entered: str) -> YieldReport:
-    """Store a harvest of ``farmer``. Raises ``Refusal``: ``quantity.area`` (area not in
-    (0, 500 ha]), ``yields.too_high`` (over :data:`MAX_YIELD_KG_PER_HA`)."""
+def check(grams: int, area_m2: int) -> None:
+    """Refuse an implausible harvest: ``Refusal("quantity.area")`` for an area (m²) not in
+    (0, :data:`MAX_LAND_HA` ha], ``Refusal("yields.too_high")`` over :data:`MAX_YIELD_KG_PER_HA`."""
     if area_m2 <= 0 or area_m2 > MAX_LAND_HA * 10_000:
         raise Refusal("quantity.area")
+    if Fraction(grams, 1000) / Fraction(area_m2, 10_000) > MAX_YIELD_KG_PER_HA:
+        raise Refusal("yields.too_high")
+
+
+def record(session: Session, farmer: Farmer, crop_id: str, grams: int, area_m2: int, *, year: int,
+           entered: str) -> YieldReport:
+    """Store a harvest of ``farmer``, after :func:`check` (its refusals)."""
+    check(grams, area_m2)
     report = YieldReport(farmer_id=farmer.id, crop_id=crop_id, year=year, grams=grams, area_m2=area_m2,
                          entered=entered[:60], is_member=_is_member(session, farmer),
                          linked_to_vam=bool(farmer.village_id and vam_agent.vam_agents_of(session, farmer.village_id)))
-    if report.kg_per_ha > MAX_YIELD_KG_PER_HA:
-        raise Refusal("yields.too_high")
     session.add(report)
     session.flush()
     return report
