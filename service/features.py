@@ -48,13 +48,15 @@ SMS_FEATURES = (farmers_sms, groups_sms, prices_sms, orders_sms, advice_sms, sal
 
 #: every module that declares models, so ``Base.metadata`` is complete (migrations, tests)
 MODEL_MODULES = (
-    "service.advice.questions", "service.advice.responders", "service.broadcasts.broadcast",
-    "service.farmers.models", "service.groups.cluster", "service.groups.membership",
+    "service.advice.demo_plot", "service.advice.questions", "service.advice.responders",
+    "service.audit.log", "service.broadcasts.broadcast",
+    "service.farmers.models", "service.groups.cluster", "service.groups.committee", "service.groups.membership",
     "service.groups.producer_group", "service.messaging.gateway_state", "service.messaging.language", "service.messaging.message",
     "service.messaging.optout", "service.orders.catalogue", "service.orders.rounds",
     "service.prices.alerts", "service.prices.market", "service.reference.crops",
     "service.reference.geography", "service.reminders.campaign", "service.reminders.crop_cycle",
-    "service.sales.joint_sale", "service.sales.yields", "service.scheduler_lock", "service.ussd.session",
+    "service.sales.joint_sale", "service.sales.yields", "service.scheduler_lock", "service.staff.accounts",
+    "service.ussd.session",
 )
 
 
