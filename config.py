@@ -33,7 +33,11 @@ applies ``overrides`` (a dict) on top, which is how tests configure the app.
 | ``PROXY_HOPS`` | ``0`` | Number of trusted reverse proxies in front of the app (``X-Forwarded-*`` is read only from them). |
 | ``HOST`` | ``127.0.0.1`` | Interface ``flask --app service serve`` (and so ``make run``) listens on; ``0.0.0.0`` to reach the simulator from another machine. ``make run HOST=0.0.0.0`` sets it. |
 | ``PORT`` | ``5000`` | Port of ``flask --app service serve`` and ``make run`` (``make run PORT=5001``). A port number from 1 to 65535, else the service does not start. |
-| ``SECRET_KEY`` | random per process | Flask secret key (signed cookies). |
+| ``SECRET_KEY`` | random per process | Flask secret key (signed cookies, the staff session id's signature). Set it when more than one web process serves the staff pages, else each process refuses the others' sessions. |
+| ``STAFF_SESSION_DIR`` | ``instance/staff-sessions`` | Folder of the staff pages' server-side sessions (one file each, mode 600). Every web process of a host must share it. |
+| ``STAFF_SESSION_MINUTES`` | ``60`` | A staff session unused this long ends (the staff member logs in again). |
+| ``STAFF_SESSION_MAX_HOURS`` | ``12`` | A staff session ends this long after its login, used or not. |
+| ``STAFF_COOKIE_SECURE`` | ``0`` | ``1`` behind TLS: the staff session cookie is sent over HTTPS only. |
 | ``LOG_LEVEL`` | ``INFO`` | Python logging level. |
 """
 from __future__ import annotations
@@ -88,6 +92,10 @@ class Config:
     HOST = _env("HOST", "127.0.0.1")
     PORT = _env("PORT", "5000")  # checked by service.settings.check_startup, so a bad value is one sentence
     SECRET_KEY = _env("SECRET_KEY", "") or secrets.token_hex(32)
+    STAFF_SESSION_DIR = _env("STAFF_SESSION_DIR", "instance/staff-sessions")
+    STAFF_SESSION_MINUTES = float(_env("STAFF_SESSION_MINUTES", "60"))
+    STAFF_SESSION_MAX_HOURS = float(_env("STAFF_SESSION_MAX_HOURS", "12"))
+    STAFF_COOKIE_SECURE = _env("STAFF_COOKIE_SECURE", "0") in ("1", "true", "yes", "on")
     LOG_LEVEL = _env("LOG_LEVEL", "INFO")
 
 

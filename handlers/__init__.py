@@ -1,4 +1,5 @@
-"""HTTP adapters: one blueprint per gateway callback family, plus the simulator and health check."""
+"""HTTP adapters: one blueprint per gateway callback family, the simulator, the health check and the
+staff web application (``handlers.staff``)."""
 from __future__ import annotations
 
 from flask import Flask
@@ -6,7 +7,7 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     """Register every blueprint of the service on ``app``."""
-    from handlers import common, delivery, health, simulator, sms, ussd
+    from handlers import common, delivery, health, simulator, sms, staff, ussd
 
     common.init_app(app)
     app.register_blueprint(health.bp)
@@ -14,3 +15,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(sms.bp)
     app.register_blueprint(delivery.bp)
     app.register_blueprint(simulator.bp)
+    staff.init_app(app)

@@ -224,9 +224,10 @@ def app_settings():
 
 
 @pytest.fixture
-def app(database_url, app_settings):
+def app(database_url, app_settings, tmp_path):
     """The Flask app on a fresh database with the reference data loaded."""
     settings = {
+        "STAFF_SESSION_DIR": str(tmp_path / "staff-sessions"),
         "DATABASE_URL": database_url,
         "DATABASE_INIT": False,  # a copy of the session's template: at head, reference data loaded
         "TESTING": True,

@@ -5,7 +5,8 @@ Groups: ``init-db``, ``demo-data``, ``serve``, ``scheduler``, ``campaign``, ``br
 (``handlers.cli.service``, ``handlers.cli.scheduler``), ``orders`` (``handlers.cli.orders``),
 ``responders``, ``advice``, ``sales``, ``yields`` (``handlers.cli.advice``), ``centres``
 (``handlers.cli.centres``), ``outbox`` (``handlers.cli.outbox``), ``reminders``
-(``handlers.cli.reminders``) and ``farmers`` (``handlers.cli.farmers``).
+(``handlers.cli.reminders``), ``farmers`` (``handlers.cli.farmers``) and ``staff``
+(``handlers.cli.staff``).
 """
 from __future__ import annotations
 
@@ -27,8 +28,9 @@ def settings() -> Settings:
 
 def register(app: Flask) -> None:
     """Attach every CLI command to ``app``."""
-    from handlers.cli import advice, centres, farmers, orders, outbox, reminders, scheduler, service
+    from handlers.cli import advice, centres, farmers, orders, outbox, reminders, scheduler, service, staff
 
     for command in (*service.COMMANDS, *scheduler.COMMANDS, orders.orders_group, outbox.outbox_group,
-                    *advice.COMMANDS, *reminders.COMMANDS, *centres.COMMANDS, *farmers.COMMANDS):
+                    *advice.COMMANDS, *reminders.COMMANDS, *centres.COMMANDS, *farmers.COMMANDS,
+                    *staff.COMMANDS):
         app.cli.add_command(command)

@@ -77,7 +77,7 @@ def seats(session: Session, pg_id: int) -> list[Seat]:
     terms = {t.role: t for t in session.scalars(select(EcTerm).where(EcTerm.pg_id == pg_id, EcTerm.ended_on.is_(None)))}
     holders = {m.role: f for m, f in session.execute(
         select(Membership, Farmer).join(Farmer, Farmer.id == Membership.farmer_id)
-        .where(Membership.pg_id == pg_id, Membership.status == "active", Membership.role != "member")).tuples()}
+        .where(Membership.pg_id == pg_id, Membership.status == "active", Membership.role != "member")).all()}
     return [Seat(role, terms.get(role), holders.get(role)) for role in EC_ROLES]
 
 
