@@ -251,6 +251,15 @@ def create_demo(session: Session, *, farmers: int, seed: int, now: dt.datetime, 
     _responders(session)
 
 
+def add_non_programme(session: Session, *, seed: int, now: dt.datetime, today: dt.date) -> None:
+    """What the demo region has besides its programme data, for a region loaded from the demo
+    workbook (``service.programme.demo_workbook``): :data:`PRICE_DAYS` days of market prices ending
+    ``today`` and the demo extension officers (VAM agents left without villages get their districts'
+    villages, as in :func:`create_demo`). The caller commits."""
+    _prices(session, random.Random(seed), today, now)
+    _responders(session)
+
+
 # demo extension officers, one per district (made-up names and phones)
 EXTENSION_OFFICERS = {"kulob": ("Demo extension Kulob", "+992900000201", "tg"),
                       "jomi": ("Demo extension Jomi", "+992900000202", "ru"),

@@ -5,8 +5,8 @@ Groups: ``init-db``, ``demo-data``, ``serve``, ``scheduler``, ``campaign``, ``br
 (``handlers.cli.service``, ``handlers.cli.scheduler``), ``orders`` (``handlers.cli.orders``),
 ``responders``, ``advice``, ``sales``, ``yields`` (``handlers.cli.advice``), ``centres``
 (``handlers.cli.centres``), ``outbox`` (``handlers.cli.outbox``), ``reminders``
-(``handlers.cli.reminders``), ``farmers`` (``handlers.cli.farmers``) and ``staff``
-(``handlers.cli.staff``).
+(``handlers.cli.reminders``), ``farmers`` (``handlers.cli.farmers``), ``staff``
+(``handlers.cli.staff``) and ``programme`` (``handlers.cli.programme``).
 """
 from __future__ import annotations
 
@@ -28,9 +28,10 @@ def settings() -> Settings:
 
 def register(app: Flask) -> None:
     """Attach every CLI command to ``app``."""
-    from handlers.cli import advice, centres, farmers, orders, outbox, reminders, scheduler, service, staff
+    from handlers.cli import (advice, centres, farmers, orders, outbox, programme, reminders, scheduler, service,
+                              staff)
 
     for command in (*service.COMMANDS, *scheduler.COMMANDS, orders.orders_group, outbox.outbox_group,
                     *advice.COMMANDS, *reminders.COMMANDS, *centres.COMMANDS, *farmers.COMMANDS,
-                    *staff.COMMANDS):
+                    *staff.COMMANDS, *programme.COMMANDS):
         app.cli.add_command(command)

@@ -12,6 +12,8 @@ from sqlalchemy import func, select
 
 from handlers.cli import session, settings
 from service import demo
+from service.audit.log import Actor
+from service.programme import demo_workbook
 from service.db import utcnow
 
 
@@ -226,7 +228,10 @@ def broadcast_cancel(broadcast_id: int):
 @click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when the database already has data.")
 @with_appcontext
 def demo_data_command(farmers: int, seed: int, reset: bool, if_empty: bool):
-    """Create a demo region shaped like the case study (81 PGs, 4 clusters, prices)."""
+    """Create a demo region shaped like the case study (81 PGs, 4 clusters, prices).
+
+    With the default size and seed the programme comes from the shipped demo workbook through the
+    programme import (service/programme/demo-region.xlsx); other sizes or seeds use the bulk generator."""
     from service import init_db
 
     app = current_app._get_current_object()
@@ -245,9 +250,17 @@ def demo_data_command(farmers: int, seed: int, reset: bool, if_empty: bool):
                 f"this database already has {n_farmers:,} farmers and {n_pgs} producer groups; demo-data only "
                 "fills an empty one. Run it with --reset to wipe ALL data and create the demo region afresh.")
         now = utcnow()
-        demo.create_demo(db, farmers=farmers, seed=seed, now=now,
-                    today=settings().today(now))
-        db.commit()
+        today = settings().today(now)
+        if (farmers, seed) == (demo_workbook.FARMERS, demo_workbook.SEED):
+            # the case study's region goes through the programme import, as a staff member's file does
+            # one transaction with the wipe: a workbook that fails to import leaves the database as it was
+            result = demo_workbook.load(db, actor=Actor.cli(), today=today)
+            demo.add_non_programme(db, seed=seed, now=now, today=today)
+            db.commit()
+            click.echo(f"demo workbook {demo_workbook.PATH.name} imported: {result.total('created')} records created")
+        else:
+            demo.create_demo(db, farmers=farmers, seed=seed, now=now, today=today)
+            db.commit()
         click.echo(f"demo region created in {time.perf_counter() - started:.1f} s (seed {seed})")
         click.echo(demo.format_summary(demo.summary(db)))
 
