@@ -3,7 +3,8 @@ and the limits every request meets at the door.
 
 Limits (``README.md`` "Limits at the door"):
 
-* Body size: at most ``MAX_BODY_BYTES`` (``config.py``, 64 KiB by default) for every route, and
+* Body size: at most ``MAX_BODY_BYTES`` (``config.py``, 64 KiB by default) for every route but
+  the uploads that register their own cap in :data:`BODY_LIMITS`, and
   at most :data:`MAX_FORM_FIELDS` fields (form and query string). A larger body is not parsed
   (it is read and dropped, up to :data:`MAX_DRAIN_BYTES`, so the client sees the answer; nor is
   a form with more fields used): ``413`` with a plain text body, except on endpoints that register their own answer in :data:`OVERSIZE_ANSWERS`
@@ -35,6 +36,9 @@ MAX_DRAIN_BYTES = 16 * 2**20
 HEAD_BYTES = 4096
 #: endpoint name -> view answering a body over the cap (default: 413)
 OVERSIZE_ANSWERS: dict[str, Callable] = {}
+#: endpoint name -> function giving that route's own body cap in bytes, instead of ``MAX_BODY_BYTES``
+#: (an upload: the staff programme import, ``handlers.staff.imports``)
+BODY_LIMITS: dict[str, Callable[[], int]] = {}
 
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
 _CONTROLS_BUT_TAB_NEWLINE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -49,7 +53,11 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _refuse_oversized_bodies():
-        unread = (request.content_length or 0) > app.config["MAX_CONTENT_LENGTH"]
+        own = BODY_LIMITS.get(request.endpoint or "")
+        cap = app.config["MAX_CONTENT_LENGTH"]
+        if own is not None:  # an upload route with its own documented limit
+            cap = request.max_content_length = own()
+        unread = (request.content_length or 0) > cap
         too_large = unread
         if not too_large:
             try:  # parse now, within the limits (a chunked body has no length); werkzeug counts

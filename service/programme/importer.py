@@ -442,6 +442,10 @@ class _Import:
             raise _RowError("name", "name_bad", value=name) from None
         phone = v["phone"]
         self.once((phone, fold(name)), "name", "duplicate_person")
+        role = v.get("ec_role")
+        if role and v.get("pg"):  # before the look-ups: a second holder is told even when the first row fails
+            self.once(("seat", normalise_code(v["pg"]), role), "ec_role",
+                      "seat_twice_" + ("chair" if role == "chair" else "other"))
         district = self.district(v["district"])
         vid = self.village(district, v["village"])
         land_m2 = None
@@ -455,7 +459,6 @@ class _Import:
         crop_ids = sorted({self.crop(c, "crops").id for c in v["crops"]})
         pg = self.pg(v["pg"]) if v.get("pg") else None
         status = v.get("status") or ("active" if pg else None)
-        role = v.get("ec_role")
         if status and pg is None:
             raise _RowError("pg", "pg_missing")
         if role:
@@ -463,8 +466,6 @@ class _Import:
                 raise _RowError("ec_role", "ec_not_active")
             if v.get("elected_on") is None:
                 raise _RowError("elected_on", "elected_missing")
-            self.once(("seat", pg.code, role), "ec_role", "seat_twice_" + ("chair" if role == "chair" else "other"))
-            self.seen["farmers"][("seat", pg.code, role)] = self.row
         if status == "left" and v.get("left_on") is None:
             raise _RowError("left_on", "left_missing")
         if pg is not None and pg.cluster_id:
