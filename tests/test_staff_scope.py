@@ -163,3 +163,30 @@ def test_committee_fill_replace_end_keeps_the_history(region):
         committee.end(s, pg, "chair", dt.date(2026, 10, 1))
     assert vacant.value.key == "staff.err.seat_vacant"
     assert t2.id != t1.id
+
+
+def test_the_home_page_shows_the_programmes_shape_in_the_accounts_area(client, session):
+    import re
+
+    from staff_pages import login
+
+    create_demo(session, farmers=1496, seed=20190101, now=NOW, today=NOW.date())
+    session.commit()
+    make_account(session, "admin", username="amina")
+    make_account(session, "extension_officer", "vose", username="rustam")
+    figure = lambda html, name: re.search(rf'data-figure="{name}">([^<]+)<', html).group(1)  # noqa: E731
+    login(client, "amina")
+    html = client.get("/staff/").get_data(as_text=True)
+    assert figure(html, "farmers") == "1496 · 29% women"
+    assert figure(html, "pgs") == "81"
+    assert figure(html, "ec") == "398 of 405 filled · 16% women"
+    client.post("/staff/logout", data={"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)})
+    login(client, "rustam")
+    html = client.get("/staff/").get_data(as_text=True)
+    assert figure(html, "pgs") == "20"
+    cluster_rows = re.search(r"<caption[^>]*>Producer groups by commodity cluster</caption>.*?<tbody>(.*?)</tbody>",
+                             html, re.S).group(1)
+    assert cluster_rows.count("<tr>") == 1 and "<td>20</td>" in cluster_rows
+    vose = session.scalar(select(func.count()).select_from(Farmer).join(Village, Village.id == Farmer.village_id)
+                          .where(Village.district_id == "vose"))
+    assert figure(html, "farmers").startswith(f"{vose} ·")

@@ -1,6 +1,7 @@
 """Logging in and out of the staff pages, the home page and the staff member's language.
 
-``GET/POST /staff/login``, ``POST /staff/logout``, ``GET /staff/`` (home), ``POST /staff/language``
+``GET/POST /staff/login``, ``POST /staff/logout``, ``GET /staff/`` (home: the programme's shape in
+the account's area, ``service.groups.shape``), ``POST /staff/language``
 (the account's language, remembered on the account; before login, in a cookie). A login refused
 says the same for an unknown user and a wrong password; the lock after repeated failures
 (``service.staff.accounts``) is told with the time it ends.
@@ -83,7 +84,12 @@ def home():
     refused = web.login_required_before_request()
     if refused is not None:
         return refused
-    return web.render("staff/home.html")
+    from service.groups.cluster import CommodityCluster
+    from service.groups.shape import Shape, shape
+
+    numbers = None if g.account.role == "market_reporter" else shape(db(), g.scope)
+    clusters = {c.id: c.name(g.lang if g.lang != "uz" else "uz") for c in db().query(CommodityCluster)}
+    return web.render("staff/home.html", shape=numbers, share=Shape.share, clusters=clusters)
 
 
 @bp.route("/language", methods=["POST"])
