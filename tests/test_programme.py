@@ -328,6 +328,17 @@ def test_the_report_downloads_in_the_staff_language(session, lang, header, word)
     assert [c.value for c in ws[2]][:5] == [word, "farmers", 2, "phone", "phone_bad"]
 
 
+def test_report_cells_never_read_as_formulas(session):
+    from openpyxl import load_workbook
+
+    body = "name,gender,phone,language,district,village,=HYPERLINK(\"x\")\nA B,male,+992901111111,tg,kulob,Dahana,1\n"
+    result = run(session, files=[("farmers.csv", body.encode())])
+    assert result.errors[0].column.startswith("=")
+    ws = load_workbook(io.BytesIO(report.to_xlsx(result.issues, "en"))).active
+    assert ws.cell(2, 4).data_type == "s" and ws.cell(2, 4).value.startswith("'=")
+    assert "'=hyperlink" in report.to_csv(result.issues, "en")
+
+
 def test_every_reason_has_words_in_every_language():
     import re
     from pathlib import Path

@@ -74,10 +74,20 @@ def text(issue: Issue, lang: str) -> str:
 HEADERS = ("severity", "sheet", "row", "column", "reason", "message")
 
 
+def _inert(value):
+    """A cell a spreadsheet shows as text: one starting with ``=``, ``+``, ``-`` or ``@`` (a formula to
+    Excel, LibreOffice and openpyxl) gets a leading apostrophe; the file's own words may carry them."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
 def rows(issues: list[Issue], lang: str) -> list[list]:
-    """The report as rows under localised headers: ``[headers, [severity, sheet, row, column, reason key, message], ...]``."""
+    """The report as rows under localised headers: ``[headers, [severity, sheet, row, column, reason key, message], ...]``
+    (cells that would read as formulas are made inert)."""
     head = [word(f"import.col.{h}", lang) for h in HEADERS]
-    body = [[word(f"import.severity.{i.severity}", lang), i.sheet, i.row or "", i.column, i.reason, text(i, lang)]
+    body = [[_inert(v) for v in (word(f"import.severity.{i.severity}", lang), i.sheet, i.row or "", i.column,
+                                 i.reason, text(i, lang))]
             for i in sorted(issues, key=lambda i: (i.severity != "error", i.sheet, i.row, i.column))]
     return [head, *body]
 
