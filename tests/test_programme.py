@@ -379,3 +379,45 @@ def test_cli_dry_run_report_and_import(runner, session, tmp_path):
     assert session.scalar(select(func.count()).select_from(Farmer)) == 1
     entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "import.run")).one()
     assert entry.channel == "cli" and entry.actor.startswith("cli:")
+
+
+def test_markets_lead_farmers_and_memberships_update(session):
+    from service.prices.market import Market
+
+    data = example_rows()
+    data["markets"].append({"code": "GULBOZOR", "district": "Kulob", "name_tg": "Бозори Гулобод",
+                            "name_ru": "Рынок Гулобода", "name_uz": "Gulobod bozori", "name_en": "Gulobod market"})
+    data["farmers"] += [
+        farmer_row(name="Зарина Раҳимова", gender="female", phone="+992905550111", ec_role="", elected_on="",
+                   status="pending"),
+        farmer_row(name="Нигина Саидова", gender="female", phone="+992905550112", ec_role="", elected_on="",
+                   status="left", joined_on="2025-01-01", left_on="2025-09-01"),
+    ]
+    assert run(session, data).imported
+    statuses = dict(session.execute(select(Farmer.name, Membership.status).join(
+        Membership, Membership.farmer_id == Farmer.id)).all())
+    assert statuses == {"Рустам Раҳимов": "active", "Зарина Раҳимова": "pending", "Нигина Саидова": "left"}
+    fixed = copy.deepcopy(data)
+    fixed["markets"][1]["name_en"] = "Gulobod bazaar"
+    fixed["farmers"][1]["status"] = "active"  # the request was approved
+    fixed["lead_farmers"][0].update(plot_area_ha="0.2", plot_practice="drip irrigation, mulch")
+    result = run(session, fixed)
+    assert result.imported, result.errors
+    assert result.counts["markets"] == {"created": 0, "updated": 1, "unchanged": 1}
+    assert result.counts["lead_farmers"]["updated"] == 1
+    assert session.scalar(select(Market).where(Market.code == "GULBOZOR")).names["en"] == "Gulobod bazaar"
+    assert session.scalars(select(DemoPlot)).one().area_m2 == 2000
+    zarina = session.scalar(select(Farmer).where(Farmer.name == "Зарина Раҳимова"))
+    assert session.scalar(select(Membership.status).where(Membership.farmer_id == zarina.id)) == "active"
+    before = digest(session)
+    assert run(session, fixed).total("updated") == 0 and digest(session) == before
+
+
+def test_refusals_of_the_domain_are_row_errors(session):
+    data = example_rows()
+    data["vam_agents"].append(dict(data["vam_agents"][0], code="VAMTWO"))  # the same phone as another agent
+    data["markets"][0]["code"] = "DAHANA"  # a collection centre is not a market
+    result = run(session, data)
+    reasons = {(i.sheet, i.reason) for i in result.errors}
+    assert reasons == {("vam_agents", "refused"), ("markets", "market_is_centre")}
+    assert "already a vam_agent" in report.text(next(i for i in result.errors if i.sheet == "vam_agents"), "en")
