@@ -66,6 +66,9 @@ class Out:
     status: str = "queued"  # the row's state after the case (``withdrawn``: taken back unsent)
     #: the first name the text starts with: a reply for one profile of a shared phone names it
     named: str = ""
+    #: a key whose text follows ``key``'s after a space in the same SMS (a registration receipt
+    #: ends with ``farmers.reg.kept``: what is kept and how to remove it)
+    then: str | None = None
 
 
 @dataclass
@@ -522,12 +525,12 @@ CASES: list[Case] = [
     *[Case(f"LANG {lang} then REG: the profile speaks {lang}",
            [Post(at("m0", NEW, f"LANG {lang}")), Post(at("m1", NEW, "REG Gulnora Karimova F Dahana"))],
            [Out(NEW, key="sms.lang.done", lang=lang),
-            Out(NEW, key="sms.reg.done", lang=lang, params={"name": "Gulnora Karimova", "code": "{new}",
+            Out(NEW, key="sms.reg.done", then="farmers.reg.kept", lang=lang, params={"name": "Gulnora Karimova", "code": "{new}",
                                                              "gender": "female"})],
            new_farmer={"phone": NEW, "language": lang}, picked={NEW: lang}) for lang in ("tg", "ru", "uz", "en")],
     Case("a picked language beats the words of REG (LANG ru, then REG ... erkak)",
          [Post(at("m0", NEW, "язык русский")), Post(at("m1", NEW, "REG Ali erkak Jomi"))],
-         [Out(NEW, key="sms.lang.done", lang="ru"), Out(NEW, key="sms.reg.done", lang="ru",
+         [Out(NEW, key="sms.lang.done", lang="ru"), Out(NEW, key="sms.reg.done", then="farmers.reg.kept", lang="ru",
                                                         params={"name": "Ali", "code": "{new}", "gender": "male"})],
          new_farmer={"language": "ru"}, picked={NEW: "ru"}),
     Case("a picked language beats a guess (LANG uz, then a Russian question)",
@@ -560,44 +563,44 @@ CASES: list[Case] = [
 
     # ---- REG
     sms("REG with everything", NEW, "REG Gulnora Karimova F Dahana tomato, onion 0.5",
-        [Out(NEW, key="sms.reg.done", lang="tg", params={"name": "Gulnora Karimova", "code": "{new}"})],
+        [Out(NEW, key="sms.reg.done", then="farmers.reg.kept", lang="tg", params={"name": "Gulnora Karimova", "code": "{new}"})],
         new_farmer={"phone": NEW, "name": "Gulnora Karimova", "gender": "female", "language": "tg",
                     "village": "Dahana", "crops": ["onion", "tomato"], "land_m2": 5000, "is_main": True,
                     "registered_via": "sms"}),
     sms("РЕГ with Ж registers in Russian", NEW, "рег Мадина Ж Дахана",
-        [Out(NEW, key="sms.reg.done", lang="ru", params={"name": "Мадина", "code": "{new}", "gender": "female"},
+        [Out(NEW, key="sms.reg.done", then="farmers.reg.kept", lang="ru", params={"name": "Мадина", "code": "{new}", "gender": "female"},
              has=("Мадина зарегистрирована.",))],
         new_farmer={"name": "Мадина", "gender": "female", "language": "ru", "village": "Dahana", "crops": [],
                     "land_m2": None}),
     sms("РЕГ with М: the Russian receipt in the masculine", NEW, "рег Фаррух МУЖ Дахана",
-        [Out(NEW, key="sms.reg.done", lang="ru", params={"name": "Фаррух", "code": "{new}", "gender": "male"},
+        [Out(NEW, key="sms.reg.done", then="farmers.reg.kept", lang="ru", params={"name": "Фаррух", "code": "{new}", "gender": "male"},
              has=("Фаррух зарегистрирован.",))],
         new_farmer={"name": "Фаррух", "gender": "male", "language": "ru"}),
     sms("САБТ in Tajik typed with Russian letters", NEW, "сабт Хусейн м Кулоб пиёз 1,5 га",
-        [Out(NEW, key="sms.reg.done", lang="tg", params={"name": "Хусейн", "code": "{new}"})],
+        [Out(NEW, key="sms.reg.done", then="farmers.reg.kept", lang="tg", params={"name": "Хусейн", "code": "{new}"})],
         new_farmer={"name": "Хусейн", "gender": "male", "language": "tg", "village": "Kulob", "crops": ["onion"],
                     "land_m2": 15000}),
     sms("REG with Uzbek gender word registers in Uzbek", NEW, "REG Ali erkak Jomi sholi 2ha",
-        [Out(NEW, key="sms.reg.done", lang="uz", params={"name": "Ali", "code": "{new}"})],
+        [Out(NEW, key="sms.reg.done", then="farmers.reg.kept", lang="uz", params={"name": "Ali", "code": "{new}"})],
         new_farmer={"gender": "male", "language": "uz", "village": "Jomi", "crops": ["rice"], "land_m2": 20000}),
     sms("REG naming a district with one village", NEW, "REG Nigora F Vose",
         [Out(NEW, lang="tg", has=("Nigora",))], new_farmer={"village": "Guliston"}),
     sms("REG with a name found in two districts plus the district", NEW, "REG Nigora F Kalinin Balkhi",
         [Out(NEW, lang="tg", has=("Nigora",))], new_farmer={"village": "Kalinin", "district": "balkhi"}),
     sms("REG adds a profile on a household phone", HOUSEHOLD, "REG Nodira F Dahana",
-        [Out(HOUSEHOLD, key="sms.reg.done", lang="tg", params={"name": "Nodira", "code": "{new}"})],
+        [Out(HOUSEHOLD, key="sms.reg.done", then="farmers.reg.kept", lang="tg", params={"name": "Nodira", "code": "{new}"})],
         new_farmer={"phone": HOUSEHOLD, "language": "tg", "is_main": False}),
     # village names as people write them (issue 9 item 2)
     sms("REG en: a filler and the Russian-style spelling Gulistan", NEW, "REG Nigora F in Gulistan",
         [Out(NEW, lang="en", has=("Nigora",))], new_farmer={"village": "Guliston", "language": "en"}),
     sms("REG ru: village in the prepositional case, в Гулистане", NEW, "рег Мадина Ж в Гулистане",
-        [Out(NEW, key="sms.reg.done", lang="ru", params={"name": "Мадина", "code": "{new}", "gender": "female"})],
+        [Out(NEW, key="sms.reg.done", then="farmers.reg.kept", lang="ru", params={"name": "Мадина", "code": "{new}", "gender": "female"})],
         new_farmer={"village": "Guliston", "language": "ru"}),
     sms("REG tg: village with the izofat and its district, Даҳанаи Кӯлоб", NEW, "сабт Нигина з Даҳанаи Кӯлоб",
-        [Out(NEW, key="sms.reg.done", lang="tg", params={"name": "Нигина", "code": "{new}"})],
+        [Out(NEW, key="sms.reg.done", then="farmers.reg.kept", lang="tg", params={"name": "Нигина", "code": "{new}"})],
         new_farmer={"village": "Dahana", "language": "tg"}),
     sms("REG uz: x for kh, Yoxsuchiyon", NEW, "REG Dilnoza ayol Yoxsuchiyon",
-        [Out(NEW, key="sms.reg.done", lang="uz", params={"name": "Dilnoza", "code": "{new}"})],
+        [Out(NEW, key="sms.reg.done", then="farmers.reg.kept", lang="uz", params={"name": "Dilnoza", "code": "{new}"})],
         new_farmer={"village": "Yokhsuchiyon", "language": "uz"}),
     sms("REG with punctuation glued to the village", NEW, "REG Nigora F Dahana, onion!",
         [Out(NEW, lang="tg", has=("Nigora",))], new_farmer={"village": "Dahana", "crops": ["onion"]}),
