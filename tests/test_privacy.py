@@ -236,3 +236,15 @@ def test_cli_mydata_and_erase_with_an_audit_entry(runner, session):
     assert entry.channel == "cli" and entry.object_id == str(fid)
     assert "Madina" not in str((entry.before, entry.after, entry.note))
     assert runner.invoke(args=["farmers", "mydata", "--code", code]).exit_code != 0
+
+
+def test_an_erased_phone_gets_nothing_it_did_not_ask_for(session):
+    from service.messaging.optout import suppressions_among
+    from service.messaging.rules import sent_despite_opt_out
+    people = world(session)
+    privacy.erase(session, people["madina"], now=utcnow())
+    session.commit()
+    stop = suppressions_among(session, [PHONE, CHAIR])
+    assert set(stop) == {PHONE} and stop[PHONE].source == "erased"
+    assert not sent_despite_opt_out("broadcast", utcnow(), stop[PHONE].created_at, "erased")
+    assert sent_despite_opt_out("reply", utcnow(), stop[PHONE].created_at, "erased")

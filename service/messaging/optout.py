@@ -18,6 +18,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from service.db import Base, utcnow
 
 SOURCES = ("keyword", "ussd", "gateway_optout", "blacklist")
+#: not a row's source: what :func:`suppressions_among` says of a phone whose last profile was erased
+#: (``service.farmers.models.ErasedPhone``, kept as a keyed digest) or of a row whose phone was blanked
 
 
 class Suppression(Base):
@@ -55,5 +57,15 @@ def suppressions_among(session: Session, phones: list[str]) -> dict[str, Suppres
     """The suppression rows of those of ``phones`` that are suppressed, by phone (one query)."""
     if not phones:
         return {}
-    return {row.phone: row for row in session.scalars(select(Suppression).where(Suppression.phone.in_(phones)))}
+    found = {row.phone: row for row in session.scalars(select(Suppression).where(Suppression.phone.in_(phones)))}
+    from service.farmers.models import ErasedPhone, phone_digest  # the farmers feature keeps erased phones
+
+    digests = {phone_digest(p): p for p in phones if p and p not in found}
+    if digests:
+        for row in session.scalars(select(ErasedPhone).where(ErasedPhone.digest.in_(sorted(digests)))):
+            found[digests[row.digest]] = Suppression(phone=digests[row.digest], source="erased", created_at=row.created_at)
+    for p in phones:
+        if not p:  # a row whose phone was erased
+            found[p] = Suppression(phone=p, source="erased", created_at=dt.datetime.max.replace(tzinfo=dt.timezone.utc))
+    return found
 

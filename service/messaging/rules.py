@@ -63,6 +63,8 @@ def sent_despite_opt_out(kind: str, created_at: dt.datetime, stopped_at: dt.date
     (:data:`FARMER_STOP_SOURCES`); nothing else (see the module docstring)."""
     if kind == "stop_confirm":
         return True
+    if source == "erased":  # an erased phone: only answers to what it asks anew (docs/privacy.md §3)
+        return kind == "reply" and created_at >= stopped_at
     return kind == "reply" and source in FARMER_STOP_SOURCES and created_at < stopped_at
 
 
