@@ -174,6 +174,10 @@ def test_inbound(case: Case, client, session):
         if crops is not None:
             assert new.crop_ids == crops
         changed.add("farmer")
+    for label in case.erased:
+        gone = session.get(Farmer, ids[label])
+        assert gone.erased_at is not None and gone.name == "" and gone.phone == ""
+        changed.add("farmer")
     for label, lang in case.languages.items():
         assert session.get(Farmer, ids[label]).language == lang
         changed.add("farmer")

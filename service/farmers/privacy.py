@@ -153,7 +153,7 @@ def _replace(column, old: str, new: str):
 
 
 def erase(session: Session, farmer: Farmer, *, actor: audit.Actor | None = None, now: dt.datetime,
-          farewell: str | None = None) -> None:
+          farewell: str | None = None, in_reply_to: int | None = None) -> None:
     """Erase ``farmer``'s personal data in the caller's transaction (the caller commits).
 
     Erased: the profile's name, phone and typed village (the row keeps gender, land, crops,
@@ -172,7 +172,8 @@ def erase(session: Session, farmer: Farmer, *, actor: audit.Actor | None = None,
 
     ``farewell``: the last confirmation SMS, queued before the erasure to the phone (kind
     ``stop_confirm``, no profile, ``dedupe_key`` :data:`FAREWELL_KEY` + id): its row keeps the
-    phone until it is sent, then :func:`scrub_sent` blanks it. ``actor``: when staff or the CLI
+    phone until it is sent, then :func:`scrub_sent` blanks it; ``in_reply_to``: the inbound SMS
+    it answers (DELETE <code>), if any. ``actor``: when staff or the CLI
     erase, an audit entry ``farmer.erase`` naming the profile only by its id. ``ValueError`` for a
     profile already erased.
     """
@@ -186,7 +187,7 @@ def erase(session: Session, farmer: Farmer, *, actor: audit.Actor | None = None,
 
     if farewell:
         queue_sms(session, phone, farewell, kind="stop_confirm", language=farmer.language,
-                  dedupe_key=f"{FAREWELL_KEY}{fid}", named=False)
+                  dedupe_key=f"{FAREWELL_KEY}{fid}", named=False, in_reply_to=in_reply_to)
     session.flush()
     farewell_id = session.scalar(select(OutboundMessage.id).where(OutboundMessage.dedupe_key == f"{FAREWELL_KEY}{fid}"))
 

@@ -205,7 +205,7 @@ def _delete(ctx: Context, args: list[str]) -> None:
     if held is None or held.get("farmer_id") != farmer.id:
         raise Refusal("farmers.delete.wrong_code")
     farewell = templates_sms.text("farmers.delete.done", farmer.language, ussd=ctx.settings.ussd_service_code)
-    privacy.erase(ctx.session, farmer, now=utcnow(), farewell=farewell)
+    privacy.erase(ctx.session, farmer, now=utcnow(), farewell=farewell, in_reply_to=ctx.inbound.id)
     ctx.acting = None  # the inbound row no longer names the profile
 
 

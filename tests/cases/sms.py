@@ -83,6 +83,7 @@ class Case:
     suppressed: tuple[str, ...] | None = None          # exactly the suppressed phones after
     picked: dict | None = None                         # exactly the phones' remembered languages after
     prices: dict = field(default_factory=dict)         # (crop, market code) -> (diram, source) today
+    erased: tuple[str, ...] = ()                       # profiles whose data is erased after
 
 
 def sms(label: str, sender: str, text: str, out: list[Out] | None = None, **kw) -> Case:
@@ -734,4 +735,52 @@ CASES += [
               status="withdrawn"),
           Out(ZARINA, key="sms.leave.done", lang="uz", params={"pg": "VOS03"})],
          memberships={"zarina": None}),
+]
+
+# Farmers own their data (docs/privacy.md): MYDATA, and DELETE with its confirmation code
+# ("{code}": the code the phone's latest DELETE holds), in every language
+CASES += [
+    sms("MYDATA (tg): the main profile's summary, ending with how to remove it", HOUSEHOLD, "МАЪЛУМОТ",
+        [Out(HOUSEHOLD, lang="tg", has=("Gulnora", "({gulnora})", "DELETE"), segments=2)]),
+    sms("MYDATA (ru) for the other profile of a shared phone", HOUSEHOLD, "{dilshod} мои данные",
+        [Out(HOUSEHOLD, lang="ru", has=("Dilshod", "({dilshod})", "Удалить: DELETE"), lacks=("Gulnora",))],
+        inbound=[{"farmer": "dilshod", "command": "mydata"}]),
+    sms("MYDATA (uz): a pending request shows with its PG", ZARINA, "MA'LUMOT",
+        [Out(ZARINA, lang="uz", has=("Zarina", "({zarina})", "VOS03 (ariza)", "O'chirish: DELETE"))]),
+    sms("MY DATA (en): an active member", FARRUKH, "my data",
+        [Out(FARRUKH, lang="en", has=("Farrukh", "({farrukh})", "VOS03 member", "To remove: DELETE"))]),
+    sms("MYDATA from a phone without a profile", NEW, "MYDATA", [Out(NEW, key="err.not_registered", lang="tg")]),
+    sms("НЕСТ (tg) asks for the code", RUSTAM, "НЕСТ",
+        [Out(RUSTAM, lang="tg", key="farmers.delete.ask", params={"name": "Rustam", "code": "{code}"})]),
+    Case("DELETE with a wrong code (ru, shared phone) erases nothing",
+         [Post(at("d1", HOUSEHOLD, "{dilshod} УДАЛИТЬ")), Post(at("d2", HOUSEHOLD, "{dilshod} УДАЛИТЬ 0000"))],
+         [Out(HOUSEHOLD, lang="ru", key="farmers.delete.ask", params={"name": "Dilshod", "code": "{code}"}),
+          Out(HOUSEHOLD, lang="ru", key="farmers.delete.wrong_code", named="Dilshod")]),
+    Case("DELETE <code> (uz) erases, the last SMS keeps the phone until sent",
+         [Post(at("d1", ZARINA, "O'CHIRISH")), Post(at("d2", ZARINA, "O'CHIRISH {code}"))],
+         [Out("", status="withdrawn"),  # the ask: unsent, taken back, phone and text blanked
+          Out(ZARINA, kind="stop_confirm", lang="uz", key="farmers.delete.done")],
+         erased=("zarina",)),
+    Case("ERASE <code> (en) erases; the membership history stays",
+         [Post(at("d1", FARRUKH, "ERASE")), Post(at("d2", FARRUKH, "erase {code}"))],
+         [Out("", status="withdrawn"), Out(FARRUKH, kind="stop_confirm", lang="en", key="farmers.delete.done")],
+         erased=("farrukh",), memberships={"farrukh": ("VOS03", "active")}),
+    Case("DELETE <code> for one profile of a shared phone: the phone stays, not suppressed (ru)",
+         [Post(at("d1", HOUSEHOLD, "{dilshod} DELETE")), Post(at("d2", HOUSEHOLD, "{dilshod} DELETE {code}"))],
+         [Out(HOUSEHOLD, status="withdrawn"),
+          Out(HOUSEHOLD, kind="stop_confirm", lang="ru", key="farmers.delete.done")],
+         erased=("dilshod",), suppressed=()),
+    Case("already deleted: the erased code is no profile of the shared phone (tg)",
+         [Post(at("d1", HOUSEHOLD, "{dilshod} DELETE")), Post(at("d2", HOUSEHOLD, "{dilshod} DELETE {code}")),
+          Post(at("d3", HOUSEHOLD, "{dilshod} DELETE"))],
+         [Out(HOUSEHOLD, status="withdrawn"),
+          Out(HOUSEHOLD, kind="stop_confirm", lang="ru", key="farmers.delete.done"),
+          Out(HOUSEHOLD, lang="tg", key="sms.code_not_here", params={"code": "{dilshod}"})],
+         erased=("dilshod",)),
+    Case("already deleted: DELETE again from the erased phone (ru)",
+         [Post(at("d1", ZARINA, "DELETE")), Post(at("d2", ZARINA, "DELETE {code}")),
+          Post(at("d3", ZARINA, "УДАЛИТЬ"))],
+         [Out("", status="withdrawn"), Out(ZARINA, kind="stop_confirm", lang="uz", key="farmers.delete.done"),
+          Out(ZARINA, lang="ru", key="farmers.delete.nothing")],
+         erased=("zarina",)),
 ]
