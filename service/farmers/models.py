@@ -23,6 +23,7 @@ from service.errors import Refusal
 from service.reference import quantity
 from service.reference.names import LANGUAGES, fold
 from service.messaging import household
+from service.messaging import optout
 from service.messaging.optout import Suppression
 
 GENDERS = ("female", "male")
@@ -94,6 +95,17 @@ def phone_digest(phone: str) -> str:
     """HMAC-SHA256 (hex) of an E.164 phone under :func:`subkey` ``"erased-phone"``: what the
     service keeps of an erased phone (``docs/privacy.md`` §3)."""
     return hmac.new(subkey("erased-phone"), phone.encode(), hashlib.sha256).hexdigest()
+
+
+def erased_among(session: Session, phones: list[str]) -> dict[str, dt.datetime]:
+    """``{phone: when it was erased}`` for those of ``phones`` (E.164) kept as an :class:`ErasedPhone`
+    (one query; registered as the suppression list's lookup, ``optout.set_erased_lookup``)."""
+    digests = {phone_digest(p): p for p in phones if p}
+    if not digests:
+        return {}
+    rows = session.execute(select(ErasedPhone.digest, ErasedPhone.created_at)
+                           .where(ErasedPhone.digest.in_(sorted(digests)))).all()
+    return {digests[d]: at for d, at in rows}
 
 
 class ErasedPhone(Base):
@@ -195,6 +207,7 @@ def shared_profile_names(session: Session, farmer_ids: set[int]) -> dict[int, st
 
 
 household.set_directory(shared_profile_names)
+optout.set_erased_lookup(erased_among)
 
 
 def main_profile(session: Session, phone: str) -> Farmer | None:
