@@ -248,3 +248,48 @@ def test_an_erased_phone_gets_nothing_it_did_not_ask_for(session):
     assert set(stop) == {PHONE} and stop[PHONE].source == "erased"
     assert not sent_despite_opt_out("broadcast", utcnow(), stop[PHONE].created_at, "erased")
     assert sent_despite_opt_out("reply", utcnow(), stop[PHONE].created_at, "erased")
+
+
+def ussd(client, session_id: str, phone: str, text: str) -> str:
+    form = {"sessionId": session_id, "serviceCode": "*384*7#", "phoneNumber": phone, "networkCode": "43601",
+            "text": text}
+    resp = client.post("/ussd?key=" + TOKEN, data=urllib.parse.urlencode(form).encode(),
+                       content_type="application/x-www-form-urlencoded")
+    return resp.get_data(as_text=True)
+
+
+def pick(client, session_id: str, phone: str, typed: list[str], label: str) -> list[str]:
+    """``typed`` plus the number of the option ``label``, paging with 98 until a screen shows it."""
+    for _ in range(6):
+        body = ussd(client, session_id, phone, "*".join(typed))
+        for line in body.split("\n"):
+            number, _, text = line.removeprefix("CON ").partition(" ")
+            if text == label:
+                return [*typed, number]
+        typed = [*typed, "98"]
+    raise AssertionError(f"no option {label!r}: {body!r}")
+
+
+def test_delete_by_ussd_leaves_the_name_and_phone_in_no_column_of_any_table(client, session):
+    people = world(session)
+    name = people["madina"].name
+    sms(client, PHONE, "JOIN VOS03")
+    typed = pick(client, "U1", PHONE, ["5"], templates_sms.text("farmers.ussd.mydata", "ru"))
+    assert ussd(client, "U1", PHONE, "*".join(typed)).startswith("END ")
+    typed = pick(client, "U2", PHONE, ["5"], templates_sms.text("farmers.ussd.delete", "ru"))
+    assert ussd(client, "U2", PHONE, "*".join(typed)).startswith("CON " + templates_sms.text(
+        "farmers.ussd.delete_confirm", "ru"))
+    assert ussd(client, "U2", PHONE, "*".join([*typed, "1"])) == "END " + templates_sms.text("farmers.ussd.deleted", "ru")
+    # AT's end-of-session notice still names the phone: it is not stored again
+    resp = client.post("/ussd/events?key=" + TOKEN, data=urllib.parse.urlencode(
+        {"sessionId": "U2", "serviceCode": "*384*7#", "phoneNumber": PHONE, "networkCode": "43601",
+         "status": "Success", "input": "*".join([*typed, "1"]), "lastAppResponse": "END", "hopsCount": "4",
+         "durationInMillis": "9000", "cost": "KES 0.0"}).encode(), content_type="application/x-www-form-urlencoded")
+    assert resp.status_code == 200
+    session.expire_all()
+    assert where_found(session, (name,)) == []
+    assert set(where_found(session, SECRETS)) == {("outbound_message", "phone")}
+    session.execute(OutboundMessage.__table__.update().where(OutboundMessage.phone == PHONE).values(status="delivered"))
+    privacy.scrub_sent(session, utcnow())
+    session.commit()
+    assert where_found(session, (name, *SECRETS)) == []
