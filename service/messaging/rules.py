@@ -32,6 +32,9 @@ Opt-out
     phone (notices, broadcasts, tips, alerts, and replies queued after the STOP)
     is dropped as ``suppressed``; so is every row to a phone the gateway or the
     network opted out (AT's opt-out callback, ``UserInBlackList``).
+    A phone whose last profile was erased (``docs/privacy.md`` §3; source
+    ``"erased"``) gets only the replies to what it asks after the erasure; a row
+    whose phone was blanked gets nothing.
 
 Priorities and order
     Rows are claimed by priority (``service.messaging.message.PRIORITY``: replies and
