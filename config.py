@@ -40,6 +40,7 @@ applies ``overrides`` (a dict) on top, which is how tests configure the app.
 | ``STAFF_SESSION_MINUTES`` | ``60`` | A staff session unused this long ends (the staff member logs in again). |
 | ``STAFF_SESSION_MAX_HOURS`` | ``12`` | A staff session ends this long after its login, used or not. |
 | ``STAFF_COOKIE_SECURE`` | ``0`` | ``1`` behind TLS: the staff session cookie is sent over HTTPS only. |
+| ``PRIVACY_KEY`` | empty (a development key) | Secret that keys the member codes of bulk-inserted farmers and the digests kept of erased phones (``docs/privacy.md``). Set it (e.g. ``python3 -c 'import secrets; print(secrets.token_hex(32))'``) on every real deployment, the same in every process, and keep it out of the database and its backups; changing it forgets which phones were erased. |
 | ``LOG_LEVEL`` | ``INFO`` | Python logging level. |
 """
 from __future__ import annotations
@@ -101,6 +102,7 @@ class Config:
     STAFF_SESSION_MINUTES = float(_env("STAFF_SESSION_MINUTES", "60"))
     STAFF_SESSION_MAX_HOURS = float(_env("STAFF_SESSION_MAX_HOURS", "12"))
     STAFF_COOKIE_SECURE = _env("STAFF_COOKIE_SECURE", "0") in ("1", "true", "yes", "on")
+    PRIVACY_KEY = _env("PRIVACY_KEY", "")
     LOG_LEVEL = _env("LOG_LEVEL", "INFO")
 
 

@@ -8,7 +8,8 @@ due campaign reminders (``service.reminders.crop_cycle.queue_due``), due broadca
 rule; it closes input-order rounds past their deadline and sends PG chairs their
 daily order totals (``service.orders.rounds``); it escalates questions unanswered for
 ``ADVICE_ESCALATE_HOURS`` (``service.advice.questions``) and sends cluster leaders the week's
-pledge totals (``service.sales.joint_sale``); and it logs what it did and what it skipped. Everything written carries an
+pledge totals (``service.sales.joint_sale``); it blanks the phone of an erased farmer's last SMS
+once sent (``service.farmers.privacy.scrub_sent``); and it logs what it did and what it skipped. Everything written carries an
 outbox ``dedupe_key``, so overlapping or repeated passes send nothing twice.
 """
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 from service import scheduler_lock
 from service.advice import questions as advice
 from service.broadcasts import broadcast
+from service.farmers import privacy
 from service.reminders import crop_cycle
 from service.sales import joint_sale
 from service.orders import rounds as order
@@ -106,6 +108,7 @@ def tick(session_factory: Callable[[], Session], config: Settings | Mapping, now
             escalate_after = dt.timedelta(hours=settings.advice_escalate_hours)
             result.escalated = len(advice.escalate_overdue(session, now, escalate_after))
             result.sales_totals = joint_sale.send_weekly_totals(session, now.astimezone(zone).date())
+            privacy.scrub_sent(session, now)
             session.commit()
     skipped = result.missed or result.expired or result.digests is None
     worked = (result.reminders or result.broadcasts or result.digests or result.price_alerts

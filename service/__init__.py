@@ -59,6 +59,8 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     app = Flask(__name__, instance_relative_config=False)
     app.config.update(settings)
+    from service.farmers import models as farmer_models  # the key of member codes and erased phones
+    farmer_models.configure_key(settings.get("PRIVACY_KEY"))
     app.config["JSON_AS_ASCII"] = False
     app.json.ensure_ascii = False
     logs.install(settings.get("LOG_LEVEL"), secrets=[*(settings.get("WEBHOOK_TOKENS") or []), settings.get("AT_API_KEY")])

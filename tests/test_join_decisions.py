@@ -79,9 +79,9 @@ def test_a_request_approved_at_0004_withdraws_the_other_ec_notices_that_never_go
     with time_machine.travel(NIGHT, tick=False):
         if channel == "sms":  # the chair, in Tajik
             sms(client, "a1", CHAIR, f"APPROVE {zarina.code}")
-        else:  # the deputy, in Russian: Committee (7) -> Join requests (1) -> Zarina, after Said's older
-            # request (2) -> Approve (1)
-            assert ussd(client, "E1", DEPUTY, "7*1*2*1").startswith("END ")
+        else:  # the deputy, in Russian: Committee (7) -> Join requests (1) -> next page (98: one request a
+            # page with 8-digit member codes, Said's older one first) -> Zarina (1) -> Approve (1)
+            assert ussd(client, "E1", DEPUTY, "7*1*98*1*1").startswith("END ")
         run(app, NIGHT)
     assert membership.current(session, zarina).status == "active"
     notices = [r for r in rows(session) if r.phone in cases.EC_PHONES and r.kind == "notice"]

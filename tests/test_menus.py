@@ -62,7 +62,7 @@ def test_entries_come_from_the_features_in_their_order():
     app = features.build_ussd()
     assert [e.key for e in app.menus["main"]] == ["group", "prices", "orders", "advice", "account", "register",
                                                   "language", "committee"]
-    assert [e.key for e in app.menus["account"]] == ["language", "stop", "crops", "price_sms"]
+    assert [e.key for e in app.menus["account"]] == ["language", "stop", "crops", "price_sms", "mydata", "delete"]
     assert [e.key for e in app.menus["committee"]] == ["requests", "current", "last", "round"]
     assert [e.key for e in app.menus["advice"]] == ["tips", "ask", "sell", "yield"]
 

@@ -40,8 +40,8 @@ def _village(session, en_name: str, district: str) -> Village:
                 if v.names["en"] == en_name)
 
 
-def build_world(session) -> dict[str, int]:
-    """The world of ``cases.sms.WORLD``; returns the member code (id) of each profile by label."""
+def build_world(session) -> dict[str, str]:
+    """The world of ``cases.sms.WORLD``; returns the member code of each profile by label."""
     dahana = _village(session, "Dahana", "kulob")
     guliston = _village(session, "Guliston", "vose")
     kulob = _village(session, "Kulob", "kulob")
@@ -69,8 +69,13 @@ def build_world(session) -> dict[str, int]:
     set_price(session, "onion", markets["VOSE"], 140, today, "demo")
     set_price(session, "onion", markets["KULOB"], 135, today, "demo")
     session.commit()
-    return {"gulnora": gulnora.id, "dilshod": dilshod.id, "rustam": rustam.id, "zarina": zarina.id,
-            "farrukh": farrukh.id}
+    return {"gulnora": gulnora.code, "dilshod": dilshod.code, "rustam": rustam.code, "zarina": zarina.code,
+            "farrukh": farrukh.code}
+
+
+def ids_of(session, codes: dict) -> dict[str, int]:
+    """``{label: farmer id}`` of the profiles whose member codes ``codes`` holds."""
+    return {label: session.scalar(select(Farmer.id).where(Farmer.code == code)) for label, code in codes.items()}
 
 
 def snapshot(session) -> dict[str, set]:
@@ -119,6 +124,8 @@ def check_out(row: OutboundMessage, want: Out, codes: dict):
     if want.key:
         params = {k: fill(v, codes) for k, v in want.params.items()}
         text = templates_sms.text(want.key, want.lang, **params)
+        if want.then:
+            text = f"{text} {templates_sms.text(want.then, want.lang)}"
         if want.named:
             text = templates_sms.text("push.for_names", want.lang, names=want.named, text=text)
         assert row.text == text
@@ -137,6 +144,7 @@ def check_out(row: OutboundMessage, want: Out, codes: dict):
 @pytest.mark.parametrize("case", CASES, ids=[c.label for c in CASES])
 def test_inbound(case: Case, client, session):
     codes = build_world(session)
+    ids = ids_of(session, codes)
     before = snapshot(session)
     for p in case.posts:
         codes["code"] = confirm_code(session, p.form.get("from") if p.form else None) or codes.get("code", "none")
@@ -150,10 +158,10 @@ def test_inbound(case: Case, client, session):
 
     changed = set()
     if case.new_farmer:
-        added = [f for f in session.scalars(select(Farmer).order_by(Farmer.id)) if f.id not in codes.values()]
+        added = [f for f in session.scalars(select(Farmer).order_by(Farmer.id)) if f.id not in ids.values()]
         assert len(added) == 1
         new = added[0]
-        codes["new"] = new.id
+        codes["new"], ids["new"] = new.code, new.id
         want = dict(case.new_farmer)
         village, district = want.pop("village", None), want.pop("district", None)
         crops = want.pop("crops", None)
@@ -166,11 +174,15 @@ def test_inbound(case: Case, client, session):
         if crops is not None:
             assert new.crop_ids == crops
         changed.add("farmer")
+    for label in case.erased:
+        gone = session.get(Farmer, ids[label])
+        assert gone.erased_at is not None and gone.name == "" and gone.phone == ""
+        changed.add("farmer")
     for label, lang in case.languages.items():
-        assert session.get(Farmer, codes[label]).language == lang
+        assert session.get(Farmer, ids[label]).language == lang
         changed.add("farmer")
     for label, want in case.memberships.items():
-        m = membership.current(session, session.get(Farmer, codes[label]))
+        m = membership.current(session, session.get(Farmer, ids[label]))
         got = None if m is None else (session.get(ProducerGroup, m.pg_id).code, m.status)
         assert got == want, label
         changed.add("membership")
@@ -204,7 +216,7 @@ def test_inbound(case: Case, client, session):
     for row, want in zip(inbound, case.inbound):
         for name, value in want.items():
             if name == "farmer":
-                assert row.farmer_id == (codes[value] if value else None)
+                assert row.farmer_id == (ids[value] if value else None)
             elif name == "sent_at" and value == "now":
                 assert abs(row.sent_at - row.received_at) < dt.timedelta(seconds=5)
             elif name == "sent_at":
@@ -287,7 +299,7 @@ def test_same_id_at_once_is_carried_out_once(app, session):
     session.expire_all()
     assert len(list(session.scalars(select(InboundMessage)))) == 1
     assert len(list(session.scalars(select(OutboundMessage)))) == 1
-    assert membership.current(session, session.get(Farmer, codes["dilshod"])).status == "active"
+    assert membership.current(session, farmers.by_code(session, codes["dilshod"])).status == "active"
 
 
 def test_help_again_after_the_quiet_period(client, session):

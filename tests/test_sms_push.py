@@ -25,7 +25,7 @@ from service.messaging.message import OutboundMessage
 from service.prices.alerts import PriceAlert, PriceSubscription
 from service.reminders.sms import parse_day
 from service.ussd.session import FormDraft
-from test_sms import build_world, check_out, post
+from test_sms import build_world, check_out, ids_of, post
 
 TZ = ZoneInfo("Asia/Dushanbe")
 PUSH_SMS_KEYS = sorted(k for k in templates_sms.catalogue() if k.startswith("push.") and ".ussd." not in k)
@@ -75,7 +75,8 @@ def test_push_keyword(case: Case, client, session):
     for row, want in zip(outbox, case.out):
         check_out(row, want, codes)
 
-    labels = {v: k for k, v in codes.items() if isinstance(v, int)}
+    labels = {v: k for k, v in ids_of(session, {k: v for k, v in codes.items() if k in (
+        "gulnora", "dilshod", "rustam", "zarina", "farrukh")}).items()}
 
     def as_day(value):
         return None if value is None else value.strftime("%d.%m") if value.year == today.year \

@@ -100,7 +100,7 @@ def test_keyword_table_has_no_clashes():
     ("ТАСДИК 1300", None, "approve", ["1300"]),
     ("REG Gulnora F Dahana tomato,onion 1,5", None, "reg", ["Gulnora", "F", "Dahana", "tomato", "onion", "1,5"]),
     ("1207", None, None, ["1207"]),
-    ("01207 LEAVE", "1207", "leave", []),
+    ("01207 LEAVE", "01207", "leave", []),
     ("1234567890 LEAVE", None, None, ["1234567890", "LEAVE"]),
     ("² LEAVE", None, None, ["²", "LEAVE"]),
     ("", None, None, []),

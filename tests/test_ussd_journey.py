@@ -102,7 +102,8 @@ def test_household_phone_journey(client, session):
     assert f"Фарҳод Саидов ({farhod.code})" in "\n".join(fourth[:-1])
     sixth = dial(client, "ATUid_j6", Pick("Фарҳод Саидов"), "5")  # My account, 5 on every page
     assert t("ussd.account.code", "ru", code=farhod.code) in sixth[-1]
-    assert receipts[0].text == t("ussd.sms.registered", name="Нигина Саидова", code=nigina.code, gender="female")
+    assert receipts[0].text == (t("ussd.sms.registered", name="Нигина Саидова", code=nigina.code, gender="female")
+                                + " " + t("farmers.reg.kept"))  # with what is kept and how to remove it
     assert not receipts[1].text.startswith("Фарҳод:")  # it names him already: not twice
     sms = at("j7", PHONE, f"{farhod.code} LANG en")
     assert client.post("/sms/inbound", data=sms).status_code == 200

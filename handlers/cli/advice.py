@@ -38,6 +38,7 @@ from service.sales import yields as yield_report
 from service.reference.crops import find_crop
 from service.errors import Refusal
 from service.farmers.models import Farmer
+from service.farmers.models import by_code as farmer_by_code
 from service.reference.geography import Village
 from service.prices.market import find_market, parse_tjs
 from service.reference.names import fold
@@ -131,7 +132,7 @@ def _items(session, codes: str | None) -> list:
 def add_lead_command(code, villages, pg_code):
     """Make a registered farmer a lead farmer."""
     with _session() as session:
-        farmer = session.get(Farmer, int(code)) if code.isdecimal() and len(code) <= 9 else None
+        farmer = farmer_by_code(session, code)
         if farmer is None:
             raise click.BadParameter(f"no farmer with member code {code}")
         pg = by_code(session, pg_code) if pg_code else None

@@ -9,6 +9,9 @@ with another profile's member code (the farmer's id, e.g. ``1207 JOIN VOS03``).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
+import secrets
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import ForeignKey, Index, String, exists, func, select, text
@@ -20,6 +23,7 @@ from service.errors import Refusal
 from service.reference import quantity
 from service.reference.names import LANGUAGES, fold
 from service.messaging import household
+from service.messaging import optout
 from service.messaging.optout import Suppression
 
 GENDERS = ("female", "male")
@@ -29,6 +33,90 @@ MAX_LAND_HA = Decimal("500")
 MAX_NAME_CHARS = 40
 #: most characters of a village name typed by a farmer (not in the list)
 MAX_VILLAGE_CHARS = 60
+#: digits of a member code
+CODE_DIGITS = 8
+_ID_CODES = (10_000_000, 50_000_000)  # codes of rows inserted with their id (code_of_id)
+_DRAWN_CODES = (50_000_000, 100_000_000)  # codes drawn at random for rows inserted without one
+_DEV_KEY = "dehqon-development-key"
+_key = {"secret": _DEV_KEY.encode()}
+
+
+def configure_key(secret: str | None) -> None:
+    """Set the service's ``PRIVACY_KEY`` (``config.py``), which keys :func:`code_of_id` and
+    :func:`phone_digest`; empty: the development key (``docs/privacy.md``)."""
+    _key["secret"] = (secret or _DEV_KEY).encode()
+
+
+def subkey(label: str) -> bytes:
+    """A key for one use (``"member-code"``, ``"erased-phone"``) derived from ``PRIVACY_KEY``."""
+    return hmac.new(_key["secret"], label.encode(), hashlib.sha256).digest()
+
+
+def code_of_id(farmer_id: int) -> str:
+    """The member code of the row with id ``farmer_id`` (1 to 39,999,999) inserted with its id: a
+    4-round Feistel permutation of 0–99,999,999 keyed by :func:`subkey`, walked until it lands
+    in the first 40 million, shifted to 8 digits not starting with 0 (``10000000``–``49999999``).
+    A bijection, so two ids never share a code. ``ValueError`` outside the range."""
+    size = _ID_CODES[1] - _ID_CODES[0]
+    if not 0 < farmer_id < size:
+        raise ValueError(f"a farmer id for a member code is 1 to {size - 1}")
+    key = subkey("member-code")
+    value = farmer_id
+    while True:
+        left, right = divmod(value, 10_000)
+        for rnd in range(4):
+            f = int.from_bytes(hmac.new(key, f"{rnd}:{right}".encode(), hashlib.sha256).digest()[:8], "big")
+            left, right = right, (left + f) % 10_000
+        value = left * 10_000 + right
+        if value < size:
+            return str(_ID_CODES[0] + value)
+
+
+def _code_default(context) -> str:
+    """The ``farmer.code`` default, per row (Core executemany included): :func:`code_of_id` when
+    the row carries its id, else a random code of the upper range not in the table nor drawn
+    earlier for the same statement."""
+    params = context.get_current_parameters()
+    if params.get("id") is not None:
+        return code_of_id(int(params["id"]))
+    drawn = context.__dict__.setdefault("_drawn_codes", set())
+    table = Farmer.__table__
+    while True:
+        code = str(_DRAWN_CODES[0] + secrets.randbelow(_DRAWN_CODES[1] - _DRAWN_CODES[0]))
+        if code in drawn:
+            continue
+        taken = context.connection.execute(select(table.c.id).where(table.c.code == code).limit(1)).first()
+        if taken is None:
+            drawn.add(code)
+            return code
+
+
+def phone_digest(phone: str) -> str:
+    """HMAC-SHA256 (hex) of an E.164 phone under :func:`subkey` ``"erased-phone"``: what the
+    service keeps of an erased phone (``docs/privacy.md`` §3)."""
+    return hmac.new(subkey("erased-phone"), phone.encode(), hashlib.sha256).hexdigest()
+
+
+def erased_among(session: Session, phones: list[str]) -> dict[str, dt.datetime]:
+    """``{phone: when it was erased}`` for those of ``phones`` (E.164) kept as an :class:`ErasedPhone`
+    (one query; registered as the suppression list's lookup, ``optout.set_erased_lookup``)."""
+    digests = {phone_digest(p): p for p in phones if p}
+    if not digests:
+        return {}
+    rows = session.execute(select(ErasedPhone.digest, ErasedPhone.created_at)
+                           .where(ErasedPhone.digest.in_(sorted(digests)))).all()
+    return {digests[d]: at for d, at in rows}
+
+
+class ErasedPhone(Base):
+    """A phone whose last profile was erased, kept only as :func:`phone_digest` (``digest``) with
+    when (UTC). Such a phone gets no message the farmer did not ask for by writing again
+    (``service.messaging.optout.suppressions_among``); registering a profile on it again removes
+    the row."""
+
+    __tablename__ = "erased_phone"
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class FarmerCrop(Base):
@@ -47,7 +135,9 @@ class Farmer(Base):
     the phone's main profile; ``unlisted_village``: the village as the farmer typed it when it
     was not in the list (``village_id`` then empty, for staff to review: :func:`unlisted`) and
     ``unlisted_district_id`` the district it was typed under.
-    The member code shown to people is ``id``.
+    ``code``: the member code people type and read (module docstring; never the id).
+    ``erased_at``: when the farmer's personal data was erased (``service.farmers.privacy``): the
+    row then keeps only what anonymous counts need.
     """
 
     __tablename__ = "farmer"
@@ -57,6 +147,7 @@ class Farmer(Base):
               sqlite_where=text("is_main"), postgresql_where=text("is_main")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(CODE_DIGITS), unique=True, default=_code_default)
     phone: Mapped[str] = mapped_column(String(20), index=True)
     name: Mapped[str] = mapped_column(String(80))
     gender: Mapped[str] = mapped_column(String(8))
@@ -68,6 +159,7 @@ class Farmer(Base):
     is_main: Mapped[bool] = mapped_column(default=False)
     registered_via: Mapped[str] = mapped_column(String(8), default="ussd")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    erased_at: Mapped[dt.datetime | None]
 
     crop_rows: Mapped[list[FarmerCrop]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
@@ -75,11 +167,6 @@ class Farmer(Base):
     def crop_ids(self) -> list[str]:
         """Ids of the crops this farmer grows, sorted."""
         return sorted(c.crop_id for c in self.crop_rows)
-
-    @property
-    def code(self) -> str:
-        """The member code people type and read (the id as digits)."""
-        return str(self.id)
 
     @hybrid_property
     def opted_out(self) -> bool:
@@ -90,6 +177,15 @@ class Farmer(Base):
     @opted_out.expression
     def opted_out(cls):
         return exists().where(Suppression.phone == cls.phone)
+
+
+def by_code(session: Session, code: str | None) -> Farmer | None:
+    """The profile whose member code is ``code`` as typed (spaces around dropped; at most
+    :data:`CODE_DIGITS` digits), or None (also for an erased profile)."""
+    code = (code or "").strip()
+    if not code.isdecimal() or len(code) > CODE_DIGITS:
+        return None
+    return session.scalar(select(Farmer).where(Farmer.code == code, Farmer.erased_at.is_(None)))
 
 
 def profiles(session: Session, phone: str) -> list[Farmer]:
@@ -111,6 +207,7 @@ def shared_profile_names(session: Session, farmer_ids: set[int]) -> dict[int, st
 
 
 household.set_directory(shared_profile_names)
+optout.set_erased_lookup(erased_among)
 
 
 def main_profile(session: Session, phone: str) -> Farmer | None:
@@ -199,6 +296,9 @@ def register(session: Session, *, phone: str, name: str, gender: str, village_id
                     unlisted_district_id=district_id if village_id is None and unlisted_village else None)
     farmer.crop_rows = [FarmerCrop(crop_id=c) for c in sorted(set(crop_ids))]
     session.add(farmer)
+    erased = session.get(ErasedPhone, phone_digest(phone))
+    if erased is not None:  # the phone comes back after an erasure: it may get messages again
+        session.delete(erased)
     session.flush()
     return farmer
 

@@ -5,6 +5,11 @@
 | ``REG`` | ``<name> <F/M> <village> [crops] [ha]`` | new farmer profile on the phone (see :func:`parse_registration`) |
 | ``LANG`` | ``<tg/ru/uz/en or a language name>`` | the profile's language (before registering: the phone's, which REG takes) |
 | ``STOP`` / ``START`` | | phone on / off the suppression list (``service.messaging.optout``) |
+| ``MYDATA`` | | a short summary of what the service holds about the profile (``service.farmers.privacy``) |
+| ``DELETE`` | ``[<code>]`` | without a code: asks for confirmation with a 4-digit code (``service.sms.confirm``); with the code of the latest ask (30 min): erases the profile's data |
+
+Like every command for one person, MYDATA and DELETE act for the phone's main profile unless the
+message starts with another profile's member code (``40731226 DELETE``).
 """
 from __future__ import annotations
 
@@ -14,8 +19,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import templates_sms
+from service.db import utcnow
 from service.errors import Refusal
 from service.farmers import models as farmers
+from service.farmers import privacy
+from service.sms import confirm
 from service.messaging import language as phone_language
 from service.messaging import optout
 from service.reference.crops import find_crop
@@ -165,10 +174,42 @@ def _reg(ctx: Context, args: list[str]) -> None:
                                   village_id=reg.village.id, crop_ids=reg.crop_ids, land_m2=reg.land_m2,
                                   language=told or ctx.lang, via="sms")
     ctx.lang = ctx.acting.language
-    ctx.reply("sms.reg.done", name=ctx.acting.name, code=ctx.acting.code, gender=ctx.acting.gender)
+    receipt = templates_sms.text("sms.reg.done", ctx.lang, ussd=ctx.settings.ussd_service_code,
+                                 name=ctx.acting.name, code=ctx.acting.code, gender=ctx.acting.gender)
+    for text in privacy.receipt_texts(receipt, ctx.lang):
+        ctx.reply_text(text)
+
+
+#: ``FormDraft.kind`` of a DELETE waiting for its code (one per phone: the latest ask wins)
+ERASE_DRAFT = "erase"
+
+
+def _mydata(ctx: Context, args: list[str]) -> None:
+    farmer = ctx.registered()
+    ctx.reply_text(privacy.fit_summary(privacy.summary(ctx.session, farmer), ctx.settings.ussd_service_code))
+
+
+def _delete(ctx: Context, args: list[str]) -> None:
+    """DELETE: hold the erasure of the acting profile under a new code and ask for it; DELETE
+    <code>: erase when the code is that of the latest ask for this profile, else
+    ``farmers.delete.wrong_code``. A phone without a profile: ``farmers.delete.nothing``."""
+    if ctx.acting is None:
+        raise Refusal("farmers.delete.nothing")
+    farmer = ctx.acting
+    if not args:
+        code = confirm.hold(ctx.session, ctx.phone, ERASE_DRAFT, {"farmer_id": farmer.id})
+        ctx.reply("farmers.delete.ask", name=farmer.name, code=code)
+        return
+    code = word_key(args[0])[:8]
+    held = confirm.take(ctx.session, ctx.phone, ERASE_DRAFT, code)
+    if held is None or held.get("farmer_id") != farmer.id:
+        raise Refusal("farmers.delete.wrong_code")
+    farewell = templates_sms.text("farmers.delete.done", farmer.language, ussd=ctx.settings.ussd_service_code)
+    privacy.erase(ctx.session, farmer, now=utcnow(), farewell=farewell, in_reply_to=ctx.inbound.id)
+    ctx.acting = None  # the inbound row no longer names the profile
 
 
 COMMANDS = (
-    Command("reg", _reg), Command("lang", _lang),
+    Command("reg", _reg), Command("lang", _lang), Command("mydata", _mydata), Command("delete", _delete),
     Command("stop", _stop, per_phone=True), Command("start", _start, per_phone=True),
 )

@@ -8,7 +8,8 @@ Menu (screen names in brackets)::
                                        [reg_village] ([reg_village_name]: not listed) [reg_crops]
                                        [reg_land] [reg_confirm]
     [need_register] any entry that needs a profile, for a caller without one
-    My account: "Language" -> [language]; "Stop messages" / "Restart messages"
+    My account: "Language" -> [language]; "Stop messages" / "Restart messages";
+                "My data" (a short screen, the summary by SMS); "Delete my data" -> [delete_confirm]
     main menu of a caller without a profile: "6 Register" and "7 Language" first -> [language]
     (the pick is remembered for the phone: ``service.messaging.language``)
 
@@ -23,6 +24,7 @@ import templates_sms
 from service.errors import Refusal
 from service.farmers import models as farmermod
 from service.farmers.models import Farmer
+from service.farmers import privacy
 from service.messaging import language as phone_language
 from service.messaging import optout
 from service.reference import crops as cropmod
@@ -303,8 +305,9 @@ class RegConfirm(Screen):
             drop_form(d)
             return d.refusal(exc)
         drop_form(d)
-        d.sms(d.t("ussd.sms.registered", name=person.name, code=person.code, gender=person.gender),
-              farmer_id=person.id)
+        receipt = d.t("ussd.sms.registered", name=person.name, code=person.code, gender=person.gender)
+        for text in privacy.receipt_texts(receipt, d.lang):
+            d.sms(text, farmer_id=person.id)
         return end(d.t("ussd.reg.done", code=person.code))
 
 
@@ -358,6 +361,41 @@ def _stop_or_restart(d: Dialogue) -> Step:
     return end(d.t("ussd.account.restarted"))
 
 
+def _my_data(d: Dialogue) -> Step:
+    """A short screen (code and counts) and the whole summary by SMS."""
+    if d.farmer is None:
+        return push("need_register")
+    s = privacy.summary(d.db, d.farmer)
+    d.sms(privacy.fit_summary(s, d.settings.ussd_service_code))
+    return end(d.t("farmers.ussd.mydata_shown", code=s.code, orders=s.orders, pledges=s.pledges,
+                   questions=s.questions))
+
+
+@screen
+class DeleteConfirm(Screen):
+    """Delete my data: are you sure? Yes erases the profile speaking (``privacy.erase``) after
+    queueing the last confirmation SMS."""
+
+    name = "delete_confirm"
+
+    def view(self, d, data):
+        return View(head=[d.t("farmers.ussd.delete_confirm")],
+                    items=[Option(d.t("farmers.ussd.delete_yes"), "yes"), Option(d.t("farmers.ussd.delete_no"), "no")])
+
+    def choose(self, d, data, value):
+        farmer = d.farmer
+        if value != "yes" or farmer is None:
+            return back()
+        farewell = d.t("farmers.delete.done")
+        privacy.erase(d.db, farmer, now=utcnow(), farewell=farewell)
+        d.state.update(farmer=None, form={})
+        return end(d.t("farmers.ussd.deleted"))
+
+
+def _delete(d: Dialogue) -> Step:
+    return push("delete_confirm") if d.farmer is not None else push("need_register")
+
+
 def _language_label(d: Dialogue) -> str:
     return d.t("ussd.account.language", name=d.t("lang_name"))
 
@@ -378,6 +416,8 @@ ENTRIES = (
     MenuEntry("account", "language", 10, _language_label, lambda d: push("language")),
     MenuEntry("account", "stop", 20, lambda d: d.t("ussd.account.restart" if _stopped(d) else "ussd.account.stop"),
               _stop_or_restart),
+    MenuEntry("account", "mydata", 60, "farmers.ussd.mydata", _my_data),
+    MenuEntry("account", "delete", 70, "farmers.ussd.delete", _delete),
 )
 
 #: My account shows the member code of the profile speaking (the prefix of an SMS for them)

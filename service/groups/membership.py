@@ -24,6 +24,7 @@ import templates_sms
 from service.db import Base, utcnow
 from service.errors import Refusal
 from service.farmers.models import Farmer
+from service.farmers.models import by_code as farmer_by_code
 from service.groups.producer_group import ProducerGroup
 from service.messaging import outbox
 from service.messaging.message import queue_sms
@@ -175,7 +176,7 @@ def find_request(session: Session, approver: Farmer, member_code: str) -> tuple[
     if own is None:
         raise Refusal("err.not_ec")
     code = (member_code or "").strip()
-    applicant = session.get(Farmer, int(code)) if code.isdecimal() and len(code) <= 9 else None
+    applicant = farmer_by_code(session, code)
     latest = None if applicant is None else session.scalar(select(Membership).where(
         Membership.farmer_id == applicant.id, Membership.pg_id == own.pg_id)
         .order_by(Membership.requested_at.desc(), Membership.id.desc()).limit(1))

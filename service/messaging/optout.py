@@ -11,6 +11,7 @@ replies to the farmer's own requests queued before the farmer's STOP.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from sqlalchemy import String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -18,6 +19,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from service.db import Base, utcnow
 
 SOURCES = ("keyword", "ussd", "gateway_optout", "blacklist")
+#: not a row's source: what :func:`suppressions_among` says of a phone whose last profile was erased
+#: (``service.farmers.models.ErasedPhone``, kept as a keyed digest) or of a row whose phone was blanked
 
 
 class Suppression(Base):
@@ -27,6 +30,16 @@ class Suppression(Base):
     phone: Mapped[str] = mapped_column(String(20), primary_key=True)
     source: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+_erased: dict = {"lookup": None}
+
+
+def set_erased_lookup(lookup: Callable[[Session, list[str]], dict[str, dt.datetime]]) -> None:
+    """Register how to find the phones whose last profile was erased (``lookup(session, phones)``:
+    ``{phone: erased at}``, the farmers feature's ``erased_among``): :func:`suppressions_among`
+    reports them with the source ``"erased"``, without this module knowing the feature."""
+    _erased["lookup"] = lookup
 
 
 def is_suppressed(session: Session, phone: str) -> bool:
@@ -55,5 +68,13 @@ def suppressions_among(session: Session, phones: list[str]) -> dict[str, Suppres
     """The suppression rows of those of ``phones`` that are suppressed, by phone (one query)."""
     if not phones:
         return {}
-    return {row.phone: row for row in session.scalars(select(Suppression).where(Suppression.phone.in_(phones)))}
+    found = {row.phone: row for row in session.scalars(select(Suppression).where(Suppression.phone.in_(phones)))}
+    rest = [p for p in phones if p and p not in found]
+    if rest and _erased["lookup"] is not None:
+        for phone, since in _erased["lookup"](session, rest).items():
+            found[phone] = Suppression(phone=phone, source="erased", created_at=since)
+    for p in phones:
+        if not p:  # a row whose phone was erased
+            found[p] = Suppression(phone=p, source="erased", created_at=dt.datetime.max.replace(tzinfo=dt.timezone.utc))
+    return found
 

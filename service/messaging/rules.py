@@ -32,6 +32,9 @@ Opt-out
     phone (notices, broadcasts, tips, alerts, and replies queued after the STOP)
     is dropped as ``suppressed``; so is every row to a phone the gateway or the
     network opted out (AT's opt-out callback, ``UserInBlackList``).
+    A phone whose last profile was erased (``docs/privacy.md`` §3; source
+    ``"erased"``) gets only the replies to what it asks after the erasure; a row
+    whose phone was blanked gets nothing.
 
 Priorities and order
     Rows are claimed by priority (``service.messaging.message.PRIORITY``: replies and
@@ -63,6 +66,8 @@ def sent_despite_opt_out(kind: str, created_at: dt.datetime, stopped_at: dt.date
     (:data:`FARMER_STOP_SOURCES`); nothing else (see the module docstring)."""
     if kind == "stop_confirm":
         return True
+    if source == "erased":  # an erased phone: only answers to what it asks anew (docs/privacy.md §3)
+        return kind == "reply" and created_at >= stopped_at
     return kind == "reply" and source in FARMER_STOP_SOURCES and created_at < stopped_at
 
 

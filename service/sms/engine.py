@@ -12,7 +12,8 @@ Message shape: ``[member code] KEYWORD [arguments]``. Keywords and their
 aliases in every language live in ``templates_sms/keywords.toml``; matching
 ignores case and punctuation and folds the Tajik letters (``service.reference.names.fold``).
 Commands act for the phone's main profile unless the message starts with the
-member code of another profile on the same phone (``1207 JOIN VOS03``). Replies are in the acting
+member code of another profile on the same phone (``40731226 JOIN VOS03``; the code is
+compared with the profiles' stored codes, :func:`is_member_code`). Replies are in the acting
 profile's language; a phone without a profile gets the one it picked, else the one its text
 tells (``service.messaging.language.for_unknown_phone``).
 
@@ -197,8 +198,8 @@ def parse(text: str) -> Parsed:
     """Read ``[member code] KEYWORD args...``; the keyword must be the first word after the code."""
     words = tokens(text)
     code = None
-    if len(words) > 1 and (member := member_id(word_key(words[0]))) is not None:
-        code, words = str(member), words[1:]
+    if len(words) > 1 and is_member_code(first := word_key(words[0])):
+        code, words = first, words[1:]
     keys = [word_key(w) for w in words]
     for alias, meaning in vocabulary().commands.items():
         if tuple(keys[:len(alias)]) == alias:
@@ -206,8 +207,15 @@ def parse(text: str) -> Parsed:
     return Parsed(code, None, (), words)
 
 
+def is_member_code(word: str) -> bool:
+    """True for a word that has the form of a member code (1 to 8 digits), which the profiles of
+    the phone are then looked up by (``service.farmers.models.Farmer.code``), never read as an id."""
+    return word.isdecimal() and word.isascii() and len(word) <= 8
+
+
 def member_id(code: str) -> int | None:
-    """The farmer id a typed member code stands for (1 to 9 digits; ``"01207"`` → 1207), else None."""
+    """A typed number (a question number: 1 to 9 digits; ``"0127"`` → 127), else None. Member codes
+    are not numbers: see :func:`is_member_code`."""
     return int(code) if code.isdecimal() and len(code) <= 9 else None
 
 

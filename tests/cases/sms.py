@@ -66,6 +66,9 @@ class Out:
     status: str = "queued"  # the row's state after the case (``withdrawn``: taken back unsent)
     #: the first name the text starts with: a reply for one profile of a shared phone names it
     named: str = ""
+    #: a key whose text follows ``key``'s after a space in the same SMS (a registration receipt
+    #: ends with ``farmers.reg.kept``: what is kept and how to remove it)
+    then: str | None = None
 
 
 @dataclass
@@ -80,6 +83,7 @@ class Case:
     suppressed: tuple[str, ...] | None = None          # exactly the suppressed phones after
     picked: dict | None = None                         # exactly the phones' remembered languages after
     prices: dict = field(default_factory=dict)         # (crop, market code) -> (diram, source) today
+    erased: tuple[str, ...] = ()                       # profiles whose data is erased after
 
 
 def sms(label: str, sender: str, text: str, out: list[Out] | None = None, **kw) -> Case:
@@ -522,12 +526,12 @@ CASES: list[Case] = [
     *[Case(f"LANG {lang} then REG: the profile speaks {lang}",
            [Post(at("m0", NEW, f"LANG {lang}")), Post(at("m1", NEW, "REG Gulnora Karimova F Dahana"))],
            [Out(NEW, key="sms.lang.done", lang=lang),
-            Out(NEW, key="sms.reg.done", lang=lang, params={"name": "Gulnora Karimova", "code": "{new}",
+            Out(NEW, key="sms.reg.done", then="farmers.reg.kept", lang=lang, params={"name": "Gulnora Karimova", "code": "{new}",
                                                              "gender": "female"})],
            new_farmer={"phone": NEW, "language": lang}, picked={NEW: lang}) for lang in ("tg", "ru", "uz", "en")],
     Case("a picked language beats the words of REG (LANG ru, then REG ... erkak)",
          [Post(at("m0", NEW, "язык русский")), Post(at("m1", NEW, "REG Ali erkak Jomi"))],
-         [Out(NEW, key="sms.lang.done", lang="ru"), Out(NEW, key="sms.reg.done", lang="ru",
+         [Out(NEW, key="sms.lang.done", lang="ru"), Out(NEW, key="sms.reg.done", then="farmers.reg.kept", lang="ru",
                                                         params={"name": "Ali", "code": "{new}", "gender": "male"})],
          new_farmer={"language": "ru"}, picked={NEW: "ru"}),
     Case("a picked language beats a guess (LANG uz, then a Russian question)",
@@ -560,44 +564,44 @@ CASES: list[Case] = [
 
     # ---- REG
     sms("REG with everything", NEW, "REG Gulnora Karimova F Dahana tomato, onion 0.5",
-        [Out(NEW, key="sms.reg.done", lang="tg", params={"name": "Gulnora Karimova", "code": "{new}"})],
+        [Out(NEW, key="sms.reg.done", then="farmers.reg.kept", lang="tg", params={"name": "Gulnora Karimova", "code": "{new}"})],
         new_farmer={"phone": NEW, "name": "Gulnora Karimova", "gender": "female", "language": "tg",
                     "village": "Dahana", "crops": ["onion", "tomato"], "land_m2": 5000, "is_main": True,
                     "registered_via": "sms"}),
     sms("РЕГ with Ж registers in Russian", NEW, "рег Мадина Ж Дахана",
-        [Out(NEW, key="sms.reg.done", lang="ru", params={"name": "Мадина", "code": "{new}", "gender": "female"},
+        [Out(NEW, key="sms.reg.done", then="farmers.reg.kept", lang="ru", params={"name": "Мадина", "code": "{new}", "gender": "female"},
              has=("Мадина зарегистрирована.",))],
         new_farmer={"name": "Мадина", "gender": "female", "language": "ru", "village": "Dahana", "crops": [],
                     "land_m2": None}),
     sms("РЕГ with М: the Russian receipt in the masculine", NEW, "рег Фаррух МУЖ Дахана",
-        [Out(NEW, key="sms.reg.done", lang="ru", params={"name": "Фаррух", "code": "{new}", "gender": "male"},
+        [Out(NEW, key="sms.reg.done", then="farmers.reg.kept", lang="ru", params={"name": "Фаррух", "code": "{new}", "gender": "male"},
              has=("Фаррух зарегистрирован.",))],
         new_farmer={"name": "Фаррух", "gender": "male", "language": "ru"}),
     sms("САБТ in Tajik typed with Russian letters", NEW, "сабт Хусейн м Кулоб пиёз 1,5 га",
-        [Out(NEW, key="sms.reg.done", lang="tg", params={"name": "Хусейн", "code": "{new}"})],
+        [Out(NEW, key="sms.reg.done", then="farmers.reg.kept", lang="tg", params={"name": "Хусейн", "code": "{new}"})],
         new_farmer={"name": "Хусейн", "gender": "male", "language": "tg", "village": "Kulob", "crops": ["onion"],
                     "land_m2": 15000}),
     sms("REG with Uzbek gender word registers in Uzbek", NEW, "REG Ali erkak Jomi sholi 2ha",
-        [Out(NEW, key="sms.reg.done", lang="uz", params={"name": "Ali", "code": "{new}"})],
+        [Out(NEW, key="sms.reg.done", then="farmers.reg.kept", lang="uz", params={"name": "Ali", "code": "{new}"})],
         new_farmer={"gender": "male", "language": "uz", "village": "Jomi", "crops": ["rice"], "land_m2": 20000}),
     sms("REG naming a district with one village", NEW, "REG Nigora F Vose",
         [Out(NEW, lang="tg", has=("Nigora",))], new_farmer={"village": "Guliston"}),
     sms("REG with a name found in two districts plus the district", NEW, "REG Nigora F Kalinin Balkhi",
         [Out(NEW, lang="tg", has=("Nigora",))], new_farmer={"village": "Kalinin", "district": "balkhi"}),
     sms("REG adds a profile on a household phone", HOUSEHOLD, "REG Nodira F Dahana",
-        [Out(HOUSEHOLD, key="sms.reg.done", lang="tg", params={"name": "Nodira", "code": "{new}"})],
+        [Out(HOUSEHOLD, key="sms.reg.done", then="farmers.reg.kept", lang="tg", params={"name": "Nodira", "code": "{new}"})],
         new_farmer={"phone": HOUSEHOLD, "language": "tg", "is_main": False}),
     # village names as people write them (issue 9 item 2)
     sms("REG en: a filler and the Russian-style spelling Gulistan", NEW, "REG Nigora F in Gulistan",
         [Out(NEW, lang="en", has=("Nigora",))], new_farmer={"village": "Guliston", "language": "en"}),
     sms("REG ru: village in the prepositional case, в Гулистане", NEW, "рег Мадина Ж в Гулистане",
-        [Out(NEW, key="sms.reg.done", lang="ru", params={"name": "Мадина", "code": "{new}", "gender": "female"})],
+        [Out(NEW, key="sms.reg.done", then="farmers.reg.kept", lang="ru", params={"name": "Мадина", "code": "{new}", "gender": "female"})],
         new_farmer={"village": "Guliston", "language": "ru"}),
     sms("REG tg: village with the izofat and its district, Даҳанаи Кӯлоб", NEW, "сабт Нигина з Даҳанаи Кӯлоб",
-        [Out(NEW, key="sms.reg.done", lang="tg", params={"name": "Нигина", "code": "{new}"})],
+        [Out(NEW, key="sms.reg.done", then="farmers.reg.kept", lang="tg", params={"name": "Нигина", "code": "{new}"})],
         new_farmer={"village": "Dahana", "language": "tg"}),
     sms("REG uz: x for kh, Yoxsuchiyon", NEW, "REG Dilnoza ayol Yoxsuchiyon",
-        [Out(NEW, key="sms.reg.done", lang="uz", params={"name": "Dilnoza", "code": "{new}"})],
+        [Out(NEW, key="sms.reg.done", then="farmers.reg.kept", lang="uz", params={"name": "Dilnoza", "code": "{new}"})],
         new_farmer={"village": "Yokhsuchiyon", "language": "uz"}),
     sms("REG with punctuation glued to the village", NEW, "REG Nigora F Dahana, onion!",
         [Out(NEW, lang="tg", has=("Nigora",))], new_farmer={"village": "Dahana", "crops": ["onion"]}),
@@ -731,4 +735,52 @@ CASES += [
               status="withdrawn"),
           Out(ZARINA, key="sms.leave.done", lang="uz", params={"pg": "VOS03"})],
          memberships={"zarina": None}),
+]
+
+# Farmers own their data (docs/privacy.md): MYDATA, and DELETE with its confirmation code
+# ("{code}": the code the phone's latest DELETE holds), in every language
+CASES += [
+    sms("MYDATA (tg): the main profile's summary, ending with how to remove it", HOUSEHOLD, "МАЪЛУМОТ",
+        [Out(HOUSEHOLD, lang="tg", has=("Gulnora", "({gulnora})", "DELETE"), segments=2)]),
+    sms("MYDATA (ru) for the other profile of a shared phone", HOUSEHOLD, "{dilshod} мои данные",
+        [Out(HOUSEHOLD, lang="ru", has=("Dilshod", "({dilshod})", "Удалить: DELETE"), lacks=("Gulnora",))],
+        inbound=[{"farmer": "dilshod", "command": "mydata"}]),
+    sms("MYDATA (uz): a pending request shows with its PG", ZARINA, "MA'LUMOT",
+        [Out(ZARINA, lang="uz", has=("Zarina", "({zarina})", "VOS03 (ariza)", "O'chirish: DELETE"))]),
+    sms("MY DATA (en): an active member", FARRUKH, "my data",
+        [Out(FARRUKH, lang="en", has=("Farrukh", "({farrukh})", "VOS03 member", "To remove: DELETE"))]),
+    sms("MYDATA from a phone without a profile", NEW, "MYDATA", [Out(NEW, key="err.not_registered", lang="tg")]),
+    sms("НЕСТ (tg) asks for the code", RUSTAM, "НЕСТ",
+        [Out(RUSTAM, lang="tg", key="farmers.delete.ask", params={"name": "Rustam", "code": "{code}"})]),
+    Case("DELETE with a wrong code (ru, shared phone) erases nothing",
+         [Post(at("d1", HOUSEHOLD, "{dilshod} УДАЛИТЬ")), Post(at("d2", HOUSEHOLD, "{dilshod} УДАЛИТЬ 0000"))],
+         [Out(HOUSEHOLD, lang="ru", key="farmers.delete.ask", params={"name": "Dilshod", "code": "{code}"}),
+          Out(HOUSEHOLD, lang="ru", key="farmers.delete.wrong_code", named="Dilshod")]),
+    Case("DELETE <code> (uz) erases, the last SMS keeps the phone until sent",
+         [Post(at("d1", ZARINA, "O'CHIRISH")), Post(at("d2", ZARINA, "O'CHIRISH {code}"))],
+         [Out("", status="withdrawn"),  # the ask: unsent, taken back, phone and text blanked
+          Out(ZARINA, kind="stop_confirm", lang="uz", key="farmers.delete.done")],
+         erased=("zarina",)),
+    Case("ERASE <code> (en) erases; the membership history stays",
+         [Post(at("d1", FARRUKH, "ERASE")), Post(at("d2", FARRUKH, "erase {code}"))],
+         [Out("", status="withdrawn"), Out(FARRUKH, kind="stop_confirm", lang="en", key="farmers.delete.done")],
+         erased=("farrukh",), memberships={"farrukh": ("VOS03", "active")}),
+    Case("DELETE <code> for one profile of a shared phone: the phone stays, not suppressed (ru)",
+         [Post(at("d1", HOUSEHOLD, "{dilshod} DELETE")), Post(at("d2", HOUSEHOLD, "{dilshod} DELETE {code}"))],
+         [Out(HOUSEHOLD, status="withdrawn"),
+          Out(HOUSEHOLD, kind="stop_confirm", lang="ru", key="farmers.delete.done")],
+         erased=("dilshod",), suppressed=()),
+    Case("already deleted: the erased code is no profile of the shared phone (tg)",
+         [Post(at("d1", HOUSEHOLD, "{dilshod} DELETE")), Post(at("d2", HOUSEHOLD, "{dilshod} DELETE {code}")),
+          Post(at("d3", HOUSEHOLD, "{dilshod} DELETE"))],
+         [Out(HOUSEHOLD, status="withdrawn"),
+          Out(HOUSEHOLD, kind="stop_confirm", lang="ru", key="farmers.delete.done"),
+          Out(HOUSEHOLD, lang="tg", key="sms.code_not_here", params={"code": "{dilshod}"})],
+         erased=("dilshod",)),
+    Case("already deleted: DELETE again from the erased phone (ru)",
+         [Post(at("d1", ZARINA, "DELETE")), Post(at("d2", ZARINA, "DELETE {code}")),
+          Post(at("d3", ZARINA, "УДАЛИТЬ"))],
+         [Out("", status="withdrawn"), Out(ZARINA, kind="stop_confirm", lang="uz", key="farmers.delete.done"),
+          Out(ZARINA, lang="ru", key="farmers.delete.nothing")],
+         erased=("zarina",)),
 ]
