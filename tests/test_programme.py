@@ -423,3 +423,21 @@ def test_refusals_of_the_domain_are_row_errors(session):
     reasons = {(i.sheet, i.reason) for i in result.errors}
     assert reasons == {("vam_agents", "refused"), ("markets", "market_is_centre")}
     assert "already a vam_agent" in report.text(next(i for i in result.errors if i.sheet == "vam_agents"), "en")
+
+
+def test_a_farmer_who_asked_to_be_erased_is_not_brought_back_by_an_old_list(session):
+    from service.farmers import privacy
+
+    data = example_rows()
+    assert run(session, data).imported
+    from service.reference.phone import to_e164
+
+    farmer = session.scalar(select(Farmer).where(Farmer.phone == to_e164(data["farmers"][0]["phone"])))
+    privacy.erase(session, farmer, actor=ACTOR, now=dt.datetime(2026, 12, 1, 8, tzinfo=dt.timezone.utc))
+    session.commit()
+    again = run(session, data)
+    assert not again.imported
+    errors = [(i.sheet, i.column, i.reason) for i in again.errors]
+    assert ("farmers", "phone", "phone_erased") in errors, errors
+    assert all(e[0] != "farmers" or e[2] == "phone_erased" for e in errors), errors
+    assert "erased" in report.text(next(i for i in again.errors if i.reason == "phone_erased"), "en")

@@ -45,6 +45,7 @@ from service.prices.market import Market
 from service.programme import reader
 from service.programme.report import Issue
 from service.programme.sheets import BY_KEY, SHEETS, Sheet
+from service.farmers import privacy
 from service.reference import phone as phones
 from service.reference.crops import Crop, find_crop
 from service.reference.geography import District, Jamoat, Village, find_district
@@ -442,6 +443,10 @@ class _Import:
             raise _RowError("name", "name_bad", value=name) from None
         phone = v["phone"]
         self.once((phone, fold(name)), "name", "duplicate_person")
+        if self.find_farmer(phone, name) is None and privacy.was_erased(self.s, phone):
+            # the farmer on this phone asked to be erased (docs/privacy.md): an old list brings them back only by
+            # their own new registration
+            raise _RowError("phone", "phone_erased")
         role = v.get("ec_role")
         if role and v.get("pg"):  # before the look-ups: a second holder is told even when the first row fails
             self.once(("seat", normalise_code(v["pg"]), role), "ec_role",
