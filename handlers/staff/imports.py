@@ -163,3 +163,15 @@ def template(name: str, fmt: str):
         body = sheets.template_xlsx(None if name == "all" else name)
         mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return Response(body, mimetype=mime, headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
+
+
+@bp.get("/sample.xlsx")
+def sample():
+    """The shipped demo workbook (``service/programme/demo-region.xlsx``): a programme shaped like the
+    case study, to try the import with or to start a real workbook from."""
+    web.require_role()
+    from service.programme import demo_workbook
+
+    return Response(demo_workbook.PATH.read_bytes(),
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": 'attachment; filename="demo-region.xlsx"'})
