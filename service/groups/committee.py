@@ -21,6 +21,7 @@ from service.db import Base, utcnow
 from service.errors import Refusal
 from service.farmers.models import Farmer
 from service.groups.membership import EC_ROLES, Membership, assign_ec_seat, current
+from service.groups.membership import leave as membership_leave
 from service.groups.producer_group import ProducerGroup
 
 DEFAULT_TERM_YEARS = 2
@@ -163,3 +164,18 @@ def close_for_leaver(session: Session, farmer_id: int, on: dt.date) -> int:
         n += 1
     session.flush()
     return n
+
+
+def leave(session: Session, farmer: Farmer, on: dt.date) -> Membership:
+    """The farmer leaves their PG (``membership.leave``) and every seat they hold goes with it:
+    their open terms on the PG's EC and on a cluster committee close on ``on`` (local date) as
+    ``left``. Returns the membership; ``Refusal("err.not_member")`` when there is none."""
+    from service.groups import cluster_committee
+
+    m = membership_leave(session, farmer)
+    if m.role != "member":
+        m.role = "member"
+    close_for_leaver(session, farmer.id, on)
+    cluster_committee.close_for_leaver(session, farmer.id, on)
+    session.flush()
+    return m

@@ -3,14 +3,14 @@
 | Command | Arguments | Effect |
 |---|---|---|
 | ``JOIN`` | ``<PG code>`` | ``membership.join``; the PG's EC members get a notice (``membership.tell_ec``) |
-| ``LEAVE`` | | ``membership.leave`` |
+| ``LEAVE`` | | ``committee.leave`` |
 | ``APPROVE`` | ``<member code>`` | EC members only: ``membership.decide``; the farmer is told, the other EC members' queued notices are withdrawn |
 """
 from __future__ import annotations
 
 import templates_sms
 from service.errors import Refusal
-from service.groups import membership
+from service.groups import committee, membership
 from service.groups.producer_group import ProducerGroup, by_code, normalise_code
 from service.reference.words import echo, word_key
 from service.sms.engine import Command, Context
@@ -36,7 +36,7 @@ def _join(ctx: Context, args: list[str]) -> None:
 
 
 def _leave(ctx: Context, args: list[str]) -> None:
-    m = membership.leave(ctx.session, ctx.registered())
+    m = committee.leave(ctx.session, ctx.registered(), ctx.today())
     ctx.reply("sms.leave.done", pg=ctx.session.get(ProducerGroup, m.pg_id).code)
 
 

@@ -16,7 +16,7 @@ active EC seat) gets "Join requests" from here::
 from __future__ import annotations
 
 from service.errors import Refusal
-from service.groups import membership, producer_group
+from service.groups import committee, membership, producer_group
 from service.groups.producer_group import ProducerGroup
 from service.farmers.models import Farmer
 from service.ussd.engine import Dialogue, MenuEntry, Option, Part, Screen, Screens, Step, View, back, end, push, stay, yes_no
@@ -155,7 +155,7 @@ class LeaveConfirm(Screen):
         if value == "no":
             return back()
         try:
-            membership.leave(d.db, d.farmer)
+            committee.leave(d.db, d.farmer, d.today())
         except Refusal as exc:
             return d.refusal(exc)
         return end(d.t("ussd.leave.done"))

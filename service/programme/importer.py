@@ -37,7 +37,7 @@ from service.audit import log
 from service.db import utcnow
 from service.errors import Refusal
 from service.farmers import models as farmers
-from service.groups import committee, membership
+from service.groups import cluster_committee, committee, membership
 from service.groups.cluster import CommodityCluster
 from service.groups.producer_group import CBO, ProducerGroup, StageAssessment, normalise_code, set_stage
 from service.orders import catalogue
@@ -534,6 +534,7 @@ class _Import:
             if m is not None and m.pg_id == pg.id:
                 m.status, m.left_at, m.role = "left", at(v["left_on"]) if at else now, "member"
                 committee.close_for_leaver(self.s, farmer.id, v["left_on"])
+                cluster_committee.close_for_leaver(self.s, farmer.id, v["left_on"])
                 self.s.flush()
                 return True
             has = self.s.scalar(select(membership.Membership.id).where(
@@ -550,6 +551,7 @@ class _Import:
         if m is not None and m.pg_id != pg.id:  # moved to another PG: the old membership ends
             if m.role != "member":
                 committee.close_for_leaver(self.s, farmer.id, self.today)
+            cluster_committee.close_for_leaver(self.s, farmer.id, self.today)
             m.status, m.left_at, m.role = "left", now, "member"
             self.s.flush()
             m, changed = None, True
