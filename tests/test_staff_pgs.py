@@ -137,7 +137,7 @@ def test_a_pg_outside_the_scope_is_not_found(client, session, officer, data):
     login(client, "other")
     assert client.get("/staff/pgs/KUL01").status_code == 404
     assert client.get("/staff/pgs/NOPE1").status_code == 404
-    assert send(client, "/staff/pgs/KUL01/seat/end", {"role": "chair", "on": "2026-01-01", "reason": "ended"},
+    assert send(client, "/staff/pgs/KUL01/seat/end", {"role": "chair", "on": "2025-11-01", "reason": "ended"},
                 page="/staff/pgs").status_code == 404
     session.expire_all()
     assert committee.open_term(session, data["kul01"].id, "chair").farmer_id == data["rustam"].id
@@ -160,24 +160,24 @@ def test_fill_replace_and_end_seats_keep_the_history_and_the_audit(client, sessi
     assert entry.channel == "web" and entry.account_id == officer.id
 
     done = send(client, "/staff/pgs/KUL01/seat/replace",
-                {"role": "chair", "farmer": data["bahrom"].id, "elected_on": "2026-02-10"})
+                {"role": "chair", "farmer": data["bahrom"].id, "elected_on": "2025-09-10"})
     assert done.status_code == 302
     session.expire_all()
     terms = committee.history(session, kul01)
     chair_terms = [(t.farmer_id, t.elected_on, t.ended_on, t.end_reason) for t in terms if t.role == "chair"]
-    assert chair_terms == [(data["bahrom"].id, dt.date(2026, 2, 10), None, None),
-                           (data["rustam"].id, ELECTED, dt.date(2026, 2, 10), "replaced")]
+    assert chair_terms == [(data["bahrom"].id, dt.date(2025, 9, 10), None, None),
+                           (data["rustam"].id, ELECTED, dt.date(2025, 9, 10), "replaced")]
     entry = _audit(session, "pg.seat.replace")
     assert (entry.before["holder"], entry.after["holder"]) == (data["rustam"].code, data["bahrom"].code)
     page = html(client.get("/staff/pgs/KUL01"))
     history = re.search(r'<table id="terms".*?</table>', page, re.S).group(0)
     assert "Bahrom Aliev" in history and "Rustam Karimov" in history and "Replaced" in history
 
-    done = send(client, "/staff/pgs/KUL01/seat/end", {"role": "deputy", "on": "2026-03-01", "reason": "resigned"})
+    done = send(client, "/staff/pgs/KUL01/seat/end", {"role": "deputy", "on": "2025-10-01", "reason": "resigned"})
     assert done.status_code == 302
     session.expire_all()
     term = session.scalars(select(EcTerm).where(EcTerm.pg_id == kul01, EcTerm.role == "deputy")).one()
-    assert (term.ended_on, term.end_reason) == (dt.date(2026, 3, 1), "resigned")
+    assert (term.ended_on, term.end_reason) == (dt.date(2025, 10, 1), "resigned")
     assert session.scalar(select(Membership.role).where(Membership.farmer_id == data["zarina"].id)) == "member"
     entry = _audit(session, "pg.seat.end")
     assert entry.before["holder"] == data["zarina"].code and entry.after["holder"] is None
@@ -196,7 +196,7 @@ def test_refusals_are_shown_in_the_page_language(client, session, data):
                 {"role": "treasurer", "farmer": data["rustam"].id, "elected_on": "2025-03-01"})
     assert page.status_code == 400
     assert web_word("staff.err.holds_seat", "ru").split("(")[0].strip() in html(page)
-    page = send(client, "/staff/pgs/KUL01/seat/end", {"role": "deputy", "on": "2026-01-01", "reason": "ended"})
+    page = send(client, "/staff/pgs/KUL01/seat/end", {"role": "deputy", "on": "2025-11-01", "reason": "ended"})
     assert page.status_code == 400 and web_word("staff.err.seat_vacant", "ru") in html(page)
     page = send(client, "/staff/pgs/KUL01/seat/fill", {"role": "deputy", "farmer": data["vosid"].id,
                                                        "elected_on": "2025-03-01"})
@@ -309,7 +309,7 @@ def test_a_cluster_coordinator_acts_within_the_cluster(client, session, data):
     assert pg_codes(html(client.get("/staff/pgs"))) == ["VOS01"]
     assert client.get("/staff/pgs/KUL01").status_code == 404
     done = send(client, "/staff/pgs/VOS01/seat/fill", {"role": "chair", "farmer": data["vosid"].id,
-                                                       "elected_on": "2026-01-15"}, page="/staff/pgs/VOS01")
+                                                       "elected_on": "2025-08-15"}, page="/staff/pgs/VOS01")
     assert done.status_code == 302
     session.expire_all()
     assert committee.open_term(session, data["vos01"].id, "chair").farmer_id == data["vosid"].id
@@ -319,9 +319,9 @@ def test_a_cluster_coordinator_acts_within_the_cluster(client, session, data):
 def test_a_post_without_csrf_is_refused(client, session, officer, data):
     login(client, "officer")
     refused = client.post("/staff/pgs/KUL01/seat/replace",
-                          data={"role": "chair", "farmer": data["bahrom"].id, "elected_on": "2026-02-10"})
+                          data={"role": "chair", "farmer": data["bahrom"].id, "elected_on": "2025-09-10"})
     assert refused.status_code == 400
-    refused = client.post("/staff/pgs/KUL01/stage", data={"stage": "norming", "on": "2026-01-01", "csrf_token": "x"})
+    refused = client.post("/staff/pgs/KUL01/stage", data={"stage": "norming", "on": "2025-11-01", "csrf_token": "x"})
     assert refused.status_code == 400
     session.expire_all()
     assert committee.open_term(session, data["kul01"].id, "chair").farmer_id == data["rustam"].id
