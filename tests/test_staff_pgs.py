@@ -10,7 +10,8 @@ from html import unescape
 import pytest
 from sqlalchemy import func, select
 
-from service.advice import questions
+from service.advice import questions, responders
+from service.advice.demo_plot import DemoPlot
 from service.audit.log import AuditEntry
 from service.farmers.models import Farmer, register
 from service.groups import committee, membership, producer_group
@@ -64,6 +65,9 @@ def world(session) -> dict:
     item = session.scalars(select(InputItem).where(InputItem.active.is_(True)).order_by(InputItem.code)).first()
     rounds.place_order(session, people["zarina"], item, 2, NOW, via="sms")
     questions.ask(session, people["firuza"], "When to transplant tomato seedlings?", channel="sms", now=NOW)
+    lead = responders.add_lead_farmer(session, people["firuza"], pg=kul01)
+    session.add(DemoPlot(lead_id=lead.id, village_id=kulob.id, crop_id="tomato", area_m2=2500, season=2025,
+                         practice="Staking and mulching"))
     session.commit()
     return {"kul01": kul01, "kul02": kul02, "vos01": vos01, "item": item, **people}
 
@@ -373,8 +377,19 @@ def test_the_registry_lists(client, session, officer, data):
     centres = html(client.get("/staff/registry/centres"))
     assert "DAHANA" in centres and "1,000" in centres and "VOSECC" not in centres
     agents = html(client.get("/staff/registry/vam-agents"))
-    assert '<table id="vam-agents">' in agents or "None" in agents
-    assert client.get("/staff/registry/lead-farmers").status_code == 200
+    row = re.search(r"<td>VAMKUL</td>.*?</tr>", agents, re.S).group(0)
+    assert "Person" in row and "whole districts: Kulob" in row and "TML1" in row
+    assert "CBOVOSE" not in agents
+    leads = html(client.get("/staff/registry/lead-farmers"))
+    row = re.search(r'<table id="lead-farmers">.*?</table>', leads, re.S).group(0)
+    assert "Firuza Nazarova" in row and "KUL01" in row and "2025 · Tomato" in row and "0.25 ha" in row
+    assert "Staking and mulching" in row
+    client.post("/staff/logout", data={"csrf_token": csrf(client, "/staff/")})
+    make_account(session, "extension_officer", "vose", username="vose-officer")
+    login(client, "vose-officer")
+    assert "VAMKUL" not in html(client.get("/staff/registry/vam-agents"))
+    assert "Firuza Nazarova" not in html(client.get("/staff/registry/lead-farmers"))
+    assert "VOSECC" in html(client.get("/staff/registry/centres"))
     nav = html(client.get("/staff/"))
     assert 'href="/staff/pgs"' in nav and 'href="/staff/registry/clusters"' in nav
 
