@@ -138,6 +138,8 @@ def page(code: str):
 def _refused(pg: ProducerGroup, refusal: Refusal):
     """Undo what the refused action began and show the PG page with the reason."""
     db().rollback()
+    if refusal.params.get("role") in EC_ROLES:  # the seat by its name in the page language
+        refusal = Refusal(refusal.key, **{**refusal.params, "role": web.t("seat." + refusal.params["role"])})
     return _view(db().get(ProducerGroup, pg.id), error=web.refusal_text(refusal), status=400)
 
 
