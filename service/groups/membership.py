@@ -204,21 +204,46 @@ def decide(session: Session, approver: Farmer, member_code: str, accept: bool, *
     m, applicant = find_request(session, approver, member_code)
     if m.status != "pending":
         return m, applicant, False
-    now = utcnow()
+    _settle(session, m, applicant, accept, approver.id, utcnow(), tell=tell,
+            why=f"request {'approved' if accept else 'rejected'} by {approver.code}")
+    return m, applicant, True
+
+
+def _settle(session: Session, m: Membership, applicant: Farmer, accept: bool, by: int | None, now: dt.datetime, *,
+            tell: bool, why: str) -> None:
+    """Decide the pending request ``m`` (the rules shared by :func:`decide` and :func:`staff_decide`)."""
     if accept:
-        m.status, m.joined_at, m.approved_by = "active", now, approver.id
+        m.status, m.joined_at, m.approved_by = "active", now, by
         key = "sms.approve.welcome"
     else:
-        m.status, m.left_at, m.rejected_by = "rejected", now, approver.id
+        m.status, m.left_at, m.rejected_by = "rejected", now, by
         key = "sms.decide.rejected"
     session.flush()
     pg = session.get(ProducerGroup, m.pg_id)
-    withdraw_ec_notices(session, m, f"request {'approved' if accept else 'rejected'} by {approver.code}")
-    if not tell:
-        return m, applicant, True
-    queue_sms(session, applicant.phone, templates_sms.text(key, applicant.language, name=applicant.name, pg=pg.code),
-              kind="notice", farmer_id=applicant.id, language=applicant.language, dedupe_key=decision_key(m))
-    return m, applicant, True
+    withdraw_ec_notices(session, m, why)
+    if tell:
+        queue_sms(session, applicant.phone, templates_sms.text(key, applicant.language, name=applicant.name,
+                                                               pg=pg.code),
+                  kind="notice", farmer_id=applicant.id, language=applicant.language, dedupe_key=decision_key(m))
+
+
+def staff_decide(session: Session, m: Membership, accept: bool, on: dt.datetime) -> bool:
+    """Staff (on the web pages) approve (``accept``) or refuse the join request ``m`` at ``on`` (UTC),
+    with the rules of :func:`decide`: only a pending request is decided (returns False, changing
+    nothing and telling nobody, when it was already decided); the EC's queued "please approve"
+    notices are withdrawn and the applicant is told by SMS in their language (``sms.approve.welcome``
+    or ``sms.decide.rejected``, key :func:`decision_key`). ``approved_by``/``rejected_by`` stay None:
+    no EC member decided (the staff account is in the audit log).
+
+    Raises ``Refusal("err.request_withdrawn", name, code)`` when the applicant withdrew the request."""
+    applicant = session.get(Farmer, m.farmer_id)
+    if m.status == "left" and m.joined_at is None:
+        raise Refusal("err.request_withdrawn", name=applicant.name, code=applicant.code)
+    if m.status != "pending":
+        return False
+    _settle(session, m, applicant, accept, None, on, tell=True,
+            why=f"request {'approved' if accept else 'rejected'} by staff")
+    return True
 
 
 def approve(session: Session, approver: Farmer, member_code: str) -> tuple[Membership, Farmer]:

@@ -80,3 +80,56 @@ def set_stage(session: Session, pg: ProducerGroup, stage: str, on: dt.date) -> N
         StageAssessment.pg_id == pg.id).order_by(StageAssessment.assessed_on.desc()).limit(1))
     if latest is None or on >= latest:
         pg.stage = stage
+
+
+MAX_NAME_CHARS = 120
+
+
+def create(session: Session, *, code: str, name: str, village_id: int, on: dt.date, cbo_id: int | None = None,
+           cluster_id: str | None = None) -> ProducerGroup:
+    """Create a PG (staff, from the registry pages): ``code`` (normalised by :func:`normalise_code`,
+    2-16 ASCII letters and digits), ``name`` (2-:data:`MAX_NAME_CHARS` characters), its village, and
+    optionally a CBO of that village and a commodity cluster of the village's district. The PG starts
+    ``forming``, assessed so on ``on`` (local date): the first line of its stage history.
+
+    Returns the new PG (flushed, with its id). Raises ``Refusal``: ``staff.err.pg_code`` (a bad code),
+    ``staff.err.pg_code_taken`` (``code``), ``staff.err.pg_name``, ``staff.err.village_unknown``,
+    ``staff.err.cbo_other_village`` (the CBO is not the village's), ``staff.err.cluster_other_district``
+    (the cluster is not of the village's district).
+    """
+    from service.errors import Refusal
+    from service.groups.cluster import CommodityCluster
+    from service.reference.geography import Village
+
+    code = normalise_code(code)
+    if not (2 <= len(code) <= 16 and code.isascii()):
+        raise Refusal("staff.err.pg_code")
+    if session.scalar(select(ProducerGroup.id).where(ProducerGroup.code == code)) is not None:
+        raise Refusal("staff.err.pg_code_taken", code=code)
+    name = " ".join((name or "").split())
+    if not 2 <= len(name) <= MAX_NAME_CHARS:
+        raise Refusal("staff.err.pg_name")
+    village = session.get(Village, village_id)
+    if village is None:
+        raise Refusal("staff.err.village_unknown")
+    if cbo_id is not None:
+        cbo = session.get(CBO, cbo_id)
+        if cbo is None or cbo.village_id != village.id:
+            raise Refusal("staff.err.cbo_other_village")
+    if cluster_id is not None:
+        cluster = session.get(CommodityCluster, cluster_id)
+        if cluster is None or cluster.district_id != village.district_id:
+            raise Refusal("staff.err.cluster_other_district")
+    pg = ProducerGroup(code=code, name=name, village_id=village.id, cbo_id=cbo_id, cluster_id=cluster_id,
+                       stage="forming", created_at=utcnow())
+    session.add(pg)
+    session.flush()
+    set_stage(session, pg, "forming", on)
+    session.flush()
+    return pg
+
+
+def stage_history(session: Session, pg_id: int) -> list[StageAssessment]:
+    """The PG's stage assessments, newest first."""
+    return list(session.scalars(select(StageAssessment).where(StageAssessment.pg_id == pg_id)
+                                .order_by(StageAssessment.assessed_on.desc(), StageAssessment.id.desc())))
