@@ -31,6 +31,7 @@ applies ``overrides`` (a dict) on top, which is how tests configure the app.
 | ``ADVICE_ESCALATE_HOURS`` | ``24`` | Hours a farmer's question may wait for an answer before it goes to the next responder level (VAM agent → lead farmer → extension). |
 | ``MAX_BODY_BYTES`` | ``65536`` | Largest request body accepted, bytes (64 KiB; an AT callback is at most a few KiB). A larger body gets 413, except on ``/ussd``: an immediate 200 ``END`` (a 4xx would show the caller a network error). Also the form parser's memory cap; a form holds at most 100 fields (``handlers.common.MAX_FORM_FIELDS``). |
 | ``IMPORT_MAX_BYTES`` | ``8388608`` | Largest programme file (or files together) the import reads, bytes (8 MiB: the 1,496-farmer demo workbook is about 110 KB). The staff import page accepts an upload body of this size plus 64 KiB for the form (its own limit, above ``MAX_BODY_BYTES``); each sheet holds at most 20,000 rows and a cell at most 400 characters (``service.programme.sheets``). |
+| ``AUDIT_EXPORT_MAX_ROWS`` | ``10000`` | Most audit entries one download of the staff audit log page (CSV or XLSX) holds: the newest of the filter (``docs/staff.md`` §7). |
 | ``IMPORT_DIR`` | ``instance/staff-imports`` | Folder where the staff import page keeps a checked upload (mode 600) until it is imported or a newer one replaces it; files older than a day are removed. |
 | ``PROXY_HOPS`` | ``0`` | Number of trusted reverse proxies in front of the app (``X-Forwarded-*`` is read only from them). |
 | ``HOST`` | ``127.0.0.1`` | Interface ``flask --app service serve`` (and so ``make run``) listens on; ``0.0.0.0`` to reach the simulator from another machine. ``make run HOST=0.0.0.0`` sets it. |
@@ -94,6 +95,7 @@ class Config:
     # a programme workbook (service.programme): 8 MiB holds tens of thousands of farmer rows
     IMPORT_MAX_BYTES = int(_env("IMPORT_MAX_BYTES", str(8 * 1024 * 1024)))
     IMPORT_DIR = _env("IMPORT_DIR", "instance/staff-imports")
+    AUDIT_EXPORT_MAX_ROWS = int(_env("AUDIT_EXPORT_MAX_ROWS", "10000"))
     PROXY_HOPS = int(_env("PROXY_HOPS", "0"))
     HOST = _env("HOST", "127.0.0.1")
     PORT = _env("PORT", "5000")  # checked by service.settings.check_startup, so a bad value is one sentence

@@ -149,7 +149,7 @@ def test_cli_create_admin(runner, session):
     assert result.exit_code == 0, result.output
     account = accounts.by_username(session, "amina")
     assert (account.role, account.phone) == ("admin", "+992900000501")
-    entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "staff.create")).one()
+    entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "account.create")).one()
     assert entry.channel == "cli" and entry.actor.startswith("cli:") and entry.after["username"] == "amina"
     assert "a long enough password" not in str(entry.after)
 

@@ -21,6 +21,15 @@ def session() -> Session:
     return current_app.extensions["dehqon.sessionmaker"]()
 
 
+def audit(s: Session, action: str, object_type: str, object_id=None, *, before: dict | None = None,
+          after: dict | None = None, note: str | None = None) -> None:
+    """Record a command's change in the audit log, done by ``Actor.cli()`` (``cli:<login>``), in the
+    command's transaction (``service.audit.log.record``; the caller commits)."""
+    from service.audit.log import Actor, record
+
+    record(s, Actor.cli(), action, object_type, object_id, before=before, after=after, note=note)
+
+
 def settings() -> Settings:
     """The current app's :class:`~service.settings.Settings`."""
     return current_app.extensions["dehqon.settings"]

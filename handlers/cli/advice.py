@@ -12,7 +12,9 @@
     flask --app service yields report [--year 2025]
 
 Each command runs in one transaction and prints what it did; a bad value exits
-with an error and changes nothing. A VAM agent added here is also the supplier of the
+with an error and changes nothing. What a person changes here (``responders add-*``, ``sales
+set-capacity``, ``sales offer``) is recorded in the audit log as done by ``cli:<login>``; the
+periodic jobs (``advice escalate``, ``sales weekly-totals``) are the scheduler's and are not. A VAM agent added here is also the supplier of the
 ``--items`` to the PGs of its villages (``orders agent-set CODE`` changes it, and adds the
 whole districts it supplies).
 """
@@ -28,7 +30,9 @@ from sqlalchemy import select
 
 import templates_sms
 
+from handlers.cli import audit
 from handlers.cli import session as _session
+from service.audit.log import snapshot
 from service.advice import questions as advice
 from service.orders import catalogue
 from service.sales import joint_sale
@@ -74,6 +78,11 @@ def _village_ids(session, district: str, names: tuple[str, ...]) -> list[int]:
     return ids
 
 
+#: the fields of a responder the audit log keeps
+RESPONDER_FIELDS = ("role", "code", "kind", "name", "phone", "language", "district_id", "farmer_id", "pg_id",
+                    "active", "village_ids")
+
+
 def _today() -> dt.date:
     return dt.datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
 
@@ -108,6 +117,8 @@ def add_vam_command(name, kind, phone, district, villages, lang, code, items):
                                             village_ids=_village_ids(session, district, villages), language=lang,
                                             code=code)
             catalogue.set_items(session, agent, _items(session, items))
+            audit(session, "responder.add", "responder", agent.id, after={
+                **snapshot(agent, RESPONDER_FIELDS), "items": sorted(i.code for i in catalogue.items_of(session, agent))})
             return agent
 
         agent = _commit(session, add)
@@ -139,8 +150,13 @@ def add_lead_command(code, villages, pg_code):
         if pg_code and pg is None:
             raise click.BadParameter(f"no PG {pg_code}")
         district = session.get(Village, farmer.village_id).district_id if farmer.village_id else ""
-        lead = _commit(session, lambda: vam_agent.add_lead_farmer(
-            session, farmer, village_ids=_village_ids(session, district, villages), pg=pg))
+        def add():
+            lead = vam_agent.add_lead_farmer(session, farmer, village_ids=_village_ids(session, district, villages),
+                                             pg=pg)
+            audit(session, "responder.add", "responder", lead.id, after=snapshot(lead, RESPONDER_FIELDS))
+            return lead
+
+        lead = _commit(session, add)
         click.echo(f"lead farmer {lead.id} {lead.name} {lead.phone}: villages {lead.village_ids}")
 
 
@@ -152,8 +168,13 @@ def add_lead_command(code, villages, pg_code):
 def add_extension_command(name, phone, district, lang):
     """Add extension staff serving a district."""
     with _session() as session:
-        officer = _commit(session, lambda: vam_agent.add_extension(
-            session, name=name, phone=_phone(phone), district_id=district, language=lang))
+        def add():
+            officer = vam_agent.add_extension(session, name=name, phone=_phone(phone), district_id=district,
+                                              language=lang)
+            audit(session, "responder.add", "responder", officer.id, after=snapshot(officer, RESPONDER_FIELDS))
+            return officer
+
+        officer = _commit(session, add)
         click.echo(f"extension {officer.id} {officer.name} {officer.phone}: district {officer.district_id}")
 
 
@@ -189,10 +210,13 @@ def set_capacity_command(centre, capacity):
             joint_sale.CollectionCentre.market_id == market.id))
         if row is None:
             raise click.BadParameter(f"{centre!r} is not a collection centre")
+        before = row.capacity_g
         try:
             row.capacity_g = quantity.read_mass(capacity)
         except Refusal:
             raise click.BadParameter(f"{capacity!r} is not a mass (e.g. 800t)") from None
+        audit(session, "centre.edit", "collection_centre", row.id, before={"capacity_g": before},
+              after={"capacity_g": row.capacity_g})
         session.commit()
         click.echo(f"{market.code}: capacity {quantity.tonnes(row.capacity_g, 'en')} per season")
 
@@ -216,8 +240,14 @@ def offer_command(crop, price, text):
         found = find_crop(session, crop)
         if found is None:
             raise click.BadParameter(f"unknown crop {crop!r}")
-        offer = _commit(session, lambda: joint_sale.make_offer(session, found.id, parse_tjs(price), text, "cli",
-                                                                _today()))
+        def offer_and_audit():
+            offer = joint_sale.make_offer(session, found.id, parse_tjs(price), text, "cli", _today())
+            audit(session, "sale.offer", "buyer_offer", offer.id, after={
+                "crop_id": found.id, "price_diram": offer.price_diram, "text": offer.text,
+                "farmers_told": offer.farmers_told})
+            return offer
+
+        offer = _commit(session, offer_and_audit)
         click.echo(f"offer {offer.id} sent to {offer.farmers_told} farmer(s)")
 
 

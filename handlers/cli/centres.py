@@ -8,6 +8,7 @@
 Every cluster has one centre; a centre takes its cluster's crop. ``add`` needs a name in each of
 the four languages (farmers read it); ``edit`` changes the names given. Each command runs in one
 transaction and prints the centre; a bad value exits with the reason and changes nothing.
+``add`` and ``edit`` are recorded in the audit log (``centre.add``, ``centre.edit``, by ``cli:<login>``).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from handlers.cli import audit
 from handlers.cli import session as _session
 from service.errors import Refusal
 from service.reference import quantity
@@ -48,6 +50,13 @@ def _names(pairs: tuple[str, ...]) -> dict:
                                      f"{', '.join(LANGUAGES)}", param_hint="--name")
         out[lang.strip()] = name
     return out
+
+
+def _state(session, centre) -> dict:
+    """A centre as the audit log keeps it: code, cluster, crop, capacity (grams), names."""
+    market = joint_sale.market_of(session, centre)
+    return {"code": market.code, "cluster_id": centre.cluster_id, "crop_id": centre.crop_id,
+            "capacity_g": centre.capacity_g, "names": dict(market.names or {})}
 
 
 def _season() -> int:
@@ -94,7 +103,12 @@ def add_command(code, cluster_id, capacity, names):
     """Add the collection centre CODE of a cluster that has none."""
     grams, named = _grams(capacity), _names(names)
     with _session() as session:
-        centre = _commit(session, lambda: joint_sale.add_centre(session, code, cluster_id, grams, named))
+        def add():
+            centre = joint_sale.add_centre(session, code, cluster_id, grams, named)
+            audit(session, "centre.add", "collection_centre", centre.id, after=_state(session, centre))
+            return centre
+
+        centre = _commit(session, add)
         click.echo(f"added {_show(session, joint_sale.market_of(session, centre).code)}")
 
 
@@ -113,8 +127,13 @@ def edit_command(code, capacity, names, cluster_id):
         centre = joint_sale.by_code(session, code)
         if centre is None:
             raise click.BadParameter(f"{code!r} is not a collection centre", param_hint="CODE")
-        _commit(session, lambda: joint_sale.edit_centre(session, centre, capacity_g=grams, names=named,
-                                                        cluster_id=cluster_id))
+        before = _state(session, centre)
+
+        def edit():
+            joint_sale.edit_centre(session, centre, capacity_g=grams, names=named, cluster_id=cluster_id)
+            audit(session, "centre.edit", "collection_centre", centre.id, before=before, after=_state(session, centre))
+
+        _commit(session, edit)
         click.echo(f"edited {_show(session, joint_sale.market_of(session, centre).code)}")
 
 

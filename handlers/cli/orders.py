@@ -7,7 +7,9 @@ villages it serves.
 
 Periodic jobs for the scheduler: ``orders close-due`` (:func:`service.orders.rounds.close_due_rounds`)
 and ``orders totals`` (:func:`service.orders.rounds.send_daily_totals`). Prices are typed in TJS
-(``12.50``); dates as ``YYYY-MM-DD`` (local).
+(``12.50``); dates as ``YYYY-MM-DD`` (local). The changes a person makes (``item-set``,
+``agent-set``, ``open``, ``close``, ``status``) are recorded in the audit log as done by
+``cli:<login>``; the periodic jobs are the scheduler's and are not.
 """
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from handlers.cli import session, settings
+from handlers.cli import audit, session, settings
+from service.audit.log import snapshot
 from service.orders import catalogue as input_catalogue
 from service.orders import rounds as order
 from service.db import utcnow
@@ -35,6 +38,9 @@ orders_group = AppGroup("orders", help="Input catalogue, order rounds, bulk purc
 
 
 _session = session
+
+ITEM_FIELDS = ("retail_diram", "group_diram", "active", "price_source")
+AGENT_FIELDS = ("code", "kind", "name", "phone", "language", "active", "village_ids", "district_ids")
 
 
 def _tjs(value: str) -> int:
@@ -66,6 +72,7 @@ def item_set_command(code: str, retail: str | None, group_price: str | None, act
         item = input_catalogue.by_code(s, code)
         if item is None:
             raise click.ClickException(f"no item {code!r}")
+        before = snapshot(item, ITEM_FIELDS)
         if retail is not None:
             item.retail_diram = _tjs(retail)
         if group_price is not None:
@@ -77,6 +84,7 @@ def item_set_command(code: str, retail: str | None, group_price: str | None, act
         if active is not None:
             item.active = active
         item.updated_at = utcnow()
+        audit(s, "item.update", "input_item", item.code, before=before, after=snapshot(item, ITEM_FIELDS))
         s.commit()
         click.echo(f"{item.code}: retail {order.money(item.retail_diram, 'en')} group "
                    f"{order.money(item.group_diram, 'en')} TJS, {'active' if item.active else 'inactive'}")
@@ -119,6 +127,8 @@ def agent_set_command(code, name, kind, phone, language, districts, villages, it
             if len(found) != len(set(codes)):
                 raise click.ClickException(f"unknown item codes: {sorted(set(codes) - {i.code for i in found})}")
         agent = responders.by_code(s, code)
+        before = None if agent is None else {**snapshot(agent, AGENT_FIELDS),
+                                             "items": sorted(i.code for i in input_catalogue.items_of(s, agent))}
         try:
             if agent is None:
                 if not (name and kind and phone):
@@ -135,6 +145,10 @@ def agent_set_command(code, name, kind, phone, language, districts, villages, it
         except ValueError as exc:
             s.rollback()
             raise click.ClickException(str(exc)) from None
+        s.flush()
+        after = {**snapshot(agent, AGENT_FIELDS), "items": sorted(i.code for i in input_catalogue.items_of(s, agent))}
+        audit(s, "responder.add" if before is None else "responder.update", "responder", agent.id,
+              before=before, after=after)
         s.commit()
         click.echo(f"agent {agent.code} saved")
 
@@ -152,6 +166,7 @@ def open_command(pg_code: str, days: int | None):
             rnd = order.open_round(s, pg, utcnow(), days=days, policy=order.Policy.of(settings()))
         except Refusal as exc:
             raise click.ClickException(f"{exc.key} {exc.params}") from None
+        audit(s, "round.open", "order_round", rnd.id, after={"pg": pg.code, "closes_on": rnd.closes_on})
         s.commit()
         click.echo(f"round {rnd.id} of {pg.code} open until {rnd.closes_on.isoformat()}")
 
@@ -166,6 +181,7 @@ def close_command(pg_code: str):
         if rnd is None:
             raise click.ClickException(f"no open round for {pg_code!r}")
         order.close_round(s, rnd, utcnow())
+        audit(s, "round.close", "order_round", rnd.id, before={"status": "open"}, after={"status": rnd.status})
         s.commit()
         click.echo(f"round {rnd.id} of {pg.code} closed")
 
@@ -208,6 +224,10 @@ def status_command(status, round_ids, cluster_id, supplier, item, place, day):
                                              on=day.date() if day else None)
         except ValueError as exc:
             raise click.ClickException(str(exc)) from None
+        if changed:
+            audit(s, "order.status", "order_round", ",".join(str(r) for r in sorted({o.round_id for o in changed}))[:64],
+                  after={"status": status, "lines": len(changed), "farmers_told": told,
+                         "order_ids": sorted(o.id for o in changed)[:1000], "place": place, "on": day.date() if day else None})
         s.commit()
         click.echo(f"{len(changed)} of {len(lines)} order line(s) now {status}; {told} farmer(s) told")
 

@@ -8,7 +8,8 @@ gateways' outage state. ``release`` puts chosen ``held``, ``failed`` or
 ``--id`` (repeatable), ``--state`` and ``--reason`` (part of the failure
 reason, any case); both commands list the rows and ask before changing them
 (``--dry-run`` only lists, ``--yes`` does not ask). The rules are in
-``service.messaging.outbox``.
+``service.messaging.outbox``. A release or a fail is recorded in the audit log (``outbox.release``,
+``outbox.fail``: the rows' ids, the first 1,000; by ``cli:<login>``).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from handlers.cli import session
+from handlers.cli import audit, session
 from service.messaging import outbox
 from service.db import utcnow
 from service.logs import mask_phone
@@ -119,6 +120,9 @@ def release_command(ids, state, reason, dry_run, yes, duplicate_ok):
         able = _review(rows, lambda row: outbox.why_not_released(row, duplicate_ok), "released", dry_run, yes)
         if able:
             released, _ = outbox.release(session, able, utcnow(), duplicate_ok=duplicate_ok)
+            if released:
+                audit(session, "outbox.release", "outbound_message", after={
+                    "rows": len(released), "ids": sorted(r.id for r in released)[:1000], "duplicate_ok": duplicate_ok})
             session.commit()
             click.echo(f"{_rows(len(released))} released to the queue")
 
@@ -135,5 +139,8 @@ def fail_command(ids, state, reason, dry_run, yes, why):
         able = _review(rows, outbox.why_not_failed, "failed", dry_run, yes)
         if able:
             failed, _ = outbox.fail(session, able, why)
+            if failed:
+                audit(session, "outbox.fail", "outbound_message", after={
+                    "rows": len(failed), "ids": sorted(r.id for r in failed)[:1000]}, note=why)
             session.commit()
             click.echo(f"{_rows(len(failed))} failed")

@@ -74,6 +74,10 @@ def campaign_load_seed():
     from service.reminders import campaign as campaigns
     with _session() as session:
         added = campaigns.load_seed(session)
+        if added:
+            from handlers.cli import audit
+
+            audit(session, "campaign.load_seed", "campaign", after={"added": added})
         session.commit()
     click.echo(f"{added} campaigns added")
 
@@ -126,11 +130,20 @@ def _edit(code, change):
     from service.db import utcnow
     zone = ZoneInfo(current_app.config["TIMEZONE"])
     with _session() as session:
+        from handlers.cli import audit
+        from service.audit.log import snapshot
+
         c = _campaign(session, code)
+        fields = ("code", "anchor", "offset_days", "hour", "text_key", "texts")
+        olds = {e.id: snapshot(e, fields) for e in campaigns.events_of(session, c.id)}
         try:
             event = change(session, c)
         except campaigns.CampaignError as exc:
             raise click.ClickException(str(exc)) from None
+        session.flush()
+        before = olds.get(event.id)
+        audit(session, "campaign.event.add" if before is None else "campaign.event.edit", "campaign_event",
+              event.id, before=before, after=snapshot(event, fields), note=f"campaign {code}"[:200])
         replanned = crop_cycle.replan_campaign(session, c.id, utcnow(), zone)
         session.commit()
     click.echo(f"{code}.{event.code}: {event.anchor}{event.offset_days:+d} at {event.hour:02d}:00; "
@@ -189,6 +202,10 @@ def broadcast_send(texts, districts, clusters, pgs, crops, genders, languages, r
         audience = _audience(session, districts, clusters, pgs, crops, genders, languages, roles)
         estimate = broadcast.preview(session, audience, _texts(texts), current_app.config["SMS_PRICE_TJS"])
         row = broadcast.create(session, audience, _texts(texts), kind=kind, send_at=send_at, now=now)
+        from handlers.cli import audit
+
+        audit(session, "broadcast.send", "broadcast", row.id, after={
+            "kind": kind, "send_at": send_at, "audience": audience.as_dict(), "texts": _texts(texts)})
         session.commit()
         if send_at <= now:
             broadcast.queue(session, row, now)
@@ -216,6 +233,10 @@ def broadcast_cancel(broadcast_id: int):
         row = session.get(broadcast.Broadcast, broadcast_id)
         if row is None or not broadcast.cancel(session, row):
             raise click.ClickException(f"broadcast {broadcast_id} is not scheduled")
+        from handlers.cli import audit
+
+        audit(session, "broadcast.cancel", "broadcast", row.id, before={"status": "scheduled"},
+              after={"status": row.status})
         session.commit()
     click.echo(f"broadcast {broadcast_id} cancelled")
 

@@ -9,7 +9,8 @@
 
 The password is asked twice at the prompt (never on the command line), or read from standard
 input with ``--password-stdin`` (scripts). Every command runs in one transaction with an audit
-entry (``cli:<login>``); a bad value exits with the reason and changes nothing.
+entry (``cli:<login>``: ``account.create``, ``account.password``, ``account.unlock``, the actions
+of the staff pages too); a bad value exits with the reason and changes nothing.
 """
 from __future__ import annotations
 
@@ -62,7 +63,7 @@ def _create(username, name, role, phone, language, scope, from_stdin) -> None:
                                       phone=_phone(phone), language=language, scope=list(scope))
         except Refusal as refusal:
             raise click.ClickException(_english(refusal)) from None
-        record(s, Actor.cli(), "staff.create", "staff_account", account.id, after=snapshot(account, AUDITED))
+        record(s, Actor.cli(), "account.create", "staff_account", account.id, after=snapshot(account, AUDITED))
         s.commit()
         click.echo(f"created {account.username} ({account.role}{': ' + ', '.join(account.scope_refs) if account.scope_refs else ''})")
 
@@ -126,7 +127,7 @@ def set_password(username, password_stdin):
             accounts.set_password(account, password)
         except Refusal as refusal:
             raise click.ClickException(_english(refusal)) from None
-        record(s, Actor.cli(), "staff.set_password", "staff_account", account.id)
+        record(s, Actor.cli(), "account.password", "staff_account", account.id, note="set on the command line")
         s.commit()
         click.echo(f"password set for {account.username}")
 
@@ -137,9 +138,10 @@ def unlock(username):
     """End the lock that repeated failed logins put on an account."""
     with _session() as s:
         account = _account(s, username)
-        before = {"locked_until": account.locked_until.isoformat() if account.locked_until else None}
-        account.failed_logins, account.locked_until = 0, None
-        record(s, Actor.cli(), "staff.unlock", "staff_account", account.id, before=before, after={"locked_until": None})
+        before = {"locked_until": account.locked_until, "failed_logins": account.failed_logins}
+        accounts.unlock(account)
+        record(s, Actor.cli(), "account.unlock", "staff_account", account.id, before=before,
+               after={"locked_until": None, "failed_logins": 0})
         s.commit()
         click.echo(f"{account.username} unlocked")
 

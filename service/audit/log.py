@@ -155,6 +155,54 @@ def to_csv(rows: list[AuditEntry]) -> str:
     return out.getvalue()
 
 
+#: the most entries one download (CSV or XLSX) holds: the newest of the filtered entries
+EXPORT_MAX_ROWS = 10_000
+
+
+def _inert(value):
+    """A cell a spreadsheet shows as text: one starting with ``=``, ``+``, ``-`` or ``@`` (a formula
+    to Excel, LibreOffice and openpyxl) gets a leading apostrophe (as ``service.programme.report``)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
+def to_xlsx(rows: list[AuditEntry], zone=None) -> bytes:
+    """The entries as an XLSX workbook (one sheet ``audit``): the columns of :data:`CSV_COLUMNS`,
+    plus ``at_local`` (the time in ``zone``, a ``ZoneInfo``, when given) after ``at_utc``; every text
+    cell that would read as a formula made inert."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("audit")
+    head = list(CSV_COLUMNS)
+    if zone is not None:
+        head.insert(2, "at_local")
+    sheet.append(head)
+    for e in rows:
+        cells = [e.id, e.at.isoformat(),
+                 e.actor, e.channel, e.action, e.object_type, e.object_id or "",
+                 "" if e.before is None else json.dumps(e.before, ensure_ascii=False, sort_keys=True),
+                 "" if e.after is None else json.dumps(e.after, ensure_ascii=False, sort_keys=True),
+                 e.note or ""]
+        if zone is not None:
+            cells.insert(2, e.at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"))
+        sheet.append([_inert(c) for c in cells])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def diff(before: dict | None, after: dict | None) -> list[tuple[str, object, object]]:
+    """What an entry changed, as ``(field, old, new)`` sorted by field: every field of a record
+    created (old None) or removed (new None), else the fields whose value differs."""
+    before, after = before or {}, after or {}
+    keys = sorted(set(before) | set(after))
+    if before and after:
+        keys = [k for k in keys if before.get(k) != after.get(k)]
+    return [(k, before.get(k), after.get(k)) for k in keys]
+
+
 def _scrub(value, secrets: list[str]):
     if isinstance(value, dict):
         return {k: _scrub(v, secrets) for k, v in value.items()}

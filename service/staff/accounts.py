@@ -188,11 +188,17 @@ def update(session: Session, account: StaffAccount, *, name: str | None = None, 
            phone: str | None = "", language: str | None = None, scope: list[str] | None = None,
            active: bool | None = None) -> StaffAccount:
     """Change an account's name, role and scope, phone (``None`` removes it; ``""`` leaves it),
-    language or ``active``; the same errors as :func:`create`. A new role needs its scope."""
+    language or ``active``; the same errors as :func:`create`. A new role needs its scope.
+    ``Refusal("staff.err.last_admin")`` when the change would leave no active administrator."""
     if role is not None and role not in ROLES:
         raise ValueError(f"role must be one of {ROLES}")
     if language is not None and language not in LANGUAGES:
         raise ValueError(f"language must be one of {LANGUAGES}")
+    if account.role == "admin" and account.active and ((role is not None and role != "admin") or active is False):
+        others = session.scalar(select(func.count()).select_from(StaffAccount).where(
+            StaffAccount.role == "admin", StaffAccount.active.is_(True), StaffAccount.id != account.id)) or 0
+        if not others:
+            raise Refusal("staff.err.last_admin")
     if name is not None:
         name = " ".join(name.split())
         if not 2 <= len(name) <= MAX_NAME_CHARS:
@@ -206,7 +212,8 @@ def update(session: Session, account: StaffAccount, *, name: str | None = None, 
     if role is not None or scope is not None:
         new_role = role or account.role
         refs = scope if scope is not None else (account.scope_refs if new_role == account.role else [])
-        account.scope_rows = _scope_rows(session, new_role, refs)
+        kept = {(r.kind, r.ref): r for r in account.scope_rows}  # a row kept is not deleted and inserted again
+        account.scope_rows = [kept.get((r.kind, r.ref), r) for r in _scope_rows(session, new_role, refs)]
         account.role = new_role
     if language is not None:
         account.language = language
@@ -214,6 +221,21 @@ def update(session: Session, account: StaffAccount, *, name: str | None = None, 
         account.active = active
     session.flush()
     return account
+
+
+def change_password(account: StaffAccount, old: str, new: str) -> None:
+    """The account's own change of password: ``Refusal("staff.err.old_password")`` unless ``old`` is
+    its current password, then as :func:`set_password` (``Refusal("staff.err.password")``)."""
+    try:
+        _hasher.verify(account.password_hash, (old or "")[:MAX_PASSWORD_CHARS + 1])
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        raise Refusal("staff.err.old_password") from None
+    set_password(account, new)
+
+
+def unlock(account: StaffAccount) -> None:
+    """End the lock that repeated failed logins put on ``account`` (and reset the failure count)."""
+    account.failed_logins, account.locked_until = 0, None
 
 
 def set_password(account: StaffAccount, password: str) -> None:
