@@ -278,13 +278,16 @@ def test_downloads_parse_back_with_the_filtered_rows(admin_client, session, admi
     assert all(not (isinstance(c, str) and c[:1] in "=+-@") for r in table for c in r)
 
 
-def test_a_formula_like_cell_is_inert_in_the_workbook(admin_client, session, admin):
+def test_a_formula_like_cell_is_inert_in_the_downloads(admin_client, session, admin):
     record(session, Actor.of(admin, "web"), "test.formula", "thing", "=HYPERLINK(\"x\")", note="@SUM(A1)")
     session.commit()
     sheet = load_workbook(io.BytesIO(admin_client.get("/staff/audit.xlsx").data)).active
     row = [c for c in list(sheet.iter_rows(values_only=True))[1]]
     assert "'=HYPERLINK(\"x\")" in row and "'@SUM(A1)" in row
     assert sheet.cell(2, 1).data_type != "f" and all(c.data_type != "f" for c in sheet[2])
+    text = admin_client.get("/staff/audit.csv").get_data(as_text=True).lstrip("\ufeff")
+    first = next(csv.DictReader(io.StringIO(text)))
+    assert (first["object_id"], first["note"]) == ("'=HYPERLINK(\"x\")", "'@SUM(A1)")
 
 
 @pytest.mark.parametrize("app_settings", [{"AUDIT_EXPORT_MAX_ROWS": 3}])

@@ -19,7 +19,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 csrf = CSRFProtect()
 
 #: the page modules, each with a blueprint ``bp`` (registered in this order)
-PAGES = ("handlers.staff.auth", "handlers.staff.imports", "handlers.staff.pgs", "handlers.staff.registry",
+PAGES = ("handlers.staff.auth", "handlers.staff.imports", "handlers.staff.pgs", "handlers.staff.registry", "handlers.staff.clusters",
          "handlers.staff.accounts", "handlers.staff.audit")
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "

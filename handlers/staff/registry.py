@@ -1,7 +1,7 @@
 """The programme registry lists, read-only, in the account's area (``docs/staff.md`` §6).
 
-``GET /staff/registry/clusters``: the commodity clusters with their PGs and leaders (clusters have
-no committee in the data model: the chairs of the cluster's PGs are shown as its leaders);
+``GET /staff/registry/clusters``: the commodity clusters with their PGs and the PGs' chairs, each
+linked to its page with the cluster committee (``handlers.staff.clusters``);
 ``/staff/registry/centres``: the collection centres (crop, capacity in tonnes per season, district);
 ``/staff/registry/vam-agents``: the VAM agents (villages served, inputs supplied);
 ``/staff/registry/lead-farmers``: the lead farmers and their demonstration plots.

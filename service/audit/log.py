@@ -143,15 +143,16 @@ CSV_COLUMNS = ("id", "at_utc", "actor", "channel", "action", "object_type", "obj
 
 
 def to_csv(rows: list[AuditEntry]) -> str:
-    """The entries as CSV text (UTF-8 when encoded), one row each, ``before``/``after`` as JSON."""
+    """The entries as CSV text (UTF-8 when encoded), one row each, ``before``/``after`` as JSON; a
+    cell that a spreadsheet would read as a formula (``= + - @`` first) is made inert."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for e in rows:
-        writer.writerow([e.id, e.at.isoformat(), e.actor, e.channel, e.action, e.object_type, e.object_id or "",
+        writer.writerow([_inert(c) for c in [e.id, e.at.isoformat(), e.actor, e.channel, e.action, e.object_type, e.object_id or "",
                          "" if e.before is None else json.dumps(e.before, ensure_ascii=False, sort_keys=True),
                          "" if e.after is None else json.dumps(e.after, ensure_ascii=False, sort_keys=True),
-                         e.note or ""])
+                         e.note or ""]])
     return out.getvalue()
 
 
