@@ -19,7 +19,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 csrf = CSRFProtect()
 
 #: the page modules, each with a blueprint ``bp`` (registered in this order)
-PAGES = ("handlers.staff.auth", "handlers.staff.imports")
+PAGES = ("handlers.staff.auth", "handlers.staff.imports", "handlers.staff.farmers")
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
