@@ -78,7 +78,7 @@ def farmer_references() -> set[tuple[str, str]]:
     found = set()
     for table in Base.metadata.sorted_tables:
         for fk in table.foreign_keys:
-            if fk.column.table.name == "farmer" and fk.column.name == "id":
+            if fk.target_fullname == "farmer.id":
                 found.add((table.name, fk.parent.name))
     return found
 
@@ -128,7 +128,7 @@ def merge(session: Session, keep: Farmer, drop: Farmer, actor: audit.Actor, now:
     profile's own fields stay as they are (correct them afterwards). When ``drop`` was its
     phone's main profile, the phone's next profile becomes the main one.
 
-    Returns the rows moved per table. Raises the refusals of :func:`check`, and ``RuntimeError``
+    Returns the rows moved per table (``table.column`` for a column other than ``farmer_id``). Raises the refusals of :func:`check`, and ``RuntimeError``
     when the schema has a reference to ``farmer.id`` not in :data:`HANDLED`."""
     missing = unhandled()
     if missing:
@@ -173,11 +173,11 @@ def merge(session: Session, keep: Farmer, drop: Farmer, actor: audit.Actor, now:
     counts["crop_cycle"] = session.execute(update(CropCycle).where(CropCycle.farmer_id == d)
                                            .values(farmer_id=k)).rowcount
 
-    for (table, _), column in _MOVED.items():
+    for (table, name), column in _MOVED.items():
         moved = session.execute(update(column.class_).where(column == d).values({column.key: k})
                                 .execution_options(synchronize_session=False)).rowcount
         if moved:
-            counts[table] = counts.get(table, 0) + moved
+            counts[table if name == "farmer_id" else f"{table}.{name}"] = moved
 
     # the dropped profile goes; its phone keeps a main profile when others remain
     phone, was_main = drop.phone, drop.is_main
