@@ -1,4 +1,4 @@
-"""The farmer pages (``handlers/staff/farmers.py``, ``docs/staff.md`` §6) with the test client:
+"""The farmer pages (``handlers/staff/farmers.py``, ``docs/staff.md``, Farmer pages) with the test client:
 search by name, phone and member code within the scope, the farmer's page (profile, memberships,
 messages with their delivery status, the household's profiles), correcting a record with its
 audit entry, 404 outside the scope, merging duplicates and erasing a farmer's data."""

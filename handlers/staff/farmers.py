@@ -1,5 +1,5 @@
 """The farmer pages: search, a farmer's page, correcting a record, merging duplicates, the
-farmer's data rights (``docs/staff.md`` §6).
+farmer's data rights (``docs/staff.md``, Farmer pages).
 
 ``GET /staff/farmers?q=`` searches the account's scope by name, phone or member code;
 ``GET /staff/farmers/<code>`` is the farmer's page (by member code, never the database id);

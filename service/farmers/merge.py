@@ -1,6 +1,6 @@
 """Merging two profiles of one person (a duplicate registered twice, by USSD and by SMS, or by an
 import and by the farmer): everything of the dropped profile moves to the kept one, then the
-dropped profile is deleted (``docs/staff.md`` §6).
+dropped profile is deleted (``docs/staff.md``, Farmer pages).
 
 Every column that refers to ``farmer.id`` is listed in :data:`HANDLED` with how it moves;
 :func:`merge` refuses to run (``RuntimeError``) when the schema has one it does not list, so a new

@@ -1,4 +1,4 @@
-"""A farmer's record as staff see and correct it (the staff farmer pages, ``docs/staff.md`` §6).
+"""A farmer's record as staff see and correct it (the staff farmer pages, ``docs/staff.md``, Farmer pages).
 
 :func:`search` finds profiles within a scope by name (folded: case, Cyrillic and Tajik letters,
 ``service.reference.names.fold``), phone (any form :func:`~service.reference.phone.to_e164` reads)
