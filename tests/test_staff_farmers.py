@@ -66,7 +66,7 @@ def test_the_farmer_page_shows_profile_memberships_cycles_orders_questions_pledg
     assert "2026-03-01" in page                                     # the crop cycle
     assert "Пиёзи ман зард шуд" in page                               # the question
     orders = page.split('id="orders"', 1)[1].split("</table>", 1)[0]
-    assert "<td>2</td>" in orders and "TJS" in orders                # two packs of the onion seed
+    assert "<td>2</td>" in orders and "TJS" in orders and "Placed" in orders   # two packs of the onion seed
     # messages newest first, each with its delivery status
     rows = page.split('id="messages"', 1)[1].split("</table>", 1)[0]
     assert rows.index("Нархи ҳафта") < rows.index("Пиёз: 1,40") < rows.index("PRICE onion")
@@ -225,6 +225,10 @@ def test_merge_through_the_pages(app, client, session, world):
     page = client.get(f"/staff/farmers/{nodira.code}/merge", query_string={"other": karim.code})
     assert page.status_code == 400 and "two producer groups (VOS91 and KUL91)" in _text(page)
     assert "Merge the two profiles" not in _text(page)
+    resp = post(client, f"/staff/farmers/{nodira.code}/merge", {"other": karim.code},
+                form_page=f"/staff/farmers/{nodira.code}")
+    assert resp.status_code == 400 and "two producer groups (VOS91 and KUL91)" in _text(resp)
+    assert session.scalar(select(Farmer.id).where(Farmer.id == karim.id)) == karim.id
 
 
 def test_erase_with_a_confirmation_leaves_the_name_and_phone_nowhere(client, session, world):

@@ -118,8 +118,10 @@ def correct(code: str):
 @bp.get("/<code>/merge")
 def merge_form(code: str):
     web.require_role(*MERGERS)
-    keep = _farmer(code)
-    other = request.args.get("other", "").strip()[:records.CODE_DIGITS + 4]
+    return _merge_page(_farmer(code), request.args.get("other", "").strip()[:records.CODE_DIGITS + 4])
+
+
+def _merge_page(keep, other: str):
     drop = records.in_scope(db(), g.scope, other) if other else None
     error = None
     if other and drop is None:
@@ -144,7 +146,7 @@ def merge(code: str):
     except Refusal as refusal:
         db().rollback()
         flash(web.refusal_text(refusal), "error")
-        return merge_form(code)
+        return _merge_page(_farmer(code), request.form.get("other", "").strip()[:records.CODE_DIGITS + 4])
     return web.done("farmers.merge.done", "staff_farmers.page", code=code)
 
 
