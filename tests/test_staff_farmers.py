@@ -152,8 +152,8 @@ def test_correct_a_record_with_an_audit_entry(client, session, world):
     assert fresh.is_main
     entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "farmer.correct"))
     assert entry.object_id == str(g.id) and entry.channel == "web"
-    assert entry.before == {"name": "Гулнора Раҳимова", "land_m2": 0.5, "language": "tg", "phone": PHONE}
-    assert entry.after == {"name": "Гулнора Раҳимова-Саидова", "land_m2": 1.25, "language": "ru",
+    assert entry.before == {"name": "Гулнора Раҳимова", "land_ha": 0.5, "language": "tg", "phone": PHONE}
+    assert entry.after == {"name": "Гулнора Раҳимова-Саидова", "land_ha": 1.25, "language": "ru",
                            "phone": "+992901110009"}
     assert "The record is corrected." in _text(client.get(f"/staff/farmers/{g.code}"))
 

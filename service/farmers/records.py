@@ -251,7 +251,7 @@ def correct(session: Session, farmer: Farmer, *, villages: set[int] | None = Non
     profile that phone's main one when it has none, and the old phone's next profile its main one)).
 
     Returns ``(before, after)``: the changed fields only, with their old and new values (empty
-    when nothing changed). Raises ``Refusal`` with keys ``farmers.err.name`` (``reason``
+    when nothing changed; land as ``land_ha`` in hectares). Raises ``Refusal`` with keys ``farmers.err.name`` (``reason``
     ``long``/``short``), ``farmers.err.gender``, ``farmers.err.village``, ``farmers.err.land``,
     ``farmers.err.language``, ``farmers.err.phone``, ``farmers.err.phone_full`` (the new phone
     holds :data:`~service.farmers.models.MAX_PROFILES_PER_PHONE` profiles),
@@ -308,7 +308,7 @@ def correct(session: Session, farmer: Farmer, *, villages: set[int] | None = Non
             raise Refusal("farmers.err.same_name")
         if "phone" in changed and len(others) >= MAX_PROFILES_PER_PHONE:
             raise Refusal("farmers.err.phone_full")
-    before = {k: _shown(k, getattr(farmer, k)) for k in changed}
+    before = dict(_shown(k, getattr(farmer, k)) for k in changed)
     if "phone" in changed:
         old_others = [p for p in profiles(session, farmer.phone) if p.id != farmer.id]
         was_main = farmer.is_main
@@ -327,9 +327,12 @@ def correct(session: Session, farmer: Farmer, *, villages: set[int] | None = Non
             farmer.unlisted_district_id = None
         setattr(farmer, key, value)
     session.flush()
-    after = {k: _shown(k, getattr(farmer, k)) for k in changed}
+    after = dict(_shown(k, getattr(farmer, k)) for k in changed)
     return before, after
 
 
-def _shown(key: str, value):
-    return value / 10000 if key == "land_m2" and value is not None else value
+def _shown(key: str, value) -> tuple[str, object]:
+    """A changed field as the audit entry records it (land in hectares, as ``land_ha``)."""
+    if key == "land_m2":
+        return "land_ha", None if value is None else value / 10000
+    return key, value
