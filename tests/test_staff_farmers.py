@@ -194,6 +194,12 @@ def test_moving_a_profile_to_another_phone_keeps_one_main_profile_on_each(sessio
     correct(session, nodira, phone="+992901110077")
     session.flush()
     assert nodira.is_main and session.get(Farmer, bahrom.id).is_main
+    from service.farmers import privacy
+    from service.farmers.models import ErasedPhone, phone_digest
+    privacy.erase(session, world["kulob"], now=world["kulob"].created_at)
+    assert session.get(ErasedPhone, phone_digest("+992901110003")) is not None
+    correct(session, nodira, phone="+992901110003")
+    assert session.get(ErasedPhone, phone_digest("+992901110003")) is None and nodira.is_main
     with pytest.raises(Refusal) as refused:
         correct(session, nodira, land_ha="0")
     assert refused.value.key == "farmers.err.land"

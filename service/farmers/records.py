@@ -248,7 +248,8 @@ def correct(session: Session, farmer: Farmer, *, villages: set[int] | None = Non
     (:data:`~service.farmers.models.GENDERS`), ``village_id`` (an existing village id, int or
     digits; when ``villages`` is given, one of those ids: the villages of the staff member's area), ``land_ha`` (hectares as text or number, in (0, 500], empty: unknown), ``language``
     (tg/ru/uz/en), ``phone`` (any form :func:`to_e164` reads; moving to another phone makes the
-    profile that phone's main one when it has none, and the old phone's next profile its main one)).
+    profile that phone's main one when it has none, and the old phone's next profile its main one;
+    a phone whose profiles were erased loses its erased mark, as at registration)).
 
     Returns ``(before, after)``: the changed fields only, with their old and new values (empty
     when nothing changed; land as ``land_ha`` in hectares). Raises ``Refusal`` with keys ``farmers.err.name`` (``reason``
@@ -319,6 +320,11 @@ def correct(session: Session, farmer: Farmer, *, villages: set[int] | None = Non
                 old_others[0].is_main = True
                 session.flush()
         farmer.phone = changed["phone"]
+        from service.farmers.models import ErasedPhone, phone_digest
+
+        erased = session.get(ErasedPhone, phone_digest(farmer.phone))
+        if erased is not None:  # as at registration: a profile on the phone again lifts the erased mark
+            session.delete(erased)
         new_others = [p for p in profiles(session, farmer.phone) if p.id != farmer.id]
         farmer.is_main = not any(p.is_main for p in new_others)
     for key, value in changed.items():
