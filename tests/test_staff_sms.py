@@ -304,3 +304,9 @@ def test_import_phones_lists_what_each_phone_needs(app, session):
     assert "--role ROLE --scope AREA --phone +992900000355" in out
     assert "2 of 4 phones have no staff account" in out
     assert session.scalar(select(func.count()).select_from(AuditEntry)) == 0  # it changes nothing
+
+    turned = app.test_cli_runner().invoke(args=["staff", "enable", "--username", "sms-extension-officer-0304"])
+    assert turned.exit_code == 0, turned.output
+    session.expire_all()
+    assert staff_commands.staff_for(session, DISABLED) is not None
+    assert [e.action for e in session.scalars(select(AuditEntry))] == ["staff.update"]

@@ -6,6 +6,7 @@
     flask --app service staff list
     flask --app service staff set-password --username rustam
     flask --app service staff unlock --username rustam
+    flask --app service staff enable --username rustam [--off]
     flask --app service staff import-phones
 
 The password is asked twice at the prompt (never on the command line), or read from standard
@@ -145,6 +146,21 @@ def unlock(username):
         click.echo(f"{account.username} unlocked")
 
 
+@staff_group.command("enable")
+@click.option("--username", required=True)
+@click.option("--off", is_flag=True, help="Switch the account off instead (no login, no staff SMS)")
+def enable(username, off):
+    """Switch an account on (or off with --off)."""
+    with _session() as s:
+        account = _account(s, username)
+        before = snapshot(account, AUDITED)
+        accounts.update(s, account, active=not off)
+        record(s, Actor.cli(), "staff.update", "staff_account", account.id, before=before,
+               after=snapshot(account, AUDITED))
+        s.commit()
+        click.echo(f"{account.username} {'off' if off else 'on'}")
+
+
 @staff_group.command("import-phones")
 def import_phones():
     """For each STAFF_PHONES phone, say whether a staff account carries it and, if not, the
@@ -165,7 +181,8 @@ def import_phones():
         if plan.state == "ok":
             click.echo(f"{plan.phone}\tok: account {plan.username}")
         elif plan.state == "off":
-            click.echo(f"{plan.phone}\tswitched off: account {plan.username} (turn it on under /staff/accounts)")
+            click.echo(f"{plan.phone}\tswitched off: account {plan.username} "
+                       f"(flask --app service staff enable --username {plan.username})")
         else:
             missing += 1
             role = plan.role or "ROLE"
