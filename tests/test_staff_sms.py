@@ -88,8 +88,8 @@ def sent(count: int, lang: str) -> dict:
 
 
 def saved(crop: str, market: str, price: str, seen: str, lang: str) -> dict:
-    today = utcnow().astimezone(TZ).date()
-    return {"crop": crop, "market": market, "price": price, "date": today.strftime("%d.%m"), "seen": seen}
+    """The ``sms.setprice.done`` parameters but the date (the stored row's day, filled in by the test)."""
+    return {"crop": crop, "market": market, "price": price, "seen": seen}
 
 
 ALERT_VOSE = ("ALERT vose Hail tonight", "ALERT OK {code}")
@@ -192,6 +192,7 @@ def test_staff_command(case: Case, client, session):
         post(client, Post(at(f"s{n}", phone, text)), codes)
     prices_before = _prices(session)
     mark = session.scalar(select(func.max(OutboundMessage.id))) or 0
+    first_day = utcnow().astimezone(TZ).date()
 
     for n, text in enumerate(case.texts):
         filled = text.replace("{code}", confirm_code(session, case.sender) or "0000")
@@ -202,8 +203,16 @@ def test_staff_command(case: Case, client, session):
         OutboundMessage.phone == case.sender, OutboundMessage.id > mark).order_by(OutboundMessage.id)).all()
     assert len(replies) == len(case.texts)
     last = replies[-1]
+    last_day = utcnow().astimezone(TZ).date()
+    params = dict(case.params)
+    if case.price is not None:  # the day the price was stored for (the local date when it was sent)
+        crop, code, diram = case.price
+        stored = session.scalars(select(MarketPrice).join(Market, Market.id == MarketPrice.market_id).where(
+            MarketPrice.crop_id == crop, Market.code == code).order_by(MarketPrice.observed_on.desc())).first()
+        assert stored.price_diram == diram and first_day <= stored.observed_on <= last_day
+        params["date"] = stored.observed_on.strftime("%d.%m")
     assert last.language == case.lang
-    assert last.text == templates_sms.text(case.key, case.lang, **case.params)
+    assert last.text == templates_sms.text(case.key, case.lang, **params)
 
     alerts = session.scalars(select(Broadcast).where(Broadcast.kind == "alert")).all()
     if case.alert_to is None:
@@ -219,11 +228,8 @@ def test_staff_command(case: Case, client, session):
     if case.price is None:
         assert prices == prices_before
     else:
-        crop, code, diram = case.price
-        market = session.scalar(select(Market).where(Market.code == code))
-        today = utcnow().astimezone(TZ).date()
-        assert (crop, market.id, today, diram) in prices
-        assert prices - {(crop, market.id, today, diram)} <= prices_before
+        row = (stored.crop_id, stored.market_id, stored.observed_on, stored.price_diram)
+        assert row in prices and prices - {row} <= prices_before
 
     offers = session.scalars(select(BuyerOffer)).all()
     assert [o.farmers_told for o in offers] == ([] if case.offer_told is None else [case.offer_told])
