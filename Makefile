@@ -12,9 +12,8 @@ XDIST = -n $(WORKERS) --dist worksteal
 
 .PHONY: run demo-reset test test-fast test-at install
 
-# the demo region's extension officers (service/demo.py) are the staff of `make run`, unless
-# STAFF_PHONES is set: the simulator's "staff" quick pick can then send SETPRICE and ALERT
-DEMO_STAFF_PHONES = +992900000201,+992900000202,+992900000203,+992900000204
+# the demo region's staff accounts (service/demo.py STAFF_ACCOUNTS) carry phones: the simulator's
+# "staff" quick pick sends SETPRICE, ALERT, OFFER and ANSWER as one of them
 
 install: $(VENV)/.installed
 
@@ -26,8 +25,7 @@ $(VENV)/.installed: pyproject.toml
 
 run: $(VENV)/.installed
 	$(VENV)/bin/flask --app service demo-data --if-empty
-	STAFF_PHONES="$${STAFF_PHONES:-$(DEMO_STAFF_PHONES)}" \
-	  $(VENV)/bin/flask --app service serve $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
+	$(VENV)/bin/flask --app service serve $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
 # between two training sessions: wipe EVERYTHING in the database and create the demo region afresh
 demo-reset: $(VENV)/.installed

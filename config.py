@@ -16,7 +16,7 @@ applies ``overrides`` (a dict) on top, which is how tests configure the app.
 | ``AT_TIMEOUT`` | ``3.05,9.05`` | (connect, read) HTTP timeout of an AT API call, seconds. |
 | ``USSD_SERVICE_CODE`` | ``*384*7#`` | The USSD code farmers dial. |
 | ``TIMEZONE`` | ``Asia/Dushanbe`` | IANA zone for everything shown to people; storage is UTC. |
-| ``STAFF_PHONES`` | empty | Comma-separated phones of extension staff allowed to use staff SMS commands (``SETPRICE``). Any form that normalises to E.164 (+992...). |
+| ``STAFF_PHONES`` | empty | Deprecated: grants nothing. Staff SMS commands (``SETPRICE``, ``ALERT``, ``OFFER``, ``ANSWER``) act for the staff account carrying the sending phone, within its role and scope (``docs/staff.md``). The list is read only to warn at start (logger ``dehqon.staff``) about each phone no active account carries; ``flask --app service staff import-phones`` lists or creates what is missing. |
 | ``DEFAULT_LANGUAGE`` | ``tg`` | Language of a phone the service does not know yet (``tg``, ``ru``, ``uz``, ``en``). |
 | ``ORDER_ROUND_DAYS`` | ``7`` | Days from opening a PG's input order round to its closing day (orders are taken until the end of that local day). |
 | ``SCHEDULER_EMBEDDED`` | ``1`` with SQLite, else ``0`` | Run the APScheduler jobs (outbox dispatcher) inside the web process. |

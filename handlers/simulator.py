@@ -75,7 +75,7 @@ def page():
     lang = page_language()
     words = strings()[lang]
     raw = request.args.get("phone", "")[:40]
-    picks = quick_picks(db(), current_app.extensions["dehqon.settings"].staff_phones)
+    picks = quick_picks(db())
     phone = error = None
     if raw.strip():
         try:

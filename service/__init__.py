@@ -9,6 +9,8 @@ APScheduler wiring.
 """
 from __future__ import annotations
 
+import logging
+
 import click
 from flask import Flask
 from sqlalchemy.orm import Session
@@ -85,12 +87,31 @@ def create_app(overrides: dict | None = None) -> Flask:
         else:
             features.import_models()  # every model mapped, as init_db does
 
+    if app.extensions["dehqon.settings"].staff_phones:
+        _warn_staff_phones(app)
+
     from handlers import register_blueprints
     register_blueprints(app)
 
     from handlers import cli
     cli.register(app)
     return app
+
+
+def _warn_staff_phones(app: Flask) -> None:
+    """``STAFF_PHONES`` no longer grants anything: warn (logger ``dehqon.staff``, phones masked)
+    about each listed phone no active staff account carries (``docs/staff.md``, "Moving from
+    STAFF_PHONES"). A database not set up yet (PostgreSQL before ``init-db``) is skipped."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from service.staff import commands as staff_commands
+
+    try:
+        with session_factory(app)() as session:
+            staff_commands.warn_unlisted(session, app.extensions["dehqon.settings"].staff_phones)
+    except SQLAlchemyError:
+        logging.getLogger("dehqon.staff").warning(
+            "STAFF_PHONES is set but the staff accounts could not be read (database not set up?)")
 
 
 def session_factory(app: Flask):

@@ -249,6 +249,7 @@ def create_demo(session: Session, *, farmers: int, seed: int, now: dt.datetime, 
     _farmers(session, rng, pgs, farmers, now)
     _prices(session, rng, today, now)
     _responders(session)
+    staff_accounts(session)
 
 
 def add_non_programme(session: Session, *, seed: int, now: dt.datetime, today: dt.date) -> None:
@@ -258,6 +259,7 @@ def add_non_programme(session: Session, *, seed: int, now: dt.datetime, today: d
     villages, as in :func:`create_demo`). The caller commits."""
     _prices(session, random.Random(seed), today, now)
     _responders(session)
+    staff_accounts(session)
 
 
 # demo extension officers, one per district (made-up names and phones)
@@ -265,6 +267,48 @@ EXTENSION_OFFICERS = {"kulob": ("Demo extension Kulob", "+992900000201", "tg"),
                       "jomi": ("Demo extension Jomi", "+992900000202", "ru"),
                       "vose": ("Demo extension Vose", "+992900000203", "tg"),
                       "balkhi": ("Demo extension Balkhi", "+992900000204", "uz")}
+
+
+#: the demo's staff accounts: ``(username, name, role, scope refs, phone, language)``; the
+#: extension officers carry the phones of the demo extension responders above (ASK reaches them,
+#: and they send SETPRICE, ALERT, OFFER, ANSWER for their district)
+STAFF_ACCOUNTS = (
+    *((f"demo.ext.{district}", name, "extension_officer", [district], phone, language)
+      for district, (name, phone, language) in EXTENSION_OFFICERS.items()),
+    ("demo.coordinator", "Demo coordinator onion Vose", "cluster_coordinator", ["onion.vose"], "+992900000205", "tg"),
+    ("demo.reporter", "Demo market reporter Kulob", "market_reporter", ["KULOB", "DAHANA"], "+992900000206", "ru"),
+    ("demo.admin", "Demo administrator", "admin", [], "+992900000207", "en"),
+)
+#: the password of every demo staff account (README: for the demo only, never on a real deployment)
+DEMO_STAFF_PASSWORD = "dehqon-demo-only"
+
+
+def staff_accounts(session: Session) -> int:
+    """Create the demo staff accounts of :data:`STAFF_ACCOUNTS` (password :data:`DEMO_STAFF_PASSWORD`),
+    each with an audit entry (``staff.create``, ``cli:demo-data``); an account whose username or
+    phone is already taken is left out. Returns how many were created."""
+    from service.audit.log import Actor, record, snapshot
+    from service.staff import accounts
+
+    actor = Actor(None, "cli:demo-data", "cli")
+    password_hash = None  # one Argon2id hash for all (one password): hashing costs ~0.1 s each
+    created = 0
+    for username, name, role, scope, phone, language in STAFF_ACCOUNTS:
+        taken = session.scalar(select(accounts.StaffAccount.id).where(
+            (accounts.StaffAccount.username == username) | (accounts.StaffAccount.phone == phone)))
+        if taken is not None:
+            continue
+        if password_hash is None:
+            password_hash = accounts.hash_password(DEMO_STAFF_PASSWORD)
+        account = accounts.StaffAccount(username=username, name=name, role=role, phone=phone, language=language,
+                                        password_hash=password_hash,
+                                        scope_rows=accounts.scope_rows(session, role, scope))
+        session.add(account)
+        session.flush()
+        record(session, actor, "staff.create", "staff_account", account.id,
+               after=snapshot(account, ("username", "name", "role", "phone", "language", "active", "scope_refs")))
+        created += 1
+    return created
 
 
 def _responders(session: Session) -> None:
@@ -560,11 +604,12 @@ def format_summary(s: dict) -> str:
     ])
 
 
-def quick_picks(session: Session, staff_phones=()) -> list[Pick]:
+def quick_picks(session: Session) -> list[Pick]:
     """Phones worth trying in the simulator: an EC chair, a woman member, a Russian and an
     Uzbek speaker, a pending applicant, a shared phone, a farmer in no PG, a member of each
     commodity cluster (Vose' onion, Balkhi rice, Kulob and Jomi tomato), the first of
-    an unknown phone, the first of ``staff_phones`` (E.164, ``STAFF_PHONES``) and an advice responder.
+    an unknown phone, the first staff phone (``service.staff.commands.phones``: an active staff
+    account's) and an advice responder.
 
     Each phone is offered once (the first kind that finds it). Labels describe the phone's
     main profile. Each pick costs a few ``LIMIT 1`` queries, cheap even with a million farmers.
@@ -599,10 +644,13 @@ def quick_picks(session: Session, staff_phones=()) -> list[Pick]:
     if session.scalar(select(Farmer.id).where(Farmer.phone == NEW_PHONE).limit(1)) is None:
         seen.add(NEW_PHONE)
         picks.append(Pick(NEW_PHONE, "new"))
-    for phone in sorted(staff_phones)[:1]:
-        if phone not in seen:
-            seen.add(phone)
-            picks.append(Pick(phone, "staff", phone_owner(session, phone)))
+    from service.staff import commands as staff_commands
+
+    for phone in [p for p in staff_commands.phones(session) if p not in seen][:1]:
+        seen.add(phone)
+        account = staff_commands.staff_for(session, phone)
+        refs = ", ".join(account.scope_refs)
+        picks.append(Pick(phone, "staff", f"{account.name} ({account.role}{': ' + refs if refs else ''})"))
     responder = session.scalar(select(vam_agent.Responder).where(vam_agent.Responder.phone.not_in(seen))
                                .order_by(vam_agent.Responder.role != "vam_agent", vam_agent.Responder.id).limit(1))
     if responder is not None:

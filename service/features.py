@@ -38,6 +38,7 @@ from service.sales import joint_sale
 from service.sales import sms as sales_sms
 from service.sales import ussd as sales_ussd
 from service.sms.engine import Keywords
+from service.staff import commands as staff_commands
 from service.ussd.engine import Directory, Ussd
 
 #: the features' USSD modules (each with ``screen`` and ``ENTRIES``), in the order they are added
@@ -78,7 +79,7 @@ def build_ussd() -> Ussd:
 def build_sms() -> Keywords:
     """The SMS keyword table with every feature's commands. Raises ``ValueError`` when two
     features claim one command or a command has no words in ``keywords.toml``."""
-    keywords = Keywords(profiles=farmers.profiles)
+    keywords = Keywords(profiles=farmers.profiles, staff_language=staff_commands.language_for)
     for module in SMS_FEATURES:
         keywords.add(module.COMMANDS)
     return keywords

@@ -30,7 +30,9 @@ class Settings:
     """Every setting, typed. Names are those of ``config.py`` in lower case.
 
     ``timezone``: the IANA zone of everything shown to people (storage is UTC);
-    ``staff_phones``: E.164 phones allowed the staff SMS commands; ``quiet_start``/``quiet_end``:
+    ``staff_phones``: the E.164 phones of the old ``STAFF_PHONES`` list, read only to warn at start
+    about those no staff account carries (staff SMS commands act for staff accounts,
+    ``service.staff.commands``) and for ``staff import-phones``; ``quiet_start``/``quiet_end``:
     local times of the quiet hours; durations in seconds or hours as their names say;
     ``sms_price_tjs``: TJS per SMS segment (estimate).
     """

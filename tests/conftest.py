@@ -31,7 +31,7 @@ from sqlalchemy import create_engine, make_url, text
 
 from service import create_app, features, init_db
 
-STAFF_PHONE = "+992900000001"
+STAFF_PHONE = "+992900000001"  # the phone of the staff account :func:`add_staff` makes by default
 PG_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")  # gw0, gw1 ... under pytest-xdist
 _numbers = itertools.count(1)
@@ -217,6 +217,35 @@ def database_url(request):
     yield database.url
 
 
+_staff_hash: list[str] = []
+
+
+def add_staff(session, phone: str | None = STAFF_PHONE, role: str = "admin", scope=(), *, language: str = "tg",
+              active: bool = True, username: str | None = None, commit: bool = True):
+    """A staff account for the staff SMS commands (``service.staff.commands``): ``role`` over ``scope``
+    (ids or codes), carrying ``phone``; by default the administrator of :data:`STAFF_PHONE`, in Tajik.
+    The password hash is made once per process (Argon2id is slow on purpose). Commits unless told not to."""
+    from service.staff import accounts
+
+    if not _staff_hash:
+        _staff_hash.append(accounts.hash_password("a long enough password"))
+    account = accounts.StaffAccount(
+        username=username or f"sms-{role.replace('_', '-')}-{(phone or 'nophone')[-4:]}".lower(),
+        name=f"Test {role}", role=role, phone=phone, language=language, password_hash=_staff_hash[0],
+        active=active, scope_rows=accounts.scope_rows(session, role, list(scope)))
+    session.add(account)
+    session.flush()
+    if commit:
+        session.commit()
+    return account
+
+
+@pytest.fixture
+def staff_account(session):
+    """The administrator's account of :data:`STAFF_PHONE` (:func:`add_staff`)."""
+    return add_staff(session)
+
+
 @pytest.fixture
 def app_settings():
     """Settings every test app starts with; a test module may override this fixture."""
@@ -233,7 +262,6 @@ def app(database_url, app_settings, tmp_path):
         "TESTING": True,
         "SMS_GATEWAY": "local",
         "WEBHOOK_TOKEN": "",
-        "STAFF_PHONES": [STAFF_PHONE],
         "SCHEDULER_EMBEDDED": False,
         "USSD_SERVICE_CODE": "*384*7#",
         # no quiet hours and no rate cap unless a test module asks for them (results must not

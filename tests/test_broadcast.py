@@ -20,6 +20,7 @@ from service.farmers.models import register
 from service.reference.geography import Village
 from service.messaging.message import OutboundMessage
 from service.groups.producer_group import ProducerGroup
+from service.staff.scope import Scope
 from conftest import STAFF_PHONE
 
 NOW = dt.datetime(2027, 4, 20, 6, 0, tzinfo=dt.timezone.utc)  # 11:00 in Dushanbe
@@ -150,15 +151,21 @@ def test_a_half_queued_broadcast_is_finished_by_the_next_tick_without_duplicates
     assert session.scalar(select(func.count()).select_from(OutboundMessage)) == 4
 
 
-@pytest.mark.parametrize("label, phone, target, text, key", [
-    ("not a staff phone", "+992901000001", "balkhi", "Hail", "push.not_staff"),
-    ("no text", STAFF_PHONE, "balkhi", "  ", "push.alert_usage"),
-    ("unknown target", STAFF_PHONE, "Mars", "Hail", "push.alert_unknown_target"),
-    ("nobody reachable", STAFF_PHONE, "vose", "Hail", "push.alert_nobody"),
+EVERYTHING = Scope(role="admin", everything=True)
+KULOB_OFFICER = Scope(role="extension_officer", district_ids=frozenset({"kulob"}))
+
+
+@pytest.mark.parametrize("label, scope, target, text, key", [
+    ("not staff: no scope", None, "balkhi", "Hail", "push.not_staff"),
+    ("no text", EVERYTHING, "balkhi", "  ", "push.alert_usage"),
+    ("unknown target", EVERYTHING, "Mars", "Hail", "push.alert_unknown_target"),
+    ("nobody reachable", EVERYTHING, "vose", "Hail", "push.alert_nobody"),
+    ("a district outside the scope", KULOB_OFFICER, "balkhi", "Hail", "sms.staff.out_of_scope"),
+    ("a cluster outside the scope", KULOB_OFFICER, "rice.balkhi", "Hail", "sms.staff.out_of_scope"),
 ], ids=lambda v: v if isinstance(v, str) and " " in v else "")
-def test_field_alert_refusals(session, region, label, phone, target, text, key):
+def test_field_alert_refusals(session, region, label, scope, target, text, key):
     with pytest.raises(Refusal) as err:
-        alert_from_field(session, phone, target, text, staff_phones=[STAFF_PHONE], price_tjs=0.1, now=NOW)
+        alert_from_field(session, STAFF_PHONE, target, text, scope=scope, price_tjs=0.1, now=NOW)
     assert err.value.key == key and templates_sms.has(key)
 
 
@@ -174,7 +181,7 @@ KULOB_VILLAGE = {"tg": "Кӯлоб", "ru": "Куляб", "uz": "Kulob", "en": "K
 ], ids=lambda v: v if isinstance(v, str) and " " in v else "")
 def test_field_alert_reaches_the_target_in_each_language(session, region, label, target, place, expected):
     row, estimate = alert_from_field(session, STAFF_PHONE, target, "Hail tonight",
-                                     staff_phones=["900 00 00 01"], price_tjs=0.1, now=NOW)
+                                     scope=EVERYTHING, price_tjs=0.1, now=NOW)
     assert (row.status, row.kind, row.send_at) == ("scheduled", "alert", NOW)
     assert session.scalar(select(func.count()).select_from(OutboundMessage)) == 0  # the tick queues it
     broadcast.queue(session, row, NOW)

@@ -183,7 +183,7 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if k not in ("LOG_LEVEL", "PROXY_HOPS")}
         env.update(DATABASE_URL=self.db_url, SMS_GATEWAY="local", WEBHOOK_TOKEN=TOKEN, SCHEDULER_EMBEDDED="0",
-                   STAFF_PHONES=STAFF, PYTHONUNBUFFERED="1")
+                   PYTHONUNBUFFERED="1")
         if kind == "gunicorn":
             import gunicorn
             command = [sys.executable, "-m", "gunicorn", "--access-logfile", "-", "-b", f"127.0.0.1:{self.port}"]

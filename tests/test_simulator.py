@@ -79,11 +79,6 @@ def test_page_hands_the_webhook_token_to_its_script(app, client):
     assert 'data-key="new-token"' in html
 
 
-@pytest.fixture
-def app_settings():
-    return {"STAFF_PHONES": ["+992900000201"]}
-
-
 def test_quick_picks_come_from_the_demo_data(runner, client):
     assert runner.invoke(args=["demo-data", "--farmers", "400"]).exit_code == 0
     html = client.get("/simulator").get_data(as_text=True)

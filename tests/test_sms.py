@@ -25,6 +25,7 @@ from service.messaging.language import PhoneLanguage
 from service.groups.producer_group import ProducerGroup
 from service.ussd.session import FormDraft
 import farmer_text
+from conftest import add_staff
 from cases.sms import CASES, FARRUKH, HOUSEHOLD, NEW, RUSTAM, STAFF, TOKEN, ZARINA, Case, Out, Post, at
 
 TZ = ZoneInfo("Asia/Dushanbe")
@@ -32,7 +33,7 @@ TZ = ZoneInfo("Asia/Dushanbe")
 
 @pytest.fixture
 def app_settings():
-    return {"WEBHOOK_TOKEN": TOKEN, "STAFF_PHONES": ["992 900 000 001"]}
+    return {"WEBHOOK_TOKEN": TOKEN}
 
 
 def _village(session, en_name: str, district: str) -> Village:
@@ -68,6 +69,7 @@ def build_world(session) -> dict[str, str]:
     set_price(session, "onion", markets["VOSE"], 130, today - dt.timedelta(days=1), "demo")
     set_price(session, "onion", markets["VOSE"], 140, today, "demo")
     set_price(session, "onion", markets["KULOB"], 135, today, "demo")
+    add_staff(session, STAFF, commit=False)  # the administrator's staff account of STAFF
     session.commit()
     return {"gulnora": gulnora.code, "dilshod": dilshod.code, "rustam": rustam.code, "zarina": zarina.code,
             "farrukh": farrukh.code}

@@ -33,7 +33,7 @@ PUSH_SMS_KEYS = sorted(k for k in templates_sms.catalogue() if k.startswith("pus
 
 @pytest.fixture
 def app_settings():
-    return {"WEBHOOK_TOKEN": TOKEN, "STAFF_PHONES": ["992 900 000 001"], "SMS_PRICE_TJS": 0.10}
+    return {"WEBHOOK_TOKEN": TOKEN, "SMS_PRICE_TJS": 0.10}
 
 
 def day_codes(today: dt.date) -> dict[str, str]:

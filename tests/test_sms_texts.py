@@ -24,7 +24,7 @@ SMS_KEYS = sorted(k for k in templates_sms.catalogue() if k.startswith("sms."))
 REFUSAL_KEYS = sorted(k for k in templates_sms.catalogue() if k.startswith("err."))
 HELP_TOPICS = sorted(k for k in SMS_KEYS if k.startswith("sms.help.topic."))
 ONE_SMS = ("sms.help.new", "sms.help.farmer", "sms.help.again", "sms.stopped", *HELP_TOPICS, "sms.reg.usage", "sms.stop.done", "sms.start.done", "sms.join.usage", "sms.join.pending", "sms.join.done",
-           "sms.join.already", "sms.lang.done", "sms.code_not_here")
+           "sms.join.already", "sms.lang.done", "sms.code_not_here", "sms.staff.not_allowed", "sms.staff.out_of_scope")
 
 # Long but real values; a farmer's own words are cut to ECHO_MAX.
 LONG = {

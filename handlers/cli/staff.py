@@ -6,6 +6,8 @@
     flask --app service staff list
     flask --app service staff set-password --username rustam
     flask --app service staff unlock --username rustam
+    flask --app service staff enable --username rustam [--off]
+    flask --app service staff import-phones
 
 The password is asked twice at the prompt (never on the command line), or read from standard
 input with ``--password-stdin`` (scripts). Every command runs in one transaction with an audit
@@ -144,6 +146,59 @@ def unlock(username):
                after={"locked_until": None, "failed_logins": 0})
         s.commit()
         click.echo(f"{account.username} unlocked")
+
+
+@staff_group.command("enable")
+@click.option("--username", required=True)
+@click.option("--off", is_flag=True, help="Switch the account off instead (no login, no staff SMS)")
+def enable(username, off):
+    """Switch an account on (or off with --off)."""
+    with _session() as s:
+        account = _account(s, username)
+        before = snapshot(account, AUDITED)
+        accounts.update(s, account, active=not off)
+        record(s, Actor.cli(), "staff.update", "staff_account", account.id, before=before,
+               after=snapshot(account, AUDITED))
+        s.commit()
+        click.echo(f"{account.username} {'off' if off else 'on'}")
+
+
+@staff_group.command("import-phones")
+def import_phones():
+    """For each STAFF_PHONES phone, say whether a staff account carries it and, if not, the
+    `staff add` command that makes one (role and area guessed from the phone's advice responder).
+    Changes nothing: a staff account needs a person's name, role, area and password."""
+    from flask import current_app
+
+    from service.staff import commands as staff_commands
+
+    wanted = current_app.extensions["dehqon.settings"].staff_phones
+    if not wanted:
+        click.echo("STAFF_PHONES is empty: nothing to move")
+        return
+    with _session() as s:
+        plans = staff_commands.migration_plan(s, wanted)
+    missing = 0
+    for plan in plans:
+        if plan.state == "ok":
+            click.echo(f"{plan.phone}\tok: account {plan.username}")
+        elif plan.state == "off":
+            click.echo(f"{plan.phone}\tswitched off: account {plan.username} "
+                       f"(flask --app service staff enable --username {plan.username})")
+        else:
+            missing += 1
+            role = plan.role or "ROLE"
+            scope = " ".join(f"--scope {r}" for r in plan.scope) if plan.scope else "--scope AREA"
+            if role == "admin":
+                scope = ""
+            name = plan.name or "NAME"
+            click.echo(f"{plan.phone}\tno account; create one:\n  flask --app service staff add --username USERNAME "
+                       f"--name \"{name}\" --role {role} {scope} --phone {plan.phone} --language {plan.language}")
+    if missing:
+        click.echo(f"{missing} of {len(plans)} phones have no staff account: their staff SMS commands are refused "
+                   "until one is made (roles and areas: docs/staff.md)")
+    else:
+        click.echo(f"every STAFF_PHONES phone has an account ({len(plans)}); STAFF_PHONES can be removed")
 
 
 COMMANDS = (staff_group,)

@@ -154,11 +154,14 @@ def _about(session: Session, question: Question, lang: str) -> dict:
 
 # ---------------------------------------------------------------- answering
 
-def answer(session: Session, phone: str, question_id: int, text: str, *, staff: bool = False,
+def answer(session: Session, phone: str, question_id: int, text: str, *, scope=None, actor=None,
            now: dt.datetime | None = None) -> Question:
     """Record the answer sent from ``phone`` and queue it to the farmer in full.
 
-    ``phone`` must be a responder the question was sent to, or ``staff``.
+    ``phone`` must be a responder the question was sent to, or a staff member whose ``scope``
+    (``service.staff.scope.Scope``; None: not staff) covers the question's farmer; a question
+    outside both is treated as absent. With ``actor`` (``service.audit.log.Actor``, the staff
+    account) a ``question.answer`` audit entry is written in the same transaction.
     Raises ``Refusal``: ``advice.answer.usage`` (no text), ``advice.answer.unknown``
     (no such question for this phone), ``advice.answer.already`` (answered
     before, also by a concurrent answer), ``advice.answer.too_long`` (the
@@ -171,7 +174,7 @@ def answer(session: Session, phone: str, question_id: int, text: str, *, staff: 
     mine = [] if question is None else session.scalars(
         select(QuestionRoute.responder_id).join(Responder, Responder.id == QuestionRoute.responder_id)
         .where(QuestionRoute.question_id == question.id, Responder.phone == phone)).all()
-    if question is None or not (mine or staff):
+    if question is None or not (mine or (scope is not None and scope.covers_farmer(session, question.farmer_id))):
         raise Refusal("advice.answer.unknown", id=question_id)
     farmer = session.get(Farmer, question.farmer_id)
     body = templates_sms.text("advice.answer.to_farmer", farmer.language, id=question.id, text=text)
@@ -186,6 +189,11 @@ def answer(session: Session, phone: str, question_id: int, text: str, *, staff: 
         raise Refusal("advice.answer.already", id=question.id)
     session.refresh(question)
     queue_sms(session, farmer.phone, body, kind="reply", farmer_id=farmer.id, language=farmer.language)
+    if actor is not None:
+        from service.audit import log as audit
+
+        audit.record(session, actor, "question.answer", "question", question.id,
+                     before={"status": "open"}, after={"status": "answered", "answer": text})
     return question
 
 

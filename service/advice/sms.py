@@ -3,7 +3,7 @@
 | Command | Arguments | Effect |
 |---|---|---|
 | ``ASK`` | ``<question>`` | ``advice.ask``: queued and sent to the responder serving the farmer |
-| ``ANSWER`` | ``<number> <text>`` | responders and staff: ``advice.answer``, the farmer gets the text |
+| ``ANSWER`` | ``<number> <text>`` | responders (the questions sent to them) and staff accounts (the questions of their scope's farmers, ``service.staff.commands``): ``advice.answer``, the farmer gets the text |
 
 Free text (questions, answers) is kept as typed, commas included.
 """
@@ -13,6 +13,7 @@ from service.advice import questions as advice
 from service.advice import responders as vam_agent
 from service.errors import Refusal
 from service.sms.engine import Command, Context, member_id
+from service.staff import commands as staff_commands
 
 def ask(ctx: Context, args: list[str]) -> None:
     """``ASK <question>``."""
@@ -24,16 +25,18 @@ def ask(ctx: Context, args: list[str]) -> None:
 def answer(ctx: Context, args: list[str]) -> None:
     """``ANSWER <number> <text>``, from a responder's or a staff phone."""
     responders = vam_agent.by_phone(ctx.session, ctx.phone)
-    staff = ctx.phone in ctx.settings.staff_phones
-    if ctx.acting is None and responders:
+    account = staff_commands.staff_for(ctx.session, ctx.phone)
+    sender = staff_commands.responder_sender(ctx.session, ctx.phone)
+    if ctx.acting is None and responders and account is None:  # a staff account's language is set already
         ctx.lang = responders[0].language
-    if not responders and not staff:
-        raise Refusal("advice.answer.not_responder")
+    if not responders and sender is None:
+        raise Refusal(staff_commands.NOT_ALLOWED if account is not None else "advice.answer.not_responder")
     number = args[0].lstrip("#№") if args else ""
     if member_id(number) is None:
         raise Refusal("advice.answer.usage")
-    question = advice.answer(ctx.session, ctx.phone, int(number), ctx.rest(1), staff=staff)
+    question = advice.answer(ctx.session, ctx.phone, int(number), ctx.rest(1),
+                             scope=sender.scope if sender else None, actor=sender.actor if sender else None)
     ctx.reply("advice.answer.done", id=question.id)
 
 
-COMMANDS = (Command("ask", ask), Command("answer", answer))
+COMMANDS = (Command("ask", ask), Command("answer", answer, staff=True))

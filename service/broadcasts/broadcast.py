@@ -46,8 +46,11 @@ from service.groups.membership import EC_ROLES, ROLES, Membership
 from service.messaging.message import OutboundMessage, queue_many
 from service.reference.names import LANGUAGES, fold
 from service.messaging.optout import Suppression
-from service.reference.phone import InvalidPhone, to_e164
 from service.groups.producer_group import ProducerGroup, by_code, normalise_code
+from service.audit import log as audit
+from service.audit.log import Actor
+from service.staff import commands as staff_commands
+from service.staff.scope import Scope
 
 log = logging.getLogger(__name__)
 
@@ -293,22 +296,28 @@ def cancel(session: Session, broadcast: Broadcast) -> bool:
     return True
 
 
-def _target(session: Session, target_text: str) -> tuple[Audience, str, dict]:
+def _target(session: Session, target_text: str) -> tuple[Audience, str, dict, tuple[str, object]]:
     """Audience, label and the place's name per language for an ALERT target: a PG code (named by
-    its village), a cluster id or name, or one district."""
+    its village), a cluster id or name, or one district; and the kind and id the scope is asked
+    about (``("pg", id)``, ``("cluster", id)``, ``("district", id)``)."""
     pg = by_code(session, target_text)
     if pg is not None:
         village = session.get(Village, pg.village_id)
-        return Audience(pgs=(pg.code,)), pg.code, {lang: village.name(lang) for lang in LANGUAGES}
+        return Audience(pgs=(pg.code,)), pg.code, {lang: village.name(lang) for lang in LANGUAGES}, ("pg", pg.id)
     wanted = fold(target_text).replace(" ", ".")
     for cluster in session.scalars(select(CommodityCluster)):
         if wanted in (fold(cluster.id), *(fold(n).replace(" ", ".") for n in cluster.names.values())):
-            return Audience(clusters=(cluster.id,)), cluster.id, {lang: cluster.name(lang) for lang in LANGUAGES}
+            return (Audience(clusters=(cluster.id,)), cluster.id, {lang: cluster.name(lang) for lang in LANGUAGES},
+                    ("cluster", cluster.id))
     districts = geography.find_district(session, target_text)
     if len(districts) == 1:
         d = districts[0]
-        return Audience(districts=(d.id,)), d.id, {lang: d.name(lang) for lang in LANGUAGES}
+        return Audience(districts=(d.id,)), d.id, {lang: d.name(lang) for lang in LANGUAGES}, ("district", d.id)
     raise Refusal("push.alert_unknown_target", target=target_text)
+
+
+def _covers(scope, kind: str, ref) -> bool:
+    return {"pg": scope.covers_pg, "cluster": scope.covers_cluster, "district": scope.covers_district}[kind](ref)
 
 
 TYPED = ""  # FieldAlert.sources value of a language that gets the text as typed (no version of its own)
@@ -342,7 +351,7 @@ def alert_versions(text: str, versions: dict | None) -> dict:
 
 
 def field_alert(session: Session, staff_phone: str, target_text: str, text: str, *,
-                staff_phones: list[str], price_tjs: float, crops: tuple[str, ...] = (),
+                scope: Scope | None, price_tjs: float, crops: tuple[str, ...] = (),
                 genders: tuple[str, ...] = (), versions: dict | None = None) -> FieldAlert:
     """Check and cost ``ALERT <district|cluster|PG> [crop] [gender]: <text>`` from ``staff_phone`` (E.164).
 
@@ -350,25 +359,23 @@ def field_alert(session: Session, staff_phone: str, target_text: str, text: str,
     would get, inside the ``push.alert`` wrapper of their language naming the place in that
     language, the version of their language in ``versions`` (``{lang: text}``), else ``text``
     as typed (in whatever language it was written), else the Tajik or first version
-    (:func:`alert_versions`). Raises ``Refusal``: ``push.not_staff`` (phone not in
-    ``staff_phones``), ``push.alert_usage`` (no target or text), ``push.alert_unknown_target``,
+    (:func:`alert_versions`). ``scope``: the sender's staff scope (``service.staff.scope``; None:
+    not staff); the target must be in it (a district: ``covers_district``, a cluster:
+    ``covers_cluster``, a PG: ``covers_pg``). Raises ``Refusal``: ``push.not_staff`` (no scope),
+    ``push.alert_usage`` (no target or text), ``push.alert_unknown_target``,
+    ``sms.staff.out_of_scope`` (the target outside ``scope``, checked before anyone is counted),
     ``push.alert_nobody`` (the target has no reachable farmer); :class:`AudienceError` for an
     unknown crop or gender.
     """
-    allowed = set()
-    for phone in staff_phones:
-        try:
-            allowed.add(to_e164(phone))
-        except InvalidPhone:
-            continue
-    if staff_phone not in allowed:
+    if scope is None:
         raise Refusal("push.not_staff")
     text = " ".join((text or "").split())
     versions = {k: " ".join(v.split()) for k, v in (versions or {}).items() if v and v.strip()}
     sources = alert_versions(text, versions)
     if not (target_text or "").strip() or not sources:
         raise Refusal("push.alert_usage")
-    audience, label, places = _target(session, target_text.strip())
+    audience, label, places, (kind, ref) = _target(session, target_text.strip())
+    staff_commands.require(_covers(scope, kind, ref), target_text.strip())
     audience = Audience(**{**asdict(audience), "crops": tuple(crops), "genders": tuple(genders)}).check(session)
     texts = {lang: templates_sms.text("push.alert", lang, place=places[lang],
                                       text=text if src == TYPED else versions[src])
@@ -380,16 +387,22 @@ def field_alert(session: Session, staff_phone: str, target_text: str, text: str,
 
 
 def alert_from_field(session: Session, staff_phone: str, target_text: str, text: str, *,
-                     staff_phones: list[str], price_tjs: float, crops: tuple[str, ...] = (),
+                     scope: Scope | None, price_tjs: float, crops: tuple[str, ...] = (),
                      genders: tuple[str, ...] = (), versions: dict | None = None,
-                     now: dt.datetime | None = None) -> tuple[Broadcast, Preview]:
+                     now: dt.datetime | None = None, actor: Actor | None = None) -> tuple[Broadcast, Preview]:
     """Store the staff alert of :func:`field_alert` (same arguments and refusals) due ``now``,
     in the caller's transaction (flushed, not committed); the scheduler tick queues it.
-    Returns the broadcast (``scheduled``, kind ``alert``) and its :class:`Preview`."""
-    alert = field_alert(session, staff_phone, target_text, text, staff_phones=staff_phones, price_tjs=price_tjs,
+    With ``actor`` (the staff account, ``service.audit.log.Actor``) an ``alert.send`` audit entry
+    is written in the same transaction. Returns the broadcast (``scheduled``, kind ``alert``) and
+    its :class:`Preview`."""
+    alert = field_alert(session, staff_phone, target_text, text, scope=scope, price_tjs=price_tjs,
                         crops=crops, genders=genders, versions=versions)
     now = now or utcnow()
     row = create(session, alert.audience, alert.texts, kind="alert", send_at=now, created_by=staff_phone, now=now)
+    if actor is not None:
+        audit.record(session, actor, "alert.send", "broadcast", row.id,
+                     after={"target": alert.label, "audience": alert.audience.as_dict(), "texts": alert.texts,
+                            "recipients": alert.preview.recipients, "cost_tjs": alert.preview.cost_tjs})
     log.info("field alert %s from %s to %s: %s", row.id, mask_phone(staff_phone), alert.audience.describe(),
              alert.preview)
     return row, alert.preview

@@ -2,7 +2,7 @@
 
 | Command | Arguments | Effect |
 |---|---|---|
-| ``ALERT`` | ``<district/cluster/PG> [crop] [gender]: <text>`` | staff only: the preview (recipients, cost, which languages get which version) and a code |
+| ``ALERT`` | ``<district/cluster/PG> [crop] [gender]: <text>`` | staff accounts whose role and scope cover the target (``service.staff.commands``): the preview (recipients, cost, which languages get which version) and a code |
 | ``ALERT OK`` | ``<code>`` | sends the previewed alert (the scheduler tick queues it) |
 
 Audience and versions
@@ -40,6 +40,7 @@ from service.reference.render import tjs as money
 from service.reference.words import echo, word_key
 from service.sms import confirm
 from service.sms.engine import MAX_REPLY_SEGMENTS, Command, Context, vocabulary
+from service.staff import commands as staff_commands
 
 ALERT_DRAFT = "alert"  # FormDraft.kind of a staff alert waiting for its OK
 GENDER_WORDS = {"female": "push.alert_women", "male": "push.alert_men"}
@@ -85,9 +86,12 @@ def _parse(ctx: Context, args: list[str]) -> dict:
     return {"target": args[0].rstrip(":"), "crops": crops, "genders": genders, "text": text, "versions": versions}
 
 
-def _found(ctx: Context, data: dict) -> broadcast.FieldAlert:
-    return broadcast.field_alert(ctx.session, ctx.phone, data["target"], data["text"],
-                                 staff_phones=sorted(ctx.settings.staff_phones),
+def _sender(ctx: Context, command: str) -> staff_commands.Sender:
+    return staff_commands.sender(ctx.session, ctx.phone, command, not_staff="push.not_staff")
+
+
+def _found(ctx: Context, data: dict, sender: staff_commands.Sender) -> broadcast.FieldAlert:
+    return broadcast.field_alert(ctx.session, ctx.phone, data["target"], data["text"], scope=sender.scope,
                                  price_tjs=ctx.settings.sms_price_tjs, crops=tuple(data["crops"]),
                                  genders=tuple(data["genders"]), versions=data["versions"])
 
@@ -121,8 +125,9 @@ def versions_line(ctx: Context, found: broadcast.FieldAlert, counts: bool = True
 def alert(ctx: Context, args: list[str]) -> None:
     """``ALERT <district|cluster|PG> [crop] [gender]: <text>``: tell the staff member who gets
     which version and what it would cost, with a code."""
+    sender = _sender(ctx, "alert")
     data = _parse(ctx, args)
-    found = _found(ctx, data)
+    found = _found(ctx, data, sender)
     code = confirm.hold(ctx.session, ctx.phone, ALERT_DRAFT, data)
     p = found.preview
 
@@ -137,17 +142,16 @@ def alert(ctx: Context, args: list[str]) -> None:
 
 def alert_send(ctx: Context, args: list[str]) -> None:
     """``ALERT OK <code>``: send the alert of the latest preview (within ``confirm.CONFIRM_WITHIN``)."""
-    if ctx.phone not in ctx.settings.staff_phones:
-        raise Refusal("push.not_staff")
+    sender = _sender(ctx, "alert_send")
     code = word_key(args[0]) if args else ""
     data = confirm.take(ctx.session, ctx.phone, ALERT_DRAFT, code)
     if data is None:
         raise Refusal("push.alert_code_unknown", code=echo(code) or "-")
     _, p = broadcast.alert_from_field(ctx.session, ctx.phone, data["target"], data["text"],
-                                      staff_phones=sorted(ctx.settings.staff_phones),
+                                      scope=sender.scope, actor=sender.actor,
                                       price_tjs=ctx.settings.sms_price_tjs, crops=tuple(data.get("crops", ())),
                                       genders=tuple(data.get("genders", ())), versions=data.get("versions"))
     ctx.reply("push.alert_sent", count=p.recipients, segments=p.segments, cost=_cost(p, ctx.lang))
 
 
-COMMANDS = (Command("alert", alert), Command("alert_send", alert_send))
+COMMANDS = (Command("alert", alert, staff=True), Command("alert_send", alert_send, staff=True))

@@ -13,9 +13,10 @@ without a profile gets, in this order (:func:`for_unknown_phone`):
    ``START``), so such a text is most often a Tajik farmer's; an English or Uzbek writer is told
    by their words and letters. (With a Latin ``DEFAULT_LANGUAGE``, Cyrillic text with no clue is Tajik.)
 
-A staff command (``ALERT``, ``SETPRICE``, ``OFFER``, ``ANSWER`` from a ``STAFF_PHONES`` phone) is
-judged by its keyword only: its text is written for farmers and tells nothing of the officer's
-language. Crop names tell nothing either (people copy a command's example, ``SETPRICE onion ...``).
+A staff command (``ALERT``, ``SETPRICE``, ``OFFER``, ``ANSWER`` from the phone of an active staff
+account, ``service.staff.commands``) is answered in the language its keyword tells, else in the
+account's language: its text is written for farmers and tells nothing of the officer's language.
+Crop names tell nothing either (people copy a command's example, ``SETPRICE onion ...``).
 
 The guess (:func:`guess`), with its data in ``templates_sms/keywords.toml`` (``[guess.*]`` and every
 keyword table that lists words per language). Each word of the text scores:

@@ -127,6 +127,33 @@ def set_price(session: Session, crop_id: str, market: Market, price_diram: int, 
     return row
 
 
+def require_market(scope, market: Market) -> None:
+    """``Refusal("sms.staff.out_of_scope", place=<market code>)`` unless the staff ``scope``
+    (``service.staff.scope.Scope``) covers ``market``: the check of a staff price entry."""
+    from service.staff import commands as staff_commands
+
+    staff_commands.require(scope is not None and scope.covers_market(market.id), market.code)
+
+
+def staff_set_price(session: Session, crop_id: str, market: Market, price_diram: int, on: dt.date, *,
+                    scope, actor, source: str) -> MarketPrice:
+    """:func:`set_price` for a staff member (``SETPRICE``): ``scope`` must cover ``market``
+    (:func:`require_market`); writes a ``price.set`` audit entry for ``actor``
+    (``service.audit.log.Actor``) with the day's price before (None when new) and after, in the
+    caller's transaction."""
+    from service.audit import log as audit
+
+    require_market(scope, market)
+    old = session.scalar(select(MarketPrice.price_diram).where(
+        MarketPrice.crop_id == crop_id, MarketPrice.market_id == market.id, MarketPrice.observed_on == on))
+    row = set_price(session, crop_id, market, price_diram, on, source=source)
+    where = {"crop": crop_id, "market": market.code, "observed_on": on}
+    audit.record(session, actor, "price.set", "market_price", row.id,
+                 before=None if old is None else {**where, "price_diram": old},
+                 after={**where, "price_diram": price_diram})
+    return row
+
+
 def last_report(session: Session, crop_id: str, market: Market, before: dt.date) -> MarketPrice | None:
     """The newest report of ``crop_id`` at ``market`` observed before day ``before``, else None."""
     return session.scalar(select(MarketPrice).where(

@@ -3,7 +3,7 @@
 | Command | Arguments | Effect |
 |---|---|---|
 | ``PRICE`` | ``<crop> [market]`` | latest price per market, one or two SMS |
-| ``SETPRICE`` | ``<crop> <market> <TJS per kg>`` | staff only: today's price (TIMEZONE); an unusual one (``market.check_price``) asks for a code first |
+| ``SETPRICE`` | ``<crop> <market> <TJS per kg>`` | staff accounts whose scope covers the market (``service.staff.commands``): today's price (TIMEZONE); an unusual one (``market.check_price``) asks for a code first |
 | ``SETPRICE OK`` | ``<code>`` | staff only: stores the unusual price of the latest request (``service.sms.confirm``) |
 | ``PRICES ON`` / ``PRICES OFF`` | | ``price_alert.subscribe_prices`` (``PRICES onion`` still lists prices) |
 | ``PRICEALERT`` | ``<crop> [above/below] <TJS> [market]`` | ``price_alert.set_price_alert`` (``above`` when not said) |
@@ -21,7 +21,7 @@ from service.errors import Refusal
 from service.messaging.encoding import measure
 from service.prices import alerts as price_alert
 from service.prices.market import (Market, MarketPrice, PriceLine, check_price, last_report, latest_prices,
-                                   match_market, parse_tjs, set_price)
+                                   match_market, parse_tjs, require_market, staff_set_price)
 from service.reference.crops import Crop, find_crop
 from service.reference.geography import Village
 from service.reference.render import price as price_text
@@ -29,6 +29,7 @@ from service.reference.render import tjs as money
 from service.reference.words import echo, means, name_words, word_key
 from service.sms import confirm
 from service.sms.engine import MAX_REPLY_SEGMENTS, Command, Context, drop_units, vocabulary
+from service.staff import commands as staff_commands
 
 
 def _markets(ctx: Context, staff: bool = False) -> str:
@@ -123,19 +124,19 @@ def _seen(crop: Crop, market: Market, diram: int, today: dt.date, lang: str, las
 def _setprice(ctx: Context, args: list[str]) -> None:
     """``SETPRICE <crop> <market> <TJS>``: today's price, or a confirmation code when it is unusual
     (``market.check_price``); the reply shows the line farmers will read."""
-    if ctx.phone not in ctx.settings.staff_phones:
-        raise Refusal("sms.setprice.not_staff")
+    sender = staff_commands.sender(ctx.session, ctx.phone, "setprice", not_staff="sms.setprice.not_staff")
     args = drop_units(args, "tjs")
     if len(args) < 3:
         raise Refusal("sms.setprice.usage")
     crop = ctx.crop(args[0])
     market = _find_market(ctx, args[1:-1], staff=True)
+    require_market(sender.scope, market)  # before any code is held for it
     diram = parse_tjs(args[-1])
     today = ctx.today()
     check = check_price(ctx.session, crop.id, market, diram, today)
     seen = _seen(crop, market, diram, today, ctx.lang, check.last)
     if not check.unusual:
-        _store_price(ctx, crop, market, diram, seen)
+        _store_price(ctx, sender, crop, market, diram, seen)
         return
     code = confirm.hold(ctx.session, ctx.phone, SETPRICE_DRAFT,
                         {"crop": crop.id, "market": market.code, "diram": diram})
@@ -148,9 +149,11 @@ def _setprice(ctx: Context, args: list[str]) -> None:
                   **params)
 
 
-def _store_price(ctx: Context, crop: Crop, market: Market, diram: int, seen: str) -> None:
+def _store_price(ctx: Context, sender: staff_commands.Sender, crop: Crop, market: Market, diram: int,
+                 seen: str) -> None:
     today = ctx.today()
-    set_price(ctx.session, crop.id, market, diram, today, source=ctx.phone)
+    staff_set_price(ctx.session, crop.id, market, diram, today, scope=sender.scope, actor=sender.actor,
+                    source=ctx.phone)
     ctx.reply("sms.setprice.done", crop=crop.name(ctx.lang), market=market.code,
               price=money(diram, ctx.lang), date=_day(today, today), seen=seen)
 
@@ -158,8 +161,7 @@ def _store_price(ctx: Context, crop: Crop, market: Market, diram: int, seen: str
 def _setprice_send(ctx: Context, args: list[str]) -> None:
     """``SETPRICE OK <code>``: store the unusual price of the latest confirmation request (within
     ``confirm.CONFIRM_WITHIN``) as today's."""
-    if ctx.phone not in ctx.settings.staff_phones:
-        raise Refusal("sms.setprice.not_staff")
+    sender = staff_commands.sender(ctx.session, ctx.phone, "setprice_send", not_staff="sms.setprice.not_staff")
     code = word_key(args[0]) if args else ""
     held = confirm.take(ctx.session, ctx.phone, SETPRICE_DRAFT, code)
     market = ctx.session.scalar(select(Market).where(Market.code == held["market"])) if held else None
@@ -168,7 +170,7 @@ def _setprice_send(ctx: Context, args: list[str]) -> None:
         raise Refusal("sms.setprice.code_unknown", code=echo(code) or "-")
     today = ctx.today()
     last = last_report(ctx.session, crop.id, market, today)
-    _store_price(ctx, crop, market, held["diram"], _seen(crop, market, held["diram"], today, ctx.lang, last))
+    _store_price(ctx, sender, crop, market, held["diram"], _seen(crop, market, held["diram"], today, ctx.lang, last))
 
 
 # ---------------------------------------------------------------- price pushes
@@ -223,6 +225,7 @@ def pricealert_off(ctx: Context, args: list[str]) -> None:
     ctx.reply("push.pricealert_off" if dropped else "push.pricealert_off_none", count=dropped, crop=what)
 
 
-COMMANDS = (Command("price", _price), Command("setprice", _setprice), Command("setprice_send", _setprice_send),
+COMMANDS = (Command("price", _price), Command("setprice", _setprice, staff=True),
+            Command("setprice_send", _setprice_send, staff=True),
             Command("prices_on", prices_on),
             Command("prices_off", prices_off), Command("pricealert", pricealert))

@@ -471,10 +471,13 @@ def send_weekly_totals(session: Session, today: dt.date) -> int:
 # ---------------------------------------------------------------- buyers' offers
 
 def make_offer(session: Session, crop_id: str, price_diram: int, text: str, entered_by: str,
-               today: dt.date) -> BuyerOffer:
+               today: dt.date, *, scope=None, actor=None) -> BuyerOffer:
     """Record a buyer's offer and queue it to every farmer with an open pledge of ``crop_id``
     for this week or later, in each farmer's language (``text`` as typed); several pledging
     profiles of one phone get one SMS naming them, in the first one's language (main first).
+    ``scope`` (``service.staff.scope.Scope`` of a staff sender; None: everybody, the CLI) keeps
+    the pledging farmers to those it covers (``Scope.farmers()``); with ``actor``
+    (``service.audit.log.Actor``) an ``offer.make`` audit entry is written in the same transaction.
     ``Refusal("sales.offer.usage")`` for an empty text; ``ValueError`` for a price ≤ 0."""
     text = " ".join((text or "").split())
     if not text:
@@ -485,9 +488,11 @@ def make_offer(session: Session, crop_id: str, price_diram: int, text: str, ente
     session.add(offer)
     session.flush()
     crop = session.get(Crop, crop_id)
-    farmer_ids = session.scalars(select(Pledge.farmer_id).where(
+    pledging = select(Pledge.farmer_id).where(
         Pledge.crop_id == crop_id, Pledge.status == "pledged", Pledge.week >= monday(today))
-        .distinct()).all()
+    if scope is not None:
+        pledging = pledging.where(Pledge.farmer_id.in_(select(Farmer.id).where(scope.farmers())))
+    farmer_ids = session.scalars(pledging.distinct()).all()
     phones: dict[str, list[Person]] = {}  # one SMS per phone, naming its people (service.messaging.household)
     for farmer in sorted((session.get(Farmer, i) for i in farmer_ids), key=lambda f: f.id):
         phones.setdefault(farmer.phone, []).append(Person(farmer.id, farmer.name, farmer.language, farmer.is_main))
@@ -502,6 +507,12 @@ def make_offer(session: Session, crop_id: str, price_diram: int, text: str, ente
                   dedupe_key=f"sales.offer:{offer.id}:{person.farmer_id}")
     offer.farmers_told = len(farmer_ids)
     session.flush()
+    if actor is not None:
+        from service.audit import log as audit
+
+        audit.record(session, actor, "offer.make", "buyer_offer", offer.id,
+                     after={"crop": crop_id, "price_diram": price_diram, "text": text,
+                            "farmers_told": offer.farmers_told})
     return offer
 
 

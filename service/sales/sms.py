@@ -4,7 +4,7 @@
 |---|---|---|
 | ``SELL`` | ``<crop> <qty> [kg/t] [week]`` | ``joint_sale.place`` to the cluster's collection centre; an open pledge of that crop and week is changed instead |
 | ``SELL CANCEL`` | ``[pledge number or crop]`` | ``joint_sale.cancel_pledge``: the one open pledge (of the crop); several get their list |
-| ``OFFER`` | ``<crop> <TJS per kg> <text>`` | staff only: ``joint_sale.make_offer`` to pledging farmers |
+| ``OFFER`` | ``<crop> <TJS per kg> <text>`` | staff accounts (``service.staff.commands``): ``joint_sale.make_offer`` to the pledging farmers of the sender's scope |
 | ``YIELD`` | ``<crop> <qty> [kg/t/c] <area> [ha/sotka]`` | ``yield_report.record`` |
 
 Quantities default to kg, areas to ha. The week of ``SELL`` is an ISO week
@@ -29,6 +29,7 @@ from service.reference.words import leading_fillers_dropped, means, word_key
 from service.sales import joint_sale
 from service.sales import yields as yield_report
 from service.sms.engine import Command, Context
+from service.staff import commands as staff_commands
 
 MAX_WEEKS_AHEAD = 52
 
@@ -123,13 +124,13 @@ def sell(ctx: Context, args: list[str]) -> None:
 
 def offer(ctx: Context, args: list[str]) -> None:
     """``OFFER <crop> <TJS per kg> <text>`` from a staff phone."""
-    if ctx.phone not in ctx.settings.staff_phones:
-        raise Refusal("sms.setprice.not_staff")
+    sender = staff_commands.sender(ctx.session, ctx.phone, "offer", not_staff="sms.setprice.not_staff")
     if len(args) < 3:
         raise Refusal("sales.offer.usage")
     crop = ctx.crop(args[0], "sales.crop_unknown")
     diram = parse_tjs(args[1])
-    made = joint_sale.make_offer(ctx.session, crop.id, diram, ctx.rest(2), ctx.phone, ctx.today())
+    made = joint_sale.make_offer(ctx.session, crop.id, diram, ctx.rest(2), ctx.phone, ctx.today(),
+                                 scope=sender.scope, actor=sender.actor)
     ctx.reply("sales.offer.done", crop=crop.name(ctx.lang), farmers=made.farmers_told)
 
 
@@ -156,4 +157,4 @@ def report_yield(ctx: Context, args: list[str]) -> None:
               area=quantity.area(area_m2, ctx.lang), per_ha=quantity.per_hectare(report.grams, report.area_m2, ctx.lang))
 
 
-COMMANDS = (Command("sell", sell), Command("offer", offer), Command("yield", report_yield))
+COMMANDS = (Command("sell", sell), Command("offer", offer, staff=True), Command("yield", report_yield))

@@ -93,23 +93,30 @@ class Command:
     """A keyword's action, contributed by a feature. ``name``: the command's value in
     ``keywords.toml`` ``[command.<name>]``; ``run(ctx, args)``: carries it out (raises
     ``Refusal`` to answer with a refusal, undoing its effects); ``per_phone``: it acts on the
-    phone, not a profile, so a member code of another phone does not matter (STOP, START, HELP)."""
+    phone, not a profile, so a member code of another phone does not matter (STOP, START, HELP);
+    ``staff``: a staff command (``SETPRICE``, ``ALERT`` ...), answered in the language its keyword
+    tells, else in the sender's staff account's language (:class:`Keywords` ``staff_language``)."""
 
     name: str
     run: Callable[["Context", list[str]], None]
     per_phone: bool = False
+    staff: bool = False
 
 
 class Keywords:
     """The SMS application: every :class:`Command` the features contribute, and how to find the
     profiles of a phone (``profiles(session, phone)``: main profile first, each with ``id``,
-    ``code``, ``language``, ``village_id``). Built once by the composition root.
+    ``code``, ``language``, ``village_id``) and, for staff commands, the language of the staff
+    account of a phone (``staff_language(session, phone)``: a language code, or None when the phone
+    has no active staff account). Built once by the composition root.
 
     Raises ``ValueError`` for a command given twice, or one ``keywords.toml`` has no words for.
     """
 
-    def __init__(self, profiles: Callable[[Session, str], list], commands: Iterable[Command] = ()) -> None:
+    def __init__(self, profiles: Callable[[Session, str], list], commands: Iterable[Command] = (),
+                 staff_language: Callable[[Session, str], str | None] | None = None) -> None:
         self.profiles = profiles
+        self.staff_language = staff_language
         self.commands: dict[str, Command] = {"help": Command("help", _help, per_phone=True)}
         self.add(commands)
 
@@ -386,13 +393,17 @@ def _carry_out(session: Session, keywords: Keywords, settings: Settings, row: In
         chosen = next((p for p in profiles if p.code == parsed.code), None)
         foreign_code = chosen is None
         acting = chosen or acting
-    if acting is not None:
+    command = keywords.commands.get(parsed.command) if parsed.command else None
+    # a staff command's text is written for farmers (an alert, an offer, a price): it tells nothing
+    # about the officer's language, only its keyword does; else the staff account's language
+    staff_lang = keywords.staff_language(session, row.phone) \
+        if command is not None and command.staff and keywords.staff_language else None
+    if staff_lang is not None:
+        lang = language_of(parsed.languages, staff_lang) or staff_lang
+    elif acting is not None:
         lang = acting.language
     else:  # picked, else told by the text, else ... (service.messaging.language)
-        # a staff command's text is written for farmers (an alert, an offer, a price): it tells
-        # nothing about the officer's language, only its keyword does
-        told_by = "" if row.phone in settings.staff_phones and parsed.command else row.text
-        lang = phone_language.for_unknown_phone(session, row.phone, told_by, settings.default_language,
+        lang = phone_language.for_unknown_phone(session, row.phone, row.text, settings.default_language,
                                                 parsed.languages)
     ctx = Context(session, settings, row, parsed, acting, lang)
     row.command = parsed.command or ("empty" if not row.text.strip() else "unknown")

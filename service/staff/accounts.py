@@ -140,7 +140,9 @@ def count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(StaffAccount)) or 0
 
 
-def _scope_rows(session: Session, role: str, refs: list[str]) -> list[StaffScope]:
+def scope_rows(session: Session, role: str, refs: list[str]) -> list[StaffScope]:
+    """The scope rows of ``role`` for ``refs`` (ids or codes, checked to exist); ``Refusal``:
+    ``staff.err.scope_missing``, ``staff.err.scope_not_for_role``, ``staff.err.scope_unknown``."""
     from service.staff import scope as scope_mod
 
     kind = SCOPE_KINDS[role]
@@ -178,7 +180,7 @@ def create(session: Session, *, username: str, name: str, role: str, password: s
         raise Refusal("staff.err.phone_taken")
     account = StaffAccount(username=username, name=name, role=role, phone=phone or None, language=language,
                            password_hash=hash_password(password),
-                           scope_rows=_scope_rows(session, role, scope or []))
+                           scope_rows=scope_rows(session, role, scope or []))
     session.add(account)
     session.flush()
     return account
@@ -213,7 +215,7 @@ def update(session: Session, account: StaffAccount, *, name: str | None = None, 
         new_role = role or account.role
         refs = scope if scope is not None else (account.scope_refs if new_role == account.role else [])
         kept = {(r.kind, r.ref): r for r in account.scope_rows}  # a row kept is not deleted and inserted again
-        account.scope_rows = [kept.get((r.kind, r.ref), r) for r in _scope_rows(session, new_role, refs)]
+        account.scope_rows = [kept.get((r.kind, r.ref), r) for r in scope_rows(session, new_role, refs)]
         account.role = new_role
     if language is not None:
         account.language = language

@@ -28,7 +28,7 @@ BAHROM = "+992901300006"    # uz, Balkh (balkhi), rice, no group: the Balkhi ric
 STRANGER = "+992901300099"  # not registered
 AGENT = "+992901400001"     # VAM agent (agro-shop) serving Dahana, tg
 EXT = "+992901400002"       # extension officer of Kulob district, ru
-STAFF = "+992900000001"     # in STAFF_PHONES
+STAFF = "+992900000001"     # an administrator's staff account (conftest.add_staff)
 
 
 def build_world(session) -> dict:
@@ -58,6 +58,8 @@ def build_world(session) -> dict:
     vam_agent.add_vam_agent(session, name="Agro Dahana", kind="agro_shop", phone=AGENT, district_id="kulob",
                             village_ids=[dahana.id], language="tg")
     vam_agent.add_extension(session, name="Rustam Karimov", phone=EXT, district_id="kulob", language="ru")
+    from conftest import add_staff
+    add_staff(session, STAFF, commit=False)  # an administrator's staff account
     session.commit()
     return {"gulnora": gulnora.id, "oleg": oleg.id, "aziz": aziz.id, "emma": emma.id}
 

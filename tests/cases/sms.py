@@ -18,7 +18,7 @@ RUSTAM = "+992901000002"     # chair (EC) of VOS03, tg
 ZARINA = "+992901000003"     # uz, pending in VOS03
 FARRUKH = "+992901000004"    # en, ordinary active member of VOS03
 NEW = "+992901000099"        # not registered
-STAFF = "+992900000001"      # in STAFF_PHONES (configured as "992 900 000 001")
+STAFF = "+992900000001"      # an administrator's staff account (test_sms.build_world)
 
 WORLD = """
 PGs: VOS03 (Guliston, Vose; EC: Rustam chair), KUL01 (Kulob; no EC yet, so joining is immediate).
