@@ -19,6 +19,7 @@ from service.farmers import merge as merging
 from service.farmers import models as farmers
 from service.farmers.models import Farmer, FarmerCrop
 from service.groups import membership
+from service.groups.cluster_committee import ClusterTerm
 from service.groups.committee import EcTerm
 from service.groups.membership import Membership
 from service.messaging.message import InboundMessage, queue_sms
@@ -67,6 +68,8 @@ def _give_drop_everything(session, world, drop: Farmer) -> None:
     session.add(Membership(farmer_id=drop.id, pg_id=vos.id, status="left", requested_at=T0, joined_at=T0, left_at=T0))
     session.add(EcTerm(pg_id=vos.id, role="secretary", farmer_id=drop.id, elected_on=dt.date(2024, 1, 1),
                        ended_on=dt.date(2025, 1, 1), end_reason="ended"))
+    session.add(ClusterTerm(cluster_id="onion.vose", role="deputy", farmer_id=drop.id, pg_id=vos.id,
+                            elected_on=dt.date(2024, 1, 1), ended_on=dt.date(2025, 1, 1), end_reason="ended"))
     item = session.scalars(select(InputItem).where(InputItem.code == "ONJ1")).one()
     rnd = OrderRound(pg_id=vos.id, status="closed", closes_on=dt.date(2026, 4, 1), opened_by=drop.id,
                      closed_by=drop.id, closed_at=T0)
@@ -142,6 +145,17 @@ def test_merge_refuses_two_pgs_two_seats_itself_and_erased(session):
     membership.assign_ec_seat(session, second, world["vos"], "chair")
     with pytest.raises(Refusal) as refused:
         merging.merge(session, g, second, ACTOR, NOW)
+    assert refused.value.key == "farmers.err.merge_two_seats"
+    session.rollback()
+    world = {k: session.get(type(v), v.id) for k, v in world.items()}
+    twin = farmers.register(session, phone="+992901110056", name="Gulnora Twin", gender="female",
+                            village_id=world["gulnora"].village_id, crop_ids=[], land_m2=None, language="tg")
+    for role, who in (("chair", world["gulnora"]), ("deputy", twin)):  # two seats of one cluster committee
+        session.add(ClusterTerm(cluster_id="onion.vose", role=role, farmer_id=who.id, pg_id=world["vos"].id,
+                                elected_on=dt.date(2025, 1, 1)))
+    session.flush()
+    with pytest.raises(Refusal) as refused:
+        merging.merge(session, world["gulnora"], twin, ACTOR, NOW)
     assert refused.value.key == "farmers.err.merge_two_seats"
     session.rollback()
     from service.farmers import privacy

@@ -20,6 +20,7 @@ from service.audit import log as audit
 from service.db import Base
 from service.errors import Refusal
 from service.farmers.models import Farmer, FarmerCrop, profiles
+from service.groups.cluster_committee import ClusterTerm
 from service.groups.committee import EcTerm
 from service.groups.membership import EC_ROLES, OPEN, Membership
 from service.messaging.message import InboundMessage, OutboundMessage
@@ -41,6 +42,7 @@ HANDLED = {
     ("membership", "approved_by"): "move",
     ("membership", "rejected_by"): "move",
     ("ec_term", "farmer_id"): "move",
+    ("cluster_term", "farmer_id"): "move",
     ("crop_cycle", "farmer_id"): "cycle",
     ("input_order", "farmer_id"): "move",
     ("order_round", "opened_by"): "move",
@@ -59,6 +61,7 @@ _MOVED = {  # the "move" columns as mapped attributes
     ("membership", "approved_by"): Membership.approved_by,
     ("membership", "rejected_by"): Membership.rejected_by,
     ("ec_term", "farmer_id"): EcTerm.farmer_id,
+    ("cluster_term", "farmer_id"): ClusterTerm.farmer_id,
     ("input_order", "farmer_id"): InputOrder.farmer_id,
     ("order_round", "opened_by"): OrderRound.opened_by,
     ("order_round", "closed_by"): OrderRound.closed_by,
@@ -97,7 +100,7 @@ def check(session: Session, keep: Farmer, drop: Farmer) -> None:
     """Raise the ``Refusal`` :func:`merge` would raise for this pair, changing nothing:
     ``farmers.err.merge_same`` (one profile), ``farmers.err.erased`` (either erased),
     ``farmers.err.merge_two_pgs`` (``keep``/``drop``: PG codes; open memberships of different
-    PGs), ``farmers.err.merge_two_seats`` (both hold an EC seat)."""
+    PGs), ``farmers.err.merge_two_seats`` (both hold an EC seat, or seats of one cluster committee)."""
     from service.groups.producer_group import ProducerGroup
 
     if keep.id == drop.id:
@@ -112,6 +115,10 @@ def check(session: Session, keep: Farmer, drop: Farmer) -> None:
                           drop=session.get(ProducerGroup, md.pg_id).code)
         if mk.role in EC_ROLES and md.role in EC_ROLES:
             raise Refusal("farmers.err.merge_two_seats")
+    open_seats = select(ClusterTerm.cluster_id).where(ClusterTerm.ended_on.is_(None))
+    if set(session.scalars(open_seats.where(ClusterTerm.farmer_id == keep.id))) & \
+            set(session.scalars(open_seats.where(ClusterTerm.farmer_id == drop.id))):
+        raise Refusal("farmers.err.merge_two_seats")
 
 
 def merge(session: Session, keep: Farmer, drop: Farmer, actor: audit.Actor, now: dt.datetime) -> dict[str, int]:
@@ -121,7 +128,7 @@ def merge(session: Session, keep: Farmer, drop: Farmer, actor: audit.Actor, now:
 
     What moves: memberships (both open in one PG: the one holding an EC seat stays open, else
     the kept profile's, and the other is closed as ``left`` at ``now``), EC terms, who approved,
-    rejected, opened or closed something, crops (union), crop cycles (a crop the kept profile has
+    rejected, opened or closed something, cluster committee terms, crops (union), crop cycles (a crop the kept profile has
     a cycle of too: the dropped profile's pending reminders are ``skipped``, so nobody gets a
     reminder twice), orders, questions, pledges, yields, price alerts, the weekly price
     subscription (kept once), responder rows, SMS in and out and USSD sessions. The kept
