@@ -373,7 +373,7 @@ def test_the_registry_lists(client, session, officer, data):
     login(client, "officer")
     page = html(client.get("/staff/registry/clusters"))
     assert "Tomato" in page and "KUL01" in page and "Rustam Karimov" in page and "VOS01" not in page
-    assert "chairs of their producer groups" in page
+    assert "the chairs of its producer groups" in page and "/staff/clusters/tomato.kulob" in page
     centres = html(client.get("/staff/registry/centres"))
     assert "DAHANA" in centres and "1,000" in centres and "VOSECC" not in centres
     agents = html(client.get("/staff/registry/vam-agents"))
