@@ -66,7 +66,7 @@ def utcnow() -> dt.datetime:
 
 
 def make_engine(url: str, **kwargs) -> Engine:
-    """Create an engine for ``url``; SQLite files get their folder, WAL and FK pragmas."""
+    """Create an engine for ``url``; SQLite files get their folder, WAL, FK and secure-delete pragmas."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1] if "///" in url else ""
         if path and path != ":memory:":
@@ -79,6 +79,9 @@ def make_engine(url: str, **kwargs) -> Engine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
+            # freed and rewritten content is overwritten with zeros, so an erased farmer's name and
+            # phone do not linger in the file's free space (docs/privacy.md §2)
+            cur.execute("PRAGMA secure_delete=ON")
             if path and path != ":memory:":
                 cur.execute("PRAGMA journal_mode=WAL")
             cur.close()

@@ -631,12 +631,13 @@ def quick_picks(session: Session) -> list[Pick]:
                        .where(ProducerGroup.cluster_id == cluster, Membership.role == "member")))
     picks, seen = [], set()
     for why, query in wanted:
+        query = query.where(Farmer.erased_at.is_(None))  # an erased profile has no phone to offer
         found = session.scalar(query.where(Farmer.phone.not_in(seen)) if seen else query)
         if found is None:
             continue
         seen.add(found.phone)
         farmer = session.scalar(select(Farmer).where(Farmer.phone == found.phone, Farmer.is_main)) or found
-        n_profiles = session.scalar(select(func.count()).where(Farmer.phone == found.phone))
+        n_profiles = session.scalar(select(func.count()).where(Farmer.phone == found.phone, Farmer.erased_at.is_(None)))
         m = session.scalar(select(Membership).where(open_m, Membership.farmer_id == farmer.id))
         pg = session.get(ProducerGroup, m.pg_id).code if m else "no PG"
         more = f", {n_profiles} profiles" if n_profiles > 1 else ""

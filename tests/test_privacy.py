@@ -98,6 +98,7 @@ def test_delete_leaves_the_name_and_phone_in_no_column_of_any_table(client, sess
     madina = people["madina"]
     code, name = madina.code, madina.name
     sms(client, PHONE, "JOIN VOS03")                      # the chair is told her name and code
+    sms(client, CHAIR, f"APPROVE {code}")                 # an active member: counted after her erasure
     sms(client, PHONE, f"ASK my onion leaves are yellow, {name}")
     sms(client, PHONE, "MYDATA")
     assert name in last_to(session, PHONE).text
@@ -293,3 +294,60 @@ def test_delete_by_ussd_leaves_the_name_and_phone_in_no_column_of_any_table(clie
     privacy.scrub_sent(session, utcnow())
     session.commit()
     assert where_found(session, (name, *SECRETS)) == []
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_database_file_keeps_no_copy_of_an_erased_phone(app, client, session):
+    """SQLite's free space and the checkpointed log hold no copy of the erased name or phone."""
+    from pathlib import Path
+
+    from sqlalchemy import text
+
+    name = world(session)["madina"].name
+    sms(client, PHONE, "MYDATA")
+    sms(client, PHONE, "DELETE")
+    sms(client, PHONE, f"DELETE {held_code(session, PHONE)}")
+    session.expire_all()
+    farewell = session.scalar(select(OutboundMessage).where(OutboundMessage.phone == PHONE))
+    farewell.status = "delivered"
+    session.commit()
+    privacy.scrub_sent(session, utcnow())
+    session.commit()
+    session.close()
+    engine = app.extensions["dehqon.engine"]
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        assert conn.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
+    data = Path(engine.url.database).read_bytes()
+    for secret in (PHONE.lstrip("+").encode(), name.encode()):
+        assert secret not in data
+
+
+def test_an_erased_member_stays_counted_but_cannot_be_elected_and_a_pending_request_goes(session):
+    from service.errors import Refusal
+    from service.groups import committee
+
+    people = world(session)
+    pg = session.scalar(select(ProducerGroup).where(ProducerGroup.code == "VOS03"))
+    madina, nodira = people["madina"], people["nodira"]
+    membership.join(session, madina, pg)
+    membership.approve(session, people["chair"], madina.code)
+    membership.join(session, nodira, pg)                       # pending: the chair is asked to approve
+    membership.tell_ec(session, pg, nodira)
+    session.commit()
+    asked = session.scalar(select(OutboundMessage).where(OutboundMessage.phone == CHAIR,
+                                                         OutboundMessage.status == "queued")
+                           .order_by(OutboundMessage.id.desc()))
+    assert asked is not None
+    privacy.erase(session, madina, now=utcnow())
+    privacy.erase(session, nodira, now=utcnow())
+    session.commit()
+    assert membership.current(session, session.get(Farmer, madina.id)).status == "active"  # still counted
+    assert session.scalar(select(Membership.status).where(Membership.farmer_id == nodira.id)) == "left"
+    assert session.get(OutboundMessage, asked.id).status == "withdrawn"
+    with pytest.raises(Refusal) as refused:
+        committee.fill(session, pg, "secretary", session.get(Farmer, madina.id), dt.date(2026, 1, 5))
+    assert refused.value.key == "staff.err.erased_farmer"
+    with pytest.raises(Refusal) as refused:
+        committee.replace(session, pg, "chair", session.get(Farmer, madina.id), dt.date(2026, 1, 5))
+    assert refused.value.key == "staff.err.erased_farmer"

@@ -192,3 +192,23 @@ def test_demo_reset_puts_the_demo_region_back(runner, client, session):
     assert client.get("/simulator/messages", query_string={"phone": "+992900000999"}).get_json() == []
     html = client.get("/simulator").get_data(as_text=True)
     assert "new phone: not registered" in html and "make demo-reset" in html
+
+
+def test_quick_picks_skip_erased_profiles(runner, client, session):
+    from sqlalchemy import select
+
+    from service.db import utcnow
+    from service.demo import quick_picks
+    from service.farmers import privacy
+    from service.farmers.models import Farmer
+
+    assert runner.invoke(args=["demo-data", "--farmers", "400"]).exit_code == 0
+    shared = next(p for p in quick_picks(session) if p.why == "shared phone")
+    alone = session.scalars(select(Farmer).where(Farmer.is_main, Farmer.phone != shared.phone)
+                            .order_by(Farmer.id).limit(2)).all()
+    for farmer in alone:  # two erased profiles share the blank phone
+        privacy.erase(session, farmer, now=utcnow())
+    session.commit()
+    picks = quick_picks(session)
+    assert all(p.phone for p in picks)
+    assert next(p for p in picks if p.why == "shared phone").phone == shared.phone

@@ -403,3 +403,19 @@ def test_the_words_are_complete_in_tajik_and_russian():
     for lang in ("tg", "ru"):
         assert set(words[lang]) == set(words["en"]), lang
     assert set(words["uz"]) <= set(words["en"])
+
+
+def test_an_erased_member_shows_as_erased_and_cannot_be_chosen(client, session, officer, data):
+    from service.farmers import privacy
+
+    code, name = data["zarina"].code, data["zarina"].name
+    privacy.erase(session, data["zarina"], now=NOW)
+    session.commit()
+    login(client, "officer")
+    page = html(client.get("/staff/pgs/KUL01"))
+    assert "(data erased)" in page and code not in page and name not in page
+    options = re.findall(r'<select id="replace-farmer".*?</select>', page, re.S)[0]
+    assert f'value="{data["zarina"].id}"' not in options and f'value="{data["bahrom"].id}"' in options
+    refused = send(client, "/staff/pgs/KUL01/seat/fill", {"role": "secretary", "farmer": data["zarina"].id,
+                                                          "elected_on": "2026-01-05"})
+    assert refused.status_code == 400

@@ -21,6 +21,7 @@ from service.advice.responders import Responder
 from service.audit import log as audit
 from service.farmers.models import ErasedPhone, Farmer, phone_digest, profiles
 from service.groups.membership import Membership, current
+from service.groups.membership import leave as leave_group
 from service.groups.producer_group import ProducerGroup
 from service.messaging.encoding import measure
 from service.messaging.language import PhoneLanguage
@@ -158,7 +159,9 @@ def erase(session: Session, farmer: Farmer, *, actor: audit.Actor | None = None,
 
     Erased: the profile's name, phone and typed village (the row keeps gender, land, crops,
     language, village, PG membership history, orders, pledges and yields, for anonymous counts;
-    ``erased_at`` is set and the code no longer answers); the texts of the profile's SMS in and
+    ``erased_at`` is set and the code no longer answers; an active membership and its seat stay,
+    shown as erased, and the profile can no longer be elected; a pending join request is withdrawn
+    with the EC's notices); the texts of the profile's SMS in and
     out (rows kept, text and, when the phone goes, phone blanked, so counts per kind remain);
     unsent messages to the profile (withdrawn); questions' texts (answers: the name replaced);
     the profile's price subscriptions and crop cycles (no more messages); the responder rows of
@@ -260,6 +263,12 @@ def erase(session: Session, farmer: Farmer, *, actor: audit.Actor | None = None,
         for s in session.scalars(select(UssdSession).where(UssdSession.final_input.like(pattern))):
             s.final_input = None
     audit.forget(session, secrets)
+
+    # a pending join request is withdrawn (with the EC's notices); an active membership and its
+    # seat stay, nameless, for the PG's counts (docs/privacy.md §3)
+    open_m = current(session, farmer)
+    if open_m is not None and open_m.status == "pending":
+        leave_group(session, farmer)
 
     # the profile itself
     if farmer.is_main and others:

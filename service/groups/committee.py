@@ -102,9 +102,12 @@ def fill(session: Session, pg: ProducerGroup, role: str, farmer: Farmer, elected
     Raises ``ValueError`` for a role outside :data:`EC_ROLES`; ``Refusal``: ``staff.err.seat_taken``
     (the seat has a holder: :func:`replace`), ``staff.err.holds_seat`` (the farmer holds another seat
     of the PG), ``err.in_other_pg`` (``code``: the farmer is in another PG), ``staff.err.term_dates``
-    (the term would end before it starts).
+    (the term would end before it starts), ``staff.err.erased_farmer`` (the farmer's data was
+    erased: a nameless profile cannot be elected).
     """
     _check_role(role)
+    if farmer.erased_at is not None:
+        raise Refusal("staff.err.erased_farmer")
     term_ends_on = term_ends_on or _years_later(elected_on, DEFAULT_TERM_YEARS)
     if term_ends_on <= elected_on:
         raise Refusal("staff.err.term_dates")
@@ -148,6 +151,8 @@ def replace(session: Session, pg: ProducerGroup, role: str, farmer: Farmer, elec
     (if any) ends that day as ``replaced``, then :func:`fill`. The same errors as :func:`fill`
     (``staff.err.holds_seat`` when the farmer already holds this or another seat)."""
     _check_role(role)
+    if farmer.erased_at is not None:
+        raise Refusal("staff.err.erased_farmer")
     m = current(session, farmer)
     if m is not None and m.pg_id == pg.id and m.status == "active" and m.role != "member":
         raise Refusal("staff.err.holds_seat", role=m.role)

@@ -132,9 +132,10 @@ def members(session: Session, pg_id: int) -> list[tuple[Membership, Farmer]]:
 
 
 def active_member(session: Session, pg_id: int, farmer_id: int) -> Farmer | None:
-    """The farmer when they are an active member of the PG, else None."""
+    """The farmer when they are an active member of the PG whose data is not erased (who may be
+    elected to a seat), else None."""
     return session.scalar(select(Farmer).join(Membership, Membership.farmer_id == Farmer.id).where(
-        Membership.pg_id == pg_id, Membership.status == "active", Farmer.id == farmer_id))
+        Membership.pg_id == pg_id, Membership.status == "active", Farmer.id == farmer_id, Farmer.erased_at.is_(None)))
 
 
 def names(session: Session, farmer_ids) -> dict[int, Farmer]:
