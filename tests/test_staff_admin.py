@@ -315,3 +315,12 @@ def test_admin_words_exist_in_tajik_and_russian():
         table = tomllib.load(f)
     assert set(table["tg"]) == set(table["en"]) == set(table["ru"])
     assert set(table["uz"]) <= set(table["en"]) and len(table["uz"]) > len(table["en"]) // 2
+
+
+def test_audit_values_read_as_written(admin_client, session, admin):
+    record(session, Actor.of(admin, "web"), "alert.send", "broadcast", 7,
+           after={"texts": {"tg": "Жола дар Восеъ", "en": "Hail in Vose'"}, "to": ["<b>x</b>"]})
+    session.commit()
+    page = admin_client.get("/staff/audit").get_data(as_text=True)
+    assert "Жола дар Восеъ" in page and "Vose&#39;" in page and "\\u" not in page
+    assert "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page

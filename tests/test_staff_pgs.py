@@ -419,3 +419,15 @@ def test_an_erased_member_shows_as_erased_and_cannot_be_chosen(client, session, 
     refused = send(client, "/staff/pgs/KUL01/seat/fill", {"role": "secretary", "farmer": data["zarina"].id,
                                                           "elected_on": "2026-01-05"})
     assert refused.status_code == 400
+
+
+def test_a_seat_whose_term_ran_out_says_so(client, session, officer, data):
+    committee.fill(session, data["kul01"], "treasurer", data["bahrom"], dt.date(2019, 2, 1))  # ended 2021
+    committee.fill(session, data["kul01"], "deputy", data["zarina"], dt.date(2025, 2, 1), term_ends_on=dt.date(2099, 1, 1))
+    session.commit()
+    login(client, "officer")
+    page = html(client.get("/staff/pgs/KUL01"))
+    row = re.search(r'<tr data-seat="treasurer">(.*?)</tr>', page, re.S).group(1)
+    assert "Term over: time for an election" in row
+    deputy = re.search(r'<tr data-seat="deputy">(.*?)</tr>', page, re.S).group(1)
+    assert "Term over" not in deputy and "2099-01-01" in deputy

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import json
 from pathlib import Path
 
 from flask import Flask, g, render_template, request
@@ -58,6 +59,8 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.globals.update(t=web.t, csrf_field=web.csrf_field, LANGUAGE_NAMES=web.LANGUAGE_NAMES,
                                  PAGE_LANGUAGES=web.PAGE_LANGUAGES)
+    # JSON as people read it (Cyrillic and quotes as they are); the template's autoescape makes it safe
+    app.jinja_env.filters["plainjson"] = lambda v: json.dumps(v, ensure_ascii=False, sort_keys=True)
 
     for name in PAGES:
         app.register_blueprint(importlib.import_module(name).bp)
