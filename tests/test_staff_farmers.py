@@ -72,6 +72,10 @@ def test_the_farmer_page_shows_profile_memberships_cycles_orders_questions_pledg
     assert rows.index("Нархи ҳафта") < rows.index("Пиёз: 1,40") < rows.index("PRICE onion")
     assert 'data-status="failed">Failed' in rows and "403 InvalidPhoneNumber" in rows
     assert 'data-status="delivered">Delivered' in rows and 'data-status="received">Received' in rows
+    # times in Dushanbe (UTC+5), UTC on a second line: "PRICE onion" came at 08:00 UTC
+    price = rows.split("PRICE onion", 1)[0].rsplit("<tr", 1)[1]
+    assert ">2026-05-02 13:00</time> <span class=\"muted\">(Dushanbe)</span>" in price
+    assert 'title="2026-05-02 08:00 UTC"' in price and "2026-05-02 08:00 UTC</span>" in price
     # what we hold
     held = page.split('id="what-we-hold"', 1)[1].split("</dl>", 1)[0]
     assert "VOS91" in held and "Treasurer" in held

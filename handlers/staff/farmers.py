@@ -14,11 +14,13 @@ officers merge and erase.
 """
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import current_app, flash, g, request
 from sqlalchemy import select
 
 import templates_sms
-from handlers.common import db
+from handlers.common import db, settings
 from handlers.staff import web
 from service.audit import log as audit
 from service.db import utcnow
@@ -73,6 +75,7 @@ def _page(farmer, status: int = 200, **extra):
     card = records.card(db(), g.scope, farmer, g.lang, page)
     held = privacy.summary(db(), farmer)
     return web.render("staff/farmer.html", card=card, held=held, seat_of=records.seat_of,
+                      zone=settings().timezone, utc_zone=dt.timezone.utc,
                       can_correct=_can(CORRECTORS), can_merge=_can(MERGERS), can_erase=_can(ERASERS),
                       **extra), status
 
