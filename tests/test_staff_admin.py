@@ -315,3 +315,27 @@ def test_admin_words_exist_in_tajik_and_russian():
         table = tomllib.load(f)
     assert set(table["tg"]) == set(table["en"]) == set(table["ru"])
     assert set(table["uz"]) <= set(table["en"]) and len(table["uz"]) > len(table["en"]) // 2
+
+
+@pytest.mark.parametrize("role, kind", [("extension_officer", "district"), ("cluster_coordinator", "cluster"),
+                                        ("vam_agent", "village"), ("market_reporter", "market")])
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_home_and_my_account_name_the_area_in_the_page_language(client, session, role, kind, language):
+    import html
+
+    from service.groups.cluster import CommodityCluster
+    from service.reference.geography import District, Village
+
+    village = session.scalars(select(Village).where(Village.district_id == "vose").order_by(Village.id)).first()
+    ref, name = {"district": ("vose", session.get(District, "vose").name(language)),
+                 "cluster": ("onion.vose", session.get(CommodityCluster, "onion.vose").name(language)),
+                 "village": (str(village.id), village.name(language)),
+                 "market": ("VOSE", "VOSE")}[kind]
+    assert name != ref or kind == "market"
+    make_account(session, role, ref, username="someone", language=language)
+    assert login(client, "someone").status_code == 302
+    home = html.unescape(client.get("/staff/").get_data(as_text=True))
+    assert f": {name}</p>" in home
+    assert kind == "market" or f": {ref}</p>" not in home
+    mine = html.unescape(client.get("/staff/account").get_data(as_text=True))
+    assert f": {name}</dd>" in mine
