@@ -54,6 +54,16 @@ def test_search_by_name_any_case_and_cyrillic_by_phone_and_by_code(client, sessi
     assert "Farmers found: 0" in _text(client.get("/staff/farmers", query_string={"q": "x" * 500}))
 
 
+def test_the_limit_note_shows_only_when_the_limit_was_reached(client, session, world, monkeypatch):
+    from service.farmers import records
+    _officer(client, session)
+    one = _text(client.get("/staff/farmers", query_string={"q": "гулнора"}))
+    assert "Farmers found: 1" in one and "At most" not in one
+    monkeypatch.setattr(records, "MAX_RESULTS", 1)
+    full = _text(client.get("/staff/farmers", query_string={"q": "гулнора"}))
+    assert "Farmers found: 1" in full and "At most 1 are listed" in full
+
+
 def test_the_farmer_page_shows_profile_memberships_cycles_orders_questions_pledges_and_messages(client, session, world):
     _officer(client, session)
     g = world["gulnora"]

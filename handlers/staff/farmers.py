@@ -63,8 +63,9 @@ def _villages():
 def search():
     web.require_role(*VIEWERS)
     query = request.args.get("q", "")[:records.MAX_QUERY_CHARS]
-    found = records.search(db(), g.scope, query, g.lang) if query.strip() else None
-    return web.render("staff/farmers_search.html", query=query, found=found, limit=records.MAX_RESULTS)
+    limit = records.MAX_RESULTS
+    found = records.search(db(), g.scope, query, g.lang, limit=limit) if query.strip() else None
+    return web.render("staff/farmers_search.html", query=query, found=found, limit=limit)
 
 
 def _page(farmer, status: int = 200, **extra):
