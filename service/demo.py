@@ -285,7 +285,7 @@ DEMO_STAFF_PASSWORD = "dehqon-demo-only"
 
 def staff_accounts(session: Session) -> int:
     """Create the demo staff accounts of :data:`STAFF_ACCOUNTS` (password :data:`DEMO_STAFF_PASSWORD`),
-    each with an audit entry (``staff.create``, ``cli:demo-data``); an account whose username or
+    each with an audit entry (``account.create``, ``cli:demo-data``); an account whose username or
     phone is already taken is left out. Returns how many were created."""
     from service.audit.log import Actor, record, snapshot
     from service.staff import accounts
@@ -305,7 +305,7 @@ def staff_accounts(session: Session) -> int:
                                         scope_rows=accounts.scope_rows(session, role, scope))
         session.add(account)
         session.flush()
-        record(session, actor, "staff.create", "staff_account", account.id,
+        record(session, actor, "account.create", "staff_account", account.id,
                after=snapshot(account, ("username", "name", "role", "phone", "language", "active", "scope_refs")))
         created += 1
     return created

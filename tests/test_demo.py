@@ -121,6 +121,12 @@ def test_a_small_region_keeps_the_shares(runner, session):
     seats = dict(session.execute(select(Membership.pg_id, func.count()).where(
         Membership.status == "active", Membership.role.in_(EC_ROLES)).group_by(Membership.pg_id)).all())
     assert all(n <= min(5, sizes[pg_id]) for pg_id, n in seats.items())
+    # the demo staff accounts are audited as the pages and the CLI audit a new account (not staff.create)
+    from service.audit.log import AuditEntry
+    from service.staff.accounts import StaffAccount
+    entries = session.scalars(select(AuditEntry).where(AuditEntry.object_type == "staff_account")).all()
+    assert entries and {e.action for e in entries} == {"account.create"}
+    assert len(entries) == session.scalar(select(func.count()).select_from(StaffAccount))
 
 
 def test_refuses_a_second_run_unless_reset(runner, session):

@@ -67,6 +67,7 @@ def test_check_report_download_fix_and_import(client, session, admin):
     page = upload(client, fixed)
     html = page.get_data(as_text=True)
     assert "No error" in html and "/staff/import/confirm" in html
+    assert html.count("click once and wait") == 2  # by Check and by Import
     assert session.scalar(select(func.count()).select_from(Farmer)) == 0
     done = client.post("/staff/import/confirm", data={"csrf_token": csrf(client, "/staff/import")})
     assert done.status_code == 302
@@ -78,6 +79,10 @@ def test_check_report_download_fix_and_import(client, session, admin):
     # the checked file is gone: a second confirm has nothing to import
     again = client.post("/staff/import/confirm", data={"csrf_token": csrf(client, "/staff/import")})
     assert again.status_code == 302 and session.scalar(select(func.count()).select_from(Farmer)) == 2
+    # the same file checked again: nothing would change, so no Import button
+    html = upload(client, fixed).get_data(as_text=True)
+    assert "Nothing would be created or updated" in html and "There is nothing to import." in html
+    assert "/staff/import/confirm" not in html and "No error" not in html
 
 
 def test_the_report_speaks_the_staff_language(client, session):

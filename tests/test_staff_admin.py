@@ -324,3 +324,27 @@ def test_audit_values_read_as_written(admin_client, session, admin):
     page = admin_client.get("/staff/audit").get_data(as_text=True)
     assert "Жола дар Восеъ" in page and "Vose&#39;" in page and "\\u" not in page
     assert "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page
+
+
+@pytest.mark.parametrize("role, kind", [("extension_officer", "district"), ("cluster_coordinator", "cluster"),
+                                        ("vam_agent", "village"), ("market_reporter", "market")])
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_home_and_my_account_name_the_area_in_the_page_language(client, session, role, kind, language):
+    import html
+
+    from service.groups.cluster import CommodityCluster
+    from service.reference.geography import District, Village
+
+    village = session.scalars(select(Village).where(Village.district_id == "vose").order_by(Village.id)).first()
+    ref, name = {"district": ("vose", session.get(District, "vose").name(language)),
+                 "cluster": ("onion.vose", session.get(CommodityCluster, "onion.vose").name(language)),
+                 "village": (str(village.id), village.name(language)),
+                 "market": ("VOSE", "VOSE")}[kind]
+    assert name != ref or kind == "market"
+    make_account(session, role, ref, username="someone", language=language)
+    assert login(client, "someone").status_code == 302
+    home = html.unescape(client.get("/staff/").get_data(as_text=True))
+    assert f": {name}</p>" in home
+    assert kind == "market" or f": {ref}</p>" not in home
+    mine = html.unescape(client.get("/staff/account").get_data(as_text=True))
+    assert f": {name}</dd>" in mine

@@ -54,6 +54,16 @@ def test_search_by_name_any_case_and_cyrillic_by_phone_and_by_code(client, sessi
     assert "Farmers found: 0" in _text(client.get("/staff/farmers", query_string={"q": "x" * 500}))
 
 
+def test_the_limit_note_shows_only_when_the_limit_was_reached(client, session, world, monkeypatch):
+    from service.farmers import records
+    _officer(client, session)
+    one = _text(client.get("/staff/farmers", query_string={"q": "гулнора"}))
+    assert "Farmers found: 1" in one and "At most" not in one
+    monkeypatch.setattr(records, "MAX_RESULTS", 1)
+    full = _text(client.get("/staff/farmers", query_string={"q": "гулнора"}))
+    assert "Farmers found: 1" in full and "At most 1 are listed" in full
+
+
 def test_the_farmer_page_shows_profile_memberships_cycles_orders_questions_pledges_and_messages(client, session, world):
     _officer(client, session)
     g = world["gulnora"]
@@ -72,6 +82,10 @@ def test_the_farmer_page_shows_profile_memberships_cycles_orders_questions_pledg
     assert rows.index("Нархи ҳафта") < rows.index("Пиёз: 1,40") < rows.index("PRICE onion")
     assert 'data-status="failed">Failed' in rows and "403 InvalidPhoneNumber" in rows
     assert 'data-status="delivered">Delivered' in rows and 'data-status="received">Received' in rows
+    # times in Dushanbe (UTC+5), UTC on a second line: "PRICE onion" came at 08:00 UTC
+    price = rows.split("PRICE onion", 1)[0].rsplit("<tr", 1)[1]
+    assert ">2026-05-02 13:00</time> <span class=\"muted\">(Dushanbe)</span>" in price
+    assert 'title="2026-05-02 08:00 UTC"' in price and "2026-05-02 08:00 UTC</span>" in price
     # what we hold
     held = page.split('id="what-we-hold"', 1)[1].split("</dl>", 1)[0]
     assert "VOS91" in held and "Treasurer" in held

@@ -45,3 +45,40 @@ def test_an_officer_replaces_a_chair_through_the_pg_page(app, live_server, sessi
         assert "Bahrom Aliev" in lines[0] and "In office" in lines[0]
         assert "Rustam Karimov" in lines[1] and "2025-03-01" in lines[1] and "Replaced" in lines[1]
         page.screenshot(path="/tmp/pgs.png", full_page=True)
+
+
+LAYOUT_PAGES = ["/staff", "/staff/pgs/KUL01", "/staff/clusters/tomato.kulob", "/staff/accounts"]
+
+# Each select and input of a staff form whose right edge lies outside its form, as "form#id: name".
+_OVERFLOWING = """() => {
+  const out = [];
+  for (const form of document.querySelectorAll('main form')) {
+    const box = form.getBoundingClientRect();
+    for (const el of form.querySelectorAll('select, input:not([type=hidden]), textarea')) {
+      const r = el.getBoundingClientRect();
+      if (r.width && r.right > box.right + 0.5) out.push(`form#${form.id}: ${el.name} ${r.right} > ${box.right}`);
+    }
+  }
+  return out;
+}"""
+
+
+def test_staff_pages_fit_a_phone_and_form_controls_fit_their_forms(app, live_server, session):
+    world(session)
+    make_account(session, "admin", username="amina", name="Amina Rahimova")
+    with chromium() as page:
+        browser_login(page, live_server, "amina")
+        for path in LAYOUT_PAGES:
+            page.goto(f"{live_server}{path}")
+            assert page.locator("main h1").count() == 1, path
+            assert page.evaluate(_OVERFLOWING) == [], path
+            if path == "/staff/pgs/KUL01":
+                page.screenshot(path="/tmp/pg-1280.png", full_page=True)
+    with chromium(viewport=(390, 844)) as page:
+        browser_login(page, live_server, "amina")
+        for path in LAYOUT_PAGES:
+            page.goto(f"{live_server}{path}")
+            width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+            assert width[0] <= width[1], (path, width)
+            assert page.evaluate(_OVERFLOWING) == [], path
+            page.screenshot(path=f"/tmp/phone{path.replace('/', '-')}.png", full_page=True)

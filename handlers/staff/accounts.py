@@ -25,6 +25,7 @@ from service.audit.log import record, snapshot
 from service.errors import Refusal
 from service.reference.phone import InvalidPhone, to_e164
 from service.staff import accounts
+from service.staff.scope import area_names
 
 bp = web.blueprint("staff_accounts", __name__, "/staff")
 web.nav_item("staff_accounts.index", "admin.accounts", roles=("admin",), order=85)
@@ -178,7 +179,8 @@ def unlock(account_id: int):
 
 
 def _mine_page(error: str | None = None, status: int = 200):
-    return web.render("staff/my_account.html", account=g.account, error=error, masked=masked), status
+    return web.render("staff/my_account.html", account=g.account, error=error, masked=masked,
+                      areas=area_names(db(), g.account.scope_rows, g.lang)), status
 
 
 @bp.get("/account")

@@ -86,10 +86,12 @@ def home():
         return refused
     from service.groups.cluster import CommodityCluster
     from service.groups.shape import Shape, shape
+    from service.staff.scope import area_names
 
     numbers = None if g.account.role == "market_reporter" else shape(db(), g.scope)
     clusters = {c.id: c.name(g.lang if g.lang != "uz" else "uz") for c in db().query(CommodityCluster)}
-    return web.render("staff/home.html", shape=numbers, share=Shape.share, clusters=clusters)
+    return web.render("staff/home.html", shape=numbers, share=Shape.share, clusters=clusters,
+                      areas=area_names(db(), g.account.scope_rows, g.lang))
 
 
 @bp.route("/language", methods=["POST"])

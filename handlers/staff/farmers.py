@@ -14,11 +14,13 @@ officers merge and erase.
 """
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import current_app, flash, g, request
 from sqlalchemy import select
 
 import templates_sms
-from handlers.common import db
+from handlers.common import db, settings
 from handlers.staff import web
 from service.audit import log as audit
 from service.db import utcnow
@@ -61,8 +63,9 @@ def _villages():
 def search():
     web.require_role(*VIEWERS)
     query = request.args.get("q", "")[:records.MAX_QUERY_CHARS]
-    found = records.search(db(), g.scope, query, g.lang) if query.strip() else None
-    return web.render("staff/farmers_search.html", query=query, found=found, limit=records.MAX_RESULTS)
+    limit = records.MAX_RESULTS
+    found = records.search(db(), g.scope, query, g.lang, limit=limit) if query.strip() else None
+    return web.render("staff/farmers_search.html", query=query, found=found, limit=limit)
 
 
 def _page(farmer, status: int = 200, **extra):
@@ -73,6 +76,7 @@ def _page(farmer, status: int = 200, **extra):
     card = records.card(db(), g.scope, farmer, g.lang, page)
     held = privacy.summary(db(), farmer)
     return web.render("staff/farmer.html", card=card, held=held, seat_of=records.seat_of,
+                      zone=settings().timezone, utc_zone=dt.timezone.utc,
                       can_correct=_can(CORRECTORS), can_merge=_can(MERGERS), can_erase=_can(ERASERS),
                       **extra), status
 

@@ -91,6 +91,26 @@ class Scope:
         return self.everything or market_id in self.market_ids
 
 
+def area_names(session: Session, rows, lang: str) -> list[str]:
+    """How a person names the areas of an account's scope ``rows`` (:class:`StaffScope`-like, with
+    ``kind`` and ``ref``) in ``lang``: districts, clusters and villages by their names, PG and market
+    codes as they are; a ref no longer in the reference stays as its id. In the rows' order."""
+    from service.groups.cluster import CommodityCluster
+    from service.reference.geography import District, Village
+
+    models = {"district": District, "cluster": CommodityCluster, "village": Village}
+    out = []
+    for row in rows:
+        model = models.get(row.kind)
+        found = None
+        if model is Village:
+            found = session.get(Village, int(row.ref)) if row.ref.isdigit() else None
+        elif model is not None:
+            found = session.get(model, row.ref)
+        out.append(found.name(lang) if found is not None else row.ref)
+    return out
+
+
 def check_ref(session: Session, kind: str, ref: str) -> str:
     """The stored form of a scope row's ``ref`` of ``kind``, checked to exist; raises
     ``Refusal("staff.err.scope_unknown", ref=...)`` otherwise. PG and market codes are upper-cased."""
