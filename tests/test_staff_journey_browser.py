@@ -47,7 +47,7 @@ def test_a_newcomer_imports_the_sample_workbook_and_sees_the_case_studys_shape(a
                                "--language", "en", "--password-stdin"], input=PASSWORD + "\n")
     assert made.exit_code == 0, made.output
     with chromium() as page:
-        page.set_default_timeout(90_000)  # a check or an import of 1,496 farmers takes seconds on a busy machine
+        page.set_default_timeout(300_000)  # a check or an import of 1,709 rows: 22 s alone, minutes on a busy machine
         browser_login(page, live_server, "amina")
         page.get_by_role("link", name="Import a programme").first.click()
         with page.expect_download() as download:

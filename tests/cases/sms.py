@@ -756,11 +756,11 @@ CASES += [
          [Post(at("d1", HOUSEHOLD, "{dilshod} УДАЛИТЬ")), Post(at("d2", HOUSEHOLD, "{dilshod} УДАЛИТЬ 0000"))],
          [Out(HOUSEHOLD, lang="ru", key="farmers.delete.ask", params={"name": "Dilshod", "code": "{code}"}),
           Out(HOUSEHOLD, lang="ru", key="farmers.delete.wrong_code", named="Dilshod")]),
-    Case("DELETE <code> (uz) erases, the last SMS keeps the phone until sent",
+    Case("DELETE <code> (uz) erases, the last SMS keeps the phone until sent; her pending join request goes",
          [Post(at("d1", ZARINA, "O'CHIRISH")), Post(at("d2", ZARINA, "O'CHIRISH {code}"))],
          [Out("", status="withdrawn"),  # the ask: unsent, taken back, phone and text blanked
           Out(ZARINA, kind="stop_confirm", lang="uz", key="farmers.delete.done")],
-         erased=("zarina",)),
+         erased=("zarina",), memberships={"zarina": None}),
     Case("ERASE <code> (en) erases; the membership history stays",
          [Post(at("d1", FARRUKH, "ERASE")), Post(at("d2", FARRUKH, "erase {code}"))],
          [Out("", status="withdrawn"), Out(FARRUKH, kind="stop_confirm", lang="en", key="farmers.delete.done")],
@@ -782,5 +782,5 @@ CASES += [
           Post(at("d3", ZARINA, "УДАЛИТЬ"))],
          [Out("", status="withdrawn"), Out(ZARINA, kind="stop_confirm", lang="uz", key="farmers.delete.done"),
           Out(ZARINA, lang="ru", key="farmers.delete.nothing")],
-         erased=("zarina",)),
+         erased=("zarina",), memberships={"zarina": None}),
 ]
