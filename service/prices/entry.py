@@ -105,18 +105,21 @@ def enter_prices(session: Session, rows: list[Row], on: dt.date, *, scope, actor
     :data:`MAX_PRICE_TEXT` characters), scope-checked and sanity-checked as :func:`enter_price`
     does; only when every row passes (unusual ones confirmed) are they all stored, each with its
     ``price.set`` audit entry, in the caller's transaction. Otherwise nothing is written and the
-    results say which rows were refused (``refusal``) or wait for a confirmation. An empty
+    results say which rows were refused (``refusal``: ``prices.err.price`` with the ``text`` for
+    an unreadable price, ``sms.staff.out_of_scope``) or wait for a confirmation. An empty
     ``rows`` raises ``Refusal("prices.err.none")``."""
     if not rows:
         raise Refusal("prices.err.none")
     results = []
     for row in rows:
         try:
+            require_market(scope, row.market)
             if len(row.text) > MAX_PRICE_TEXT:
                 raise Refusal("err.price")
-            require_market(scope, row.market)
             diram = parse_tjs(row.text)
         except Refusal as refusal:
+            if refusal.key == "err.price":
+                refusal = Refusal("prices.err.price", text=row.text[:MAX_PRICE_TEXT])
             results.append(RowResult(row, refusal=refusal))
             continue
         check = check_price(session, row.crop_id, row.market, diram, on)
