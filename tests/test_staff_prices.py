@@ -96,8 +96,11 @@ def test_an_unusual_price_is_saved_only_once_confirmed(app, client, session, rep
     assert 'id="confirm-KULOB-rice"' not in page  # rice 8 TJS is usual
     assert 'value="15"' in page  # what was typed comes back
     assert prices(session) == [("KULOB", "onion", 200)] and audit(session) == []
-    # confirming one of the two is not enough: still nothing
-    assert send(client, {**form, "confirm-KULOB-tomato": "yes"}).status_code == 400
+    # confirming one of the two is not enough: still nothing, and the confirmation given is kept
+    answer = send(client, {**form, "confirm-KULOB-tomato": "yes"})
+    assert answer.status_code == 400
+    assert 'name="confirm-KULOB-tomato" value="yes" checked' in html(answer)
+    assert 'name="confirm-KULOB-onion" value="yes">' in html(answer)
     assert prices(session) == [("KULOB", "onion", 200)]
     answer = send(client, {**form, "confirm-KULOB-tomato": "yes", "confirm-KULOB-onion": "yes"})
     assert answer.status_code == 302
@@ -135,6 +138,12 @@ def test_refusals_in_the_page_language(client, session):
 
 def test_a_post_without_its_csrf_token_is_refused(client, session, reporter):
     assert client.post(PAGE, data={"price-KULOB-tomato": "3.50"}).status_code == 400
+    assert prices(session) == []
+
+
+def test_a_post_of_too_many_fields_is_refused(client, session, reporter):
+    junk = {f"x{i}": "1" for i in range(500)}
+    assert send(client, {**junk, "price-KULOB-tomato": "3.50"}).status_code in (400, 413)  # the app may cap first
     assert prices(session) == []
 
 

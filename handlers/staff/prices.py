@@ -16,7 +16,7 @@ Roles: those that may send ``SETPRICE`` (``service.staff.commands.COMMAND_ROLES`
 """
 from __future__ import annotations
 
-from flask import g, request
+from flask import abort, g, request
 from sqlalchemy import select
 
 from handlers.common import db, field, settings
@@ -59,16 +59,19 @@ def _view(values: dict[str, str] | None = None, results: dict[str, price_entry.R
 
 @bp.get("")
 def index():
+    """The latest prices of the account's markets and the entry form."""
     web.require_role(*ROLES)
     return _view()
 
 
 @bp.post("")
 def enter():
+    """Today's prices of the filled rows, all or nothing (``entry.enter_prices``); 400 with the
+    form back when a row is refused or waits for its confirmation; 404 for a row outside the scope."""
     web.require_role(*ROLES)
     s = db()
     if len(request.form) > MAX_FIELDS:
-        web.not_found()
+        abort(400)
     by_code = {m.code: m for m in s.scalars(select(Market))}
     crop_ids = {c.id for c in all_crops(s)}
     rows, values = [], {}
@@ -100,6 +103,7 @@ def enter():
 
 @bp.get("/<code>")
 def market(code: str):
+    """One market's history per crop, newest first; 404 outside the scope."""
     web.require_role(*ROLES)
     s = db()
     found = s.scalar(select(Market).where(Market.code == code[:24].upper()))
