@@ -2,8 +2,9 @@
 
 Prices are TJS per kg stored as integer diram per kg (1 TJS = 100 diram,
 ``docs/khatlon.md`` §6), one row per (crop, market, day); a later report of the
-same day replaces the earlier one. Staff enter them by SMS (``SETPRICE``)
-or the demo data command.
+same day replaces the earlier one. Staff enter them by SMS (``SETPRICE``) or
+on the staff prices page, both through ``service.prices.entry``; the demo data
+command loads some.
 """
 from __future__ import annotations
 

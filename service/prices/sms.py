@@ -3,7 +3,7 @@
 | Command | Arguments | Effect |
 |---|---|---|
 | ``PRICE`` | ``<crop> [market]`` | latest price per market, one or two SMS |
-| ``SETPRICE`` | ``<crop> <market> <TJS per kg>`` | staff accounts whose scope covers the market (``service.staff.commands``): today's price (TIMEZONE); an unusual one (``market.check_price``) asks for a code first |
+| ``SETPRICE`` | ``<crop> <market> <TJS per kg>`` | staff accounts whose scope covers the market (``service.staff.commands``): today's price (TIMEZONE); an unusual one (``entry.enter_price``: ``market.check_price``) asks for a code first |
 | ``SETPRICE OK`` | ``<code>`` | staff only: stores the unusual price of the latest request (``service.sms.confirm``) |
 | ``PRICES ON`` / ``PRICES OFF`` | | ``price_alert.subscribe_prices`` (``PRICES onion`` still lists prices) |
 | ``PRICEALERT`` | ``<crop> [above/below] <TJS> [market]`` | ``price_alert.set_price_alert`` (``above`` when not said) |
@@ -20,8 +20,9 @@ import templates_sms
 from service.errors import Refusal
 from service.messaging.encoding import measure
 from service.prices import alerts as price_alert
-from service.prices.market import (Market, MarketPrice, PriceLine, check_price, last_report, latest_prices,
-                                   match_market, parse_tjs, require_market, staff_set_price)
+from service.prices.entry import enter_price
+from service.prices.market import (Market, MarketPrice, PriceLine, last_report, latest_prices, match_market,
+                                   parse_tjs, require_market)
 from service.reference.crops import Crop, find_crop
 from service.reference.geography import Village
 from service.reference.render import price as price_text
@@ -123,7 +124,7 @@ def _seen(crop: Crop, market: Market, diram: int, today: dt.date, lang: str, las
 
 def _setprice(ctx: Context, args: list[str]) -> None:
     """``SETPRICE <crop> <market> <TJS>``: today's price, or a confirmation code when it is unusual
-    (``market.check_price``); the reply shows the line farmers will read."""
+    (``entry.enter_price``); the reply shows the line farmers will read."""
     sender = staff_commands.sender(ctx.session, ctx.phone, "setprice", not_staff="sms.setprice.not_staff")
     args = drop_units(args, "tjs")
     if len(args) < 3:
@@ -133,10 +134,12 @@ def _setprice(ctx: Context, args: list[str]) -> None:
     require_market(sender.scope, market)  # before any code is held for it
     diram = parse_tjs(args[-1])
     today = ctx.today()
-    check = check_price(ctx.session, crop.id, market, diram, today)
+    entry = enter_price(ctx.session, crop.id, market, diram, today, scope=sender.scope, actor=sender.actor,
+                        source=ctx.phone)
+    check = entry.check
     seen = _seen(crop, market, diram, today, ctx.lang, check.last)
-    if not check.unusual:
-        _store_price(ctx, sender, crop, market, diram, seen)
+    if entry.stored is not None:
+        _done(ctx, crop, market, diram, seen)
         return
     code = confirm.hold(ctx.session, ctx.phone, SETPRICE_DRAFT,
                         {"crop": crop.id, "market": market.code, "diram": diram})
@@ -149,11 +152,8 @@ def _setprice(ctx: Context, args: list[str]) -> None:
                   **params)
 
 
-def _store_price(ctx: Context, sender: staff_commands.Sender, crop: Crop, market: Market, diram: int,
-                 seen: str) -> None:
+def _done(ctx: Context, crop: Crop, market: Market, diram: int, seen: str) -> None:
     today = ctx.today()
-    staff_set_price(ctx.session, crop.id, market, diram, today, scope=sender.scope, actor=sender.actor,
-                    source=ctx.phone)
     ctx.reply("sms.setprice.done", crop=crop.name(ctx.lang), market=market.code,
               price=money(diram, ctx.lang), date=_day(today, today), seen=seen)
 
@@ -170,7 +170,9 @@ def _setprice_send(ctx: Context, args: list[str]) -> None:
         raise Refusal("sms.setprice.code_unknown", code=echo(code) or "-")
     today = ctx.today()
     last = last_report(ctx.session, crop.id, market, today)
-    _store_price(ctx, sender, crop, market, held["diram"], _seen(crop, market, held["diram"], today, ctx.lang, last))
+    enter_price(ctx.session, crop.id, market, held["diram"], today, scope=sender.scope, actor=sender.actor,
+                source=ctx.phone, confirmed=True)
+    _done(ctx, crop, market, held["diram"], _seen(crop, market, held["diram"], today, ctx.lang, last))
 
 
 # ---------------------------------------------------------------- price pushes
