@@ -207,7 +207,7 @@ def chart_svg(rows: list[Row], *, members_label: str, ec_label: str, axis_label:
     ax.set_yticks(list(ys), names)
     ax.set_xlim(0, 100)
     ax.set_xlabel(axis_label)
-    ax.legend(loc="lower right", fontsize=9)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, fontsize=9, frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     out = io.StringIO()
