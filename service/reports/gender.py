@@ -92,7 +92,7 @@ def report(session: Session, scope, lang: str = "en", district: str = "", cluste
     """The :class:`Report` of the PGs ``scope`` covers, narrowed to ``district`` and/or ``cluster``
     (ids; empty: all). Names are in ``lang``; ``no_cluster`` names PGs of no cluster.
     Raises :class:`OutOfScope` when ``district`` or ``cluster`` has no PG in the scope.
-    Three queries: the PGs with their district, the member counts, the names."""
+    Four queries: the PGs with their district, the district and cluster names, the member counts."""
     pgs = session.execute(select(ProducerGroup.id, ProducerGroup.code, ProducerGroup.name, ProducerGroup.cluster_id,
                                  Village.district_id).join(Village, Village.id == ProducerGroup.village_id)
                           .where(scope.pgs()).order_by(ProducerGroup.code)).all()
