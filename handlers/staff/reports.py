@@ -1,0 +1,71 @@
+"""Reports on the staff pages (every role but the market reporter; ``docs/staff.md``, "Reports: gender").
+
+``GET /staff/reports/gender``: members and Executive Committee seats by gender per district,
+commodity cluster and producer group, within the account's scope, with a chart
+(``/staff/reports/gender.svg``, drawn on the server) and filters ``district`` and ``cluster``
+(ids; one with no PG in the scope is a 404). ``/staff/reports/gender.csv`` and ``.xlsx`` download
+the same rows with the same filters. The figures come from :mod:`service.reports.gender`.
+"""
+from __future__ import annotations
+
+from flask import Response, g, request
+
+from handlers.common import db
+from handlers.staff import web
+from service.reports import gender
+
+bp = web.blueprint("staff_reports", __name__, "/staff/reports")
+#: the roles that see reports (an administrator always does)
+ROLES = ("extension_officer", "cluster_coordinator", "vam_agent", "pg_leader")
+web.nav_item("staff_reports.gender_page", "report.nav", roles=ROLES, order=70)
+
+
+def _report() -> tuple[dict, gender.Report]:
+    """``(form, report)`` for the request's filters; 404 when a filter is outside the scope."""
+    web.require_role(*ROLES)
+    form = {k: request.args.get(k, "")[:64].strip().lower() for k in ("district", "cluster")}
+    try:
+        rep = gender.report(db(), g.scope, g.lang, district=form["district"], cluster=form["cluster"],
+                            no_cluster=web.t("report.no_cluster"))
+    except gender.OutOfScope:
+        web.not_found()
+    return form, rep
+
+
+def _description(rep: gender.Report) -> str:
+    """The chart's text alternative: the shares it draws, in words."""
+    parts = [web.t("report.chart_line", name=web.t("report.total") if r.level == "total" else r.name,
+                   women=r.women_pct, ec=r.ec_women_pct) for r in gender.chart_rows(rep)]
+    return web.t("report.chart_title") + ": " + "; ".join(parts) + "."
+
+
+@bp.get("/gender")
+def gender_page():
+    form, rep = _report()
+    args = {k: v for k, v in form.items() if v}
+    return web.render("staff/report_gender.html", rep=rep, form=form, args=args, description=_description(rep))
+
+
+@bp.get("/gender.svg")
+def gender_svg():
+    _, rep = _report()
+    svg = gender.chart_svg(gender.chart_rows(rep), members_label=web.t("report.women_pct"),
+                           ec_label=web.t("report.ec_women_pct"), axis_label=web.t("report.axis"),
+                           total_label=web.t("report.total"), description=_description(rep))
+    response = Response(svg, mimetype="image/svg+xml")
+    # matplotlib writes style attributes; the image may use them, nothing else
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return response
+
+
+@bp.get("/gender.<fmt>")
+def gender_download(fmt: str):
+    if fmt not in ("csv", "xlsx"):
+        web.not_found()
+    _, rep = _report()
+    header = [web.t(f"report.col.{c}") for c in gender.COLUMNS]
+    if fmt == "csv":
+        body, mime = ("\ufeff" + gender.to_csv(rep, header)).encode("utf-8"), "text/csv; charset=utf-8"
+    else:
+        body, mime = gender.to_xlsx(rep, header), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(body, mimetype=mime, headers={"Content-Disposition": f'attachment; filename="gender.{fmt}"'})

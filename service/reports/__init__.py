@@ -1,0 +1,1 @@
+"""Reports for the staff pages: figures computed within a staff account's scope (``docs/staff.md``)."""

@@ -1,0 +1,220 @@
+"""The gender report: members and Executive Committee seats by gender, per producer group,
+commodity cluster and district, within a staff account's :class:`~service.staff.scope.Scope`.
+
+:func:`report` counts active memberships (``Membership.status == "active"``) and, among them, the
+EC seats filled (``Membership.role`` in :data:`~service.groups.membership.EC_ROLES`, as the home
+page's :func:`service.groups.shape.shape`), split by the member's ``Farmer.gender``. Percentages are
+whole numbers (:meth:`service.groups.shape.Shape.share`). :func:`to_csv` and :func:`to_xlsx` write
+the same rows for download; :func:`chart_svg` draws the per-cluster shares as an SVG
+(matplotlib, no script) carrying its own text alternative.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from xml.sax.saxutils import escape, quoteattr
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from service.audit.log import _inert as inert
+from service.farmers.models import Farmer
+from service.groups.cluster import CommodityCluster
+from service.groups.membership import EC_ROLES, Membership
+from service.groups.producer_group import ProducerGroup
+from service.groups.shape import Shape
+from service.reference.geography import District, Village
+
+LEVELS = ("district", "cluster", "pg")
+
+
+@dataclass
+class Row:
+    """One line of the report. ``level``: ``"total"``, ``"district"``, ``"cluster"`` or ``"pg"``;
+    ``key``: the district id, cluster id (``""``: PGs of no cluster) or PG code; ``name``: its name
+    in the page language; ``district_id``/``cluster_id``: where it sits. Counts: ``members`` (active
+    memberships), ``women`` (of them female), ``ec_seats`` (EC seats filled by active members),
+    ``ec_women`` (of them held by women)."""
+
+    level: str
+    key: str
+    name: str
+    district_id: str = ""
+    cluster_id: str = ""
+    members: int = 0
+    women: int = 0
+    ec_seats: int = 0
+    ec_women: int = 0
+
+    @property
+    def women_pct(self) -> int:
+        """Women among members, a whole percentage (0 with no member)."""
+        return Shape.share(self.women, self.members)
+
+    @property
+    def ec_women_pct(self) -> int:
+        """Women among EC seats filled, a whole percentage (0 with no seat filled)."""
+        return Shape.share(self.ec_women, self.ec_seats)
+
+    def add(self, other: "Row") -> None:
+        """Add ``other``'s counts to this row's."""
+        self.members += other.members
+        self.women += other.women
+        self.ec_seats += other.ec_seats
+        self.ec_women += other.ec_women
+
+
+@dataclass
+class Report:
+    """The report: ``total`` (everything shown), ``districts``, ``clusters`` and ``pgs`` (rows sorted
+    by name, PGs by code), and the filter choices within the scope: ``district_choices`` and
+    ``cluster_choices`` as ``[(id, name)]``."""
+
+    total: Row
+    districts: list[Row] = field(default_factory=list)
+    clusters: list[Row] = field(default_factory=list)
+    pgs: list[Row] = field(default_factory=list)
+    district_choices: list[tuple[str, str]] = field(default_factory=list)
+    cluster_choices: list[tuple[str, str]] = field(default_factory=list)
+
+    def rows(self) -> list[Row]:
+        """Every row for a download: the total, then districts, clusters, PGs."""
+        return [self.total, *self.districts, *self.clusters, *self.pgs]
+
+
+class OutOfScope(LookupError):
+    """A filter names a district or cluster with no producer group in the scope."""
+
+
+def report(session: Session, scope, lang: str = "en", district: str = "", cluster: str = "",
+           no_cluster: str = "—") -> Report:
+    """The :class:`Report` of the PGs ``scope`` covers, narrowed to ``district`` and/or ``cluster``
+    (ids; empty: all). Names are in ``lang``; ``no_cluster`` names PGs of no cluster.
+    Raises :class:`OutOfScope` when ``district`` or ``cluster`` has no PG in the scope.
+    Four queries: the PGs with their district, the district and cluster names, the member counts."""
+    pgs = session.execute(select(ProducerGroup.id, ProducerGroup.code, ProducerGroup.name, ProducerGroup.cluster_id,
+                                 Village.district_id).join(Village, Village.id == ProducerGroup.village_id)
+                          .where(scope.pgs()).order_by(ProducerGroup.code)).all()
+    district_ids = sorted({p.district_id for p in pgs})
+    cluster_ids = sorted({p.cluster_id for p in pgs if p.cluster_id})
+    district_names = {d.id: d.name(lang) for d in session.scalars(select(District).where(District.id.in_(district_ids)))}
+    cluster_names = {c.id: c.name(lang) for c in session.scalars(
+        select(CommodityCluster).where(CommodityCluster.id.in_(cluster_ids)))}
+    if district and district not in district_names:
+        raise OutOfScope(district)
+    if cluster and cluster not in cluster_names:
+        raise OutOfScope(cluster)
+    pgs = [p for p in pgs if (not district or p.district_id == district) and (not cluster or p.cluster_id == cluster)]
+
+    female = case((Farmer.gender == "female", 1), else_=0)
+    on_ec = case((Membership.role.in_(EC_ROLES), 1), else_=0)
+    counts = {}
+    if pgs:
+        counts = {r.pg_id: r for r in session.execute(
+            select(Membership.pg_id, func.count().label("members"), func.sum(female).label("women"),
+                   func.sum(on_ec).label("ec_seats"), func.sum(female * on_ec).label("ec_women"))
+            .join(Farmer, Farmer.id == Membership.farmer_id)
+            .where(Membership.status == "active", Membership.pg_id.in_([p.id for p in pgs]))
+            .group_by(Membership.pg_id))}
+
+    total = Row("total", "", "")
+    by_district: dict[str, Row] = {}
+    by_cluster: dict[str, Row] = {}
+    rows = []
+    for p in pgs:
+        c = counts.get(p.id)
+        row = Row("pg", p.code, p.name, p.district_id, p.cluster_id or "",
+                  *(int(v or 0) for v in ((c.members, c.women, c.ec_seats, c.ec_women) if c else (0, 0, 0, 0))))
+        rows.append(row)
+        total.add(row)
+        by_district.setdefault(p.district_id, Row("district", p.district_id, district_names.get(p.district_id, p.district_id),
+                                                  p.district_id)).add(row)
+        key = p.cluster_id or ""
+        by_cluster.setdefault(key, Row("cluster", key, cluster_names.get(key, no_cluster), p.district_id, key)).add(row)
+    return Report(total=total,
+                  districts=sorted(by_district.values(), key=lambda r: (r.name, r.key)),
+                  clusters=sorted(by_cluster.values(), key=lambda r: (r.name, r.key)),
+                  pgs=rows,
+                  district_choices=sorted(((i, n) for i, n in district_names.items()), key=lambda x: (x[1], x[0])),
+                  cluster_choices=sorted(((i, n) for i, n in cluster_names.items()), key=lambda x: (x[1], x[0])))
+
+
+#: the download's columns (the header row's keys; the page gives them words)
+COLUMNS = ("level", "id", "name", "district", "cluster", "members", "women", "women_pct",
+           "ec_seats", "ec_women", "ec_women_pct")
+
+
+def _cells(row: Row) -> list:
+    return [row.level, row.key, row.name, row.district_id, row.cluster_id, row.members, row.women, row.women_pct,
+            row.ec_seats, row.ec_women, row.ec_women_pct]
+
+
+def to_csv(rep: Report, header: list[str] | None = None) -> str:
+    """The report as CSV text: a header (``header``, else :data:`COLUMNS`), then one line per row of
+    :meth:`Report.rows`; text cells that a spreadsheet would read as a formula are made inert."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([inert(h) for h in (header or COLUMNS)])
+    for row in rep.rows():
+        writer.writerow([inert(c) for c in _cells(row)])
+    return out.getvalue()
+
+
+def to_xlsx(rep: Report, header: list[str] | None = None) -> bytes:
+    """The report as an XLSX workbook (bytes): the columns of :func:`to_csv`, numbers as numbers."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "gender"
+    sheet.append([inert(h) for h in (header or COLUMNS)])
+    for row in rep.rows():
+        sheet.append([inert(c) for c in _cells(row)])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def chart_rows(rep: Report) -> list[Row]:
+    """The rows the chart draws: the clusters (the districts when there is only one cluster and
+    several districts), then the total."""
+    rows = rep.clusters if len(rep.clusters) > 1 or len(rep.districts) <= 1 else rep.districts
+    return [*rows, rep.total]
+
+
+def chart_svg(rows: list[Row], *, members_label: str, ec_label: str, axis_label: str, total_label: str,
+              description: str) -> str:
+    """An SVG (text) of horizontal bars: per row, the % women among members and among EC seats.
+    ``*_label``: the legend, the axis and the total row's words; ``description``: the text
+    alternative, put in the SVG's ``<title>`` and ``aria-label`` (``role="img"``)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    names = [total_label if r.level == "total" else r.name for r in rows][::-1]
+    members = [r.women_pct for r in rows][::-1]
+    seats = [r.ec_women_pct for r in rows][::-1]
+    fig = Figure(figsize=(7, 0.55 * len(rows) + 1.4))
+    ax = fig.add_subplot()
+    ys = range(len(rows))
+    height = 0.38
+    bars_m = ax.barh([y + height / 2 for y in ys], members, height, label=members_label, color="#1b6e3a")
+    bars_e = ax.barh([y - height / 2 for y in ys], seats, height, label=ec_label, color="#c9862b")
+    ax.bar_label(bars_m, labels=[f"{v}%" for v in members], padding=3, fontsize=9)
+    ax.bar_label(bars_e, labels=[f"{v}%" for v in seats], padding=3, fontsize=9)
+    ax.set_yticks(list(ys), names)
+    ax.set_xlim(0, 100)
+    ax.set_xlabel(axis_label)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, fontsize=9, frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    out = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "dehqon"}):
+        fig.savefig(out, format="svg", metadata={"Date": None})
+    text = out.getvalue()
+    start = text.index("<svg ")
+    end = text.index(">", start)
+    return (text[:start + 4] + f' role="img" aria-label={quoteattr(description)}' + text[start + 4:end + 1]
+            + f"\n <title>{escape(description)}</title>" + text[end + 1:])
