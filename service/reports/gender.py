@@ -10,21 +10,18 @@ the same rows for download; :func:`chart_svg` draws the per-cluster shares as an
 """
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
-from xml.sax.saxutils import escape, quoteattr
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from service.audit.log import _inert as inert
 from service.farmers.models import Farmer
 from service.groups.cluster import CommodityCluster
 from service.groups.membership import EC_ROLES, Membership
 from service.groups.producer_group import ProducerGroup
 from service.groups.shape import Shape
 from service.reference.geography import District, Village
+from service.reports import output
 
 LEVELS = ("district", "cluster", "pg")
 
@@ -153,27 +150,12 @@ def _cells(row: Row) -> list:
 def to_csv(rep: Report, header: list[str] | None = None) -> str:
     """The report as CSV text: a header (``header``, else :data:`COLUMNS`), then one line per row of
     :meth:`Report.rows`; text cells that a spreadsheet would read as a formula are made inert."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([inert(h) for h in (header or COLUMNS)])
-    for row in rep.rows():
-        writer.writerow([inert(c) for c in _cells(row)])
-    return out.getvalue()
+    return output.to_csv(header or COLUMNS, [_cells(r) for r in rep.rows()]).decode("utf-8").removeprefix("\ufeff")
 
 
 def to_xlsx(rep: Report, header: list[str] | None = None) -> bytes:
     """The report as an XLSX workbook (bytes): the columns of :func:`to_csv`, numbers as numbers."""
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "gender"
-    sheet.append([inert(h) for h in (header or COLUMNS)])
-    for row in rep.rows():
-        sheet.append([inert(c) for c in _cells(row)])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return output.to_xlsx(header or COLUMNS, [_cells(r) for r in rep.rows()], "gender")
 
 
 def chart_rows(rep: Report) -> list[Row]:
@@ -188,33 +170,6 @@ def chart_svg(rows: list[Row], *, members_label: str, ec_label: str, axis_label:
     """An SVG (text) of horizontal bars: per row, the % women among members and among EC seats.
     ``*_label``: the legend, the axis and the total row's words; ``description``: the text
     alternative, put in the SVG's ``<title>`` and ``aria-label`` (``role="img"``)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    names = [total_label if r.level == "total" else r.name for r in rows][::-1]
-    members = [r.women_pct for r in rows][::-1]
-    seats = [r.ec_women_pct for r in rows][::-1]
-    fig = Figure(figsize=(7, 0.55 * len(rows) + 1.4))
-    ax = fig.add_subplot()
-    ys = range(len(rows))
-    height = 0.38
-    bars_m = ax.barh([y + height / 2 for y in ys], members, height, label=members_label, color="#1b6e3a")
-    bars_e = ax.barh([y - height / 2 for y in ys], seats, height, label=ec_label, color="#c9862b")
-    ax.bar_label(bars_m, labels=[f"{v}%" for v in members], padding=3, fontsize=9)
-    ax.bar_label(bars_e, labels=[f"{v}%" for v in seats], padding=3, fontsize=9)
-    ax.set_yticks(list(ys), names)
-    ax.set_xlim(0, 100)
-    ax.set_xlabel(axis_label)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, fontsize=9, frameon=False)
-    ax.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout()
-    out = io.StringIO()
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "dehqon"}):
-        fig.savefig(out, format="svg", metadata={"Date": None})
-    text = out.getvalue()
-    start = text.index("<svg ")
-    end = text.index(">", start)
-    return (text[:start + 4] + f' role="img" aria-label={quoteattr(description)}' + text[start + 4:end + 1]
-            + f"\n <title>{escape(description)}</title>" + text[end + 1:])
+    names = [total_label if r.level == "total" else r.name for r in rows]
+    return output.bar_chart(names, [(members_label, [r.women_pct for r in rows]), (ec_label, [r.ec_women_pct for r in rows])],
+                            axis_label=axis_label, description=description, unit="%", xmax=100)
