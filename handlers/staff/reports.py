@@ -65,7 +65,7 @@ def gender_download(fmt: str):
     _, rep = _report()
     header = [web.t(f"report.col.{c}") for c in gender.COLUMNS]
     if fmt == "csv":
-        body, mime = ("\ufeff" + gender.to_csv(rep, header)).encode("utf-8"), "text/csv; charset=utf-8"
+        body = ("\ufeff" + gender.to_csv(rep, header)).encode("utf-8")
     else:
-        body, mime = gender.to_xlsx(rep, header), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(body, mimetype=mime, headers={"Content-Disposition": f'attachment; filename="gender.{fmt}"'})
+        body = gender.to_xlsx(rep, header)
+    return web.download(body, fmt, "gender")

@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, session, url_for
 
 from handlers.common import db
 from service.audit.log import Actor
@@ -234,3 +235,16 @@ def csrf_field():
     from flask_wtf.csrf import generate_csrf
 
     return Markup(f'<input type="hidden" name="csrf_token" value="{escape(generate_csrf())}">')
+
+
+#: the content types of the downloads :func:`download` serves
+DOWNLOAD_TYPES = {"csv": "text/csv; charset=utf-8",
+                  "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def download(body: bytes, fmt: str, filename: str) -> Response:
+    """A download of ``body`` (``fmt`` ``"csv"`` or ``"xlsx"``) saved as ``<filename>.<fmt>``
+    (``filename``: ASCII letters, digits, ``-`` and ``_``; anything else becomes ``_``)."""
+    safe = re.sub(r"[^A-Za-z0-9_-]", "_", filename)[:80] or "download"
+    return Response(body, content_type=DOWNLOAD_TYPES[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{safe}.{fmt}"'})
