@@ -40,6 +40,8 @@ STRINGS_DIR = Path(__file__).resolve().parent.parent.parent / "service" / "templ
 PAGE_LANGUAGES = ("tg", "ru", "en", "uz")
 LANGUAGE_NAMES = {"tg": "Тоҷикӣ", "ru": "Русский", "en": "English", "uz": "O'zbekcha"}
 LANG_COOKIE = "staff_lang"
+#: set at login and removed at logout: a request without a session that carries it had a session that ended
+SIGNED_IN_COOKIE = "dehqon_staff_in"
 
 
 @dataclass(frozen=True)
@@ -215,7 +217,9 @@ def login_required_before_request():
         if request.method in ("GET", "HEAD"):
             from flask import current_app
 
-            had_session = current_app.config["SESSION_COOKIE_NAME"] in request.cookies
+            # a session that ended (idle, too old, or its stored file gone) says so; a visitor who
+            # only opened the login page or chose its language was never in
+            had_session = SIGNED_IN_COOKIE in request.cookies
             return redirect(url_for("staff_auth.login", next=request.full_path if request.query_string else request.path,
                                     **({"expired": 1} if had_session or g.get("expired") else {})))
         abort(401)
