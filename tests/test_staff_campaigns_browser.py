@@ -19,6 +19,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow,
               pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed (apt install chromium)")]
 
 
+# each input and textarea of the page's forms whose right edge lies outside its form
+_OVERFLOWING = """() => [...document.querySelectorAll('main form')].flatMap(form => {
+  const box = form.getBoundingClientRect();
+  return [...form.querySelectorAll('input:not([type=hidden]), textarea')]
+    .filter(el => el.getBoundingClientRect().right > box.right + 0.5).map(el => el.name);
+})"""
+
+
 def test_an_officer_checks_fixes_and_saves_an_event(live_server, session, app):
     zone = app.extensions["dehqon.settings"].timezone
     village = session.scalar(select(Village.id).where(Village.district_id == "kulob").order_by(Village.id).limit(1))
@@ -57,6 +65,8 @@ def test_an_officer_checks_fixes_and_saves_an_event(live_server, session, app):
         row.get_by_role("link", name="transplanting +41 d").click()
         page.get_by_label("Text: English").wait_for()
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert page.evaluate(_OVERFLOWING) == []
+        page.screenshot(path="/tmp/campaign-event-390.png", full_page=True)
     session.expire_all()
     event = next(e for e in campaigns.events_of(session, campaigns.by_code(session, "rice_sri").id) if e.code == "weed4")
     assert event.offset_days == 41 and event.render("en").startswith("Rice: 4th weeding today, with")
