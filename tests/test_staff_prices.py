@@ -188,3 +188,42 @@ def test_the_market_history_newest_first(app, client, session, reporter):
     assert (day - dt.timedelta(days=1)).isoformat() in table
     assert "+992900000206" not in page  # a phone with no account is masked
     assert 'id="history-onion"' in page and 'id="history-rice"' not in page
+
+
+def test_the_market_history_chart_svg_with_its_text_alternative(app, client, session, reporter):
+    kulob = session.scalar(select(Market).where(Market.code == "KULOB"))
+    day = dt.date(2026, 11, 20)
+    for back, diram in ((5, 300), (2, 320), (1, 330)):
+        set_price(session, "tomato", kulob, diram, day - dt.timedelta(days=back), source="demo")
+    set_price(session, "onion", kulob, 150, day - dt.timedelta(days=2), source="demo")
+    session.commit()
+    page = html(client.get(f"{PAGE}/KULOB"))
+    assert f'src="{PAGE}/KULOB/chart.svg"' in page
+    figure = page[page.index('id="price-chart"'):page.index("</figure>")]
+    assert "Tomato (TJS/kg): 2026-11-15 3.00, 2026-11-18 3.20, 2026-11-19 3.30" in figure
+    assert "Onion (TJS/kg): 2026-11-18 1.50" in figure
+    answer = client.get(f"{PAGE}/KULOB/chart.svg")
+    assert answer.status_code == 200 and answer.mimetype == "image/svg+xml"
+    assert answer.headers["Content-Security-Policy"] == "default-src 'none'; style-src 'unsafe-inline'"
+    svg = html(answer)
+    assert "<svg " in svg and "<script" not in svg and 'href="http' not in svg
+    title = svg[svg.index("<title>"):svg.index("</title>")]
+    assert "Prices at Kulob" in title
+    assert "Tomato (TJS/kg): 2026-11-15 3.00, 2026-11-18 3.20, 2026-11-19 3.30" in title
+    assert "Onion (TJS/kg): 2026-11-18 1.50" in title and "Rice" not in title
+    # the legend names each crop drawn, the axis its unit
+    assert ">Tomato<" in svg and ">Onion<" in svg and ">TJS/kg<" in svg
+    # the same in the page language: Tajik words, decimal comma
+    make_account(session, "market_reporter", "KULOB", username="rep-tg", language="tg")
+    other = app.test_client()
+    login(other, "rep-tg")
+    tg = html(other.get(f"{PAGE}/KULOB/chart.svg"))
+    assert "сомонӣ/кг" in tg and "3,30" in tg
+
+
+def test_the_chart_of_another_market_is_not_found(client, session, reporter):
+    assert client.get(f"{PAGE}/VOSE/chart.svg").status_code == 404
+    assert client.get(f"{PAGE}/NOSUCH/chart.svg").status_code == 404
+    page = html(client.get(f"{PAGE}/KULOB"))
+    assert 'id="price-chart"' not in page and "No price has been reported" in page
+    assert client.get(f"{PAGE}/KULOB/chart.svg").status_code == 200

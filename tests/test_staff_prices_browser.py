@@ -1,5 +1,5 @@
 """A market reporter enters prices in Debian's Chromium: the nav link, the labelled inputs, an
-unusual price confirmed, and the market's history."""
+unusual price confirmed, and the market's history with its chart."""
 from __future__ import annotations
 
 import pytest
@@ -27,6 +27,11 @@ def test_a_reporter_enters_a_price_and_confirms_an_unusual_one(live_server, sess
         page.get_by_role("link", name="Kulob market").click()
         assert "3.40" in page.locator("#history-tomato").inner_text()
         assert "12.00" in page.locator("#history-onion").inner_text()
+        chart = page.locator("#price-chart img")
+        assert "Tomato (TJS/kg): " in chart.get_attribute("alt") and "3.40" in chart.get_attribute("alt")
+        width = chart.evaluate("img => img.complete ? img.naturalWidth : new Promise(done => {"
+                               " img.onload = () => done(img.naturalWidth); img.onerror = () => done(0); })")
+        assert width > 0  # the SVG loads and is drawn under its CSP
     session.expire_all()
     stored = session.execute(select(MarketPrice.crop_id, MarketPrice.price_diram)
                              .join(Market, Market.id == MarketPrice.market_id).where(Market.code == "KULOB")

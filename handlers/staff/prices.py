@@ -10,23 +10,26 @@ is stored and the form comes back (400) with every value typed, the refusal besi
 "confirm unusual price" box on each unusual row; once everything passes, every row is stored with
 its ``price.set`` audit entry (channel web) in one transaction. A posted row of a market outside
 the scope (or unknown) is 404. ``GET /staff/prices/<market code>`` is that market's history per
-crop, newest first (``entry.HISTORY_CAP`` rows at most); outside the scope, 404.
+crop, newest first (``entry.HISTORY_CAP`` rows at most), under its chart
+``GET /staff/prices/<market code>/chart.svg`` (a line per crop, ``service.prices.chart``); outside
+the scope, 404.
 
 Roles: those that may send ``SETPRICE`` (``service.staff.commands.COMMAND_ROLES``).
 """
 from __future__ import annotations
 
-from flask import abort, g, request
+from flask import Response, abort, g, request
 from sqlalchemy import select
 
 from handlers.common import db, field, settings
 from handlers.staff import web
 from service.db import utcnow
 from service.errors import Refusal
-from service.prices import entry as price_entry
+from service.prices import chart as price_chart, entry as price_entry
 from service.prices.market import Market
 from service.reference.crops import crops as all_crops
 from service.reference.render import tjs as money
+from service.reports.output import SVG_CSP
 from service.staff.commands import COMMAND_ROLES
 
 bp = web.blueprint("staff_prices", __name__, "/staff/prices")
@@ -101,17 +104,45 @@ def enter():
     return web.done("prices.done", "staff_prices.index")
 
 
-@bp.get("/<code>")
-def market(code: str):
-    """One market's history per crop, newest first; 404 outside the scope."""
+def _market(code: str) -> Market:
+    """The market of ``code`` in the account's scope; 404 when unknown or outside the scope."""
     web.require_role(*ROLES)
-    s = db()
-    found = s.scalar(select(Market).where(Market.code == code[:24].upper()))
+    found = db().scalar(select(Market).where(Market.code == code[:24].upper()))
     if found is None or not g.scope.covers_market(found.id):
         web.not_found()
+    return found
+
+
+def _chart(found: Market, rows) -> str:
+    """The SVG of ``found``'s history ``rows`` in the page language."""
+    names = {c.id: c.name(g.lang) for c in all_crops(db())}
+    return price_chart.history_svg(rows, names, title=web.t("prices.chart_title", market=found.name(g.lang)),
+                                   axis_label=web.t("prices.price"), money=lambda d: money(d, g.lang))
+
+
+@bp.get("/<code>")
+def market(code: str):
+    """One market's history per crop, newest first, with its chart; 404 outside the scope."""
+    s = db()
+    found = _market(code)
     rows = price_entry.history(s, found)
     names = {c.id: c for c in all_crops(s)}
     who = {src: price_entry.reporter(s, src) for src in {p.source for p in rows}}
     by_crop = {cid: [r for r in rows if r.crop_id == cid] for cid in names if any(r.crop_id == cid for r in rows)}
+    days, series = price_chart.series(rows, list(names))
+    description = price_chart.description(
+        web.t("prices.chart_title", market=found.name(g.lang)), days,
+        [(names[cid].name(g.lang), values) for cid, values in series], lambda d: money(d, g.lang),
+        web.t("prices.price"))
     return web.render("staff/prices_market.html", market=found, crops=names, by_crop=by_crop, who=who,
-                      money=money, cap=price_entry.HISTORY_CAP, capped=len(rows) >= price_entry.HISTORY_CAP)
+                      money=money, cap=price_entry.HISTORY_CAP, capped=len(rows) >= price_entry.HISTORY_CAP,
+                      description=description)
+
+
+@bp.get("/<code>/chart.svg")
+def market_chart(code: str):
+    """One market's history as an SVG chart (a line per crop, TJS/kg); 404 outside the scope."""
+    found = _market(code)
+    response = Response(_chart(found, price_entry.history(db(), found)), mimetype="image/svg+xml")
+    response.headers["Content-Security-Policy"] = SVG_CSP
+    return response
