@@ -73,3 +73,41 @@ def test_a_farmer_asks_in_the_simulator_and_the_vam_agent_answers_on_the_inbox(l
     session.expire_all()
     assert session.get(Question, asked).status == "answered"
     assert session.get(Question, other).status == "open"
+
+
+def dial(base_url: str, phone: str, text: str) -> str:
+    """One USSD hop as AT posts it; the body answered."""
+    body = urllib.parse.urlencode({"sessionId": f"ATUid_{abs(hash(text))}", "serviceCode": "*384*7#",
+                                   "phoneNumber": phone, "networkCode": "99999", "text": text}).encode()
+    with urllib.request.urlopen(urllib.request.Request(f"{base_url}/ussd?key=any", data=body)) as answer:
+        return answer.read().decode()
+
+
+def test_an_officer_edits_a_tip_with_the_live_count_and_farmers_read_it_on_ussd(live_server, session):
+    from service.advice import questions as advice
+    from service.reference.crops import crops
+
+    make_account(session, "extension_officer", "kulob", username="ext")
+    edited = "Дар май буттаро бандед ва об диҳед."
+    with chromium(viewport=(390, 844)) as page:
+        browser_login(page, live_server, "ext")
+        page.goto(f"{live_server}/staff/questions/tips")
+        page.get_by_role("link", name="Edit tip 1: Tomato, Care").click()
+        tajik = page.get_by_label(re.compile("^Text in Тоҷикӣ"))
+        # the script counts while typing: "CON " + the tip + the navigation line, against 70 units
+        tajik.fill("Дар май буттаро бандед, алаф канед, хок кашед ва бисёр об диҳед.")
+        live = page.locator("#live-tg")
+        assert re.search(r"USSD screen \d+ of 70 \(UCS-2\)", live.inner_text())
+        assert live.get_attribute("class") == "field-error"
+        tajik.fill(edited)
+        assert live.get_attribute("class") == "muted"
+        page.get_by_role("button", name="Check").click()
+        assert "USSD screen" in page.locator("#measure-tg").inner_text()
+        assert page.get_by_label(re.compile("^Text in Тоҷикӣ")).input_value() == edited
+        page.get_by_role("button", name="Save").click()
+        page.get_by_text("The tip is saved").wait_for()
+        page.get_by_role("link", name="Tips library").first.click()
+        assert "(edited)" in page.locator('[data-tip="tips.tomato.care.1"]').inner_text()
+    crop = [c.id for c in crops(session)].index("tomato") + 1
+    screen = dial(live_server, "+992901399010", f"4*1*{crop}*{advice.TOPICS.index('care') + 1}")
+    assert edited in screen

@@ -93,7 +93,8 @@ def _question_page(row: service.Row, text: str = "", check=None, error: str | No
     return web.render("staff/question.html", row=row, q=q, crop=crop, district=district, text=text, check=check,
                       error=error, canned=canned, routes=service.routes(s, q), mask=mask, zone=_zone(),
                       choices=service.responders_for(s, q) if q.status == "open" else [], levels=LEVELS,
-                      limit=MAX_ANSWER_SEGMENTS, max_field=MAX_ANSWER_FIELD), status
+                      limit=MAX_ANSWER_SEGMENTS, max_field=MAX_ANSWER_FIELD,
+                      frame=library.answer_frame(row.farmer.language, q.id)), status
 
 
 @bp.get("/<int:question_id>")
@@ -168,7 +169,8 @@ def _canned_form(canned=None, values=None, problems=None, error=None, status=200
                       values=values, checks=checks, problems=problems or {}, error=error, crops=all_crops(s),
                       crop_names={c.id: c.name(g.lang) for c in all_crops(s)},
                       topics=TOPICS, langs=library.LANGS, refusal=_refusal, editor=g.account.role in EDITORS,
-                      max_chars=library.MAX_CANNED_CHARS, zone=_zone()), status
+                      max_chars=library.MAX_CANNED_CHARS, zone=_zone(), limit=MAX_ANSWER_SEGMENTS,
+                      frames={lang: library.answer_frame(lang) for lang in library.LANGS}), status
 
 
 @bp.get("/canned")
@@ -261,7 +263,8 @@ def _tip_form(key: str, values: dict | None = None, problems=None, error=None, s
     return web.render("staff/questions_tip.html", key=key, crop=s.get(Crop, crop_id), topic=topic, n=n,
                       values=values, shipped=shipped, checks=checks, problems=problems or {}, error=error,
                       edited=library.edits(s, [key]), langs=library.LANGS, refusal=_refusal,
-                      max_chars=library.MAX_TIP_CHARS, zone=_zone()), status
+                      max_chars=library.MAX_TIP_CHARS, zone=_zone(),
+                      frames={lang: library.tip_frame(lang) for lang in library.LANGS}), status
 
 
 @bp.get("/tips/<crop>/<topic>/<n>")

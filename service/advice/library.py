@@ -105,6 +105,19 @@ def answer_check(text: str, lang: str, question_id: int = LONG_ID) -> AnswerChec
     return AnswerCheck(m.text, m, MAX_ANSWER_SEGMENTS, ok, 0 if ok else max(over, 1))
 
 
+def answer_frame(lang: str, question_id: int = LONG_ID) -> tuple[str, str]:
+    """The farmer's answer SMS around the answer text: ``(before, after)`` (for live counting)."""
+    marker = "\x00"
+    before, _, after = templates_sms.text("advice.answer.to_farmer", lang, id=question_id, text=marker).partition(marker)
+    return before, after
+
+
+def tip_frame(lang: str) -> tuple[str, str]:
+    """The USSD tips screen around one tip: ``(before, after)`` (``CON `` and the navigation line)."""
+    nav = " ".join(templates_sms.text(f"ussd.nav.{n}", lang) for n in ("back", "more"))
+    return "CON ", f"\n{nav}"
+
+
 @dataclass(frozen=True)
 class TipCheck:
     """A tip measured: ``screen`` the USSD body it is shown in (with the navigation line),
@@ -127,8 +140,8 @@ class TipCheck:
 def tip_check(text: str, lang: str) -> TipCheck:
     """Measure tip ``text`` in ``lang`` as the USSD tips screen and an SMS would carry it."""
     text = " ".join(normalise(text or "").split())
-    nav = " ".join(templates_sms.text(f"ussd.nav.{n}", lang) for n in ("back", "more"))
-    screen = f"CON {text}\n{nav}"
+    before, after = tip_frame(lang)
+    screen = f"{before}{text}{after}"
     u = measure(screen)
     s = measure(text)
     return TipCheck(screen, u, USSD_BUDGET[u.encoding], bool(text) and fits_ussd(screen), s, TIP_SMS_SEGMENTS,
