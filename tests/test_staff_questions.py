@@ -475,3 +475,24 @@ def test_the_pages_speak_russian(client, session, world):
     url = f"{PAGE}/{world[GULNORA]}"
     answer = post(client, f"{url}/answer", {"text": "ж" * 200, "action": "send"}, url)
     assert "Слишком длинно: SMS фермеру займёт 4 SMS" in html(answer)
+
+
+def test_the_pages_carry_no_inline_script_and_the_counter_is_served(client, session, ext):
+    import re
+
+    for url in (f"{PAGE}/{ext[GULNORA]}", f"{PAGE}/canned", f"{PAGE}/tips/tomato/care/1"):
+        page = html(client.get(url))
+        scripts = re.findall(r"<script([^>]*)>", page)
+        assert scripts and all('src="/static/staff-count.js"' in s for s in scripts), (url, scripts)
+        assert 'data-live="' in page
+    served = client.get("/static/staff-count.js")
+    assert served.status_code == 200 and "javascript" in served.mimetype
+    served.close()
+
+
+def test_a_vam_agent_reads_the_tips_library_without_edit_links(client, session, world):
+    make_account(session, "vam_agent", str(village_id(session, "Dahana")), username="agent")
+    login(client, "agent")
+    page = html(client.get(f"{PAGE}/tips"))
+    assert templates_sms.text(TIP, "en") in page  # the account's language
+    assert f"{PAGE}/tips/tomato/care/1" not in page
