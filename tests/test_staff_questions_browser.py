@@ -54,7 +54,10 @@ def test_a_farmer_asks_in_the_simulator_and_the_vam_agent_answers_on_the_inbox(l
         table = staff.locator("#questions")
         assert f"#{asked}" in table.inner_text()
         assert f"#{other}" not in table.inner_text() and "Aziz" not in table.inner_text()
+        # the page fits the phone's width (the table scrolls inside its own box)
+        assert staff.evaluate("document.documentElement.scrollWidth") <= 390
         staff.get_by_role("link", name=f"#{asked}", exact=True).click()
+        assert staff.evaluate("document.documentElement.scrollWidth") <= 390
         staff.get_by_role("textbox", name=re.compile("^Answer")).fill(ANSWER)
         staff.get_by_role("button", name="Preview").click()
         assert ANSWER in staff.locator("#preview-body").inner_text()
