@@ -49,7 +49,7 @@ SMS_FEATURES = (farmers_sms, groups_sms, prices_sms, orders_sms, advice_sms, sal
 
 #: every module that declares models, so ``Base.metadata`` is complete (migrations, tests)
 MODEL_MODULES = (
-    "service.advice.demo_plot", "service.advice.questions", "service.advice.responders",
+    "service.advice.demo_plot", "service.advice.library", "service.advice.questions", "service.advice.responders",
     "service.audit.log", "service.broadcasts.broadcast",
     "service.farmers.models", "service.groups.cluster", "service.groups.cluster_committee", "service.groups.committee", "service.groups.membership",
     "service.groups.producer_group", "service.messaging.gateway_state", "service.messaging.language", "service.messaging.message",

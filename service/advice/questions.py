@@ -14,7 +14,8 @@ Every sending is a :class:`QuestionRoute` row (the audit trail); anyone the
 question was sent to, and staff phones, may answer; the first answer wins.
 
 Tips (``templates_sms/tips.toml``, keys ``tips.<crop>.<topic>.<n>``, from
-``docs/crop-calendars.md`` §7) are browsed by USSD without asking.
+``docs/crop-calendars.md`` §7) are browsed by USSD without asking; staff edit them on the web
+(``service.advice.library``: stored overrides of the shipped texts, ``docs/staff.md`` §14).
 """
 from __future__ import annotations
 

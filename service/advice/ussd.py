@@ -10,6 +10,7 @@ Tips need no registration; asking does (``need_register``).
 """
 from __future__ import annotations
 
+from service.advice import library
 from service.advice import questions as advice
 from service.errors import Refusal
 from service.reference.crops import Crop, crops
@@ -52,7 +53,8 @@ class AdviceTopic(Screen):
 
 @screen
 class AdviceTips(Screen):
-    """The tips of a crop and topic, as many per page as fit."""
+    """The tips of a crop and topic, as many per page as fit (edited on the staff pages:
+    ``library.tip_texts``)."""
 
     name = "advice_tips"
 
@@ -60,7 +62,7 @@ class AdviceTips(Screen):
         keys = advice.tips(data["crop"], data["topic"])
         if not keys:
             return View(head=[d.t("advice.ussd.no_tips")])
-        return View(items=[Option(d.t(k)) for k in keys], numbered=False)
+        return View(items=[Option(text) for text in library.tip_texts(d.db, keys, d.lang)], numbered=False)
 
 
 @screen
