@@ -321,17 +321,18 @@ def test_the_home_page_shows_the_officers_day_with_links(client, session, world)
         login(client, "officer")
         page = html(client.get("/staff/"))
     assert '<h2 id="today-title">Today</h2>' in page
-    assert re.search(r'<a href="/staff/pgs"><span class="count" data-count="join_requests">3</span> join requests',
-                     page), page
+    assert ('<a href="/staff/pgs">Join requests to approve <span class="count" data-count="join_requests">3</span></a>'
+            in page), page
     assert 'href="/staff/pgs/KUL01#requests-title">Dilnoza Rahimova</a>' in page
     assert "KUL01 · 3 days ago" in page and "KUL02 · 2 h ago" in page
     # no questions page on this branch: the words without a link
-    assert '<h3 id="today-questions"><span class="count" data-count="questions">3</span> unanswered questions</h3>' in page
+    assert '<h3 id="today-questions">Unanswered questions <span class="count" data-count="questions">3</span></h3>' in page
     assert "1 escalated past the VAM agent, 1 with nobody to answer them" in page
     assert "nobody serves this farmer" in page
     assert 'href="/staff/pgs/KUL01#orders-title">KUL01</a>' in page and "closes 2026-04-03" in page
     assert "1 held for review, 1 failed in the last 24 hours" in page
-    assert "SMS alerts waiting for ALERT OK" in page and "broadcasts going out within 24 hours" in page
+    assert "SMS alerts waiting for their ALERT OK" in page and "Broadcasts going out within 24 hours" in page
+    assert "closes 2026-04-03 · order lines: 1" in page
     assert "2026-04-02 17:00" in page  # the Kulob broadcast at 12:00 UTC, in Dushanbe time
     assert "Dehqon" in page and "Nothing needs you today." not in page
     assert "Vosida Umarova" not in page and "Vose meeting" not in page  # another district's
@@ -342,8 +343,8 @@ def test_a_pg_leaders_count_links_to_their_pg_page(client, session, world):
     with time_machine.travel(NOW, tick=False):
         login(client, "leader")
         page = html(client.get("/staff/"))
-    assert re.search(r'<a href="/staff/pgs/KUL01#requests-title"><span class="count" data-count="join_requests">2</span>',
-                     page), page
+    assert re.search(r'<a href="/staff/pgs/KUL01#requests-title">Join requests to approve <span class="count" '
+                     r'data-count="join_requests">2</span></a>', page), page
     assert 'data-item="questions"' not in page and 'data-item="rounds_closing"' in page
 
 
@@ -352,7 +353,8 @@ def test_a_market_reporters_stale_market_links_to_its_prices(client, session, wo
     with time_machine.travel(NOW, tick=False):
         login(client, "rep")
         page = html(client.get("/staff/"))
-    assert '<a href="/staff/prices"><span class="count" data-count="stale_prices">1</span> рынков без цены 7 дней' in page
+    assert ('<a href="/staff/prices">Рынки без цены 7 дней <span class="count" data-count="stale_prices">1</span></a>'
+            in page), page
     assert 'href="/staff/prices/KULOB">KULOB</a>' in page and "последняя цена 2026-03-20" in page
 
 
@@ -373,3 +375,12 @@ def test_link_to_builds_only_registered_pages(app):
         assert link_to("staff_questions.index") is None
         assert link_to("staff_broadcasts.show", broadcast_id=3) is None
         assert link_to("staff_pgs.page") is None  # a value missing
+
+
+def test_a_round_past_its_closing_day_says_so(client, session, world):
+    make_account(session, "pg_leader", "KUL01", username="leader")
+    with time_machine.travel(NOW + 2 * D, tick=False):
+        login(client, "leader")
+        page = html(client.get("/staff/"))
+    assert "its closing day 2026-04-03 has passed · order lines: 1" in page
+    assert "5 days ago" in page  # Dilnoza's request, 3 days before NOW

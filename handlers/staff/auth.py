@@ -97,7 +97,7 @@ def home():
     return web.render("staff/home.html", shape=numbers, share=Shape.share, clusters=clusters,
                       areas=area_names(db(), g.account.scope_rows, g.lang),
                       today=today_mod.for_account(db(), g.scope, now, phone=g.account.phone, zone=zone),
-                      local=lambda at: at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                      local=lambda at: at.astimezone(zone).strftime("%Y-%m-%d %H:%M"), local_today=now.astimezone(zone).date(),
                       age=lambda at: _age(now - at), closing_days=today_mod.CLOSING_DAYS,
                       soon_hours=today_mod.SOON_HOURS, stale_days=today_mod.STALE_DAYS)
 
@@ -105,6 +105,8 @@ def home():
 def _age(delta) -> str:
     """How old something is, in the page language: hours under two days, else days."""
     hours = max(0, int(delta.total_seconds() // 3600))
+    if hours < 1:
+        return web.t("today.age_new")
     return web.t("today.age_hours", n=hours) if hours < 48 else web.t("today.age_days", n=hours // 24)
 
 
