@@ -338,12 +338,15 @@ def for_account(session: Session, scope: Scope, now: dt.datetime, *, phone: str 
                 zone: ZoneInfo = DUSHANBE) -> Today:
     """The items of :data:`ROLE_ITEMS` for the scope's role (``phone``: the account's, for its
     ALERT previews and the broadcasts it made), each by its function above."""
-    items = []
-    for key in ROLE_ITEMS.get(scope.role, ()):
-        if key in ("rounds_closing", "stale_prices"):
-            items.append(globals()[key](session, scope, now, zone=zone))
-        elif key in ("alert_drafts", "broadcasts_soon"):
-            items.append(globals()[key](session, scope, now, phone=phone))
-        else:
-            items.append(globals()[key](session, scope, now))
-    return Today(tuple(items))
+    counters = {
+        "join_requests": lambda: join_requests(session, scope, now),
+        "questions": lambda: questions(session, scope, now),
+        "rounds_closing": lambda: rounds_closing(session, scope, now, zone=zone),
+        "rounds_to_order": lambda: rounds_to_order(session, scope, now),
+        "gateway": lambda: gateway(session, scope, now),
+        "messages": lambda: messages(session, scope, now),
+        "alert_drafts": lambda: alert_drafts(session, scope, now, phone=phone),
+        "broadcasts_soon": lambda: broadcasts_soon(session, scope, now, phone=phone),
+        "stale_prices": lambda: stale_prices(session, scope, now, zone=zone),
+    }
+    return Today(tuple(counters[key]() for key in ROLE_ITEMS.get(scope.role, ())))
