@@ -346,6 +346,15 @@ def test_a_pg_leaders_count_links_to_their_pg_page(client, session, world):
     assert re.search(r'<a href="/staff/pgs/KUL01#requests-title">Join requests to approve <span class="count" '
                      r'data-count="join_requests">2</span></a>', page), page
     assert 'data-item="questions"' not in page and 'data-item="rounds_closing"' in page
+    # more requests than entries shown: the count still links to their one PG
+    for n in range(3):
+        world.request(world.kul01, world.k1, f"Late Applicant {n}", NOW - H)
+    session.commit()
+    with time_machine.travel(NOW, tick=False):
+        page = html(client.get("/staff/"))
+    assert re.search(r'<a href="/staff/pgs/KUL01#requests-title">Join requests to approve <span class="count" '
+                     r'data-count="join_requests">5</span></a>', page), page
+    assert "and 2 more" in page
 
 
 def test_a_market_reporters_stale_market_links_to_its_prices(client, session, world):
