@@ -329,6 +329,8 @@ def test_the_home_page_shows_the_officers_day_with_links(client, session, world)
     assert '<h3 id="today-questions">Unanswered questions <span class="count" data-count="questions">3</span></h3>' in page
     assert "1 escalated past the VAM agent, 1 with nobody to answer them" in page
     assert "nobody serves this farmer" in page
+    assert re.search(r'<a href="/staff/farmers/\d+">Where to buy drip tape\?</a>', page), page
+    assert re.search(r'<a href="/staff/farmers/\d+">Zarina Saidova</a>', page)  # her failed message
     assert 'href="/staff/pgs/KUL01#orders-title">KUL01</a>' in page and "closes 2026-04-03" in page
     assert "1 held for review, 1 failed in the last 24 hours" in page
     assert "SMS alerts waiting for their ALERT OK" in page and "Broadcasts going out within 24 hours" in page
