@@ -58,7 +58,7 @@ def init_app(app: Flask) -> None:
     Session(app)
     csrf.init_app(app)
 
-    app.jinja_env.globals.update(t=web.t, csrf_field=web.csrf_field, LANGUAGE_NAMES=web.LANGUAGE_NAMES,
+    app.jinja_env.globals.update(t=web.t, csrf_field=web.csrf_field, link_to=web.link_to, LANGUAGE_NAMES=web.LANGUAGE_NAMES,
                                  PAGE_LANGUAGES=web.PAGE_LANGUAGES)
     # JSON as people read it (Cyrillic and quotes as they are); the template's autoescape makes it safe
     app.jinja_env.filters["plainjson"] = lambda v: json.dumps(v, ensure_ascii=False, sort_keys=True)

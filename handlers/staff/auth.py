@@ -1,7 +1,7 @@
 """Logging in and out of the staff pages, the home page and the staff member's language.
 
-``GET/POST /staff/login``, ``POST /staff/logout``, ``GET /staff/`` (home: the programme's shape in
-the account's area, ``service.groups.shape``), ``POST /staff/language``
+``GET/POST /staff/login``, ``POST /staff/logout``, ``GET /staff/`` (home: what needs the account today,
+``service.staff.today``, then the programme's shape in the account's area, ``service.groups.shape``), ``POST /staff/language``
 (the account's language, remembered on the account; before login, in a cookie). A login refused
 says the same for an unknown user and a wrong password; the lock after repeated failures
 (``service.staff.accounts``) is told with the time it ends.
@@ -91,10 +91,26 @@ def home():
     from service.groups.shape import Shape, shape
     from service.staff.scope import area_names
 
+    from service.staff import today as today_mod
+
+    now = utcnow()
+    zone = current_app.extensions["dehqon.settings"].timezone
     numbers = None if g.account.role == "market_reporter" else shape(db(), g.scope)
     clusters = {c.id: c.name(g.lang if g.lang != "uz" else "uz") for c in db().query(CommodityCluster)}
     return web.render("staff/home.html", shape=numbers, share=Shape.share, clusters=clusters,
-                      areas=area_names(db(), g.account.scope_rows, g.lang))
+                      areas=area_names(db(), g.account.scope_rows, g.lang),
+                      today=today_mod.for_account(db(), g.scope, now, phone=g.account.phone, zone=zone),
+                      local=lambda at: at.astimezone(zone).strftime("%Y-%m-%d %H:%M"), local_today=now.astimezone(zone).date(),
+                      age=lambda at: _age(now - at), closing_days=today_mod.CLOSING_DAYS,
+                      soon_hours=today_mod.SOON_HOURS, stale_days=today_mod.STALE_DAYS)
+
+
+def _age(delta) -> str:
+    """How old something is, in the page language: hours under two days, else days."""
+    hours = max(0, int(delta.total_seconds() // 3600))
+    if hours < 1:
+        return web.t("today.age_new")
+    return web.t("today.age_hours", n=hours) if hours < 48 else web.t("today.age_days", n=hours // 24)
 
 
 @bp.route("/language", methods=["POST"])

@@ -160,6 +160,17 @@ def done(message_key: str, endpoint: str, **values):
     return redirect(url_for(endpoint, **values))
 
 
+def link_to(endpoint: str, **values) -> str | None:
+    """The URL of ``endpoint`` with ``values``, or None when no page of that name is registered
+    (a page not built yet: a template then shows the words without a link)."""
+    from werkzeug.routing import BuildError
+
+    try:
+        return url_for(endpoint, **values)
+    except BuildError:
+        return None
+
+
 def render(template: str, **context):
     """Render a staff template with the navigation the account may see."""
     account = current_account()
