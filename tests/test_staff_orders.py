@@ -198,6 +198,7 @@ def test_change_status_tells_each_farmer_once_forward_only(session, world):
 ])
 def test_change_status_refuses_bad_requests(session, world, args, key):
     scope, account = scope_of(session, "admin")
+    args = dict(args)
     status = args.pop("status")
     with pytest.raises(ValueError, match=key):
         ostaff.change_status(session, scope, Actor.of(account, "web"), [world["rounds"]["VOS03"]], status, NOW, **args)
