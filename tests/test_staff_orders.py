@@ -488,3 +488,14 @@ def test_nothing_is_counted_twice_in_the_outbox(session, world):
     assert len(keys) == 1 and keys[0].startswith(f"order-status:confirmed:{world['karim']}:")
     assert session.scalar(select(func.count()).select_from(OutboundMessage).where(
         OutboundMessage.dedupe_key == keys[0])) == 1
+
+
+@pytest.mark.parametrize("lang", ["tg", "ru", "uz", "en"])
+def test_a_status_notice_with_many_order_numbers_stays_within_two_sms(lang):
+    from service.messaging.encoding import measure
+
+    ids = list(range(100001, 100061))
+    text = rounds._status_text("delivered", lang, ids, {})
+    assert measure(text).segments <= 2 and "100001, 100002" in text and "..." in text and "100060" not in text
+    ready = rounds._status_text("ready", lang, ids[:2], {"place": "Guliston CBO", "date": "12.03"})
+    assert "100001, 100002" in ready and "..." not in ready and measure(ready).segments == 1

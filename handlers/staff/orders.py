@@ -103,7 +103,7 @@ def status():
     if len(request.form) > ostaff.MAX_ROUNDS + 10:
         abort(400)
     try:
-        round_ids = ostaff.parse_round_ids(request.form.getlist("round"))
+        round_ids = ostaff.parse_round_ids(request.form.getlist("round")[:ostaff.MAX_ROUNDS + 1])
         day = request.form.get("day", "")[:16]
         on = ostaff.parse_day(day) if day.strip() else None
         result = ostaff.change_status(s, g.scope, web.actor(), round_ids, request.form.get("status", "")[:16],

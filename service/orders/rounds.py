@@ -472,10 +472,10 @@ def _allowed(current: str, new: str) -> bool:
 
 def _status_text(status: str, lang: str, ids: list[int], params: dict) -> str:
     """The status notice naming the order numbers ``ids``, as many as fit :data:`MAX_SMS_SEGMENTS`
-    SMS (the rest shown as ``…``)."""
+    SMS (the rest shown as ``...``, which keeps a GSM-7 text in GSM-7)."""
     shown = len(ids)
     while True:
-        numbers = ", ".join(str(i) for i in ids[:shown]) + ("…" if shown < len(ids) else "")
+        numbers = ", ".join(str(i) for i in ids[:shown]) + ("..." if shown < len(ids) else "")
         text = _t(f"orders.status.{status}", lang, orders=numbers, **params)
         if shown <= 1 or measure(text).segments <= MAX_SMS_SEGMENTS:
             return text
