@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -469,34 +470,50 @@ def _allowed(current: str, new: str) -> bool:
     return FLOW.index(new) > FLOW.index(current) or new == current == "ready"
 
 
+def _status_text(status: str, lang: str, ids: list[int], params: dict) -> str:
+    """The status notice naming the order numbers ``ids``, as many as fit :data:`MAX_SMS_SEGMENTS`
+    SMS (the rest shown as ``...``, which keeps a GSM-7 text in GSM-7)."""
+    shown = len(ids)
+    while True:
+        numbers = ", ".join(str(i) for i in ids[:shown]) + ("..." if shown < len(ids) else "")
+        text = _t(f"orders.status.{status}", lang, orders=numbers, **params)
+        if shown <= 1 or measure(text).segments <= MAX_SMS_SEGMENTS:
+            return text
+        shown -= 1
+
+
 def set_status(session: Session, orders: Iterable[InputOrder], status: str, now: dt.datetime, *,
                place: str | None = None, on: dt.date | None = None) -> tuple[list[InputOrder], int]:
     """Move order lines to ``status`` and tell each farmer concerned by one SMS in their language.
 
     Lines that cannot move there (backwards, or already delivered/cancelled) are left as
     they are. ``ready`` needs the pickup ``place`` and day ``on`` (a ready line may be
-    re-announced with a new place or day). Returns (lines changed, farmers told).
+    re-announced with a new place or day; the same place and day again changes nothing, so a
+    repeated request tells nobody twice). Each farmer's notice carries a dedupe key of the lines,
+    status, place and day, so the outbox refuses a second copy. Returns (lines changed, farmers told).
     ``ValueError`` for an unknown status or ``ready`` without place and day.
     """
     if status not in STATUSES or status == "placed":
         raise ValueError(f"status must be one of {STATUSES[1:]}")
     if status == "ready" and (not (place or "").strip() or on is None):
         raise ValueError("ready needs a pickup place and day")
-    changed = [o for o in orders if _allowed(o.status, status)]
+    place = (place or "").strip()[:80] or None
+    changed = [o for o in orders if _allowed(o.status, status)
+               and not (o.status == "ready" and (o.pickup_place, o.pickup_on) == (place, on))]
     per_farmer: dict[int, list[InputOrder]] = defaultdict(list)
     for o in changed:
         o.status, o.updated_at = status, now
         if status == "ready":
-            o.pickup_place, o.pickup_on = place.strip()[:80], on
+            o.pickup_place, o.pickup_on = place, on
         per_farmer[o.farmer_id].append(o)
     for farmer_id, lines in per_farmer.items():
         farmer = session.get(Farmer, farmer_id)
-        numbers = ", ".join(str(o.id) for o in lines)
-        params = {"orders": numbers}
-        if status == "ready":
-            params.update(place=lines[0].pickup_place, date=day(on))
-        queue_sms(session, farmer.phone, _t(f"orders.status.{status}", farmer.language, **params), kind="notice",
-                  farmer_id=farmer.id, language=farmer.language)
+        params = {"place": lines[0].pickup_place, "date": day(on)} if status == "ready" else {}
+        text = _status_text(status, farmer.language, [o.id for o in lines], params)
+        ids = ",".join(str(o.id) for o in lines)
+        digest = hashlib.sha1(f"{ids}|{place}|{on}".encode()).hexdigest()[:16]
+        queue_sms(session, farmer.phone, text, kind="notice", farmer_id=farmer.id, language=farmer.language,
+                  dedupe_key=f"order-status:{status}:{farmer.id}:{lines[0].id}:{digest}")
     session.flush()
     return changed, len(per_farmer)
 
@@ -646,9 +663,10 @@ class Saving:
 
 
 def savings(session: Session, by: str, *, cluster_id: str | None = None, since: dt.date | None = None,
-            policy: Policy = DEFAULT_POLICY) -> list[Saving]:
+            policy: Policy = DEFAULT_POLICY, pg_ids: Iterable[int] | None = None) -> list[Saving]:
     """Recorded savings of live (not cancelled) order lines, grouped ``by`` ``farmer``, ``pg`` or
-    ``cluster``, optionally of one cluster and of lines placed on or after ``since`` (local).
+    ``cluster``, optionally of one cluster, of the PGs ``pg_ids`` (a staff scope's; None: every
+    PG) and of lines placed on or after ``since`` (local).
     Sorted by key. ``ValueError`` for another ``by``."""
     if by not in ("farmer", "pg", "cluster"):
         raise ValueError("by must be farmer, pg or cluster")
@@ -658,6 +676,8 @@ def savings(session: Session, by: str, *, cluster_id: str | None = None, since: 
         Farmer, Farmer.id == InputOrder.farmer_id).where(InputOrder.status != "cancelled")
     if cluster_id is not None:
         q = q.where(ProducerGroup.cluster_id == cluster_id)
+    if pg_ids is not None:
+        q = q.where(ProducerGroup.id.in_(sorted(pg_ids)))
     sums: dict[str, list] = {}
     for o, _rnd, pg, farmer in session.execute(q.order_by(InputOrder.id)):
         if since is not None and local_today(o.created_at, policy) < since:
