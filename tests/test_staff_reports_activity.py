@@ -315,7 +315,7 @@ def test_the_active_page_csv_xlsx_and_chart(client, session, data):
     assert row_cells(page, "active", "2025-02") == ["2", "1", "1", "50%", "2", "1"]
     assert row_cells(page, "active", "all") == ["2", "1", "1", "50%", "2", "1"]
     rows = csv_rows(client.get("/staff/reports/active.csv?season=2025&pg=KUL01"))
-    assert rows[0] == ["Month", "Active", "Women", "Men", "% women", "Dialled", "Texted"]  # English where no Russian word
+    assert rows[0] == ["Месяц", "Активны", "Женщины", "Мужчины", "% женщин", "Набирали USSD", "Писали SMS"]
     assert rows[2][1:] == ["1", "1", "0", "100", "1", "1"] and rows[-1][0] == "all"
     cells = xlsx_rows(client.get("/staff/reports/active.xlsx?season=2025"))
     assert cells[2][:3] == ["2025-02", 2, 1]
@@ -337,3 +337,15 @@ def test_who_sees_the_reports(client, session, data, role, scope, status):
         assert client.get(path + ("&" if "?" in path else "?") + "season=2025").status_code == status, path
     home = unescape(client.get("/staff/").get_data(as_text=True))
     assert ('href="/staff/reports/stages"' in home) == (status == 200)
+
+
+@pytest.mark.slow
+def test_the_demo_region_has_35_of_81_groups_performing(runner, client, session):
+    result = runner.invoke(args=["demo-data"])
+    assert result.exit_code == 0, result.output
+    make_account(session, "admin", username="amina")
+    login(client, "amina")
+    page = " ".join(html(client.get("/staff/reports/stages")).split())  # this season: its last month ends after the demo's today
+    assert re.search(r"End of \d{4}-\d\d: 35 of 81 producer groups performing \(43%\)\. The benchmark is met\.", page)
+    rep = stages.report(session, filters.resolve(session, ADMIN, "en", zone=ZONE, now=dt.datetime.now(dt.timezone.utc)))
+    assert rep.latest.counts == {"forming": 10, "storming": 14, "norming": 22, "performing": 35}
