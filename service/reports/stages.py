@@ -6,7 +6,7 @@ A PG's stage on a day is that of its latest assessment on or before that day (th
 one day has several); a PG with no assessment by then is not counted that day (every PG created
 on the staff pages or imported is assessed ``forming`` on its founding day). Shares are whole
 percentages of the PGs counted that day. The case study's benchmark is at least 40% of PGs
-performing (:data:`TARGET_PCT`; ``../shared/reference/case-study-figures.md`` §2, R2).
+performing (:data:`TARGET_PCT`; ``docs/programme.md`` §3, §8).
 Everything is counted in SQL: one ``GROUP BY`` over a ``UNION ALL`` of the period ends.
 """
 from __future__ import annotations
