@@ -349,3 +349,32 @@ def test_the_demo_region_has_35_of_81_groups_performing(runner, client, session)
     assert re.search(r"End of \d{4}-\d\d: 35 of 81 producer groups performing \(43%\)\. The benchmark is met\.", page)
     rep = stages.report(session, filters.resolve(session, ADMIN, "en", zone=ZONE, now=dt.datetime.now(dt.timezone.utc)))
     assert rep.latest.counts == {"forming": 10, "storming": 14, "norming": 22, "performing": 35}
+
+
+def test_each_report_is_a_fixed_number_of_grouped_queries(session, data):
+    """Set-based: the number of statements does not grow with the rows (more messages, the same count)."""
+    from sqlalchemy import event
+
+    def statements(run) -> list[str]:
+        seen: list[str] = []
+        listener = lambda conn, cursor, statement, *a: seen.append(statement)  # noqa: E731
+        event.listen(session.get_bind(), "before_cursor_execute", listener)
+        try:
+            run()
+        finally:
+            event.remove(session.get_bind(), "before_cursor_execute", listener)
+        return seen
+
+    sel = resolve(session)
+    counts = [len(statements(lambda: messages.report(session, sel, 0.10))),
+              len(statements(lambda: active.report(session, sel))),
+              len(statements(lambda: stages.report(session, sel)))]
+    assert counts == [4, 2, 1]
+    for i in range(30):
+        session.add(OutboundMessage(phone=data["f1"].phone, farmer_id=data["f1"].id, text="x", kind="tip", priority=6,
+                                    encoding="GSM-7", segments=1, status="delivered", created_at=utc(2025, 5, 1 + i % 28),
+                                    next_attempt_at=utc(2025, 5, 1), expires_at=utc(2025, 6, 1)))
+    session.commit()
+    grouped = statements(lambda: messages.report(session, sel, 0.10))
+    assert len(grouped) == 4 and all("GROUP BY" in s.upper() for s in grouped)
+    assert messages.report(session, sel, 0.10).by_month[4].delivered == 30
