@@ -207,6 +207,7 @@ def test_the_stages_page_csv_xlsx_and_chart(client, session, data):
     assert svg.status_code == 200 and svg.mimetype == "image/svg+xml" and "script" not in svg.get_data(as_text=True).lower()
     root = ET.fromstring(svg.get_data())
     assert root.get("role") == "img" and "2025-03: 2 groups, Forming 0 (0%), Storming 1 (50%)" in root.get("aria-label")
+    assert ">1.5<" not in svg.get_data(as_text=True).replace(" ", "").replace("\n", "")  # whole PGs on the axis
     for path in ("/staff/reports/stages?district=vose", "/staff/reports/stages.csv?pg=VOS01",
                  "/staff/reports/stages.svg?cluster=onion.vose", "/staff/reports/stages?season=1999",
                  "/staff/reports/stages.pdf"):

@@ -113,4 +113,4 @@ def chart_svg(rep: Report, *, women_label: str, men_label: str, axis_label: str,
     """An SVG (text): stacked areas of active women and men per month; ``description`` is the text alternative."""
     return output.line_chart([ln.label for ln in rep.months],
                              [(women_label, [ln.women for ln in rep.months]), (men_label, [ln.men for ln in rep.months])],
-                             axis_label=axis_label, description=description, stacked=True)
+                             axis_label=axis_label, description=description, stacked=True, integer=True)

@@ -261,4 +261,4 @@ def chart_svg(rep: Report, *, labels: dict[str, str], axis_label: str, descripti
     """An SVG (text): per month, lines of SMS sent, delivered, failed and suppressed; ``labels``
     names them, ``description`` is the text alternative."""
     series = [(labels.get(o, o), [getattr(c, o) for c in rep.by_month]) for o in ("sent", "delivered", "failed", "suppressed")]
-    return output.line_chart(rep.months, series, axis_label=axis_label, description=description)
+    return output.line_chart(rep.months, series, axis_label=axis_label, description=description, integer=True)

@@ -109,4 +109,4 @@ def chart_svg(rep: Report, *, stage_labels: dict[str, str], axis_label: str, des
     stages, ``description`` is the text alternative."""
     return output.line_chart([p.label for p in rep.points],
                              [(stage_labels.get(s, s), [p.counts.get(s, 0) for p in rep.points]) for s in STAGES],
-                             axis_label=axis_label, description=description, stacked=True)
+                             axis_label=axis_label, description=description, stacked=True, integer=True)
