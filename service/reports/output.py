@@ -98,9 +98,10 @@ def bar_chart(names: Sequence[str], series: Sequence[tuple[str, Sequence[float]]
 
 
 def line_chart(points: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]], *, axis_label: str,
-               description: str, stacked: bool = False) -> str:
+               description: str, stacked: bool = False, integer: bool = False) -> str:
     """An SVG of one line per ``(label, values)`` series over the x labels ``points`` (months,
-    dates; ``None`` is a gap), or of stacked areas with ``stacked``."""
+    dates; ``None`` is a gap), or of stacked areas with ``stacked``; ``integer``: whole-number
+    ticks on the y axis (for counts)."""
     fig = _figure(7, 3.6)
     ax = fig.add_subplot()
     xs = list(range(len(points)))
@@ -115,6 +116,10 @@ def line_chart(points: Sequence[str], series: Sequence[tuple[str, Sequence[float
     ax.set_xticks(xs[::step], list(points)[::step], rotation=30, ha="right", fontsize=8)
     ax.set_ylabel(axis_label)
     ax.set_ylim(bottom=0)
+    if integer:
+        from matplotlib.ticker import MaxNLocator
+
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     if series:
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=min(len(series), 4), fontsize=9, frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
