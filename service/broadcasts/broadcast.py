@@ -47,7 +47,7 @@ from service.groups.membership import EC_ROLES, ROLES, Membership
 from service.messaging.message import OutboundMessage, queue_many
 from service.reference.names import LANGUAGES, fold
 from service.messaging.optout import Suppression
-from service.groups.producer_group import STAGES, ProducerGroup, StageAssessment, by_code, normalise_code
+from service.groups.producer_group import STAGES, ProducerGroup, by_code, normalise_code
 from service.prices.alerts import PriceSubscription
 from service.audit import log as audit
 from service.audit.log import Actor
@@ -91,7 +91,8 @@ class Audience:
     """Who gets a broadcast; empty criteria select everybody. ``districts``: district ids;
     ``clusters``: cluster ids (``rice.balkhi``); ``pgs``: PG codes; ``crops``: crop ids;
     ``genders``; ``languages``; ``roles``: membership roles, ``ec`` meaning any EC seat;
-    ``stages``: the latest development stage of the farmer's PG (``producer_group.STAGES``);
+    ``stages``: the development stage of the farmer's PG as its latest assessment set it
+    (``ProducerGroup.stage``, kept by ``producer_group.set_stage``; ``producer_group.STAGES``);
     ``price_subscribers``: only farmers subscribed to the weekly price digest
     (``service.prices.alerts.PriceSubscription``)."""
 
@@ -157,11 +158,8 @@ def _query(audience: Audience):
     if audience.pgs or audience.clusters or audience.roles or audience.stages:
         member = exists().where(Membership.farmer_id == Farmer.id, Membership.status == "active",
                                 ProducerGroup.id == Membership.pg_id)
-        if audience.stages:
-            latest = (select(StageAssessment.stage).where(StageAssessment.pg_id == ProducerGroup.id)
-                      .order_by(StageAssessment.assessed_on.desc(), StageAssessment.id.desc()).limit(1)
-                      .correlate(ProducerGroup).scalar_subquery())
-            member = member.where(latest.in_(audience.stages))
+        if audience.stages:  # the PG's stage: its latest assessment (producer_group.set_stage keeps it)
+            member = member.where(ProducerGroup.stage.in_(audience.stages))
         if audience.pgs:
             member = member.where(ProducerGroup.code.in_(audience.pgs))
         if audience.clusters:

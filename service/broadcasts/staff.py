@@ -240,7 +240,8 @@ def compose(session: Session, scope: Scope, audience: Audience, texts: dict, *, 
     ``broadcast.draft`` audit entry; flushed, not committed. Refusals: ``bcast.err.no_text``,
     ``bcast.err.too_long``, ``bcast.err.area_needed`` (a non-administrator must name a district,
     cluster or PG), ``staff.err.out_of_scope``, ``bcast.err.past``, ``bcast.err.too_far``,
-    ``bcast.err.not_draft`` (``draft`` already confirmed); ``AudienceError`` for an unknown value."""
+    ``bcast.err.not_draft`` (``draft`` already confirmed); ``AudienceError`` for an unknown value.
+    A draft to send at confirmation keeps ``send_at == created_at`` (:func:`sends_now`)."""
     audience, texts = _checked(session, scope, audience, texts, kind)
     send_at = check_send_at(send_at, now)
     if draft is not None and draft.status != "draft":
@@ -248,13 +249,18 @@ def compose(session: Session, scope: Scope, audience: Audience, texts: dict, *, 
     before = _snapshot(draft) if draft is not None else None
     row = draft or Broadcast(created_by=created_by[:20], created_at=now)
     row.kind, row.audience, row.texts, row.status = kind, audience.as_dict(), texts, "draft"
-    row.send_at = send_at or now
+    row.send_at = send_at or row.created_at  # "send now" drafts keep send_at == created_at
     if draft is None:
         session.add(row)
     session.flush()
     audit.record(session, actor, "broadcast.draft", "broadcast", row.id, before=before,
                  after={**_snapshot(row), "send_now": send_at is None})
     return row
+
+
+def sends_now(row: Broadcast) -> bool:
+    """True for a draft meant to go at its confirmation rather than at a time."""
+    return row.send_at <= row.created_at
 
 
 def _snapshot(row: Broadcast) -> dict:
