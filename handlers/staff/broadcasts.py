@@ -142,7 +142,7 @@ def _quiet(when: dt.datetime | None, kind: str) -> dict:
 def _compose_page(form: dict, *, preview=None, row=None, error=None, status=200, when=None):
     return web.render("staff/broadcast_new.html", form=form, choices=_choices(), kinds=KINDS, languages=LANGUAGES,
                       preview=preview, row=row, error=error, quiet=_quiet(when, form["kind"]),
-                      max_text=bc.MAX_TEXT, max_pg=MAX_PG_TEXT, zone=_zone()), status
+                      max_text=bc.MAX_TEXT, max_pg=MAX_PG_TEXT, zone=_zone(), can_send=_can_send()), status
 
 
 @bp.get("")
