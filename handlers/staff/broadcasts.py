@@ -74,6 +74,29 @@ def _choices() -> dict:
             "stage": [(x, web.t(f"stage.{x}")) for x in STAGES], "pgs": pgs}
 
 
+def audience_lines(audience: dict) -> list[tuple[str, str]]:
+    """The audience as people read it: ``(criterion label, values by their names)`` per criterion."""
+    s = db()
+    lang = g.lang
+    a = Audience.from_dict(audience)
+
+    def named(model, ids):
+        return [(row.name(lang) if (row := s.get(model, i)) is not None else i) for i in ids]
+
+    roles = dict(_choices()["role"]) if a.roles else {}
+    out = [(web.t("bcast.district"), named(District, a.districts)),
+           (web.t("bcast.cluster"), named(CommodityCluster, a.clusters)), (web.t("bcast.pgs"), list(a.pgs)),
+           (web.t("bcast.crop"), [c.name(lang) for c in all_crops(s) if c.id in a.crops]),
+           (web.t("bcast.gender"), [web.t(f"gender.{x}") for x in a.genders]),
+           (web.t("bcast.language"), [web.LANGUAGE_NAMES.get(x, x) for x in a.languages]),
+           (web.t("bcast.role"), [roles.get(x, x) for x in a.roles]),
+           (web.t("bcast.stage"), [web.t(f"stage.{x}") for x in a.stages])]
+    lines = [(label, ", ".join(values)) for label, values in out if values]
+    if a.price_subscribers:
+        lines.append((web.t("bcast.prices"), "✓"))
+    return lines
+
+
 def _read_form() -> dict:
     """The compose form as typed (lists for the criteria), each value cut to its limit; 400 for
     an oversized form."""
@@ -217,7 +240,7 @@ def show(broadcast_id: int):
     description = _description(s, row) if res else ""
     return web.render("staff/broadcast.html", row=row, preview=p, res=res, form=form, quiet=quiet, mask=mask,
                       who=bc.creators(s, [row]), zone=_zone(), description=description, can_send=_can_send(),
-                      choices=_choices(), statuses=STATUSES)
+                      choices=_choices(), statuses=STATUSES, audience=audience_lines(row.audience))
 
 
 def _description(s, row: Broadcast) -> str:
@@ -255,7 +278,7 @@ def _error_page(row: Broadcast, message: str):
     return web.render("staff/broadcast.html", row=row, preview=p, res=None, form=form, error=message,
                       quiet=_quiet(row.send_at if form["when"] == "at" else None, row.kind), mask=mask,
                       who=bc.creators(s, [row]), zone=_zone(), description="", can_send=_can_send(),
-                      choices=_choices(), statuses=STATUSES), 400
+                      choices=_choices(), statuses=STATUSES, audience=audience_lines(row.audience)), 400
 
 
 @bp.post("/<int:broadcast_id>/cancel")
