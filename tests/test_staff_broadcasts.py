@@ -435,13 +435,15 @@ def test_simulate_reports_command(app, session, data, runner):
 
     with pytest.raises(ConfigError, match="LOCAL_DELIVERY"):
         check_startup({"SMS_GATEWAY": "local", "LOCAL_DELIVERY": "later"})
-    assert "LOCAL_DELIVERY=reports" in runner.invoke(args=["outbox", "simulate-reports"]).output
+    assert runner.invoke(args=["outbox", "simulate-reports"]).output.strip() == "0 delivered, 0 failed"
+    app.config["SMS_GATEWAY"] = "africastalking"
+    assert "local gateway" in runner.invoke(args=["outbox", "simulate-reports"]).output
+    app.config["SMS_GATEWAY"] = "local"
     row = broadcast.create(session, Audience(clusters=("tomato.kulob",)), {"tg": TG}, now=NOW)
     session.commit()
     factory = session_factory(app)
     broadcast.queue(session, row, NOW)
     dispatch_once(factory, LocalGateway(reports=True), app.extensions["dehqon.settings"], now=NOW)
-    app.config["LOCAL_DELIVERY"] = "reports"
     result = runner.invoke(args=["outbox", "simulate-reports", "--fail-every", "3"])
     assert result.exit_code == 0, result.output
     assert result.output.strip() == "4 delivered, 1 failed"

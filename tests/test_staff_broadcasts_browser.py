@@ -37,6 +37,7 @@ def test_an_officer_sends_a_scheduled_broadcast_to_a_clusters_women_and_reads_it
     cluster = session.get(CommodityCluster, "tomato.kulob").name("en")
     day = tomorrow()
     with chromium(viewport=(390, 844)) as page:  # a phone's screen
+        page.set_default_timeout(30_000)  # the machine may be busy: wait longer than the usual 10 s
         browser_login(page, live_server, "ext-kulob")
         page.get_by_role("navigation").get_by_role("link", name="Broadcasts", exact=True).click()
         page.get_by_role("link", name="New broadcast").click()

@@ -152,16 +152,18 @@ def fail_command(ids, state, reason, dry_run, yes, why):
 @click.option("--limit", type=click.IntRange(min=1, max=100_000), default=10_000, show_default=True,
               help="At most this many reports.")
 def simulate_reports_command(fail_every: int, limit: int):
-    """Post simulated delivery reports through the delivery webhook (LOCAL_DELIVERY=reports only).
+    """Post simulated delivery reports through the delivery webhook (SMS_GATEWAY=local only).
 
-    One report per message the local gateway accepted and no report has settled yet, posted to
+    One report per message the local gateway accepted (``LOCAL_DELIVERY=reports`` in the service
+    that sent it) and no report has settled yet, posted to
     ``/sms/delivery`` as Africa's Talking posts it (every ``--fail-every``-th ``Failed``, the
     others ``Success``). Changes the outbox as real reports would; no audit entry (it is the
     gateway's part, not a person's action)."""
     from service.messaging.gateways.local import simulated_reports
 
-    if current_app.config.get("SMS_GATEWAY") != "local" or current_app.config.get("LOCAL_DELIVERY") != "reports":
-        raise click.ClickException("simulate-reports needs SMS_GATEWAY=local and LOCAL_DELIVERY=reports.")
+    if current_app.config.get("SMS_GATEWAY") != "local":
+        raise click.ClickException("simulate-reports is for the local gateway (SMS_GATEWAY=local) only: "
+                                   "it makes up delivery reports.")
     with _session() as s:
         reports = simulated_reports(s, fail_every=fail_every, limit=limit)
     tokens = current_app.config.get("WEBHOOK_TOKENS") or []
