@@ -393,7 +393,7 @@ def test_roles(app, client, session, data):
     ({"date": "2027-13-40"}, "Сана (СССС-ММ-РР)"),
     ({"date": "2020-01-01"}, "Вақт гузаштааст"),
     ({"pgs": "KUL01," * 80}, "Рамзҳои ГИ хеле зиёданд"),
-    ({"cluster": "rice.nowhere"}, "Фиристода нашуд"),
+    ({"cluster": "rice.nowhere"}, "Чизе нигоҳ дошта нашуд: қимати шакл номаълум аст (rice.nowhere)."),
 ], ids=["no-text", "too-long", "no-area", "bad-date", "past", "many-pgs", "unknown-cluster"])
 def test_bad_input_is_answered_in_the_page_language(client, session, data, form, words):
     make_account(session, "extension_officer", "kulob", username="ext-tg", language="tg")

@@ -220,7 +220,8 @@ def preview():
         return _compose_page(form, error=web.refusal_text(refusal), status=400)
     except AudienceError as exc:
         s.rollback()
-        return _compose_page(form, error=web.t("bcast.err.unknown", what=str(exc)[:200]), status=400)
+        what = str(exc).split(":", 1)[-1].strip()  # the values, not the service's English words
+        return _compose_page(form, error=web.t("bcast.err.unknown", what=what[:200]), status=400)
     s.commit()
     form["draft"] = str(row.id)
     return _compose_page(form, preview=p, row=row, when=send_at)
