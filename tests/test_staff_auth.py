@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -85,6 +86,28 @@ def test_an_idle_session_ends(client, admin):
         assert "expired=1" in gone.headers["Location"], gone.headers
         again = client.get(gone.headers["Location"])
         assert "session has ended" in again.get_data(as_text=True)
+
+
+def test_a_visitor_who_only_chose_the_login_pages_language_is_not_told_a_session_ended(client, admin):
+    page = client.get("/staff/login")
+    assert page.status_code == 200
+    chosen = client.post("/staff/language", data={"lang": "ru", "csrf_token": csrf(client)})
+    assert chosen.status_code == 302
+    sent = client.get("/staff/")
+    assert sent.status_code == 302 and "expired" not in sent.headers["Location"], sent.headers
+    login(client, "amina")
+    client.post("/staff/logout", data={"csrf_token": csrf(client, "/staff/")})
+    after = client.get("/staff/")
+    assert after.status_code == 302 and "expired" not in after.headers["Location"], after.headers
+
+
+def test_a_session_whose_stored_file_is_gone_says_it_ended(app, client, admin):
+    login(client, "amina")
+    assert client.get("/staff/").status_code == 200
+    for stored in Path(app.config["STAFF_SESSION_DIR"]).iterdir():
+        stored.unlink()
+    gone = client.get("/staff/")
+    assert gone.status_code == 302 and "expired=1" in gone.headers["Location"], gone.headers
 
 
 def test_a_session_ends_after_its_longest_life_even_in_use(client, admin):

@@ -100,7 +100,7 @@ def test_the_page_shows_a_table_per_level_for_an_officer_of_one_district(client,
     assert "VOS01" not in page and 'value="vose"' not in page and "onion.vose" not in page
     assert "36% of 14 members are women; women hold 67% of 3 EC seats filled." in page
     assert '<label for="f-district">' in page and '<label for="f-cluster">' in page and 'method="get"' in page
-    assert 'href="/staff/reports/gender"' in page  # the nav item
+    assert 'href="/staff/reports"' in page  # the nav item: the index of the reports
     assert 'staff-print.css' in page and '<figcaption>' in page
     # another district's filters are outside the scope
     assert client.get(PAGE + "?cluster=onion.vose").status_code == 404
@@ -123,7 +123,11 @@ def test_who_sees_the_report(client, session, data, role, scope, status, pgs):
     answer = client.get(PAGE)
     assert answer.status_code == status
     home = unescape(client.get("/staff/").get_data(as_text=True))
-    assert ('href="/staff/reports/gender"' in home) == (status == 200)
+    assert ('href="/staff/reports"' in home) == (status == 200)
+    assert client.get("/staff/reports").status_code == status
+    if status == 200:
+        index = html(client.get("/staff/reports"))
+        assert re.search(r'<a href="/staff/reports/gender">Gender report<span[^>]*>Active members', index)
     if pgs is not None:
         page = html(answer)
         assert re.findall(r'<tr data-key="([A-Z]{3}\d\d)">', page) == pgs

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Response, current_app, request
+from flask import current_app, request
 from sqlalchemy import select
 
 from handlers.common import db, settings
@@ -85,9 +85,8 @@ def download(fmt: str):
     _, query = _filters()
     rows = log.entries(db(), **query, limit=export_cap())
     if fmt == "csv":
-        body, mime = ("\ufeff" + log.to_csv(rows)).encode("utf-8"), "text/csv; charset=utf-8"
+        body = ("\ufeff" + log.to_csv(rows)).encode("utf-8")
     else:
         body = log.to_xlsx(rows, settings().timezone)
-        mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(body, mimetype=mime, headers={"Content-Disposition": f'attachment; filename="audit.{fmt}"'})
+    return web.download(body, fmt, "audit")
 

@@ -62,6 +62,8 @@ def login():
             response = make_response(redirect(_safe_next(request.args.get("next"))))
             # the login page speaks the staff member's language after a logout or an expired session
             response.set_cookie(web.LANG_COOKIE, account.language, max_age=365 * 86400, samesite="Lax", httponly=True)
+            response.set_cookie(web.SIGNED_IN_COOKIE, "1", samesite="Lax", httponly=True,
+                                secure=bool(current_app.config.get("STAFF_COOKIE_SECURE")))
             return response
     expired = bool(g.get("expired") or request.args.get("expired")) and error is None
     return web.render("staff/login.html", error=error, username=username, expired=expired), status
@@ -76,6 +78,7 @@ def logout():
         db().commit()
     session.clear()
     response = redirect(url_for("staff_auth.login"))
+    response.delete_cookie(web.SIGNED_IN_COOKIE)
     return response
 
 

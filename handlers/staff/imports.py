@@ -144,12 +144,10 @@ def download_report(fmt: str):
         web.not_found()
     issues = _issues(path)
     if fmt == "csv":
-        body, mime = ("\ufeff" + report.to_csv(issues, g.lang)).encode("utf-8"), "text/csv; charset=utf-8"
+        body = ("\ufeff" + report.to_csv(issues, g.lang)).encode("utf-8")
     else:
-        body, mime = report.to_xlsx(issues, g.lang), \
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(body, mimetype=mime,
-                    headers={"Content-Disposition": f'attachment; filename="import-report.{fmt}"'})
+        body = report.to_xlsx(issues, g.lang)
+    return web.download(body, fmt, "import-report")
 
 
 @bp.get("/template/<name>.<fmt>")
@@ -158,11 +156,10 @@ def template(name: str, fmt: str):
     if (name not in sheets.BY_KEY and name != "all") or fmt not in ("csv", "xlsx") or (name == "all" and fmt == "csv"):
         web.not_found()
     if fmt == "csv":
-        body, mime = ("\ufeff" + sheets.template_csv(name)).encode("utf-8"), "text/csv; charset=utf-8"
+        body = ("\ufeff" + sheets.template_csv(name)).encode("utf-8")
     else:
         body = sheets.template_xlsx(None if name == "all" else name)
-        mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(body, mimetype=mime, headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
+    return web.download(body, fmt, name)
 
 
 @bp.get("/sample.xlsx")

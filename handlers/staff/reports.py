@@ -17,7 +17,23 @@ from service.reports import gender
 bp = web.blueprint("staff_reports", __name__, "/staff/reports")
 #: the roles that see reports (an administrator always does)
 ROLES = ("extension_officer", "cluster_coordinator", "vam_agent", "pg_leader")
-web.nav_item("staff_reports.gender_page", "report.nav", roles=ROLES, order=70)
+web.nav_item("staff_reports.index", "report.nav", roles=ROLES, order=70)
+
+#: the report pages the index lists, in order: ``(endpoint, title key, one-line description key)``;
+#: an endpoint not registered (a page module left out) is left out of the index
+REPORTS: list[tuple[str, str, str]] = [
+    ("staff_reports.gender_page", "report.gender_title", "report.gender_intro"),
+]
+
+
+@bp.get("")
+def index():
+    web.require_role(*ROLES)
+    from flask import current_app
+
+    known = current_app.view_functions
+    shown = [(endpoint, title, intro) for endpoint, title, intro in REPORTS if endpoint in known]
+    return web.render("staff/reports.html", reports=shown)
 
 
 def _report() -> tuple[dict, gender.Report]:
@@ -65,7 +81,7 @@ def gender_download(fmt: str):
     _, rep = _report()
     header = [web.t(f"report.col.{c}") for c in gender.COLUMNS]
     if fmt == "csv":
-        body, mime = ("\ufeff" + gender.to_csv(rep, header)).encode("utf-8"), "text/csv; charset=utf-8"
+        body = ("\ufeff" + gender.to_csv(rep, header)).encode("utf-8")
     else:
-        body, mime = gender.to_xlsx(rep, header), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(body, mimetype=mime, headers={"Content-Disposition": f'attachment; filename="gender.{fmt}"'})
+        body = gender.to_xlsx(rep, header)
+    return web.download(body, fmt, "gender")

@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, session, url_for
 
 from handlers.common import db
 from service.audit.log import Actor
@@ -39,6 +40,8 @@ STRINGS_DIR = Path(__file__).resolve().parent.parent.parent / "service" / "templ
 PAGE_LANGUAGES = ("tg", "ru", "en", "uz")
 LANGUAGE_NAMES = {"tg": "Тоҷикӣ", "ru": "Русский", "en": "English", "uz": "O'zbekcha"}
 LANG_COOKIE = "staff_lang"
+#: set at login and removed at logout: a request without a session that carries it had a session that ended
+SIGNED_IN_COOKIE = "dehqon_staff_in"
 
 
 @dataclass(frozen=True)
@@ -214,7 +217,9 @@ def login_required_before_request():
         if request.method in ("GET", "HEAD"):
             from flask import current_app
 
-            had_session = current_app.config["SESSION_COOKIE_NAME"] in request.cookies
+            # a session that ended (idle, too old, or its stored file gone) says so; a visitor who
+            # only opened the login page or chose its language was never in
+            had_session = SIGNED_IN_COOKIE in request.cookies
             return redirect(url_for("staff_auth.login", next=request.full_path if request.query_string else request.path,
                                     **({"expired": 1} if had_session or g.get("expired") else {})))
         abort(401)
@@ -234,3 +239,16 @@ def csrf_field():
     from flask_wtf.csrf import generate_csrf
 
     return Markup(f'<input type="hidden" name="csrf_token" value="{escape(generate_csrf())}">')
+
+
+#: the content types of the downloads :func:`download` serves
+DOWNLOAD_TYPES = {"csv": "text/csv; charset=utf-8",
+                  "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def download(body: bytes, fmt: str, filename: str) -> Response:
+    """A download of ``body`` (``fmt`` ``"csv"`` or ``"xlsx"``) saved as ``<filename>.<fmt>``
+    (``filename``: ASCII letters, digits, ``-`` and ``_``; anything else becomes ``_``)."""
+    safe = re.sub(r"[^A-Za-z0-9_-]", "_", filename)[:80] or "download"
+    return Response(body, content_type=DOWNLOAD_TYPES[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{safe}.{fmt}"'})
