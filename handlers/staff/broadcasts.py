@@ -342,5 +342,4 @@ def results_csv(broadcast_id: int):
                                                  "sent_at", "delivered_at", "attempts")]
     rows = [[mask(r.phone), r.name or "", r.code or "", r.language or "", web.t(f"bcast.result.{r.result}"),
              r.state, r.reason or "", local(r.sent_at), local(r.delivered_at), r.attempts] for r in res.recipients]
-    return Response(output.to_csv(header, rows), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="broadcast-{row.id}.csv"'})
+    return web.download(output.to_csv(header, rows), "csv", f"broadcast-{row.id}")
