@@ -9,6 +9,7 @@ applies ``overrides`` (a dict) on top, which is how tests configure the app.
 | ``DATABASE_URL`` | ``sqlite:///instance/dehqon.sqlite3`` | SQLAlchemy URL. SQLite is the embedded default; PostgreSQL (``postgresql+psycopg://...``) for more than one machine. |
 | ``DATABASE_INIT`` | ``1`` | On SQLite, bring the schema to the newest migration and load the reference data at start (``init_db``, about 20 ms on a ready database). ``0`` skips that for a database known to be ready: the tests' copies of one prepared per test session. PostgreSQL is never set up at start (``flask init-db``). |
 | ``SMS_GATEWAY`` | ``local`` | ``local`` keeps MT messages in the outbox for the phone simulator; ``africastalking`` sends them through AT. |
+| ``LOCAL_DELIVERY`` | ``now`` | With the ``local`` gateway: ``now`` counts every message delivered at once; ``reports`` leaves it ``accepted`` (sent) with a ``local-...`` message id until a delivery report arrives at ``/sms/delivery``, as AT would post it (``flask --app service outbox simulate-reports`` posts them: some delivered, some failed with a reason). For training and demos of the delivery results. |
 | ``WEBHOOK_TOKEN`` | empty | Secret expected as ``?key=`` on every gateway callback. Several tokens separated by commas are all accepted (rotation). Required when ``SMS_GATEWAY=africastalking``, each at least 32 characters (``python3 -c 'import secrets; print(secrets.token_hex(16))'``); the ``local`` gateway accepts any token or none. |
 | ``AT_USERNAME`` | ``sandbox`` | Africa's Talking application username. |
 | ``AT_API_KEY`` | empty | Africa's Talking API key. |
@@ -65,6 +66,7 @@ class Config:
     DATABASE_URL = _env("DATABASE_URL", "sqlite:///instance/dehqon.sqlite3")
     DATABASE_INIT = _env("DATABASE_INIT", "1") in ("1", "true", "yes", "on")
     SMS_GATEWAY = _env("SMS_GATEWAY", "local")
+    LOCAL_DELIVERY = _env("LOCAL_DELIVERY", "now")
     WEBHOOK_TOKENS = _split(_env("WEBHOOK_TOKEN", ""))
     AT_USERNAME = _env("AT_USERNAME", "sandbox")
     AT_API_KEY = _env("AT_API_KEY", "")

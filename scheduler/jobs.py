@@ -18,7 +18,7 @@ from service.messaging.dispatch import dispatch_once
 log = logging.getLogger(__name__)
 
 # the settings the dispatcher job needs (gateway adapter, batch size, delivery rules)
-DISPATCH_SETTINGS = ("SMS_GATEWAY", "AT_USERNAME", "AT_API_KEY", "AT_SENDER_ID", "AT_TIMEOUT",
+DISPATCH_SETTINGS = ("SMS_GATEWAY", "LOCAL_DELIVERY", "AT_USERNAME", "AT_API_KEY", "AT_SENDER_ID", "AT_TIMEOUT",
                      "DISPATCH_BATCH_SIZE", "DISPATCH_INTERVAL_SECONDS", "TIMEZONE", "QUIET_HOURS_START",
                      "QUIET_HOURS_END", "SEND_RATE_SEGMENTS_PER_SECOND")
 # the settings the scheduler tick needs

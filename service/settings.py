@@ -34,11 +34,13 @@ class Settings:
     about those no staff account carries (staff SMS commands act for staff accounts,
     ``service.staff.commands``) and for ``staff import-phones``; ``quiet_start``/``quiet_end``:
     local times of the quiet hours; durations in seconds or hours as their names say;
-    ``sms_price_tjs``: TJS per SMS segment (estimate).
+    ``sms_price_tjs``: TJS per SMS segment (estimate); ``local_delivery``: what the ``local`` gateway
+    does with a message (``now``: delivered at once; ``reports``: accepted, delivery reported later).
     """
 
     database_url: str = "sqlite:///instance/dehqon.sqlite3"
     sms_gateway: str = "local"
+    local_delivery: str = "now"
     webhook_tokens: tuple[str, ...] = ()
     at_username: str = "sandbox"
     at_api_key: str = ""
@@ -82,6 +84,7 @@ class Settings:
         return cls(
             database_url=str(get("DATABASE_URL", d.database_url)),
             sms_gateway=str(get("SMS_GATEWAY", d.sms_gateway)),
+            local_delivery=str(get("LOCAL_DELIVERY", d.local_delivery)),
             webhook_tokens=tuple(get("WEBHOOK_TOKENS", ()) or ()),
             at_username=str(get("AT_USERNAME", d.at_username)),
             at_api_key=str(get("AT_API_KEY", "")),
@@ -123,6 +126,8 @@ class ConfigError(RuntimeError):
 
 
 GATEWAYS = ("local", "africastalking")
+#: ``LOCAL_DELIVERY`` values: delivered at once, or accepted and left for (simulated) delivery reports
+LOCAL_DELIVERY = ("now", "reports")
 #: shortest ``WEBHOOK_TOKEN`` accepted with a real gateway: 32 characters, e.g. ``secrets.token_hex(16)``;
 #: the token is the only thing that tells a gateway's callback from anyone else's request
 MIN_TOKEN_LENGTH = 32
@@ -144,6 +149,9 @@ def check_startup(config: Mapping) -> None:
     if not port.isdigit() or not 0 < int(port) < 65536:
         raise ConfigError(f"PORT must be a port number from 1 to 65535, not {port[:20]!r}.")
     if gateway == "local":
+        local = str(config.get("LOCAL_DELIVERY") or "now")
+        if local not in LOCAL_DELIVERY:
+            raise ConfigError(f"LOCAL_DELIVERY must be one of {', '.join(LOCAL_DELIVERY)}, not {local[:20]!r}.")
         return
     tokens = list(config.get("WEBHOOK_TOKENS") or [])
     if not tokens:

@@ -144,3 +144,35 @@ def fail_command(ids, state, reason, dry_run, yes, why):
                     "rows": len(failed), "ids": sorted(r.id for r in failed)[:1000]}, note=why)
             session.commit()
             click.echo(f"{_rows(len(failed))} failed")
+
+
+@outbox_group.command("simulate-reports")
+@click.option("--fail-every", type=click.IntRange(min=0, max=1000), default=5, show_default=True,
+              help="Every N-th message fails (with a reason); 0: all delivered.")
+@click.option("--limit", type=click.IntRange(min=1, max=100_000), default=10_000, show_default=True,
+              help="At most this many reports.")
+def simulate_reports_command(fail_every: int, limit: int):
+    """Post simulated delivery reports through the delivery webhook (SMS_GATEWAY=local only).
+
+    One report per message the local gateway accepted (``LOCAL_DELIVERY=reports`` in the service
+    that sent it) and no report has settled yet, posted to
+    ``/sms/delivery`` as Africa's Talking posts it (every ``--fail-every``-th ``Failed``, the
+    others ``Success``). Changes the outbox as real reports would; no audit entry (it is the
+    gateway's part, not a person's action)."""
+    from service.messaging.gateways.local import simulated_reports
+
+    if current_app.config.get("SMS_GATEWAY") != "local":
+        raise click.ClickException("simulate-reports is for the local gateway (SMS_GATEWAY=local) only: "
+                                   "it makes up delivery reports.")
+    with _session() as s:
+        reports = simulated_reports(s, fail_every=fail_every, limit=limit)
+    tokens = current_app.config.get("WEBHOOK_TOKENS") or []
+    query = {"key": tokens[0]} if tokens else None
+    client = current_app.test_client()
+    counts = {"Success": 0, "Failed": 0}
+    for report in reports:
+        answer = client.post("/sms/delivery", query_string=query, data=report.form())
+        if answer.status_code != 200:
+            raise click.ClickException(f"the webhook answered {answer.status_code}: {answer.get_data(as_text=True)[:200]}")
+        counts[report.status] += 1
+    click.echo(f"{counts['Success']} delivered, {counts['Failed']} failed")

@@ -1,8 +1,9 @@
 """Broadcasts: one message from staff to an audience of farmers, each in their own language.
 
 An :class:`Audience` selects farmers by district, commodity cluster, PG,
-crop, gender, language and membership role (AND between criteria, OR within
-one; cluster, PG and role look at the farmer's active membership). Phones on
+crop, gender, language, membership role, the PG's development stage (its latest
+assessment) and the weekly price digest (opted in to prices) (AND between criteria,
+OR within one; cluster, PG, role and stage look at the farmer's active membership). Phones on
 the suppression list are left out, and a phone shared by several profiles gets
 ONE message, in the language of its first matching profile (the main one
 first): the outbox ``dedupe_key`` ``bc:<broadcast>:<phone>`` makes that hold
@@ -27,7 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import Index, String, exists, func, select, update
@@ -46,7 +47,8 @@ from service.groups.membership import EC_ROLES, ROLES, Membership
 from service.messaging.message import OutboundMessage, queue_many
 from service.reference.names import LANGUAGES, fold
 from service.messaging.optout import Suppression
-from service.groups.producer_group import ProducerGroup, by_code, normalise_code
+from service.groups.producer_group import STAGES, ProducerGroup, by_code, normalise_code
+from service.prices.alerts import PriceSubscription
 from service.audit import log as audit
 from service.audit.log import Actor
 from service.staff import commands as staff_commands
@@ -54,7 +56,8 @@ from service.staff.scope import Scope
 
 log = logging.getLogger(__name__)
 
-STATUSES = ("scheduled", "queuing", "queued", "expired", "cancelled")
+#: ``draft``: created on the staff pages, previewed, awaiting its sender's confirmation (never queued)
+STATUSES = ("draft", "scheduled", "queuing", "queued", "expired", "cancelled")
 KINDS = ("broadcast", "alert")
 CHUNK = 5000
 
@@ -87,7 +90,11 @@ class AudienceError(ValueError):
 class Audience:
     """Who gets a broadcast; empty criteria select everybody. ``districts``: district ids;
     ``clusters``: cluster ids (``rice.balkhi``); ``pgs``: PG codes; ``crops``: crop ids;
-    ``genders``; ``languages``; ``roles``: membership roles, ``ec`` meaning any EC seat."""
+    ``genders``; ``languages``; ``roles``: membership roles, ``ec`` meaning any EC seat;
+    ``stages``: the development stage of the farmer's PG as its latest assessment set it
+    (``ProducerGroup.stage``, kept by ``producer_group.set_stage``; ``producer_group.STAGES``);
+    ``price_subscribers``: only farmers subscribed to the weekly price digest
+    (``service.prices.alerts.PriceSubscription``)."""
 
     districts: tuple[str, ...] = ()
     clusters: tuple[str, ...] = ()
@@ -96,15 +103,17 @@ class Audience:
     genders: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
     roles: tuple[str, ...] = ()
+    stages: tuple[str, ...] = ()
+    price_subscribers: bool = False
 
     @classmethod
     def from_dict(cls, data: dict) -> Audience:
-        """From :meth:`as_dict` output (lists)."""
-        return cls(**{k: tuple(v) for k, v in (data or {}).items()})
+        """From :meth:`as_dict` output (lists, and ``price_subscribers`` a bool)."""
+        return cls(**{k: (bool(v) if k == "price_subscribers" else tuple(v)) for k, v in (data or {}).items()})
 
     def as_dict(self) -> dict:
-        """Non-empty criteria as lists (JSON-ready)."""
-        return {k: list(v) for k, v in asdict(self).items() if v}
+        """Non-empty criteria as lists (JSON-ready); ``price_subscribers`` only when True."""
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items() if v}
 
     def check(self, session: Session) -> Audience:
         """Return the audience with PG codes normalised; :class:`AudienceError` for unknown values."""
@@ -123,14 +132,15 @@ class Audience:
         known(pgs, "PG", ProducerGroup.code)
         known(self.crops, "crop", Crop.id)
         for values, allowed, name in ((self.genders, GENDERS, "gender"), (self.languages, LANGUAGES, "language"),
-                                      (self.roles, (*ROLES, "ec"), "role")):
+                                      (self.roles, (*ROLES, "ec"), "role"), (self.stages, STAGES, "stage")):
             if set(values) - set(allowed):
                 raise AudienceError(f"{name} must be among {', '.join(allowed)}")
-        return Audience(self.districts, self.clusters, pgs, self.crops, self.genders, self.languages, self.roles)
+        return replace(self, pgs=pgs)
 
     def describe(self) -> str:
         """A short label for logs and staff answers (``district=kulob crop=rice``)."""
-        return " ".join(f"{k}={','.join(v)}" for k, v in self.as_dict().items()) or "everybody"
+        return " ".join(f"{k}={','.join(v) if isinstance(v, list) else 'yes'}"
+                        for k, v in self.as_dict().items()) or "everybody"
 
 
 def _query(audience: Audience):
@@ -143,9 +153,13 @@ def _query(audience: Audience):
         q = q.where(Farmer.gender.in_(audience.genders))
     if audience.languages:
         q = q.where(Farmer.language.in_(audience.languages))
-    if audience.pgs or audience.clusters or audience.roles:
+    if audience.price_subscribers:
+        q = q.where(exists().where(PriceSubscription.farmer_id == Farmer.id))
+    if audience.pgs or audience.clusters or audience.roles or audience.stages:
         member = exists().where(Membership.farmer_id == Farmer.id, Membership.status == "active",
                                 ProducerGroup.id == Membership.pg_id)
+        if audience.stages:  # the PG's stage: its latest assessment (producer_group.set_stage keeps it)
+            member = member.where(ProducerGroup.stage.in_(audience.stages))
         if audience.pgs:
             member = member.where(ProducerGroup.code.in_(audience.pgs))
         if audience.clusters:

@@ -9,7 +9,8 @@ that is not the auth refusal, connection refused, connect timeout: nothing in
 it concerns one recipient) is :data:`OUTAGE` for every phone of the request,
 and the dispatcher holds the queue instead of using up the messages'
 attempts; :data:`RETRY` is only for a problem AT names for that recipient.
-``local`` keeps messages for the phone simulator;
+``local`` keeps messages for the phone simulator (delivered at once, or, with
+``LOCAL_DELIVERY=reports``, accepted and left for simulated delivery reports);
 ``africastalking`` sends through AT (``docs/gateway-africastalking.md`` §7, §8).
 """
 from __future__ import annotations
@@ -71,7 +72,7 @@ def for_settings(settings: Settings | Mapping) -> Gateway:
     settings = as_settings(settings)
     if settings.sms_gateway == "local":
         from service.messaging.gateways.local import LocalGateway
-        return LocalGateway()
+        return LocalGateway(reports=settings.local_delivery == "reports")
     if settings.sms_gateway == "africastalking":
         from service.messaging.gateways.africastalking import AfricasTalkingGateway
         return AfricasTalkingGateway(settings.at_username, settings.at_api_key, sender_id=settings.at_sender_id,
