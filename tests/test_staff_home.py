@@ -223,7 +223,7 @@ def test_a_pg_leader_sees_their_pgs_requests_and_round_only(session, world):
 def test_a_vam_agent_sees_their_villages_questions_and_orders(session, world):
     _, scope = scope_of(session, "vam_agent", str(world.k2.id))
     got = items(session, scope)
-    assert list(got) == ["questions", "rounds_closing", "rounds_to_order", "alert_drafts"]
+    assert list(got) == ["questions", "rounds_closing", "rounds_to_order", "alert_drafts", "broadcast_drafts"]
     assert [e.title for e in got["questions"].entries] == ["Where to buy drip tape?"]
     assert got["rounds_closing"].count == 0  # KUL02's open round closes in 8 days
     assert got["rounds_to_order"].count == 1 and got["rounds_to_order"].entries[0].pg_code == "KUL02"
@@ -266,6 +266,23 @@ def test_an_administrator_sees_everything(session, world):
     stale = got["stale_prices"]
     assert stale.count == len(session.scalars(select(Market.id)).all()) - 1  # all but DAHANA
     assert stale.entries[0].day is None and "DAHANA" not in [e.market_code for e in stale.entries]
+
+
+def test_a_broadcast_composed_on_the_web_awaits_confirmation_in_its_scope(session, world):
+    from service.audit.log import Actor
+    from service.broadcasts import staff as bc
+    from service.broadcasts.broadcast import Audience
+
+    officer, scope = scope_of(session, "extension_officer", "kulob", phone=OFFICER_PHONE)
+    _, other = scope_of(session, "extension_officer", "balkhi", phone="+992900001009")
+    row = bc.compose(session, scope, Audience(districts=("kulob",)), {"tg": "Ҷамъомад дар хоҷагӣ"},
+                     actor=Actor.of(officer, "web"), created_by=f"web:{officer.id}", now=NOW)
+    session.commit()
+    drafts = today.broadcast_drafts(session, scope, NOW)
+    assert drafts.count == 1 and drafts.entries[0].broadcast_id == row.id
+    assert drafts.entries[0].title == "Ҷамъомад дар хоҷагӣ" and drafts.entries[0].note == "broadcast"
+    assert today.broadcast_drafts(session, other, NOW).count == 0
+    assert items(session, scope, OFFICER_PHONE)["broadcast_drafts"].count == 1
 
 
 def test_the_times_decide(session, world):
@@ -325,8 +342,8 @@ def test_the_home_page_shows_the_officers_day_with_links(client, session, world)
             in page), page
     assert 'href="/staff/pgs/KUL01#requests-title">Dilnoza Rahimova</a>' in page
     assert "KUL01 · 3 days ago" in page and "KUL02 · 2 h ago" in page
-    # no questions page on this branch: the words without a link
-    assert '<h3 id="today-questions">Unanswered questions <span class="count" data-count="questions">3</span></h3>' in page
+    assert ('<h3 id="today-questions"><a href="/staff/questions">Unanswered questions <span class="count" '
+            'data-count="questions">3</span></a></h3>') in page
     assert "1 escalated past the VAM agent, 1 with nobody to answer them" in page
     assert "nobody serves this farmer" in page
     assert re.search(r'<a href="/staff/farmers/\d+">Where to buy drip tape\?</a>', page), page
@@ -383,8 +400,9 @@ def test_link_to_builds_only_registered_pages(app):
 
     with app.test_request_context("/staff/"):
         assert link_to("staff_pgs.page", code="KUL01") == "/staff/pgs/KUL01"
-        assert link_to("staff_questions.index") is None
-        assert link_to("staff_broadcasts.show", broadcast_id=3) is None
+        assert link_to("staff_questions.index") == "/staff/questions"
+        assert link_to("staff_broadcasts.show", broadcast_id=3) == "/staff/broadcasts/3"
+        assert link_to("staff_no_such_page.index") is None
         assert link_to("staff_pgs.page") is None  # a value missing
 
 

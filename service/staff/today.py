@@ -48,12 +48,12 @@ QUESTION_CHARS = 80
 #: the items each role sees, in the page's order (an administrator sees them all)
 ROLE_ITEMS: dict[str, tuple[str, ...]] = {
     "admin": ("join_requests", "questions", "rounds_closing", "rounds_to_order", "gateway", "messages",
-              "alert_drafts", "broadcasts_soon", "stale_prices"),
+              "alert_drafts", "broadcast_drafts", "broadcasts_soon", "stale_prices"),
     "extension_officer": ("join_requests", "questions", "rounds_closing", "rounds_to_order", "gateway", "messages",
-                          "alert_drafts", "broadcasts_soon"),
+                          "alert_drafts", "broadcast_drafts", "broadcasts_soon"),
     "cluster_coordinator": ("join_requests", "questions", "rounds_closing", "rounds_to_order", "alert_drafts",
-                            "broadcasts_soon"),
-    "vam_agent": ("questions", "rounds_closing", "rounds_to_order", "alert_drafts"),
+                            "broadcast_drafts", "broadcasts_soon"),
+    "vam_agent": ("questions", "rounds_closing", "rounds_to_order", "alert_drafts", "broadcast_drafts"),
     "pg_leader": ("join_requests", "rounds_closing", "rounds_to_order"),
     "market_reporter": ("stale_prices",),
 }
@@ -278,6 +278,22 @@ def _concerns(audience: dict, created_by: str, scope: Scope, phone: str | None, 
                 or set(audience.get("pgs", ())) & pg_codes)
 
 
+def broadcast_drafts(session: Session, scope: Scope, now: dt.datetime, *, limit: int = LIMIT) -> Item:
+    """Broadcasts composed and previewed on the web but not confirmed, that ``scope`` sees
+    (``service.broadcasts.staff.awaiting_confirmation``): their number and the ``limit`` oldest
+    (``title`` = the first text, ``broadcast_id``, ``at`` = composed)."""
+    from service.broadcasts.staff import awaiting_confirmation
+
+    drafts = awaiting_confirmation(session, scope)
+
+    def entry(b) -> Entry:
+        texts = b.texts or {}
+        first = texts.get("tg") or next(iter(texts.values()), "")
+        return Entry(str(first)[:60], broadcast_id=b.id, at=b.created_at, note=b.kind)
+
+    return Item("broadcast_drafts", len(drafts), tuple(entry(b) for b in drafts[:limit]))
+
+
 def broadcasts_soon(session: Session, scope: Scope, now: dt.datetime, *, phone: str | None = None,
                     hours: int = SOON_HOURS, limit: int = LIMIT) -> Item:
     """Broadcasts and alerts still ``scheduled`` to go before ``now + hours`` (overdue ones too)
@@ -346,6 +362,7 @@ def for_account(session: Session, scope: Scope, now: dt.datetime, *, phone: str 
         "gateway": lambda: gateway(session, scope, now),
         "messages": lambda: messages(session, scope, now),
         "alert_drafts": lambda: alert_drafts(session, scope, now, phone=phone),
+        "broadcast_drafts": lambda: broadcast_drafts(session, scope, now),
         "broadcasts_soon": lambda: broadcasts_soon(session, scope, now, phone=phone),
         "stale_prices": lambda: stale_prices(session, scope, now, zone=zone),
     }
