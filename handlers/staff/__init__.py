@@ -22,7 +22,8 @@ csrf = CSRFProtect()
 #: the page modules, each with a blueprint ``bp`` (registered in this order)
 PAGES = ("handlers.staff.auth", "handlers.staff.imports", "handlers.staff.pgs", "handlers.staff.registry",
          "handlers.staff.clusters", "handlers.staff.farmers", "handlers.staff.accounts", "handlers.staff.audit",
-         "handlers.staff.prices", "handlers.staff.reports")
+         "handlers.staff.prices", "handlers.staff.reports",
+         "handlers.staff.reports_farming")
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
