@@ -118,7 +118,8 @@ def report(session: Session, scope, lang: str = "en", *, district: str = "", clu
     if sel.pgs:
         q = members_query((Membership.pg_id, kind.label("kind"), on_ec.label("ec"), func.count().label("n"),
                            func.coalesce(func.sum(Farmer.land_m2), 0).label("land")), sel.pg_ids, season)
-        q = q.join(Farmer, Farmer.id == Membership.farmer_id).group_by(Membership.pg_id, kind, on_ec)
+        # grouped by the labels: PostgreSQL would not match the CASEs' bound parameters again
+        q = q.join(Farmer, Farmer.id == Membership.farmer_id).group_by(Membership.pg_id, "kind", "ec")
         for r in session.execute(q):
             counts.setdefault(r.pg_id, []).append(r)
 
