@@ -167,11 +167,11 @@ COLUMNS = ("crop_id", "crop", "season", "member_reports", "member_kg_ha", "vam_r
 
 
 def cells(row: Row) -> list:
-    """The cells of one download line, in :data:`COLUMNS` order (empty where there is no report)."""
-    blank = lambda v: "" if v is None else v  # noqa: E731
-    return [row.crop_id, row.crop, row.season, len(row.members), blank(Row.kg_ha(row.member_kg_ha)), len(row.vam),
-            blank(Row.kg_ha(row.vam_kg_ha)), len(row.others), blank(Row.kg_ha(row.other_kg_ha)),
-            blank(row.difference_pct), blank(row.vam_gain_pct)]
+    """The cells of one download line, in :data:`COLUMNS` order (None, an empty cell, where a side
+    has no report)."""
+    return [row.crop_id, row.crop, row.season, len(row.members), Row.kg_ha(row.member_kg_ha), len(row.vam),
+            Row.kg_ha(row.vam_kg_ha), len(row.others), Row.kg_ha(row.other_kg_ha), row.difference_pct,
+            row.vam_gain_pct]
 
 
 def to_csv(rep: Report, header) -> bytes:
