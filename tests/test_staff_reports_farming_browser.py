@@ -23,8 +23,8 @@ def test_an_officer_filters_the_yields_and_downloads_the_land_csv(live_server, s
         # the chart is an image with its words, drawn on the server
         image = page.locator("figure img")
         assert "Members by land size" in image.get_attribute("alt")
-        page.wait_for_function("document.querySelector('figure img').complete"
-                               " && document.querySelector('figure img').naturalWidth > 0")
+        page.wait_for_load_state("load")  # images included
+        assert page.evaluate("() => document.querySelector('figure img').naturalWidth") > 0
         # no horizontal scrolling of the page on a phone
         assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1
         with page.expect_download() as got:
