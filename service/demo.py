@@ -34,7 +34,12 @@ holds only the reference data with a made-up region matching
   members linked to VAM out-yield the non-members by the case study's gains (onion +48%, +40%;
   tomato +64%, +83%: ``docs/programme.md`` §8, R5) over made-up non-member yields
   (:data:`YIELD_CROPS`). Drawn from a random stream of their own: the rest of the region is as
-  without them.
+  without them;
+* one closed order round per PG in the season before ``today``'s year (1 October, local),
+  its lines delivered: :data:`ORDER_SHARE` of the members of that season ordered 1-3 items of
+  their crop from the catalogue (``service.orders.catalogue``), at that season's group prices
+  :data:`ORDER_SAVING` under the catalogue's retail prices (the case study's over 80% buying
+  together and 11% saved, ``docs/programme.md`` §4). Also a random stream of its own.
 
 Everything but the dates depends only on ``seed``; dates are relative to
 ``now`` (the run time). Rows are written with bulk inserts in chunks of
@@ -90,6 +95,8 @@ PRICE_DAYS = 28
 #: seasons: the case study's, ``docs/programme.md`` §8). Members not linked to VAM get half the gain.
 YIELD_CROPS = {"onion": (24_000, (48, 40)), "tomato": (21_000, (64, 83))}
 YIELD_MEMBER_SHARE = 0.25  # of the members growing the crop who report a harvest in a season
+ORDER_SHARE = 0.82  # of a season's members who order in its round (the case study: over 80%)
+ORDER_SAVING = 0.11  # the group price's saving against retail in the demo season (the case study: 11%)
 
 # Made-up villages: (tg, ru, Latin)
 MADE_UP_VILLAGES = [
@@ -261,6 +268,7 @@ def create_demo(session: Session, *, farmers: int, seed: int, now: dt.datetime, 
     _prices(session, rng, today, now)
     _responders(session)
     _yields(session, seed, today)
+    _orders(session, seed, today)
     staff_accounts(session)
 
 
@@ -272,6 +280,7 @@ def add_non_programme(session: Session, *, seed: int, now: dt.datetime, today: d
     _prices(session, random.Random(seed), today, now)
     _responders(session)
     _yields(session, seed, today)
+    _orders(session, seed, today)
     staff_accounts(session)
 
 
@@ -380,6 +389,58 @@ def _yields(session: Session, seed: int, today: dt.date) -> None:
                          "linked_to_vam": vam, "reported_at": at})
     if rows:
         session.execute(insert(YieldReport), rows)
+
+
+def _orders(session: Session, seed: int, today: dt.date) -> None:
+    """Insert the demo's past order round of every PG (the module docstring): :data:`ORDER_SHARE`
+    of the PG's members of the season (rounded half up; only those who were members on the
+    ordering day can order) placed 1-3 lines of 1-4 packs of items for the PG's crop, delivered."""
+    from service.orders.catalogue import InputItem, supplier_for
+    from service.orders.rounds import InputOrder, OrderRound
+
+    rng = random.Random(seed * 7919 + 23)
+    season = today.year - 1
+    at = dt.datetime(season, 10, 1, 4, tzinfo=dt.timezone.utc)  # 09:00 in Dushanbe
+    start = dt.datetime(season, 1, 1, tzinfo=dt.timezone.utc) - dt.timedelta(hours=5)
+    end = dt.datetime(season + 1, 1, 1, tzinfo=dt.timezone.utc) - dt.timedelta(hours=5)
+    items = [i for i in session.scalars(select(InputItem).where(InputItem.active).order_by(InputItem.id))]
+    members: dict[int, list] = {}
+    for m in session.execute(select(Membership.pg_id, Membership.farmer_id, Membership.joined_at, Membership.left_at)
+                             .where(Membership.status.in_(("active", "left")), Membership.joined_at.is_not(None),
+                                    Membership.joined_at < end,
+                                    Membership.left_at.is_(None) | (Membership.left_at >= start))
+                             .order_by(Membership.pg_id, Membership.farmer_id)):
+        members.setdefault(m.pg_id, []).append(m)
+    lines = []
+    for pg in session.scalars(select(ProducerGroup).order_by(ProducerGroup.code)):
+        crop = (pg.cluster_id or "").split(".")[0]
+        choice = [i for i in items if crop in (i.crop_ids or [])]
+        season_members = members.get(pg.id, [])
+        could = [m for m in season_members if m.joined_at <= at and (m.left_at is None or m.left_at > at)]
+        buyers = rng.sample(could, min(len(could), _round(len(season_members) * ORDER_SHARE)))
+        if not buyers or not choice:
+            continue
+        rnd = OrderRound(pg_id=pg.id, status="closed", opened_at=at, closes_on=(at + dt.timedelta(days=7)).date(),
+                         closed_at=at + dt.timedelta(days=7, hours=14))
+        session.add(rnd)
+        session.flush()
+        suppliers = {}
+        for m in sorted(buyers, key=lambda b: b.farmer_id):
+            for item in rng.sample(choice, min(len(choice), rng.randint(1, 3))):
+                if item.id not in suppliers:
+                    agent = supplier_for(session, item, pg.village_id)
+                    suppliers[item.id] = agent.id if agent else None
+                packs = rng.randint(1, 4)
+                group = _round(item.retail_diram * (1 - ORDER_SAVING))
+                when = at + dt.timedelta(hours=rng.uniform(0, 24 * 6))
+                lines.append({"round_id": rnd.id, "farmer_id": m.farmer_id, "item_id": item.id,
+                              "supplier_id": suppliers[item.id], "packs": packs,
+                              "unit_retail_diram": item.retail_diram, "unit_group_diram": group,
+                              "total_diram": group * packs, "saving_diram": (item.retail_diram - group) * packs,
+                              "status": "delivered", "pickup_place": None, "pickup_on": None, "via": "sms",
+                              "created_at": when, "updated_at": at + dt.timedelta(days=20)})
+    if lines:
+        session.execute(insert(InputOrder), lines)
 
 
 def _villages(session: Session) -> dict[str, list[int]]:

@@ -347,7 +347,7 @@ def test_a_name_that_reads_as_a_formula_is_inert_in_the_downloads(session, data)
 # ---------------------------------------------------------------- demo region
 
 @pytest.mark.slow
-def test_the_demo_region_shows_members_against_non_members_per_crop(runner, client, session):
+def test_the_demo_region_shows_members_against_non_members_and_collective_buying(runner, client, session):
     result = runner.invoke(args=["demo-data"])
     assert result.exit_code == 0, result.output
     rep = yields.report(session, ALL)
@@ -365,3 +365,7 @@ def test_the_demo_region_shows_members_against_non_members_per_crop(runner, clie
         for season in rep.seasons:
             cells = row_cells(page, "by-crop", f"{crop}-{season}")
             assert cells[1] != "0" and cells[3] != "0" and cells[5].startswith("+"), (crop, season, cells)
+    # the demo's past order round: over 80% of the season's members bought together, 11% saved
+    buying = purchasing.report(session, ALL, season=max(rep.seasons))
+    assert buying.total.buyers_pct >= 80 and buying.total.saving_pct == 11
+    assert len(buying.clusters) == 4 and all(r.buyers_pct >= 75 for r in buying.clusters)
