@@ -27,7 +27,19 @@ holds only the reference data with a made-up region matching
   at VOSECC, rice at BALKHCC: ``service.sales.joint_sale``), twice a week
   (Monday, Thursday) for every crop at the four bazaars. Tomato 2-5 TJS/kg
   and onion 1.35-2.2 TJS/kg by season (``docs/khatlon.md`` §6, §13,
-  ``docs/crop-calendars.md`` §3, §4); rice 7.8-8.8 TJS/kg is a guess (no reference).
+  ``docs/crop-calendars.md`` §3, §4); rice 7.8-8.8 TJS/kg is a guess (no reference);
+* harvests reported (``YIELD``, :class:`~service.sales.yields.YieldReport`) of onion and tomato in
+  the two seasons before ``today``'s year: every non-member growing the crop and
+  :data:`YIELD_MEMBER_SHARE` of the members, membership taken at the report's date, so that the
+  members linked to VAM out-yield the non-members by the case study's gains (onion +48%, +40%;
+  tomato +64%, +83%: ``docs/programme.md`` §8, R5) over made-up non-member yields
+  (:data:`YIELD_CROPS`). Drawn from a random stream of their own: the rest of the region is as
+  without them;
+* one closed order round per PG in the season before ``today``'s year (1 October, local),
+  its lines delivered: :data:`ORDER_SHARE` of the members of that season ordered 1-3 items of
+  their crop from the catalogue (``service.orders.catalogue``), at that season's group prices
+  :data:`ORDER_SAVING` under the catalogue's retail prices (the case study's over 80% buying
+  together and 11% saved, ``docs/programme.md`` §4). Also a random stream of its own.
 
 Everything but the dates depends only on ``seed``; dates are relative to
 ``now`` (the run time). Rows are written with bulk inserts in chunks of
@@ -79,6 +91,12 @@ LANGUAGE_WEIGHTS = {"rice.balkhi": {"tg": 65, "uz": 25, "ru": 10}, None: {"tg": 
 SHARED_PHONE_CHANCE = 0.25
 SECOND_CROP_CHANCE = 0.15
 PRICE_DAYS = 28
+#: crop: (non-members' mean yield, kg/ha, made up; the gains of members linked to VAM, % in the two
+#: seasons: the case study's, ``docs/programme.md`` §8). Members not linked to VAM get half the gain.
+YIELD_CROPS = {"onion": (24_000, (48, 40)), "tomato": (21_000, (64, 83))}
+YIELD_MEMBER_SHARE = 0.25  # of the members growing the crop who report a harvest in a season
+ORDER_SHARE = 0.82  # of a season's members who order in its round (the case study: over 80%)
+ORDER_SAVING = 0.11  # the group price's saving against retail in the demo season (the case study: 11%)
 
 # Made-up villages: (tg, ru, Latin)
 MADE_UP_VILLAGES = [
@@ -249,6 +267,8 @@ def create_demo(session: Session, *, farmers: int, seed: int, now: dt.datetime, 
     _farmers(session, rng, pgs, farmers, now)
     _prices(session, rng, today, now)
     _responders(session)
+    _yields(session, seed, today)
+    _orders(session, seed, today)
     staff_accounts(session)
 
 
@@ -259,6 +279,8 @@ def add_non_programme(session: Session, *, seed: int, now: dt.datetime, today: d
     villages, as in :func:`create_demo`). The caller commits."""
     _prices(session, random.Random(seed), today, now)
     _responders(session)
+    _yields(session, seed, today)
+    _orders(session, seed, today)
     staff_accounts(session)
 
 
@@ -324,6 +346,101 @@ def _responders(session: Session) -> None:
             vam_agent.update_vam_agent(session, agent, village_ids=village_ids)
     for district, (name, phone, language) in EXTENSION_OFFICERS.items():
         vam_agent.add_extension(session, name=name, phone=phone, district_id=district, language=language)
+
+
+def _yields(session: Session, seed: int, today: dt.date) -> None:
+    """Insert the demo's yield reports (the module docstring): per crop, season and side (members
+    linked to VAM, other members, non-members) the yields are drawn log-normal, then scaled so that
+    the side's mean is exactly its target (kg/ha). Reported on 15 September of each season."""
+    from service.sales.yields import YieldReport
+
+    rng = random.Random(seed * 7919 + 11)
+    seasons = (today.year - 2, today.year - 1)
+    growers = session.execute(select(Farmer.id, Farmer.village_id, Farmer.land_m2, FarmerCrop.crop_id)
+                              .join(FarmerCrop, FarmerCrop.farmer_id == Farmer.id)
+                              .where(FarmerCrop.crop_id.in_(sorted(YIELD_CROPS)))
+                              .order_by(Farmer.id, FarmerCrop.crop_id)).all()
+    spells: dict[int, list] = {}
+    for m in session.execute(select(Membership.farmer_id, Membership.joined_at, Membership.left_at).where(
+            Membership.status.in_(("active", "left")), Membership.joined_at.is_not(None))):
+        spells.setdefault(m.farmer_id, []).append((m.joined_at, m.left_at))
+    linked = {v: bool(vam_agent.vam_agents_of(session, v)) for v in sorted({g.village_id for g in growers if g.village_id})}
+    groups: dict[tuple, list] = {}
+    for season in seasons:
+        at = dt.datetime(season, 9, 15, 6, tzinfo=dt.timezone.utc)
+        for g in growers:
+            member = any(joined <= at and (left is None or left > at) for joined, left in spells.get(g.id, ()))
+            if member and rng.random() >= YIELD_MEMBER_SHARE:
+                continue
+            vam = linked.get(g.village_id, False)
+            side = "vam" if member and vam else "member" if member else "other"
+            area = max(100, min(g.land_m2 or 5000, rng.randrange(10, 61) * 100))
+            groups.setdefault((g.crop_id, season, side), []).append((g.id, area, member, vam, rng.lognormvariate(0, 0.2), at))
+    rows = []
+    for (crop, season, side), items in groups.items():
+        base, gains = YIELD_CROPS[crop]
+        gain = gains[seasons.index(season)]
+        target = base * {"other": 1, "vam": 1 + gain / 100, "member": 1 + gain / 200}[side]
+        scale = target * len(items) / sum(i[4] for i in items)
+        for farmer_id, area, member, vam, raw, at in items:
+            grams = max(1, _round(raw * scale * area / 10))  # kg/ha × m² ÷ 10,000 ha/m² × 1,000 g/kg
+            rows.append({"farmer_id": farmer_id, "crop_id": crop, "year": season, "grams": grams, "area_m2": area,
+                         "entered": f"{crop} {grams // 1000} {area / 10_000:.2f}ha", "is_member": member,
+                         "linked_to_vam": vam, "reported_at": at})
+    if rows:
+        session.execute(insert(YieldReport), rows)
+
+
+def _orders(session: Session, seed: int, today: dt.date) -> None:
+    """Insert the demo's past order round of every PG (the module docstring): :data:`ORDER_SHARE`
+    of the PG's members of the season (rounded half up; only those who were members on the
+    ordering day can order) placed 1-3 lines of 1-4 packs of items for the PG's crop, delivered."""
+    from service.orders.catalogue import InputItem, supplier_for
+    from service.orders.rounds import InputOrder, OrderRound
+
+    rng = random.Random(seed * 7919 + 23)
+    season = today.year - 1
+    at = dt.datetime(season, 10, 1, 4, tzinfo=dt.timezone.utc)  # 09:00 in Dushanbe
+    start = dt.datetime(season, 1, 1, tzinfo=dt.timezone.utc) - dt.timedelta(hours=5)
+    end = dt.datetime(season + 1, 1, 1, tzinfo=dt.timezone.utc) - dt.timedelta(hours=5)
+    items = [i for i in session.scalars(select(InputItem).where(InputItem.active).order_by(InputItem.id))]
+    members: dict[int, list] = {}
+    for m in session.execute(select(Membership.pg_id, Membership.farmer_id, Membership.joined_at, Membership.left_at)
+                             .where(Membership.status.in_(("active", "left")), Membership.joined_at.is_not(None),
+                                    Membership.joined_at < end,
+                                    Membership.left_at.is_(None) | (Membership.left_at >= start))
+                             .order_by(Membership.pg_id, Membership.farmer_id)):
+        members.setdefault(m.pg_id, []).append(m)
+    lines = []
+    for pg in session.scalars(select(ProducerGroup).order_by(ProducerGroup.code)):
+        crop = (pg.cluster_id or "").split(".")[0]
+        choice = [i for i in items if crop in (i.crop_ids or [])]
+        season_members = members.get(pg.id, [])
+        could = [m for m in season_members if m.joined_at <= at and (m.left_at is None or m.left_at > at)]
+        buyers = rng.sample(could, min(len(could), _round(len(season_members) * ORDER_SHARE)))
+        if not buyers or not choice:
+            continue
+        rnd = OrderRound(pg_id=pg.id, status="closed", opened_at=at, closes_on=(at + dt.timedelta(days=7)).date(),
+                         closed_at=at + dt.timedelta(days=7, hours=14))
+        session.add(rnd)
+        session.flush()
+        suppliers = {}
+        for m in sorted(buyers, key=lambda b: b.farmer_id):
+            for item in rng.sample(choice, min(len(choice), rng.randint(1, 3))):
+                if item.id not in suppliers:
+                    agent = supplier_for(session, item, pg.village_id)
+                    suppliers[item.id] = agent.id if agent else None
+                packs = rng.randint(1, 4)
+                group = _round(item.retail_diram * (1 - ORDER_SAVING))
+                when = at + dt.timedelta(hours=rng.uniform(0, 24 * 6))
+                lines.append({"round_id": rnd.id, "farmer_id": m.farmer_id, "item_id": item.id,
+                              "supplier_id": suppliers[item.id], "packs": packs,
+                              "unit_retail_diram": item.retail_diram, "unit_group_diram": group,
+                              "total_diram": group * packs, "saving_diram": (item.retail_diram - group) * packs,
+                              "status": "delivered", "pickup_place": None, "pickup_on": None, "via": "sms",
+                              "created_at": when, "updated_at": at + dt.timedelta(days=20)})
+    if lines:
+        session.execute(insert(InputOrder), lines)
 
 
 def _villages(session: Session) -> dict[str, list[int]]:

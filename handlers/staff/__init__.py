@@ -22,7 +22,7 @@ csrf = CSRFProtect()
 #: the page modules, each with a blueprint ``bp`` (registered in this order)
 PAGES = ("handlers.staff.auth", "handlers.staff.imports", "handlers.staff.pgs", "handlers.staff.registry",
          "handlers.staff.clusters", "handlers.staff.farmers", "handlers.staff.accounts", "handlers.staff.audit",
-         "handlers.staff.prices", "handlers.staff.reports", "handlers.staff.campaigns", "handlers.staff.questions", "handlers.staff.orders", "handlers.staff.reports_activity", "handlers.staff.broadcasts")
+         "handlers.staff.prices", "handlers.staff.reports", "handlers.staff.campaigns", "handlers.staff.questions", "handlers.staff.orders", "handlers.staff.reports_activity", "handlers.staff.broadcasts", "handlers.staff.reports_farming")
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
