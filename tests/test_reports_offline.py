@@ -40,7 +40,8 @@ def test_every_report_page_renders_without_a_network():
     assert "/staff/reports/gender" in found["pages"]
     for path, seen in found["pages"].items():
         assert seen["status"] == 200, (path, seen)
-        assert seen["images"] >= 1 and seen["broken"] == [], (path, seen)
+        assert seen["broken"] == [], (path, seen)
+        assert seen["images"] >= (0 if path == "/staff/reports" else 1), (path, seen)  # the index has no chart
     assert "/staff/reports/gender.csv" in found["downloads"]
     for path, seen in found["downloads"].items():
         assert seen["status"] == 200 and seen["bytes"] > 0, (path, seen)

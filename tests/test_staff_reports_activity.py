@@ -196,7 +196,8 @@ def test_the_stages_page_csv_xlsx_and_chart(client, session, data):
     assert row_cells(page, "stages", "2025-03") == ["2", "0 (0%)", "1 (50%)", "0 (0%)", "1 (50%)", "yes"]
     assert "End of 2025-12: 2 of 2 producer groups performing (100%)." in page
     assert "VOS01" not in page and 'value="vose"' not in page
-    assert 'href="/staff/reports/stages"' in page and '<figcaption>' in page
+    assert 'aria-current="page">PG development stages' in page and 'href="/staff/reports/messages"' in page
+    assert '<figcaption>' in page
     assert html(client.get("/staff/reports/stages?season=2025&by=quarter")).count('<tr data-key="2025 Q') == 4
     rows = csv_rows(client.get("/staff/reports/stages.csv?season=2025"))
     assert rows[0][:3] == ["Period", "Day", "Producer groups"]
@@ -337,7 +338,10 @@ def test_who_sees_the_reports(client, session, data, role, scope, status):
                  "/staff/reports/active.csv", "/staff/reports/messages.svg"):
         assert client.get(path + ("&" if "?" in path else "?") + "season=2025").status_code == status, path
     home = unescape(client.get("/staff/").get_data(as_text=True))
-    assert ('href="/staff/reports/stages"' in home) == (status == 200)
+    assert ('href="/staff/reports"' in home) == (status == 200)  # the nav's Reports: the index
+    if status == 200:
+        index = unescape(client.get("/staff/reports").get_data(as_text=True))
+        assert all(f'href="/staff/reports/{name}"' in index for name in ("stages", "messages", "active"))
 
 
 @pytest.mark.slow

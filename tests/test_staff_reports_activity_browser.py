@@ -25,7 +25,8 @@ def test_an_officer_filters_the_reports_and_downloads_a_csv(live_server, session
     make_account(session, "extension_officer", "kulob", username="officer")
     with chromium() as page:
         browser_login(page, live_server, "officer")
-        page.get_by_role("navigation", name="Main").get_by_role("link", name="Activity reports").click()
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Reports", exact=True).click()
+        page.locator("#reports").get_by_role("link", name="PG development stages").click()
         page.get_by_role("heading", name="PG development stages").wait_for()
         page.get_by_label("Season").select_option("2025")
         page.get_by_label("Per").select_option(label="Quarter")

@@ -22,7 +22,8 @@ csrf = CSRFProtect()
 #: the page modules, each with a blueprint ``bp`` (registered in this order)
 PAGES = ("handlers.staff.auth", "handlers.staff.imports", "handlers.staff.pgs", "handlers.staff.registry",
          "handlers.staff.clusters", "handlers.staff.farmers", "handlers.staff.accounts", "handlers.staff.audit",
-         "handlers.staff.prices", "handlers.staff.reports", "handlers.staff.campaigns", "handlers.staff.questions", "handlers.staff.orders", "handlers.staff.reports_activity", "handlers.staff.broadcasts", "handlers.staff.reports_farming")
+         "handlers.staff.prices", "handlers.staff.reports", "handlers.staff.campaigns", "handlers.staff.questions",
+         "handlers.staff.orders", "handlers.staff.reports_activity", "handlers.staff.broadcasts", "handlers.staff.reports_farming")
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
@@ -58,8 +59,10 @@ def init_app(app: Flask) -> None:
     Session(app)
     csrf.init_app(app)
 
-    app.jinja_env.globals.update(t=web.t, csrf_field=web.csrf_field, link_to=web.link_to, LANGUAGE_NAMES=web.LANGUAGE_NAMES,
-                                 PAGE_LANGUAGES=web.PAGE_LANGUAGES)
+    from handlers.staff.reports import report_links
+
+    app.jinja_env.globals.update(t=web.t, csrf_field=web.csrf_field, link_to=web.link_to, report_links_list=report_links,
+                                 LANGUAGE_NAMES=web.LANGUAGE_NAMES, PAGE_LANGUAGES=web.PAGE_LANGUAGES)
     # JSON as people read it (Cyrillic and quotes as they are); the template's autoescape makes it safe
     app.jinja_env.filters["plainjson"] = lambda v: json.dumps(v, ensure_ascii=False, sort_keys=True)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Response, abort, g, request
+from flask import abort, g, request
 from sqlalchemy import select
 
 from handlers.common import db, field, settings
@@ -321,9 +321,7 @@ def rate_svg(broadcast_id: int):
     svg = output.line_chart(labels, [(web.t("bcast.result.delivered"), delivered),
                                      (web.t("bcast.result.failed"), failed)],
                             axis_label=web.t("bcast.chart_axis"), description=_description(s, row))
-    response = Response(svg, mimetype="image/svg+xml")
-    response.headers["Content-Security-Policy"] = output.SVG_CSP
-    return response
+    return web.svg(svg)
 
 
 @bp.get("/<int:broadcast_id>/results.csv")

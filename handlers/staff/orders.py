@@ -15,7 +15,7 @@ Outside the scope (a round, PG or cluster of no PG of the account) is 404. Logic
 """
 from __future__ import annotations
 
-from flask import Response, abort, flash, g, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 
 from handlers.common import db, settings
 from handlers.staff import web
@@ -178,11 +178,8 @@ def purchase_download(fmt: str):
     header = [web.t(f"ord.col.{c}") for c in ostaff.PO_COLUMNS]
     rows = ostaff.purchase_rows(orders, g.lang)
     name = f"purchase-{form['cluster'] or form['pg']}".replace(".", "-")
-    if fmt == "csv":
-        body, mime = output.to_csv(header, rows), "text/csv; charset=utf-8"
-    else:
-        body, mime = output.to_xlsx(header, rows, web.t("ord.purchase_title")), output.XLSX_MIME
-    return Response(body, mimetype=mime, headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
+    body = output.to_csv(header, rows) if fmt == "csv" else output.to_xlsx(header, rows, web.t("ord.purchase_title"))
+    return web.download(body, fmt, name)
 
 
 @bp.get("/savings")

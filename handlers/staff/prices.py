@@ -18,7 +18,7 @@ Roles: those that may send ``SETPRICE`` (``service.staff.commands.COMMAND_ROLES`
 """
 from __future__ import annotations
 
-from flask import Response, abort, g, request
+from flask import abort, g, request
 from sqlalchemy import select
 
 from handlers.common import db, field, settings
@@ -29,7 +29,6 @@ from service.prices import chart as price_chart, entry as price_entry
 from service.prices.market import Market
 from service.reference.crops import crops as all_crops
 from service.reference.render import tjs as money
-from service.reports.output import SVG_CSP
 from service.staff.commands import COMMAND_ROLES
 
 bp = web.blueprint("staff_prices", __name__, "/staff/prices")
@@ -143,6 +142,4 @@ def market(code: str):
 def market_chart(code: str):
     """One market's history as an SVG chart (a line per crop, TJS/kg); 404 outside the scope."""
     found = _market(code)
-    response = Response(_chart(found, price_entry.history(db(), found)), mimetype="image/svg+xml")
-    response.headers["Content-Security-Policy"] = SVG_CSP
-    return response
+    return web.svg(_chart(found, price_entry.history(db(), found)))

@@ -8,7 +8,7 @@ the same rows with the same filters. The figures come from :mod:`service.reports
 """
 from __future__ import annotations
 
-from flask import Response, g, request
+from flask import g, request
 
 from handlers.common import db
 from handlers.staff import web
@@ -23,17 +23,29 @@ web.nav_item("staff_reports.index", "report.nav", roles=ROLES, order=70)
 #: an endpoint not registered (a page module left out) is left out of the index
 REPORTS: list[tuple[str, str, str]] = [
     ("staff_reports.gender_page", "report.gender_title", "report.gender_intro"),
+    ("staff_reports_farming.land_page", "farmrep.land_title", "farmrep.land_intro"),
+    ("staff_reports_farming.purchasing_page", "farmrep.purchasing_title", "farmrep.purchasing_intro"),
+    ("staff_reports_farming.yields_page", "farmrep.yields_title", "farmrep.yields_intro"),
+    ("staff_reports_activity.stages_page", "activity.stages_title", "activity.stages_intro"),
+    ("staff_reports_activity.messages_page", "activity.messages_title", "activity.messages_intro"),
+    ("staff_reports_activity.active_page", "activity.active_title", "activity.active_intro"),
 ]
+
+
+def report_links() -> list[tuple[str, str]]:
+    """``[(endpoint, title key)]`` of the reports served, in :data:`REPORTS` order (the links at
+    the top of every report page, ``staff/_report_links.html``)."""
+    from flask import current_app
+
+    known = current_app.view_functions
+    return [(endpoint, title) for endpoint, title, _ in REPORTS if endpoint in known]
 
 
 @bp.get("")
 def index():
     web.require_role(*ROLES)
-    from flask import current_app
-
-    known = current_app.view_functions
-    shown = [(endpoint, title, intro) for endpoint, title, intro in REPORTS if endpoint in known]
-    return web.render("staff/reports.html", reports=shown)
+    shown = dict(report_links())
+    return web.render("staff/reports.html", reports=[r for r in REPORTS if r[0] in shown])
 
 
 def _report() -> tuple[dict, gender.Report]:
@@ -68,10 +80,7 @@ def gender_svg():
     svg = gender.chart_svg(gender.chart_rows(rep), members_label=web.t("report.women_pct"),
                            ec_label=web.t("report.ec_women_pct"), axis_label=web.t("report.axis"),
                            total_label=web.t("report.total"), description=_description(rep))
-    response = Response(svg, mimetype="image/svg+xml")
-    # matplotlib writes style attributes; the image may use them, nothing else
-    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
-    return response
+    return web.svg(svg)
 
 
 @bp.get("/gender.<fmt>")

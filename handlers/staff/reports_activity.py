@@ -19,10 +19,9 @@ from handlers.staff import web
 from handlers.staff.reports import ROLES
 from service.db import utcnow
 from service.groups.producer_group import STAGES
-from service.reports import active, filters, messages, output, stages
+from service.reports import active, filters, messages, stages
 
 bp = web.blueprint("staff_reports_activity", __name__, "/staff/reports")
-web.nav_item("staff_reports_activity.stages_page", "activity.nav", roles=ROLES, order=71)
 FIELDS = ("district", "cluster", "pg", "season")
 
 
@@ -45,18 +44,12 @@ def _args(form: dict, **extra) -> dict:
 
 
 def _svg(svg: str) -> Response:
-    response = Response(svg, mimetype="image/svg+xml")
-    response.headers["Content-Security-Policy"] = output.SVG_CSP
-    return response
+    return web.svg(svg)
 
 
 def _download(name: str, fmt: str, columns, to_csv, to_xlsx) -> Response:
     header = [web.t(f"activity.col.{c}") for c in columns]
-    if fmt == "csv":
-        body, mime = to_csv(header), "text/csv; charset=utf-8"
-    else:
-        body, mime = to_xlsx(header), output.XLSX_MIME
-    return Response(body, mimetype=mime, headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
+    return web.download(to_csv(header) if fmt == "csv" else to_xlsx(header), fmt, name)
 
 
 def _fmt(fmt: str) -> str:

@@ -11,17 +11,16 @@ The figures come from :mod:`service.reports.land`, :mod:`~service.reports.purcha
 """
 from __future__ import annotations
 
-from flask import Response, g, request
+from flask import g, request
 
 from handlers.common import db
 from handlers.staff import web
 from handlers.staff.reports import ROLES
 from service.reference.render import tjs as money
-from service.reports import land, output, purchasing, yields
+from service.reports import land, purchasing, yields
 from service.reports.selection import OutOfScope, parse_season
 
 bp = web.blueprint("staff_reports_farming", __name__, "/staff/reports")
-web.nav_item("staff_reports_farming.land_page", "farmrep.nav", roles=ROLES, order=71)
 MODULES = {"land": land, "purchasing": purchasing, "yields": yields}
 
 
@@ -94,9 +93,7 @@ def _page(kind: str):
 
 def _chart(kind: str):
     _, _, rep = _report(kind)
-    response = Response(_svg(kind, rep), mimetype="image/svg+xml")
-    response.headers["Content-Security-Policy"] = output.SVG_CSP
-    return response
+    return web.svg(_svg(kind, rep))
 
 
 def _download(kind: str, fmt: str):
@@ -105,11 +102,8 @@ def _download(kind: str, fmt: str):
     _, _, rep = _report(kind)
     module = MODULES[kind]
     header = [web.t(f"farmrep.col.{c}") for c in module.COLUMNS]
-    if fmt == "csv":
-        body, mime = module.to_csv(rep, header), "text/csv; charset=utf-8"
-    else:
-        body, mime = module.to_xlsx(rep, header), output.XLSX_MIME
-    return Response(body, mimetype=mime, headers={"Content-Disposition": f'attachment; filename="{kind}.{fmt}"'})
+    body = module.to_csv(rep, header) if fmt == "csv" else module.to_xlsx(rep, header)
+    return web.download(body, fmt, kind)
 
 
 @bp.get("/land")

@@ -226,8 +226,6 @@ def login_required_before_request():
         csrf.protect()
     if g.account is None:
         if request.method in ("GET", "HEAD"):
-            from flask import current_app
-
             # a session that ended (idle, too old, or its stored file gone) says so; a visitor who
             # only opened the login page or chose its language was never in
             had_session = SIGNED_IN_COOKIE in request.cookies
@@ -263,3 +261,13 @@ def download(body: bytes, fmt: str, filename: str) -> Response:
     safe = re.sub(r"[^A-Za-z0-9_-]", "_", filename)[:80] or "download"
     return Response(body, content_type=DOWNLOAD_TYPES[fmt],
                     headers={"Content-Disposition": f'attachment; filename="{safe}.{fmt}"'})
+
+
+def svg(text: str) -> Response:
+    """A chart drawn on the server (SVG text) as a response that may use the inline styles
+    matplotlib writes and nothing else (``service.reports.output.SVG_CSP``)."""
+    from service.reports.output import SVG_CSP
+
+    response = Response(text, mimetype="image/svg+xml")
+    response.headers["Content-Security-Policy"] = SVG_CSP
+    return response

@@ -29,6 +29,19 @@ def main() -> None:
                       "STAFF_SESSION_DIR": str(folder / "sessions"), "SECRET_KEY": "offline-test-" + "x" * 32})
     result = app.test_cli_runner().invoke(args=["demo-data"])
     assert result.exit_code == 0, result.output
+    # a few farmers text and dial, so that the message and activity reports have figures to draw
+    from sqlalchemy import select
+
+    from service.farmers.models import Farmer
+
+    with app.app_context():
+        phones = app.extensions["dehqon.sessionmaker"]().scalars(
+            select(Farmer.phone).where(Farmer.erased_at.is_(None)).order_by(Farmer.id).limit(5)).all()
+    client = app.test_client()
+    for n, phone in enumerate(phones):
+        client.post("/sms/inbound", data={"from": phone, "to": "12345", "text": "НАРХ помидор", "id": f"off-{n}",
+                                          "date": "2026-12-01 09:00:00"})
+        client.post("/ussd", data={"sessionId": f"off-{n}", "serviceCode": "*384#", "phoneNumber": phone, "text": ""})
     pages, downloads = [], []
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/staff/reports") or "GET" not in rule.methods:
