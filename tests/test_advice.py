@@ -171,6 +171,21 @@ def test_lead_farmer_comes_between_agent_and_extension(session):
         vam_agent.add_lead_farmer(session, emma)
 
 
+def test_a_lead_farmers_own_question_never_goes_back_to_them(session):
+    from service.advice import inbox
+
+    build_world(session)
+    emma = session.scalar(select(Farmer).where(Farmer.phone == EMMA))
+    vam_agent.add_lead_farmer(session, emma)
+    question = advice.ask(session, emma, "When to stake tomatoes?", channel="sms")
+    session.flush()
+    assert [r.role for r in inbox.responders_for(session, question)] == ["vam_agent", "extension"]
+    assert session.get(Responder, question.responder_id).role == "vam_agent"
+    later = utcnow() + dt.timedelta(hours=25)
+    assert [q.id for q in advice.escalate_overdue(session, later, dt.timedelta(hours=24))] == [question.id]
+    assert session.get(Responder, question.responder_id).role == "extension"  # past the lead farmer who asked
+
+
 # ---------------------------------------------------------------- Done when: pledges
 
 def _centre(session, code: str) -> CollectionCentre:

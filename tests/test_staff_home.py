@@ -185,7 +185,7 @@ def test_an_extension_officer_sees_each_item_of_their_district(session, world):
     msgs = got["messages"]
     assert (msgs.count, msgs.extra) == (2, {"held": 1, "failed": 1})
     assert [e.title for e in msgs.entries] == ["Zarina Saidova", "Firuza Nazarova"]  # the newest change first
-    assert msgs.entries[0].note.startswith("failed: expired")
+    assert msgs.entries[0].status == "failed" and msgs.entries[0].note.startswith("expired")
     assert got["gateway"].count == 0
     drafts = got["alert_drafts"]
     assert drafts.count == 1 and drafts.entries[0].title == "Kulob" and drafts.entries[0].note == "Hail tonight"
@@ -283,6 +283,17 @@ def test_a_broadcast_composed_on_the_web_awaits_confirmation_in_its_scope(sessio
     assert drafts.entries[0].title == "Ҷамъомад дар хоҷагӣ" and drafts.entries[0].note == "broadcast"
     assert today.broadcast_drafts(session, other, NOW).count == 0
     assert items(session, scope, OFFICER_PHONE)["broadcast_drafts"].count == 1
+
+
+def test_a_failed_message_made_good_by_a_later_delivery_no_longer_counts(session, world):
+    _, scope = scope_of(session, "extension_officer", "kulob", phone=OFFICER_PHONE)
+    before = today.messages(session, scope, NOW)
+    assert before.extra == {"held": 1, "failed": 1}
+    zarina = session.scalar(select(Farmer).where(Farmer.name == "Zarina Saidova"))
+    world.message(zarina.phone, zarina, "delivered", NOW + 2 * H)  # e.g. a broadcast's resend, after the failure
+    session.commit()
+    after = today.messages(session, scope, NOW + 3 * H)
+    assert after.extra == {"held": 1, "failed": 0} and [e.status for e in after.entries] == ["held"]
 
 
 def test_the_times_decide(session, world):

@@ -45,7 +45,9 @@ def report_links() -> list[tuple[str, str]]:
 def index():
     web.require_role(*ROLES)
     shown = dict(report_links())
-    return web.render("staff/reports.html", reports=[r for r in REPORTS if r[0] in shown])
+    from service.reports.stages import TARGET_PCT
+
+    return web.render("staff/reports.html", reports=[r for r in REPORTS if r[0] in shown], target=TARGET_PCT)
 
 
 def _report() -> tuple[dict, gender.Report]:

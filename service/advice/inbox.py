@@ -130,8 +130,9 @@ def routes(session: Session, question: Question) -> list[tuple[QuestionRoute, Re
 
 def responders_for(session: Session, question: Question) -> list[Responder]:
     """Whom ``question`` may be assigned to: the active responders serving its farmer's village and
-    district (``responders.serving``), lowest level first."""
-    return responders_mod.serving(session, question.village_id, question.district_id)
+    district (``responders.serving``), lowest level first, but not the lead farmer who asked it."""
+    return [r for r in responders_mod.serving(session, question.village_id, question.district_id)
+            if r.farmer_id is None or r.farmer_id != question.farmer_id]
 
 
 def responders_in(session: Session, scope) -> list[Responder]:

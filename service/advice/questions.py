@@ -129,9 +129,10 @@ def _crop_in(session: Session, text: str) -> str | None:
 
 
 def _route(session: Session, question: Question, above: int, now: dt.datetime) -> Responder | None:
-    """Send ``question`` to the first responder of the lowest level above ``above``; None if nobody."""
+    """Send ``question`` to the first responder of the lowest level above ``above`` (never the lead
+    farmer who asked it); None if nobody."""
     nxt = next((r for r in vam_agent.serving(session, question.village_id, question.district_id)
-                if r.level > above), None)
+                if r.level > above and (r.farmer_id is None or r.farmer_id != question.farmer_id)), None)
     if nxt is None:
         return None
     question.responder_id, question.level, question.routed_at = nxt.id, nxt.level, now

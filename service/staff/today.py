@@ -65,7 +65,8 @@ class Entry:
     question's text); ``pg_code``, ``farmer_code``, ``market_code``, ``broadcast_id``: what it links
     to (None: nothing); ``at``: its time (aware UTC) and ``day`` its local date, when it has them;
     ``level``: a question's escalation level (0 VAM agent, 1 lead farmer, 2 extension; None: not
-    routed); ``note``: a short detail (a failure reason, a round's order lines, a gateway's error)."""
+    routed); ``note``: a short detail (a failure reason, a round's order lines, a gateway's error);
+    ``status``: a message's outbox status (``held``, ``failed``)."""
 
     title: str
     pg_code: str | None = None
@@ -76,6 +77,7 @@ class Entry:
     day: dt.date | None = None
     level: int | None = None
     note: str | None = None
+    status: str | None = None
 
 
 @dataclass(frozen=True)
@@ -202,16 +204,22 @@ def rounds_to_order(session: Session, scope: Scope, now: dt.datetime, *, limit: 
 
 def messages(session: Session, scope: Scope, now: dt.datetime, *, limit: int = LIMIT) -> Item:
     """Outbox rows ``held`` (waiting for a person's review, any age) or ``failed`` within
-    :data:`FAILED_WITHIN` before ``now``, to the farmers of ``scope`` (an administrator: every row,
-    staff phones too): their number, ``held`` and ``failed`` apart, and the ``limit`` latest
-    changed (the farmer's name, else the phone masked; ``note`` = status and reason)."""
+    :data:`FAILED_WITHIN` before ``now`` and not made good since (no later message to the same
+    phone delivered, e.g. a broadcast's resend), to the farmers of ``scope`` (an administrator:
+    every row, staff phones too): their number, ``held`` and ``failed`` apart, and the ``limit``
+    latest changed (the farmer's name, else the phone masked; ``status``; ``note`` = the reason)."""
     from service.farmers.models import Farmer
     from service.logs import mask_phone
     from service.messaging.message import OutboundMessage
 
+    from sqlalchemy.orm import aliased
+
     since = now - FAILED_WITHIN
+    later = aliased(OutboundMessage)
+    made_good = exists().where(later.phone == OutboundMessage.phone, later.status == "delivered",
+                               later.created_at > OutboundMessage.created_at)
     wanted = or_(OutboundMessage.status == "held",
-                 (OutboundMessage.status == "failed") & (OutboundMessage.updated_at >= since))
+                 (OutboundMessage.status == "failed") & (OutboundMessage.updated_at >= since) & ~made_good)
     q = (select(OutboundMessage.phone, OutboundMessage.status, OutboundMessage.failure_reason, OutboundMessage.kind,
                 OutboundMessage.updated_at, Farmer.name, Farmer.code.label("farmer_code"),
                 func.count().over().label("total"),
@@ -225,9 +233,8 @@ def messages(session: Session, scope: Scope, now: dt.datetime, *, limit: int = L
     rows = session.execute(q.order_by(OutboundMessage.updated_at.desc(), OutboundMessage.id.desc()).limit(limit))
 
     def entry(r) -> Entry:
-        reason = f"{r.status}: {r.failure_reason}" if r.failure_reason else r.status
         return Entry(r.name or mask_phone(r.phone), farmer_code=r.farmer_code, at=r.updated_at,
-                     note=reason[:120])
+                     note=(r.failure_reason or "")[:120] or None, status=r.status)
 
     return _item("messages", rows, entry, ("held", "failed"))
 
