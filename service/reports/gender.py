@@ -19,24 +19,17 @@ from service.farmers.models import Farmer
 from service.groups.membership import EC_ROLES, Membership
 from service.groups.shape import Shape
 from service.reports import output
-from service.reports.selection import OutOfScope, rollup, select_pgs  # noqa: F401 (OutOfScope: the handler's)
+from service.reports.selection import Line, OutOfScope, chart_rows, rollup, select_pgs  # noqa: F401 (the handler's)
 
 LEVELS = ("district", "cluster", "pg")
 
 
 @dataclass
-class Row:
-    """One line of the report. ``level``: ``"total"``, ``"district"``, ``"cluster"`` or ``"pg"``;
-    ``key``: the district id, cluster id (``""``: PGs of no cluster) or PG code; ``name``: its name
-    in the page language; ``district_id``/``cluster_id``: where it sits. Counts: ``members`` (active
+class Row(Line):
+    """One line of the report (:class:`~service.reports.selection.Line`). Counts: ``members`` (active
     memberships), ``women`` (of them female), ``ec_seats`` (EC seats filled by active members),
     ``ec_women`` (of them held by women)."""
 
-    level: str
-    key: str
-    name: str
-    district_id: str = ""
-    cluster_id: str = ""
     members: int = 0
     women: int = 0
     ec_seats: int = 0
@@ -51,13 +44,6 @@ class Row:
     def ec_women_pct(self) -> int:
         """Women among EC seats filled, a whole percentage (0 with no seat filled)."""
         return Shape.share(self.ec_women, self.ec_seats)
-
-    def add(self, other: "Row") -> None:
-        """Add ``other``'s counts to this row's."""
-        self.members += other.members
-        self.women += other.women
-        self.ec_seats += other.ec_seats
-        self.ec_women += other.ec_women
 
 
 @dataclass
@@ -125,13 +111,6 @@ def to_csv(rep: Report, header: list[str] | None = None) -> str:
 def to_xlsx(rep: Report, header: list[str] | None = None) -> bytes:
     """The report as an XLSX workbook (bytes): the columns of :func:`to_csv`, numbers as numbers."""
     return output.to_xlsx(header or COLUMNS, [_cells(r) for r in rep.rows()], "gender")
-
-
-def chart_rows(rep: Report) -> list[Row]:
-    """The rows the chart draws: the clusters (the districts when there is only one cluster and
-    several districts), then the total."""
-    rows = rep.clusters if len(rep.clusters) > 1 or len(rep.districts) <= 1 else rep.districts
-    return [*rows, rep.total]
 
 
 def chart_svg(rows: list[Row], *, members_label: str, ec_label: str, axis_label: str, total_label: str,

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
@@ -267,3 +267,48 @@ def pct(part, whole) -> int:
     if not whole:
         return 0
     return math.floor(Fraction(part) * 100 / Fraction(whole) + Fraction(1, 2))
+
+
+@dataclass
+class Line:
+    """The head of a rolled-up report line: ``level`` (``total``/``district``/``cluster``/``pg``),
+    ``key`` (district id, cluster id, ``""`` for PGs of no cluster, or PG code), ``name`` in the
+    page language, ``district_id``/``cluster_id`` where it sits. A report's row adds its counts as
+    further fields; :meth:`add` sums every field after these five (numbers)."""
+
+    level: str
+    key: str
+    name: str
+    district_id: str = ""
+    cluster_id: str = ""
+
+    def add(self, other: "Line") -> None:
+        """Add ``other``'s counts to this row's."""
+        for f in fields(self)[5:]:
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+
+@dataclass
+class Rolled:
+    """A report rolled up by :func:`rollup`: ``total``, ``districts``, ``clusters``, ``pgs`` (rows),
+    the ``selection``, the ``season`` asked for (None: none) and the ``seasons`` a filter offers
+    (years, newest first)."""
+
+    total: Line
+    districts: list
+    clusters: list
+    pgs: list
+    selection: Selection
+    season: int | None = None
+    seasons: tuple[int, ...] = ()
+
+    def rows(self) -> list:
+        """Every row for a download: the total, then districts, clusters, PGs."""
+        return [self.total, *self.districts, *self.clusters, *self.pgs]
+
+
+def chart_rows(rep) -> list:
+    """The rows a report's chart draws: the clusters (the districts when there is only one cluster
+    and several districts), then the total."""
+    rows = rep.clusters if len(rep.clusters) > 1 or len(rep.districts) <= 1 else rep.districts
+    return [*rows, rep.total]
