@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 from service.farmers.models import register
 from service.groups import membership, producer_group
 from service.messaging.message import InboundMessage, OutboundMessage
-from service.reports import active, filters, messages, stages
+from service.reports import active, messages, selection, stages
 from service.staff.scope import Scope
 from service.ussd.session import UssdHop, UssdSession
 from staff_pages import login, make_account
@@ -113,7 +113,7 @@ def data(session):
 
 
 def resolve(session, scope=ADMIN, **kw):
-    return filters.resolve(session, scope, "en", zone=ZONE, now=NOW, season=kw.pop("season", "2025"), **kw)
+    return selection.resolve(session, scope, "en", zone=ZONE, now=NOW, season=kw.pop("season", "2025"), **kw)
 
 
 def html(response) -> str:
@@ -140,13 +140,13 @@ def xlsx_rows(response) -> list[list]:
 # --- filters ---------------------------------------------------------------------------------------
 
 def test_the_months_are_dushanbe_months_as_utc_boundaries():
-    months = filters.months(2025, ZONE, NOW)
+    months = selection.months(2025, ZONE, NOW)
     assert len(months) == 12 and months[0][0] == "2025-01" and months[-1][0] == "2025-12"
     assert months[0][1] == utc(2024, 12, 31, 19, 0) and months[0][2] == utc(2025, 1, 31, 19, 0)
     assert months[1][3] == dt.date(2025, 2, 28)
     # the current season stops at the current month
-    assert [m[0] for m in filters.months(2026, ZONE, NOW)] == ["2026-01"]
-    quarters = filters.months(2025, ZONE, NOW, quarters=True)
+    assert [m[0] for m in selection.months(2026, ZONE, NOW)] == ["2026-01"]
+    quarters = selection.months(2025, ZONE, NOW, quarters=True)
     assert [q[0] for q in quarters] == ["2025 Q1", "2025 Q2", "2025 Q3", "2025 Q4"] and quarters[0][3] == dt.date(2025, 3, 31)
 
 
@@ -157,11 +157,11 @@ def test_filters_outside_the_scope_are_refused(session, data):
     assert [p.code for p in sel.pgs] == ["KUL01", "KUL02"] and sel.season == 2025
     for bad in ({"district": "vose"}, {"cluster": "onion.vose"}, {"pg": "VOS01"}, {"season": "2015"},
                 {"season": "2027"}, {"season": "abc"}):
-        with pytest.raises(filters.OutOfScope):
+        with pytest.raises(selection.OutOfScope):
             resolve(session, officer, **bad)
     assert resolve(session, season="").season == 2026
-    assert filters.tjs("TJS 0.1000") == 0.1 and filters.tjs("KES 0.10") is None and filters.tjs("0.10") is None
-    assert filters.tjs(None) is None and filters.tjs("TJS x") is None
+    assert messages.tjs("TJS 0.1000") == 0.1 and messages.tjs("KES 0.10") is None and messages.tjs("0.10") is None
+    assert messages.tjs(None) is None and messages.tjs("TJS x") is None
 
 
 # --- stages ----------------------------------------------------------------------------------------
@@ -352,7 +352,7 @@ def test_the_demo_region_has_35_of_81_groups_performing(runner, client, session)
     login(client, "amina")
     page = " ".join(html(client.get("/staff/reports/stages")).split())  # this season: its last month ends after the demo's today
     assert re.search(r"End of \d{4}-\d\d: 35 of 81 producer groups performing \(43%\)\. The benchmark is met\.", page)
-    rep = stages.report(session, filters.resolve(session, ADMIN, "en", zone=ZONE, now=dt.datetime.now(dt.timezone.utc)))
+    rep = stages.report(session, selection.resolve(session, ADMIN, "en", zone=ZONE, now=dt.datetime.now(dt.timezone.utc)))
     assert rep.latest.counts == {"forming": 10, "storming": 14, "norming": 22, "performing": 35}
 
 

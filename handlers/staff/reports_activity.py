@@ -5,7 +5,7 @@
 quarter) of a season; ``/staff/reports/messages``: SMS per month and kind with their outcomes,
 failure reasons and cost, and USSD sessions; ``/staff/reports/active``: farmers who dialled or
 texted per month, by gender. Each takes the filters ``district``, ``cluster`` (ids), ``pg`` (a
-code) and ``season`` (a year), resolved by :func:`service.reports.filters.resolve` within the
+code) and ``season`` (a year), resolved by :func:`service.reports.selection.resolve` within the
 account's scope (outside it: 404), and has a chart (``.svg``, drawn on the server) and downloads
 (``.csv``, ``.xlsx``) with the same filters. The figures come from :mod:`service.reports.stages`,
 :mod:`service.reports.messages` and :mod:`service.reports.active`.
@@ -19,20 +19,20 @@ from handlers.staff import web
 from handlers.staff.reports import ROLES
 from service.db import utcnow
 from service.groups.producer_group import STAGES
-from service.reports import active, filters, messages, stages
+from service.reports import active, messages, selection, stages
 
 bp = web.blueprint("staff_reports_activity", __name__, "/staff/reports")
 FIELDS = ("district", "cluster", "pg", "season")
 
 
-def _selection(quarters: bool = False) -> tuple[dict, filters.Selection]:
+def _selection(quarters: bool = False) -> tuple[dict, selection.Selection]:
     """``(form, selection)`` of the request's filters; 404 for a role without reports or a filter
     outside the scope."""
     web.require_role(*ROLES)
-    form = {k: request.args.get(k, "")[:filters.MAX_FILTER_CHARS].strip() for k in FIELDS}
+    form = {k: request.args.get(k, "")[:selection.MAX_FILTER_CHARS].strip() for k in FIELDS}
     try:
-        sel = filters.resolve(db(), g.scope, g.lang, zone=settings().timezone, now=utcnow(), quarters=quarters, **form)
-    except filters.OutOfScope:
+        sel = selection.resolve(db(), g.scope, g.lang, zone=settings().timezone, now=utcnow(), quarters=quarters, **form)
+    except selection.OutOfScope:
         web.not_found()
     form = {"district": sel.district, "cluster": sel.cluster, "pg": sel.pg,
             "season": str(sel.season) if form["season"] else ""}

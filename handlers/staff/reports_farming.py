@@ -16,6 +16,7 @@ from flask import g, request
 from handlers.common import db
 from handlers.staff import web
 from handlers.staff.reports import ROLES
+from service.db import utcnow
 from service.reference.render import tjs as money
 from service.reports import land, purchasing, yields
 from service.reports.selection import OutOfScope, parse_season
@@ -31,7 +32,7 @@ def _report(kind: str):
     form["district"], form["cluster"], form["pg"] = form["district"].lower(), form["cluster"].lower(), form["pg"].upper()
     try:
         rep = MODULES[kind].report(db(), g.scope, g.lang, district=form["district"], cluster=form["cluster"],
-                                   pg=form["pg"], season=parse_season(form["season"]),
+                                   pg=form["pg"], season=parse_season(form["season"], now=utcnow()),
                                    no_cluster=web.t("report.no_cluster"))
     except OutOfScope:
         web.not_found()

@@ -19,7 +19,7 @@ from service.farmers.models import Farmer
 from service.groups.shape import Shape
 from service.messaging.message import InboundMessage
 from service.reports import output
-from service.reports.filters import Selection, in_periods, period_index
+from service.reports.selection import Selection, in_periods, period_index
 from service.ussd.session import UssdSession
 
 
@@ -65,7 +65,7 @@ def _activity(sel: Selection):
 
 
 def report(session: Session, sel: Selection) -> Report:
-    """The active farmers of ``sel`` (``filters.resolve``) per period and over the season. Two queries."""
+    """The active farmers of ``sel`` (``selection.resolve``) per period and over the season. Two queries."""
     rep = Report(sel, [Line(label) for label, *_ in sel.periods])
     if not sel.periods:
         return rep

@@ -16,29 +16,20 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from service.farmers.models import Farmer
-from service.groups.cluster import CommodityCluster
 from service.groups.membership import EC_ROLES, Membership
-from service.groups.producer_group import ProducerGroup
 from service.groups.shape import Shape
-from service.reference.geography import District, Village
 from service.reports import output
+from service.reports.selection import Line, OutOfScope, chart_rows, rollup, select_pgs  # noqa: F401 (the handler's)
 
 LEVELS = ("district", "cluster", "pg")
 
 
 @dataclass
-class Row:
-    """One line of the report. ``level``: ``"total"``, ``"district"``, ``"cluster"`` or ``"pg"``;
-    ``key``: the district id, cluster id (``""``: PGs of no cluster) or PG code; ``name``: its name
-    in the page language; ``district_id``/``cluster_id``: where it sits. Counts: ``members`` (active
+class Row(Line):
+    """One line of the report (:class:`~service.reports.selection.Line`). Counts: ``members`` (active
     memberships), ``women`` (of them female), ``ec_seats`` (EC seats filled by active members),
     ``ec_women`` (of them held by women)."""
 
-    level: str
-    key: str
-    name: str
-    district_id: str = ""
-    cluster_id: str = ""
     members: int = 0
     women: int = 0
     ec_seats: int = 0
@@ -53,13 +44,6 @@ class Row:
     def ec_women_pct(self) -> int:
         """Women among EC seats filled, a whole percentage (0 with no seat filled)."""
         return Shape.share(self.ec_women, self.ec_seats)
-
-    def add(self, other: "Row") -> None:
-        """Add ``other``'s counts to this row's."""
-        self.members += other.members
-        self.women += other.women
-        self.ec_seats += other.ec_seats
-        self.ec_women += other.ec_women
 
 
 @dataclass
@@ -80,61 +64,32 @@ class Report:
         return [self.total, *self.districts, *self.clusters, *self.pgs]
 
 
-class OutOfScope(LookupError):
-    """A filter names a district or cluster with no producer group in the scope."""
-
-
 def report(session: Session, scope, lang: str = "en", district: str = "", cluster: str = "",
            no_cluster: str = "—") -> Report:
     """The :class:`Report` of the PGs ``scope`` covers, narrowed to ``district`` and/or ``cluster``
-    (ids; empty: all). Names are in ``lang``; ``no_cluster`` names PGs of no cluster.
-    Raises :class:`OutOfScope` when ``district`` or ``cluster`` has no PG in the scope.
-    Four queries: the PGs with their district, the district and cluster names, the member counts."""
-    pgs = session.execute(select(ProducerGroup.id, ProducerGroup.code, ProducerGroup.name, ProducerGroup.cluster_id,
-                                 Village.district_id).join(Village, Village.id == ProducerGroup.village_id)
-                          .where(scope.pgs()).order_by(ProducerGroup.code)).all()
-    district_ids = sorted({p.district_id for p in pgs})
-    cluster_ids = sorted({p.cluster_id for p in pgs if p.cluster_id})
-    district_names = {d.id: d.name(lang) for d in session.scalars(select(District).where(District.id.in_(district_ids)))}
-    cluster_names = {c.id: c.name(lang) for c in session.scalars(
-        select(CommodityCluster).where(CommodityCluster.id.in_(cluster_ids)))}
-    if district and district not in district_names:
-        raise OutOfScope(district)
-    if cluster and cluster not in cluster_names:
-        raise OutOfScope(cluster)
-    pgs = [p for p in pgs if (not district or p.district_id == district) and (not cluster or p.cluster_id == cluster)]
-
+    (ids; empty: all; :func:`service.reports.selection.select_pgs`). Names are in ``lang``;
+    ``no_cluster`` names PGs of no cluster. Raises :class:`OutOfScope` when ``district`` or
+    ``cluster`` has nothing in the scope. Four queries: the selection's three, the member counts."""
+    sel = select_pgs(session, scope, lang, district=district, cluster=cluster, no_cluster=no_cluster)
     female = case((Farmer.gender == "female", 1), else_=0)
     on_ec = case((Membership.role.in_(EC_ROLES), 1), else_=0)
     counts = {}
-    if pgs:
+    if sel.pgs:
         counts = {r.pg_id: r for r in session.execute(
             select(Membership.pg_id, func.count().label("members"), func.sum(female).label("women"),
                    func.sum(on_ec).label("ec_seats"), func.sum(female * on_ec).label("ec_women"))
             .join(Farmer, Farmer.id == Membership.farmer_id)
-            .where(Membership.status == "active", Membership.pg_id.in_([p.id for p in pgs]))
+            .where(Membership.status == "active", Membership.pg_id.in_(sel.pg_ids))
             .group_by(Membership.pg_id))}
 
-    total = Row("total", "", "")
-    by_district: dict[str, Row] = {}
-    by_cluster: dict[str, Row] = {}
-    rows = []
-    for p in pgs:
+    def row_of(p):
         c = counts.get(p.id)
-        row = Row("pg", p.code, p.name, p.district_id, p.cluster_id or "",
-                  *(int(v or 0) for v in ((c.members, c.women, c.ec_seats, c.ec_women) if c else (0, 0, 0, 0))))
-        rows.append(row)
-        total.add(row)
-        by_district.setdefault(p.district_id, Row("district", p.district_id, district_names.get(p.district_id, p.district_id),
-                                                  p.district_id)).add(row)
-        key = p.cluster_id or ""
-        by_cluster.setdefault(key, Row("cluster", key, cluster_names.get(key, no_cluster), p.district_id, key)).add(row)
-    return Report(total=total,
-                  districts=sorted(by_district.values(), key=lambda r: (r.name, r.key)),
-                  clusters=sorted(by_cluster.values(), key=lambda r: (r.name, r.key)),
-                  pgs=rows,
-                  district_choices=sorted(((i, n) for i, n in district_names.items()), key=lambda x: (x[1], x[0])),
-                  cluster_choices=sorted(((i, n) for i, n in cluster_names.items()), key=lambda x: (x[1], x[0])))
+        return Row("pg", p.code, p.name, p.district_id, p.cluster_id,
+                   *(int(v or 0) for v in ((c.members, c.women, c.ec_seats, c.ec_women) if c else (0, 0, 0, 0))))
+
+    total, districts, clusters, rows = rollup(sel, row_of, Row)
+    return Report(total=total, districts=districts, clusters=clusters, pgs=rows,
+                  district_choices=sel.district_choices, cluster_choices=sel.cluster_choices)
 
 
 #: the download's columns (the header row's keys; the page gives them words)
@@ -156,13 +111,6 @@ def to_csv(rep: Report, header: list[str] | None = None) -> str:
 def to_xlsx(rep: Report, header: list[str] | None = None) -> bytes:
     """The report as an XLSX workbook (bytes): the columns of :func:`to_csv`, numbers as numbers."""
     return output.to_xlsx(header or COLUMNS, [_cells(r) for r in rep.rows()], "gender")
-
-
-def chart_rows(rep: Report) -> list[Row]:
-    """The rows the chart draws: the clusters (the districts when there is only one cluster and
-    several districts), then the total."""
-    rows = rep.clusters if len(rep.clusters) > 1 or len(rep.districts) <= 1 else rep.districts
-    return [*rows, rep.total]
 
 
 def chart_svg(rows: list[Row], *, members_label: str, ec_label: str, axis_label: str, total_label: str,

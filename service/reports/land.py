@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from service.farmers.models import Farmer
 from service.groups.membership import EC_ROLES, Membership
 from service.reports import output
-from service.reports.selection import LOCAL, pct, Selection, members_query, rollup, select_pgs
+from service.reports.selection import LOCAL, Line, Rolled, chart_rows, members_query, pct, rollup, select_pgs  # noqa: F401
 
 #: the land classes, smallest first, with their upper bound in m² (None: no bound)
 CLASSES = (("small", 10_000), ("medium", 50_000), ("large", None))
@@ -29,16 +29,10 @@ KINDS = ("small", "medium", "large", "unknown")
 
 
 @dataclass
-class Row:
-    """One line: ``level`` (``total``/``district``/``cluster``/``pg``), ``key`` (district id,
-    cluster id or PG code), ``name``; ``members`` and ``seats`` (EC seats filled) per class
-    (dicts over :data:`KINDS`), ``land_m2`` (the members' land, m², where known)."""
+class Row(Line):
+    """One line (:class:`~service.reports.selection.Line`): ``members`` and ``seats`` (EC seats
+    filled) per class (dicts over :data:`KINDS`), ``land_m2`` (the members' land, m², where known)."""
 
-    level: str
-    key: str
-    name: str
-    district_id: str = ""
-    cluster_id: str = ""
     members: dict = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
     seats: dict = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
     land_m2: int = 0
@@ -77,22 +71,9 @@ class Row:
         self.land_m2 += other.land_m2
 
 
-@dataclass
-class Report:
-    """The report: ``total``, ``districts``, ``clusters``, ``pgs`` and the ``selection`` (filters)."""
-
-    total: Row
-    districts: list[Row]
-    clusters: list[Row]
-    pgs: list[Row]
-    selection: Selection
-    season: int | None = None
-    #: the seasons a filter offers: the years from the first member's joining to the last one's
-    seasons: tuple[int, ...] = ()
-
-    def rows(self) -> list[Row]:
-        """Every row for a download: the total, then districts, clusters, PGs."""
-        return [self.total, *self.districts, *self.clusters, *self.pgs]
+class Report(Rolled):
+    """The report (:class:`~service.reports.selection.Rolled`); ``seasons``: the years from the
+    first member's joining to the last one's."""
 
 
 def land_class(land_m2: int | None) -> str:
@@ -163,13 +144,6 @@ def to_csv(rep: Report, header) -> bytes:
 def to_xlsx(rep: Report, header) -> bytes:
     """The report as an XLSX workbook (bytes)."""
     return output.to_xlsx(header, [cells(r) for r in rep.rows()], "land")
-
-
-def chart_rows(rep: Report) -> list[Row]:
-    """The rows the chart draws: the clusters (the districts when one cluster and several
-    districts), then the total."""
-    rows = rep.clusters if len(rep.clusters) > 1 or len(rep.districts) <= 1 else rep.districts
-    return [*rows, rep.total]
 
 
 def chart_svg(rows: list[Row], names: list[str], *, labels: dict[str, str], axis_label: str, description: str) -> str:

@@ -13,7 +13,7 @@ row was queued (``created_at``). Its outcome, from ``status``:
   ``suppressed`` (the phone had opted out); ``withdrawn``; ``waiting`` (queued, sending, held).
 
 Cost, TJS: ``reported`` sums the gateway's own figure (``OutboundMessage.cost``, e.g. ``"TJS
-0.1000"``; :func:`~service.reports.filters.tjs`); ``estimated`` is ``SMS_PRICE_TJS`` times the
+0.1000"``; :func:`tjs`); ``estimated`` is ``SMS_PRICE_TJS`` times the
 segments of the sent rows that carry no cost in TJS (``config.py``, dated and unverified,
 ``docs/message-budgets.md`` §5). USSD has no tariff on record, so no estimate is made: the report
 shows sessions, hops (answered screens, ``UssdHop``) and the cost AT wrote on the end-of-session
@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from service.farmers.models import Farmer
 from service.messaging.message import OutboundMessage
 from service.reports import output
-from service.reports.filters import Selection, in_periods, period_index, tjs
+from service.reports.selection import Selection, in_periods, period_index
 from service.ussd.session import UssdHop, UssdSession
 
 KINDS = ("reply", "reminder", "broadcast", "alert", "notice")
@@ -142,6 +142,19 @@ def _who(sel: Selection, farmer_column):
     if sel.scope.everything and not sel.narrowed:
         return or_(farmer_column.is_(None), covered)
     return covered
+
+
+def tjs(cost: str | None) -> float | None:
+    """The amount of a cost as the gateway wrote it when it is in TJS (``"TJS 0.1000"`` → 0.1),
+    else None (empty, another currency such as ``"KES 0.10"``, a bare number of unknown currency,
+    unreadable)."""
+    parts = (cost or "").split()
+    if len(parts) != 2 or parts[0].upper() != "TJS":
+        return None
+    try:
+        return float(parts[1])
+    except ValueError:
+        return None
 
 
 def report(session: Session, sel: Selection, price_tjs: float) -> Report:

@@ -20,20 +20,16 @@ from service.groups.membership import Membership
 from service.orders.rounds import InputOrder, OrderRound
 from service.reference.render import tjs
 from service.reports import output
-from service.reports.selection import pct, LOCAL, Selection, members_query, rollup, season_bounds, select_pgs
+from service.reports.selection import (LOCAL, Line, Rolled, chart_rows, members_query, pct, rollup,  # noqa: F401
+                                       season_bounds, select_pgs)
 
 
 @dataclass
-class Row:
-    """One line: ``level``, ``key``, ``name``, where it sits; ``members`` counted, ``buyers`` (of
+class Row(Line):
+    """One line (:class:`~service.reports.selection.Line`): ``members`` counted, ``buyers`` (of
     them with an order line), ``lines`` (order lines), diram at ``retail_diram``, spent
     (``spend_diram``, group price) and saved (``saving_diram``)."""
 
-    level: str
-    key: str
-    name: str
-    district_id: str = ""
-    cluster_id: str = ""
     members: int = 0
     buyers: int = 0
     lines: int = 0
@@ -51,28 +47,10 @@ class Row:
         """Saving as a whole percentage of the retail cost (0 with nothing bought)."""
         return pct(self.saving_diram, self.retail_diram)
 
-    def add(self, other: "Row") -> None:
-        """Add ``other``'s counts to this row's."""
-        for k in ("members", "buyers", "lines", "retail_diram", "spend_diram", "saving_diram"):
-            setattr(self, k, getattr(self, k) + getattr(other, k))
 
-
-@dataclass
-class Report:
-    """The report: ``total``, ``districts``, ``clusters``, ``pgs``, the ``selection`` and the
-    ``seasons`` with order lines in the selected PGs (years, newest first)."""
-
-    total: Row
-    districts: list[Row]
-    clusters: list[Row]
-    pgs: list[Row]
-    selection: Selection
-    season: int | None = None
-    seasons: tuple[int, ...] = ()
-
-    def rows(self) -> list[Row]:
-        """Every row for a download: the total, then districts, clusters, PGs."""
-        return [self.total, *self.districts, *self.clusters, *self.pgs]
+class Report(Rolled):
+    """The report (:class:`~service.reports.selection.Rolled`); ``seasons``: those with order lines
+    in the selected PGs."""
 
 
 def report(session: Session, scope, lang: str = "en", *, district: str = "", cluster: str = "", pg: str = "",
@@ -140,13 +118,6 @@ def to_csv(rep: Report, header) -> bytes:
 def to_xlsx(rep: Report, header) -> bytes:
     """The report as an XLSX workbook (bytes)."""
     return output.to_xlsx(header, [cells(r) for r in rep.rows()], "purchasing")
-
-
-def chart_rows(rep: Report) -> list[Row]:
-    """The rows the chart draws: the clusters (the districts when one cluster and several
-    districts), then the total."""
-    rows = rep.clusters if len(rep.clusters) > 1 or len(rep.districts) <= 1 else rep.districts
-    return [*rows, rep.total]
 
 
 def chart_svg(rows: list[Row], names: list[str], *, buyers_label: str, saving_label: str, axis_label: str,

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from service.groups.producer_group import STAGES, StageAssessment
 from service.groups.shape import Shape
 from service.reports import output
-from service.reports.filters import Selection
+from service.reports.selection import Selection
 
 #: the case study's benchmark: at least this share of PGs performing, %
 TARGET_PCT = 40
@@ -59,7 +59,7 @@ class Report:
 
 
 def report(session: Session, sel: Selection) -> Report:
-    """Count, for each period of ``sel`` (``filters.resolve``), the PGs of ``sel.pgs`` at each
+    """Count, for each period of ``sel`` (``selection.resolve``), the PGs of ``sel.pgs`` at each
     stage on the period's last local day. One query."""
     points = [Point(label, last) for label, _, _, last in sel.periods]
     pg_ids = [p.id for p in sel.pgs]
