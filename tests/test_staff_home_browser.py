@@ -17,6 +17,7 @@ def test_the_home_page_shows_a_join_request_and_links_to_the_pg_page(app, live_s
     make_account(session, "extension_officer", "kulob", username="officer", name="Rustam Nazarov")
     make_account(session, "extension_officer", "balkhi", username="balkhi", name="Balkhi Officer")
     with chromium(viewport=(390, 844)) as page:
+        page.set_default_timeout(30_000)  # a loaded 2-core CI machine opens the PG page slowly
         browser_login(page, live_server, "officer")
         today = page.get_by_role("region", name="Today")
         joins = today.locator("[data-item=join_requests]")
