@@ -74,3 +74,37 @@ def browser_login(page, base_url: str, username: str, password: str = PASSWORD) 
     page.get_by_label(re.compile("^(Password|Рамз|Пароль)$")).fill(password)
     page.get_by_role("button", name=re.compile("Log in|Ворид шудан|Войти")).click()
     page.wait_for_url(re.compile(r"/staff/?$|/staff/(?!login)"))
+
+
+def html(response) -> str:
+    """A page's HTML with entities unescaped; fails unless the response is 200."""
+    from html import unescape
+
+    assert response.status_code == 200, response.status_code
+    return unescape(response.get_data(as_text=True))
+
+
+def row_cells(page: str, table: str, key: str) -> list[str]:
+    """The ``<td>`` texts of the row ``data-key=key`` of the table ``id=table`` of ``page``."""
+    body = re.search(rf'<table id="{table}">(.*?)</table>', page, re.S).group(1)
+    tr = re.search(rf'<tr data-key="{re.escape(key)}">(.*?)</tr>', body, re.S).group(1)
+    return re.findall(r"<td>([^<]*)</td>", tr)
+
+
+def csv_rows(response) -> list[list[str]]:
+    """The rows of a CSV download (its byte-order mark dropped); fails unless 200 and CSV."""
+    import csv
+    import io
+
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    return list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+
+
+def xlsx_rows(response) -> list[list]:
+    """The rows of an XLSX download's first sheet; fails unless 200 and XLSX."""
+    import io
+
+    from openpyxl import load_workbook
+
+    assert response.status_code == 200 and response.mimetype.endswith("spreadsheetml.sheet")
+    return [list(r) for r in load_workbook(io.BytesIO(response.get_data())).active.iter_rows(values_only=True)]

@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from service.groups import committee, membership, producer_group
 from service.reports import gender
 from service.staff.scope import Scope
-from staff_pages import login, make_account
+from staff_pages import html, login, make_account, row_cells
 from test_staff_pgs import _farmer, _village
 
 PAGE = "/staff/reports/gender"
@@ -60,15 +60,8 @@ def data(session):
     return world(session)
 
 
-def html(response) -> str:
-    assert response.status_code == 200, response.status_code
-    return unescape(response.get_data(as_text=True))
 
 
-def row_cells(page: str, table: str, key: str) -> list[str]:
-    body = re.search(rf'<table id="{table}">(.*?)</table>', page, re.S).group(1)
-    tr = re.search(rf'<tr data-key="{re.escape(key)}">(.*?)</tr>', body, re.S).group(1)
-    return re.findall(r"<td>([^<]*)</td>", tr)
 
 
 def test_the_figures_counted_by_hand(session, data):

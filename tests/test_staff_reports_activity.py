@@ -3,16 +3,13 @@ hand from rows created with explicit times (Dushanbe month boundaries included),
 filters, the CSV, XLSX and SVG, and 404 outside the scope."""
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
 import xml.etree.ElementTree as ET
 from html import unescape
 from zoneinfo import ZoneInfo
 
 import pytest
-from openpyxl import load_workbook
 
 from service.farmers.models import register
 from service.groups import membership, producer_group
@@ -20,7 +17,7 @@ from service.messaging.message import InboundMessage, OutboundMessage
 from service.reports import active, messages, selection, stages
 from service.staff.scope import Scope
 from service.ussd.session import UssdHop, UssdSession
-from staff_pages import login, make_account
+from staff_pages import csv_rows, html, login, make_account, row_cells, xlsx_rows
 from test_staff_pgs import _farmer, _village
 
 ZONE = ZoneInfo("Asia/Dushanbe")
@@ -116,25 +113,12 @@ def resolve(session, scope=ADMIN, **kw):
     return selection.resolve(session, scope, "en", zone=ZONE, now=NOW, season=kw.pop("season", "2025"), **kw)
 
 
-def html(response) -> str:
-    assert response.status_code == 200, response.status_code
-    return unescape(response.get_data(as_text=True))
 
 
-def row_cells(page: str, table: str, key: str) -> list[str]:
-    body = re.search(rf'<table id="{table}">(.*?)</table>', page, re.S).group(1)
-    tr = re.search(rf'<tr data-key="{re.escape(key)}">(.*?)</tr>', body, re.S).group(1)
-    return re.findall(r"<td>([^<]*)</td>", tr)
 
 
-def csv_rows(response) -> list[list[str]]:
-    assert response.status_code == 200 and response.mimetype == "text/csv"
-    return list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
 
 
-def xlsx_rows(response) -> list[list]:
-    assert response.status_code == 200 and response.mimetype.endswith("spreadsheetml.sheet")
-    return [list(r) for r in load_workbook(io.BytesIO(response.get_data())).active.iter_rows(values_only=True)]
 
 
 # --- filters ---------------------------------------------------------------------------------------

@@ -3,7 +3,6 @@ figures counted by hand on a small fixture, the filters (district, cluster, PG, 
 the CSV, XLSX and SVG; and the demo region's yields."""
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import re
@@ -16,14 +15,13 @@ from sqlalchemy import select
 
 from service.farmers.models import register
 from service.groups import committee, membership, producer_group
-from service.groups.membership import Membership
 from service.orders.catalogue import InputItem
 from service.orders.rounds import InputOrder, OrderRound
 from service.reports import land, purchasing, yields
 from service.reports.selection import OutOfScope, parse_season, pct
 from service.sales.yields import YieldReport
 from service.staff.scope import Scope
-from staff_pages import login, make_account
+from staff_pages import csv_rows, html, login, make_account, row_cells, xlsx_rows
 from test_staff_pgs import _village
 
 UTC = dt.timezone.utc
@@ -139,25 +137,12 @@ def data(session):
     return world(session)
 
 
-def html(response) -> str:
-    assert response.status_code == 200, response.status_code
-    return unescape(response.get_data(as_text=True))
 
 
-def row_cells(page: str, table: str, key: str) -> list[str]:
-    body = re.search(rf'<table id="{table}">(.*?)</table>', page, re.S).group(1)
-    tr = re.search(rf'<tr data-key="{re.escape(key)}">(.*?)</tr>', body, re.S).group(1)
-    return re.findall(r"<td>([^<]*)</td>", tr)
 
 
-def csv_rows(response) -> list[list[str]]:
-    assert response.status_code == 200 and response.mimetype == "text/csv"
-    return list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
 
 
-def xlsx_rows(response) -> list[list]:
-    assert response.status_code == 200
-    return [list(r) for r in load_workbook(io.BytesIO(response.get_data())).active.iter_rows(values_only=True)]
 
 
 # ---------------------------------------------------------------- shared
