@@ -16,6 +16,7 @@ applies ``overrides`` (a dict) on top, which is how tests configure the app.
 | ``AT_SENDER_ID`` | empty | Registered short code or alphanumeric sender ID; empty = AT's default sender. |
 | ``AT_TIMEOUT`` | ``3.05,9.05`` | (connect, read) HTTP timeout of an AT API call, seconds. |
 | ``USSD_SERVICE_CODE`` | ``*384*7#`` | The USSD code farmers dial. |
+| ``USSD_FORMAT`` | ``africastalking`` | The USSD gateway's callback shape (field names, input history or latest input, answer markers): ``africastalking``, ``advanta`` or ``hollatags`` (``docs/gateway-ussd-formats.md``). The phone simulator speaks ``africastalking`` only. |
 | ``TIMEZONE`` | ``Asia/Dushanbe`` | IANA zone for everything shown to people; storage is UTC. |
 | ``STAFF_PHONES`` | empty | Deprecated: grants nothing. Staff SMS commands (``SETPRICE``, ``ALERT``, ``OFFER``, ``ANSWER``) act for the staff account carrying the sending phone, within its role and scope (``docs/staff.md``). The list is read only to warn at start (logger ``dehqon.staff``) about each phone no active account carries; ``flask --app service staff import-phones`` lists or creates what is missing. |
 | ``DEFAULT_LANGUAGE`` | ``tg`` | Language of a phone the service does not know yet (``tg``, ``ru``, ``uz``, ``en``). |
@@ -73,6 +74,7 @@ class Config:
     AT_SENDER_ID = _env("AT_SENDER_ID", "") or None
     AT_TIMEOUT = tuple(float(x) for x in _split(_env("AT_TIMEOUT", "3.05,9.05")))
     USSD_SERVICE_CODE = _env("USSD_SERVICE_CODE", "*384*7#")
+    USSD_FORMAT = _env("USSD_FORMAT", "africastalking").lower()
     TIMEZONE = _env("TIMEZONE", "Asia/Dushanbe")
     STAFF_PHONES = _split(_env("STAFF_PHONES", ""))
     DEFAULT_LANGUAGE = _env("DEFAULT_LANGUAGE", "tg")

@@ -139,12 +139,17 @@ def check_startup(config: Mapping) -> None:
     ``config``: ``config.py`` names (``SMS_GATEWAY``, ``WEBHOOK_TOKENS`` as a list, ``AT_API_KEY``,
     ``PORT`` ...). Raises :class:`ConfigError` with one sentence when ``SMS_GATEWAY`` is unknown;
     when it is ``africastalking`` without ``WEBHOOK_TOKEN`` or ``AT_API_KEY``, or with a token
-    shorter than :data:`MIN_TOKEN_LENGTH` characters; or when ``PORT`` is not a port number.
+    shorter than :data:`MIN_TOKEN_LENGTH` characters; when ``PORT`` is not a port number; or when
+    ``USSD_FORMAT`` names no format of ``service.ussd.formats``.
     The ``local`` gateway (phone simulator, tests) accepts any token or none.
     """
     gateway = str(config.get("SMS_GATEWAY") or "local")
     if gateway not in GATEWAYS:
         raise ConfigError(f"SMS_GATEWAY must be one of {', '.join(GATEWAYS)}, not {gateway!r}.")
+    from service.ussd import formats as ussd_formats
+    ussd_format = str(config.get("USSD_FORMAT") or ussd_formats.DEFAULT).strip().lower()
+    if ussd_format not in ussd_formats.FORMATS:
+        raise ConfigError(f"USSD_FORMAT must be one of {', '.join(ussd_formats.FORMATS)}, not {ussd_format[:20]!r}.")
     port = str(config.get("PORT") or "5000")
     if not port.isdigit() or not 0 < int(port) < 65536:
         raise ConfigError(f"PORT must be a port number from 1 to 65535, not {port[:20]!r}.")

@@ -618,6 +618,29 @@ def new_input(last_text: str, text: str, service_code: str) -> list[str] | None:
     return None
 
 
+def hop_text(session: Session, *, session_id: str, text: str, service_code: str, history: bool = True,
+             has_code: bool = False, starts: bool = False) -> str:
+    """The ``text`` :func:`answer` takes (AT's: the session's inputs joined by ``*``) for a
+    gateway's raw input (``docs/gateway-ussd-formats.md`` §1–§4).
+
+    ``history`` (the raw input holds every input so far): ``text`` itself, or without the dialled
+    ``service_code`` and ``#`` when ``has_code`` (``*415*33*1#`` -> ``33*1``). Latest input only:
+    the session's stored ``last_text`` plus ``*`` plus ``text`` (the accumulation the engine keeps
+    per session, so a ``*`` typed inside a name stays in the name); the first hop of a session
+    (``starts``, or no session row yet) carries the dialled string: its dial-through inputs, or
+    ``""``. A latest-input gateway's resent hop cannot be told from the same key typed again:
+    it counts as a new input (its copies racing each other still answer once, by the unique hop).
+    """
+    code = service_code.strip()
+    if history:
+        return input_path(text, code) if has_code else text
+    row = None if starts else session.get(UssdSession, session_id)
+    if row is None:
+        path = input_path(text.strip(), code)
+        return "" if path.startswith("*") or path.endswith("#") else path
+    return f"{row.last_text}*{text}" if row.last_text else text
+
+
 def stored_answer(session: Session, session_id: str, text: str) -> str | None:
     """The body already sent for (``session_id``, ``text``), or None (looked up by :func:`text_hash`)."""
     return session.scalar(select(UssdHop.response).where(UssdHop.session_id == session_id,
