@@ -50,8 +50,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     environment's. Raises :class:`StartupError` (a ``RuntimeError``) for settings the service
     cannot run with (``service.settings.check_startup``: unknown ``SMS_GATEWAY``; ``africastalking``
     without ``AT_API_KEY`` or without a ``WEBHOOK_TOKEN`` of at least 32 characters; a bad ``PORT``).
-    On SQLite the schema and reference data are created on first start (unless ``DATABASE_INIT``
-    is off: a database known to be ready).
+    On SQLite the schema is brought to the newest migration and the reference data created on
+    start (unless ``DATABASE_INIT`` is off: a database known to be ready). A PostgreSQL database is
+    never migrated at start: outside the ``flask`` command line (a gunicorn worker), with
+    ``DATABASE_INIT`` on, an app whose PostgreSQL schema is not at the newest migration is refused
+    with :class:`StartupError` saying to run ``flask --app service db upgrade``
+    (:func:`check_schema`, ``docs/migrations.md`` §2).
     """
     settings = _settings(overrides)
     try:
@@ -86,6 +90,10 @@ def create_app(overrides: dict | None = None) -> Flask:
             init_db(app)
         else:
             features.import_models()  # every model mapped, as init_db does
+    elif settings.get("DATABASE_INIT", True) and click.get_current_context(silent=True) is None:
+        # a web worker; the flask commands (db upgrade, init-db ...) must run on an old schema,
+        # and `serve` checks it itself
+        check_schema(engine)
 
     if app.extensions["dehqon.settings"].staff_phones:
         _warn_staff_phones(app)
@@ -96,6 +104,22 @@ def create_app(overrides: dict | None = None) -> Flask:
     from handlers import cli
     cli.register(app)
     return app
+
+
+def check_schema(engine) -> None:
+    """Raise :class:`StartupError` with ``service.db.schema_behind``'s sentence when the database
+    at ``engine`` is not at the newest migration (``docs/migrations.md`` §2). A database that does
+    not answer is only logged (logger ``dehqon.db``): ``/healthz`` reports it once running."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        behind = dbmod.schema_behind(engine)
+    except SQLAlchemyError as exc:
+        logging.getLogger("dehqon.db").warning("the database schema could not be checked: %s",
+                                               type(exc).__name__)
+        return
+    if behind:
+        raise StartupError(behind)
 
 
 def _warn_staff_phones(app: Flask) -> None:

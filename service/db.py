@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
@@ -110,12 +111,92 @@ def migration_config(connection=None):
     return cfg
 
 
-@functools.cache
-def _head_revisions() -> frozenset[str]:
-    """The revisions at the heads of ``service/migrations`` (read once per process)."""
+def _script():
     from alembic.script import ScriptDirectory
 
-    return frozenset(ScriptDirectory.from_config(migration_config()).get_heads())
+    return ScriptDirectory.from_config(migration_config())
+
+
+@functools.cache
+def head_revisions() -> frozenset[str]:
+    """The revision ids at the heads of ``service/migrations`` (one, unless two changes were
+    made side by side and not merged yet); read once per process (``docs/migrations.md`` §1)."""
+    return frozenset(_script().get_heads())
+
+
+
+def current_revisions(engine: Engine) -> frozenset[str]:
+    """The revision ids the database at ``engine`` is at (its ``alembic_version`` rows); empty
+    for a database no migration has run on. Raises SQLAlchemy's ``OperationalError`` when the
+    database does not answer."""
+    from alembic.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return frozenset(MigrationContext.configure(connection).get_current_heads())
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One migration of ``service/migrations/versions``: its ``id``, the ids it follows
+    (``parents``, empty for the first), its one-line ``message`` and whether the database
+    is at it (``current``) or past it (``applied``)."""
+
+    id: str
+    parents: tuple[str, ...]
+    message: str
+    current: bool = False
+    applied: bool = False
+
+
+def history(engine: Engine | None = None) -> list[Revision]:
+    """Every migration, oldest first; with ``engine``, marked current/applied for that database."""
+    script = _script()
+    current = current_revisions(engine) if engine is not None else frozenset()
+    applied: set[str] = set()
+    for rev in current:
+        applied.update(r.revision for r in script.iterate_revisions(rev, "base"))
+    revisions = list(script.walk_revisions("base", "heads"))[::-1]
+    return [Revision(r.revision, tuple(r._normalized_down_revisions), (r.doc or "").strip().splitlines()[0]
+                     if r.doc else "", r.revision in current, r.revision in applied) for r in revisions]
+
+
+def schema_behind(engine: Engine) -> str | None:
+    """None when the database at ``engine`` is at the newest migration, else one sentence
+    saying where it is and what to run: no schema yet, behind the newest revision, or at a
+    revision this code does not know (migrated by a newer release). The web processes on
+    PostgreSQL refuse to start with it (``docs/migrations.md`` §2)."""
+    current, heads = current_revisions(engine), head_revisions()
+    if current == heads:
+        return None
+    newest = ", ".join(sorted(heads))
+    known = {r.revision for r in _script().walk_revisions("base", "heads")}
+    unknown = sorted(current - known)
+    if unknown:
+        return (f"The database is at revision {', '.join(unknown)}, which this release does not know (a newer "
+                f"release migrated it); run that release, or downgrade the database with it to {newest}.")
+    if not current:
+        return ("The database has no schema yet: run `flask --app service db upgrade` "
+                "(or `flask --app service init-db`, which also loads the reference data).")
+    return (f"The database schema is at revision {', '.join(sorted(current))}, behind the newest ({newest}): "
+            "back it up, then run `flask --app service db upgrade`.")
+
+
+def upgrade(engine: Engine, revision: str = "heads") -> tuple[frozenset[str], frozenset[str]]:
+    """Migrate the database up to ``revision`` (default the newest) in one transaction
+    (:func:`migrate`); returns its revisions (before, after). Alembic's ``CommandError`` for
+    an unknown revision or one below the current."""
+    before = current_revisions(engine)
+    migrate(engine, revision)
+    return before, current_revisions(engine)
+
+
+def downgrade(engine: Engine, revision: str) -> tuple[frozenset[str], frozenset[str]]:
+    """Migrate the database down to ``revision`` (``base``: nothing left) in one transaction;
+    returns its revisions (before, after). A downgrade drops the tables and columns the later
+    migrations added, with their data: back up first (``docs/migrations.md`` §3)."""
+    before = current_revisions(engine)
+    migrate(engine, revision, down=True)
+    return before, current_revisions(engine)
 
 
 def migrate(engine: Engine, revision: str = "head", *, down: bool = False) -> None:
@@ -155,9 +236,6 @@ def create_schema(engine: Engine) -> None:
 
     A database already at the newest migration costs one query: Alembic's upgrade (which
     reads every migration script) runs only when the database is behind."""
-    from alembic.migration import MigrationContext
-
-    with engine.connect() as connection:
-        if frozenset(MigrationContext.configure(connection).get_current_heads()) == _head_revisions():
-            return
-    migrate(engine, "head")
+    if current_revisions(engine) == head_revisions():
+        return
+    migrate(engine, "heads")

@@ -46,10 +46,10 @@ def _pg_driver(url: str) -> str:
 
 def _migrate_and_load(url: str) -> None:
     """Bring the database at ``url`` to the newest migration with the reference data loaded."""
-    application = create_app({"DATABASE_URL": url, "TESTING": True, "SMS_GATEWAY": "local",
+    application = create_app({"DATABASE_URL": url, "TESTING": True, "SMS_GATEWAY": "local", "DATABASE_INIT": False,
                               "WEBHOOK_TOKEN": "", "SCHEDULER_EMBEDDED": False})
     try:
-        init_db(application)  # create_app already did on SQLite (then this only checks); PostgreSQL needs it
+        init_db(application)  # migrate and load (DATABASE_INIT off: a PostgreSQL app would refuse an empty schema)
     finally:
         application.extensions["dehqon.engine"].dispose()
 

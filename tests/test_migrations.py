@@ -1,20 +1,132 @@
-"""The Alembic migrations build exactly the schema the models declare."""
+"""The Alembic migrations build exactly the schema the models declare (``docs/migrations.md`` §4),
+on SQLite and PostgreSQL, and the data migrations keep and backfill rows."""
 from __future__ import annotations
 
+import itertools
+import os
+import re
+import uuid
+
+import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from conftest import PG_URL, _pg_driver
 
-from service import features
 from service import db as dbmod
+from service import features
+
+_numbers = itertools.count(1)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request, tmp_path):
+    """The URL of an empty database of the test's own (SQLite file; PostgreSQL database created and
+    dropped here)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / f'empty-{next(_numbers)}.sqlite3'}"
+        return
+    if not PG_URL:
+        pytest.skip("TEST_DATABASE_URL is not set: PostgreSQL runs skipped")
+    admin = sa.create_engine(_pg_driver(PG_URL), isolation_level="AUTOCOMMIT")
+    name = f"dehqon_mig_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield sa.make_url(_pg_driver(PG_URL)).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def test_migrations_match_models(app):
+    """Alembic's autogenerate finds nothing to do on the migrated database: tables, columns, types,
+    server defaults, nullability, indexes, unique constraints and foreign keys with their
+    ON DELETE / ON UPDATE (compared when the backend reflects them, as SQLite and PostgreSQL do)."""
     engine = app.extensions["dehqon.engine"]
     features.import_models()
     with engine.connect() as conn:
-        diffs = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
-                                 dbmod.Base.metadata)
+        diffs = compare_metadata(MigrationContext.configure(conn, opts={
+            "compare_type": True, "compare_server_default": True}), dbmod.Base.metadata)
     assert diffs == [], "models changed without a migration: alembic revision --autogenerate"
+
+
+def _space(sql: str | None) -> str | None:
+    return None if sql is None else re.sub(r"\s+", " ", str(sql)).strip()
+
+
+def reflected_schema(engine) -> dict:
+    """Every table's columns (type, nullable, default), primary key, foreign keys (with their
+    options), indexes, unique and CHECK constraints, as the database itself reports them."""
+    inspector = sa.inspect(engine)
+    schema = {}
+    for table in sorted(set(inspector.get_table_names()) - {"alembic_version"}):
+        schema[table] = {
+            "columns": {c["name"]: (str(c["type"]), c["nullable"], _space(c.get("default")))
+                        for c in inspector.get_columns(table)},
+            "primary key": tuple(inspector.get_pk_constraint(table)["constrained_columns"]),
+            "foreign keys": sorted((fk["name"], tuple(fk["constrained_columns"]), fk["referred_table"],
+                                    tuple(fk["referred_columns"]),
+                                    tuple(sorted((k, str(v).upper()) for k, v in (fk.get("options") or {}).items())))
+                                   for fk in inspector.get_foreign_keys(table)),
+            "indexes": sorted((ix["name"], tuple(ix["column_names"]), bool(ix["unique"]))
+                              for ix in inspector.get_indexes(table)),
+            "unique": sorted((u["name"], tuple(u["column_names"])) for u in inspector.get_unique_constraints(table)),
+            "checks": sorted((ck["name"], _space(ck["sqltext"])) for ck in inspector.get_check_constraints(table)),
+        }
+    return schema
+
+
+def test_migrated_schema_is_the_schema_the_models_create(empty_database):
+    """What autogenerate does not compare (CHECK constraints, the exact reflected types and
+    defaults, constraint names), compared on the database's own terms: a database migrated from
+    nothing to the newest revision against one the models create (``metadata.create_all``), the
+    same backend normalising both (PostgreSQL rewrites CHECK and DEFAULT expressions)."""
+    features.import_models()
+    migrated = dbmod.make_engine(empty_database)
+    try:
+        dbmod.migrate(migrated, "heads")
+        got = reflected_schema(migrated)
+        assert len(got) >= 40  # every table, not an empty comparison
+        with migrated.begin() as conn:  # the same database, emptied and built from the models
+            dbmod.Base.metadata.drop_all(conn)
+            conn.execute(sa.text("DROP TABLE alembic_version"))
+        assert sa.inspect(migrated).get_table_names() == []
+        dbmod.Base.metadata.create_all(migrated)
+        want = reflected_schema(migrated)
+    finally:
+        migrated.dispose()
+    assert got.keys() == want.keys()
+    for table in want:
+        assert got[table] == want[table], table
+
+
+def test_the_migrations_have_one_head_and_one_base():
+    """Two schema changes made side by side (each on the same parent) leave two heads: the second
+    to land must follow the first (``docs/migrations.md`` §1)."""
+    script = ScriptDirectory.from_config(dbmod.migration_config())
+    assert len(script.get_heads()) == 1, f"several heads {script.get_heads()}: set one's down_revision to the other"
+    assert script.get_bases() == ["65fa7d0f021b"]
+    assert dbmod.head_revisions() == frozenset(script.get_heads())
+
+
+def test_every_migration_goes_down_and_up_again(empty_database):
+    """From the newest revision down to nothing and up again, one revision at a time both ways."""
+    engine = dbmod.make_engine(empty_database)
+    try:
+        dbmod.upgrade(engine)
+        revisions = [r.id for r in dbmod.history()]
+        for below in reversed(["base", *revisions[:-1]]):
+            dbmod.downgrade(engine, below)
+            assert dbmod.current_revisions(engine) == (frozenset() if below == "base" else {below})
+        assert sa.inspect(engine).get_table_names() == ["alembic_version"]
+        for rev in revisions:
+            assert dbmod.upgrade(engine, rev)[1] == {rev}
+        assert dbmod.schema_behind(engine) is None
+    finally:
+        engine.dispose()
 
 
 def test_upgrade_is_idempotent(app):

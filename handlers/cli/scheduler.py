@@ -89,9 +89,12 @@ def dispatch_command(at: str | None, drain: bool):
 @with_appcontext
 def serve_command(host: str | None, port: int | None):
     """Run the service with the development server (no reloader) and, when
-    SCHEDULER_EMBEDDED is on, the scheduler in the same process. Prints the phone simulator's
+    SCHEDULER_EMBEDDED is on, the scheduler in the same process. Refuses a database whose schema
+    is not at the newest migration (on SQLite, start-up has already brought it there). Prints the phone simulator's
     address when it is served (the ``local`` gateway only)."""
     app = current_app._get_current_object()
+    from service import check_schema
+    check_schema(app.extensions["dehqon.engine"])  # never serve a schema behind the code (docs/migrations.md §2)
     host = host or app.config["HOST"]
     port = port or int(app.config["PORT"])
     if app.config["SCHEDULER_EMBEDDED"]:
