@@ -1,5 +1,5 @@
 """A real Kannel on 127.0.0.1 for the tests: Debian's ``bearerbox`` and ``smsbox`` with ``fakesmsc``
-(``kannel-extras``) as the SMS centre (``docs/gateway-kannel.md``, "Testing with a real Kannel").
+(``kannel-extras``) as the SMS centre (``docs/gateway-kannel-testing.md`` §1, §2).
 
 :class:`Kannel` writes a ``kannel.conf`` into a folder of its own (free ports, a spool store so a
 restart keeps the queued messages), starts the three programs each in its own process group and
@@ -41,7 +41,7 @@ FAKESMSC = "/usr/lib/kannel/test/fakesmsc"
 USERNAME, PASSWORD = "dehqon", "kannel-test-password"
 ADMIN_PASSWORD = "kannel-test-admin"
 MT_SMSC, MO_SMSC = "mt", "mo"
-#: the ``sms-service`` get-url of the contract (``docs/gateway-kannel.md``): every escape Kannel offers for it
+#: the ``sms-service`` get-url's query (``docs/gateway-kannel-testing.md`` §2): every field the handler reads
 INBOUND_QUERY = "from=%p&to=%P&text=%b&charset=%C&coding=%c&id=%I&smsc=%i&ts=%t"
 
 
@@ -173,7 +173,6 @@ class Kannel:
         self.config.write_text(self._config(inbound_url, mo_recode))
         self._procs: dict[str, subprocess.Popen] = {}
         self._mt_logs: list[Path] = []
-        self._runs = 0
 
     def _config(self, inbound_url: str, mo_recode: bool) -> str:
         sep = "&" if "?" in inbound_url else "?"
@@ -247,17 +246,31 @@ max-messages = 0
     def start(self) -> None:
         """Start bearerbox, smsbox and the MT fakesmsc, and wait until each is ready; raises
         ``RuntimeError`` with the logs' tails when one is not ready within ``timeout``."""
-        self._runs += 1
         self._spawn("bearerbox", [BEARERBOX, "-v", "1", str(self.config)], self.folder / "bearerbox.out")
         self._wait("bearerbox's admin page", lambda: self.status() is not None)
         self._spawn("smsbox", [SMSBOX, "-v", "1", str(self.config)], self.folder / "smsbox.out")
         self._wait("smsbox's sendsms port", self._sendsms_answers)
-        mt_log = self.folder / f"fakesmsc-mt-{self._runs}.log"
+        self.connect_smsc()
+
+    def connect_smsc(self) -> None:
+        """Connect the MT fake SMS centre (a new ``fakesmsc``) and wait until bearerbox sees it online."""
+        mt_log = self.folder / f"fakesmsc-mt-{len(self._mt_logs) + 1}.log"
         self._mt_logs.append(mt_log)
         # -m 0: send nothing, only receive (the message argument is required, never sent)
         self._spawn("fakesmsc-mt", [FAKESMSC, "-H", "127.0.0.1", "-r", str(self.mt_port), "-m", "0", "-v", "0",
                                     "0 0 text unused"], mt_log)
         self._wait("the MT fake SMS centre", lambda: self._smsc_online(MT_SMSC))
+
+    def disconnect_smsc(self) -> None:
+        """Take the MT fake SMS centre away (bearerbox keeps what it gets meanwhile queued)."""
+        proc = self._procs.pop("fakesmsc-mt", None)
+        if proc is not None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self._end(proc)
+        self._wait("bearerbox to see the SMS centre gone", lambda: not self._smsc_online(MT_SMSC))
 
     def stop(self) -> None:
         """Stop bearerbox as an administrator does (SIGTERM: it keeps its queue in the store) and wait
