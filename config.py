@@ -8,13 +8,21 @@ applies ``overrides`` (a dict) on top, which is how tests configure the app.
 |---|---|---|
 | ``DATABASE_URL`` | ``sqlite:///instance/dehqon.sqlite3`` | SQLAlchemy URL. SQLite is the embedded default; PostgreSQL (``postgresql+psycopg://...``) for more than one machine. |
 | ``DATABASE_INIT`` | ``1`` | On SQLite, bring the schema to the newest migration and load the reference data at start (``init_db``, about 20 ms on a ready database). ``0`` skips that for a database known to be ready: the tests' copies of one prepared per test session. PostgreSQL is never set up at start (``flask init-db``, ``flask db upgrade``): a web process on it (gunicorn, ``serve``) refuses a schema behind the newest migration, unless ``0`` (docs/migrations.md §2). |
-| ``SMS_GATEWAY`` | ``local`` | ``local`` keeps MT messages in the outbox for the phone simulator; ``africastalking`` sends them through AT. |
+| ``SMS_GATEWAY`` | ``local`` | ``local`` keeps MT messages in the outbox for the phone simulator; ``africastalking`` sends them through AT; ``kannel`` through a Kannel SMS gateway (``docs/gateway-kannel.md``). |
+| ``SMS_ROUTES`` | empty | Gateway per phone prefix: comma-separated ``prefix=gateway`` pairs, e.g. ``+992=kannel,+2547=africastalking``; the longest matching prefix wins, other phones go through ``SMS_GATEWAY`` (``docs/gateway-kannel.md`` §7). Each gateway named needs its own settings. |
 | ``LOCAL_DELIVERY`` | ``now`` | With the ``local`` gateway: ``now`` counts every message delivered at once; ``reports`` leaves it ``accepted`` (sent) with a ``local-...`` message id until a delivery report arrives at ``/sms/delivery``, as AT would post it (``flask --app service outbox simulate-reports`` posts them: some delivered, some failed with a reason). For training and demos of the delivery results. |
-| ``WEBHOOK_TOKEN`` | empty | Secret expected as ``?key=`` on every gateway callback. Several tokens separated by commas are all accepted (rotation). Required when ``SMS_GATEWAY=africastalking``, each at least 32 characters (``python3 -c 'import secrets; print(secrets.token_hex(16))'``); the ``local`` gateway accepts any token or none. |
+| ``WEBHOOK_TOKEN`` | empty | Secret expected as ``?key=`` on every gateway callback. Several tokens separated by commas are all accepted (rotation). Required when ``SMS_GATEWAY`` (or ``SMS_ROUTES``) names ``africastalking`` or ``kannel``, each at least 32 characters (``python3 -c 'import secrets; print(secrets.token_hex(16))'``); the ``local`` gateway accepts any token or none. |
 | ``AT_USERNAME`` | ``sandbox`` | Africa's Talking application username. |
 | ``AT_API_KEY`` | empty | Africa's Talking API key. |
 | ``AT_SENDER_ID`` | empty | Registered short code or alphanumeric sender ID; empty = AT's default sender. |
 | ``AT_TIMEOUT`` | ``3.05,9.05`` | (connect, read) HTTP timeout of an AT API call, seconds. |
+| ``KANNEL_SENDSMS_URL`` | empty | Kannel smsbox's sendsms address, e.g. ``http://127.0.0.1:13013/cgi-bin/sendsms``. Required when Kannel is ``SMS_GATEWAY`` or in ``SMS_ROUTES``. |
+| ``KANNEL_USERNAME`` | empty | ``username`` of a ``sendsms-user`` group of smsbox. Required with Kannel. |
+| ``KANNEL_PASSWORD`` | empty | That group's ``password`` (a secret: never logged). Required with Kannel. |
+| ``KANNEL_FROM`` | empty | Sender (short code or sender ID) sent as ``from``; empty = the one Kannel's configuration sets. |
+| ``KANNEL_SMSC`` | empty | ``smsc-id`` of the SMSC connection Kannel should send through; empty = Kannel's own routing. |
+| ``KANNEL_CALLBACK_URL`` | empty | Base address at which Kannel reaches this service (e.g. ``http://127.0.0.1:5000``): delivery reports come to ``<it>/kannel/delivery`` (the ``dlr-url``, with the first ``WEBHOOK_TOKEN``); empty = no delivery reports asked for. |
+| ``KANNEL_TIMEOUT`` | ``10`` | Seconds to connect to sendsms and to wait for its answer (a timeout after sending leaves the message unconfirmed, never resent). |
 | ``USSD_SERVICE_CODE`` | ``*384*7#`` | The USSD code farmers dial. |
 | ``USSD_FORMAT`` | ``africastalking`` | The USSD gateway's callback shape (field names, input history or latest input, answer markers): ``africastalking``, ``advanta`` or ``hollatags`` (``docs/gateway-ussd-formats.md``). The phone simulator speaks ``africastalking`` only. |
 | ``TIMEZONE`` | ``Asia/Dushanbe`` | IANA zone for everything shown to people; storage is UTC. |
@@ -73,6 +81,14 @@ class Config:
     AT_API_KEY = _env("AT_API_KEY", "")
     AT_SENDER_ID = _env("AT_SENDER_ID", "") or None
     AT_TIMEOUT = tuple(float(x) for x in _split(_env("AT_TIMEOUT", "3.05,9.05")))
+    SMS_ROUTES = _env("SMS_ROUTES", "")  # parsed and checked by service.settings (check_startup)
+    KANNEL_SENDSMS_URL = _env("KANNEL_SENDSMS_URL", "")
+    KANNEL_USERNAME = _env("KANNEL_USERNAME", "")
+    KANNEL_PASSWORD = _env("KANNEL_PASSWORD", "")
+    KANNEL_FROM = _env("KANNEL_FROM", "") or None
+    KANNEL_SMSC = _env("KANNEL_SMSC", "") or None
+    KANNEL_CALLBACK_URL = _env("KANNEL_CALLBACK_URL", "")
+    KANNEL_TIMEOUT = _env("KANNEL_TIMEOUT", "10")  # checked by service.settings.check_startup
     USSD_SERVICE_CODE = _env("USSD_SERVICE_CODE", "*384*7#")
     USSD_FORMAT = _env("USSD_FORMAT", "africastalking").lower()
     TIMEZONE = _env("TIMEZONE", "Asia/Dushanbe")

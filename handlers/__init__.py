@@ -8,11 +8,13 @@ from flask import Flask
 def register_blueprints(app: Flask) -> None:
     """Register every blueprint of the service on ``app``."""
     from handlers import common, delivery, health, simulator, sms, staff, ussd
+    from handlers import kannel
 
     common.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(ussd.bp)
     app.register_blueprint(sms.bp)
     app.register_blueprint(delivery.bp)
+    app.register_blueprint(kannel.bp)
     app.register_blueprint(simulator.bp)
     staff.init_app(app)

@@ -24,19 +24,21 @@ bp = Blueprint("delivery", __name__)
 _PLAIN = {"Content-Type": "text/plain; charset=utf-8"}
 
 
-def _store(store, what: str):
-    """Run ``store(session)`` and commit: 200 ``OK``; 400 for a :class:`delivery.BadReport` or
-    values the database refuses; 503 when the database cannot store it (AT then sends it again).
+def store(action, what: str, *, refused: int = 400, ok: str = "OK"):
+    """Run ``action(session)`` and commit: 200 ``ok``; ``refused`` (400 for AT; a gateway that
+    retries every non-200, Kannel, passes 200) for a :class:`delivery.BadReport` or values the
+    database refuses; 503 when the database cannot store it (the gateway then sends it again).
     An ``IntegrityError`` (a concurrent copy stored the same row first) gets one more try."""
     session = db()
     for attempt in (1, 2):
         try:
-            store(session)
+            action(session)
             session.commit()
-            return "OK", 200, _PLAIN
+            return ok, 200, _PLAIN
         except delivery.BadReport as exc:
             session.rollback()
-            return f"bad {what}: {exc}", 400, _PLAIN
+            current_app.logger.info("%s refused: %s", what, exc)
+            return f"bad {what}: {exc}", refused, _PLAIN
         except IntegrityError as exc:
             session.rollback()
             if attempt == 1:
@@ -48,7 +50,7 @@ def _store(store, what: str):
         except Exception as exc:
             session.rollback()
             status, body = storage_failure(exc, what)
-            return body, status, _PLAIN
+            return body, refused if status == 400 else status, _PLAIN
     return "unavailable", 503, _PLAIN  # not reached
 
 
@@ -57,7 +59,7 @@ def _store(store, what: str):
 def delivery_report():
     """Store and apply one delivery report (fields ``id``, ``status``, ``phoneNumber``,
     ``networkCode``, ``failureReason``, ``retryCount``)."""
-    return _store(lambda session: delivery.record_report(
+    return store(lambda session: delivery.record_report(
         session, message_id=field("id"), status=field("status"), phone=field("phoneNumber"),
         network_code=field("networkCode"), failure_reason=field("failureReason"),
         retry_count=field("retryCount")), "delivery report")
@@ -67,4 +69,4 @@ def delivery_report():
 @require_token
 def optout_notice():
     """Suppress the phone of an AT bulk-SMS opt-out notice (fields ``senderId``, ``phoneNumber``)."""
-    return _store(lambda session: delivery.record_optout(session, field("phoneNumber")), "opt-out notice")
+    return store(lambda session: delivery.record_optout(session, field("phoneNumber")), "opt-out notice")

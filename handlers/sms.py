@@ -57,10 +57,16 @@ def inbound():
     msg = sms_commands.Inbound(gateway_id=field("id"), sender=field("from"), to=field("to"),
                                text=field("text", free_text=True, limit=MAX_TEXT_CHARS), sent_at=sent_at,
                                network_code=field("networkCode"), link_id=field("linkId"))
+    status, body = store_inbound(msg)
+    return _plain(body, status)
+
+
+def store_inbound(msg: sms_commands.Inbound) -> tuple[int, str]:
+    """Store and carry out one MO SMS of any gateway (``service.sms.engine.receive``, in the
+    request's session): ``(200, outcome)`` with ``processed``/``duplicate``/``ignored``/``error``,
+    or the :func:`handlers.common.storage_failure` answer (400 values refused, 503 database away)."""
     try:
-        outcome = sms_commands.receive(db(), sms_app(), settings(), msg)
+        return 200, sms_commands.receive(db(), sms_app(), settings(), msg)
     except Exception as exc:
         db().rollback()
-        status, body = storage_failure(exc, f"inbound SMS {msg.gateway_id[:100]!r}")
-        return _plain(body, status)
-    return _plain(outcome)
+        return storage_failure(exc, f"inbound SMS {msg.gateway_id[:100]!r}")

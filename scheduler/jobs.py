@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 
 # the settings the dispatcher job needs (gateway adapter, batch size, delivery rules)
 DISPATCH_SETTINGS = ("SMS_GATEWAY", "LOCAL_DELIVERY", "AT_USERNAME", "AT_API_KEY", "AT_SENDER_ID", "AT_TIMEOUT",
+                     "SMS_ROUTES", "KANNEL_SENDSMS_URL", "KANNEL_USERNAME", "KANNEL_PASSWORD", "KANNEL_FROM",
+                     "KANNEL_SMSC", "KANNEL_CALLBACK_URL", "KANNEL_TIMEOUT", "WEBHOOK_TOKENS",
                      "DISPATCH_BATCH_SIZE", "DISPATCH_INTERVAL_SECONDS", "TIMEZONE", "QUIET_HOURS_START",
                      "QUIET_HOURS_END", "SEND_RATE_SEGMENTS_PER_SECOND")
 # the settings the scheduler tick needs
@@ -35,12 +37,13 @@ def dispatch_settings(config: Mapping) -> dict:
     """The dispatcher's settings from ``config`` as a dict of plain values (job arguments)."""
     settings = {name: config.get(name) for name in DISPATCH_SETTINGS}
     settings["AT_TIMEOUT"] = list(settings["AT_TIMEOUT"])
+    settings["WEBHOOK_TOKENS"] = list(settings["WEBHOOK_TOKENS"] or [])
     return settings
 
 
 def dispatch_job(database_url: str, settings: dict) -> None:
     """One dispatcher pass on ``database_url``; ``settings`` from :func:`dispatch_settings`."""
-    dispatch_once(_sessions(database_url), gateways.for_settings(settings), settings)
+    dispatch_once(_sessions(database_url), gateways.for_routes(settings), settings)
 
 
 def tick_settings(config: Mapping) -> dict:

@@ -69,7 +69,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     farmer_models.configure_key(settings.get("PRIVACY_KEY"))
     app.config["JSON_AS_ASCII"] = False
     app.json.ensure_ascii = False
-    logs.install(settings.get("LOG_LEVEL"), secrets=[*(settings.get("WEBHOOK_TOKENS") or []), settings.get("AT_API_KEY")])
+    logs.install(settings.get("LOG_LEVEL"), secrets=[*(settings.get("WEBHOOK_TOKENS") or []), settings.get("AT_API_KEY"),
+                                                     settings.get("KANNEL_PASSWORD")])
 
     if settings.get("PROXY_HOPS"):
         from werkzeug.middleware.proxy_fix import ProxyFix

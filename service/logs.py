@@ -19,7 +19,7 @@ Arguments (``log.info("... %s", value)``, tuples and gunicorn's mapping alike)
       ``password=`` and ``secret=`` values at the start of a string or after
       ``?``, ``&``, ``;``, a space or a quote (so a URL's ``?key=...`` as well
       as gunicorn's ``q`` atom ``key=...``) become ``key=[redacted]``, and the
-      configured secrets themselves (``WEBHOOK_TOKEN`` values, ``AT_API_KEY``,
+      configured secrets themselves (``WEBHOOK_TOKEN`` values, ``AT_API_KEY``, ``KANNEL_PASSWORD``,
       8 characters or more) are replaced by ``[redacted]`` wherever they appear.
 
     Numbers (``int``, ``float``, ``Decimal``, ...) are left as they are, so

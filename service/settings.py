@@ -35,7 +35,10 @@ class Settings:
     ``service.staff.commands``) and for ``staff import-phones``; ``quiet_start``/``quiet_end``:
     local times of the quiet hours; durations in seconds or hours as their names say;
     ``sms_price_tjs``: TJS per SMS segment (estimate); ``local_delivery``: what the ``local`` gateway
-    does with a message (``now``: delivered at once; ``reports``: accepted, delivery reported later).
+    does with a message (``now``: delivered at once; ``reports``: accepted, delivery reported later);
+    ``kannel_*``: the Kannel gateway (``docs/gateway-kannel.md`` §2, ``kannel_timeout`` seconds);
+    ``sms_routes``: ``SMS_ROUTES`` parsed, ``((prefix, gateway), ...)`` longest prefix first
+    (``service.messaging.gateways.routes``).
     """
 
     database_url: str = "sqlite:///instance/dehqon.sqlite3"
@@ -46,6 +49,14 @@ class Settings:
     at_api_key: str = ""
     at_sender_id: str | None = None
     at_timeout: tuple[float, ...] = (3.05, 9.05)
+    kannel_sendsms_url: str = ""
+    kannel_username: str = ""
+    kannel_password: str = ""
+    kannel_from: str | None = None
+    kannel_smsc: str | None = None
+    kannel_callback_url: str = ""
+    kannel_timeout: float = 10.0
+    sms_routes: tuple[tuple[str, str], ...] = ()
     ussd_service_code: str = "*384*7#"
     timezone: ZoneInfo = ZoneInfo("Asia/Dushanbe")
     staff_phones: frozenset[str] = frozenset()
@@ -90,6 +101,14 @@ class Settings:
             at_api_key=str(get("AT_API_KEY", "")),
             at_sender_id=get("AT_SENDER_ID", None) or None,
             at_timeout=tuple(float(x) for x in get("AT_TIMEOUT", d.at_timeout)),
+            kannel_sendsms_url=str(get("KANNEL_SENDSMS_URL", "")),
+            kannel_username=str(get("KANNEL_USERNAME", "")),
+            kannel_password=str(get("KANNEL_PASSWORD", "")),
+            kannel_from=get("KANNEL_FROM", None) or None,
+            kannel_smsc=get("KANNEL_SMSC", None) or None,
+            kannel_callback_url=str(get("KANNEL_CALLBACK_URL", "")),
+            kannel_timeout=float(get("KANNEL_TIMEOUT", d.kannel_timeout)),
+            sms_routes=_routes(get("SMS_ROUTES", "")),
             ussd_service_code=str(get("USSD_SERVICE_CODE", d.ussd_service_code)),
             timezone=ZoneInfo(str(get("TIMEZONE", "Asia/Dushanbe"))),
             staff_phones=frozenset(staff),
@@ -114,6 +133,14 @@ class Settings:
         return now.astimezone(self.timezone).date()
 
 
+def _routes(value) -> tuple[tuple[str, str], ...]:
+    """``SMS_ROUTES`` (a string, or pairs already parsed) as parsed pairs; raises :class:`ConfigError`."""
+    if isinstance(value, (tuple, list)):
+        return tuple(tuple(pair) for pair in value)
+    from service.messaging.gateways.routes import parse
+    return parse(str(value or ""))
+
+
 def as_settings(value: Settings | Mapping) -> Settings:
     """``value`` itself when it is a :class:`Settings`, else :meth:`Settings.from_mapping` of it
     (a job's arguments, a test's dict of ``config.py`` names)."""
@@ -125,7 +152,7 @@ class ConfigError(RuntimeError):
     the variable and what to do (it is printed as is, without a traceback)."""
 
 
-GATEWAYS = ("local", "africastalking")
+GATEWAYS = ("local", "africastalking", "kannel")
 #: ``LOCAL_DELIVERY`` values: delivered at once, or accepted and left for (simulated) delivery reports
 LOCAL_DELIVERY = ("now", "reports")
 #: shortest ``WEBHOOK_TOKEN`` accepted with a real gateway: 32 characters, e.g. ``secrets.token_hex(16)``;
@@ -138,8 +165,12 @@ def check_startup(config: Mapping) -> None:
 
     ``config``: ``config.py`` names (``SMS_GATEWAY``, ``WEBHOOK_TOKENS`` as a list, ``AT_API_KEY``,
     ``PORT`` ...). Raises :class:`ConfigError` with one sentence when ``SMS_GATEWAY`` is unknown;
-    when it is ``africastalking`` without ``WEBHOOK_TOKEN`` or ``AT_API_KEY``, or with a token
-    shorter than :data:`MIN_TOKEN_LENGTH` characters; when ``PORT`` is not a port number; or when
+    when ``SMS_ROUTES`` is not a list of ``prefix=gateway`` pairs (``service.messaging.gateways.routes``);
+    when a real gateway (``africastalking`` or ``kannel``, as ``SMS_GATEWAY`` or in ``SMS_ROUTES``)
+    is used without ``WEBHOOK_TOKEN`` or with a token shorter than :data:`MIN_TOKEN_LENGTH`
+    characters; when ``africastalking`` is used without ``AT_API_KEY``; when ``kannel`` is used
+    without ``KANNEL_SENDSMS_URL``, ``KANNEL_USERNAME`` or ``KANNEL_PASSWORD``, or with a
+    ``KANNEL_TIMEOUT`` that is not a positive number; when ``PORT`` is not a port number; or when
     ``USSD_FORMAT`` names no format of ``service.ussd.formats``.
     The ``local`` gateway (phone simulator, tests) accepts any token or none.
     """
@@ -153,16 +184,26 @@ def check_startup(config: Mapping) -> None:
     port = str(config.get("PORT") or "5000")
     if not port.isdigit() or not 0 < int(port) < 65536:
         raise ConfigError(f"PORT must be a port number from 1 to 65535, not {port[:20]!r}.")
+    from service.messaging.gateways.routes import names
+    used = names(_routes(config.get("SMS_ROUTES")), gateway)  # raises for a bad SMS_ROUTES
+    if "kannel" in used:
+        _check_kannel(config, gateway)
     if gateway == "local":
         local = str(config.get("LOCAL_DELIVERY") or "now")
         if local not in LOCAL_DELIVERY:
             raise ConfigError(f"LOCAL_DELIVERY must be one of {', '.join(LOCAL_DELIVERY)}, not {local[:20]!r}.")
+    real = [name for name in used if name != "local"]
+    if not real:
         return
     tokens = list(config.get("WEBHOOK_TOKENS") or [])
     if not tokens:
         raise ConfigError(
-            "SMS_GATEWAY=africastalking needs WEBHOOK_TOKEN, the secret the gateway's callbacks carry as ?key= "
-            "(Africa's Talking signs no callback): set it to at least 32 random characters, "
+            f"SMS_GATEWAY={gateway} needs WEBHOOK_TOKEN, the secret the gateway's callbacks carry as ?key= "
+            "(Africa's Talking and Kannel sign no callback): set it to at least 32 random characters, "
+            "e.g. the output of: python3 -c 'import secrets; print(secrets.token_hex(16))'."
+            if gateway != "local" else
+            f"SMS_ROUTES sends through {real[0]}, which needs WEBHOOK_TOKEN, the secret the gateway's "
+            "callbacks carry as ?key=: set it to at least 32 random characters, "
             "e.g. the output of: python3 -c 'import secrets; print(secrets.token_hex(16))'.")
     short = [t for t in tokens if len(t) < MIN_TOKEN_LENGTH]
     if short:
@@ -170,10 +211,34 @@ def check_startup(config: Mapping) -> None:
             f"WEBHOOK_TOKEN must be at least {MIN_TOKEN_LENGTH} characters long (one of the tokens has "
             f"{len(short[0])}): a short token can be guessed; use e.g. "
             "python3 -c 'import secrets; print(secrets.token_hex(16))'.")
-    if not config.get("AT_API_KEY"):
+    if "africastalking" in used and not config.get("AT_API_KEY"):
         raise ConfigError(
             "SMS_GATEWAY=africastalking needs AT_API_KEY, the API key of the Africa's Talking application "
-            "named by AT_USERNAME (AT's dashboard: Settings, API Key).")
+            "named by AT_USERNAME (AT's dashboard: Settings, API Key)." if gateway == "africastalking" else
+            "SMS_ROUTES sends through africastalking, which needs AT_API_KEY, the API key of the Africa's "
+            "Talking application named by AT_USERNAME (AT's dashboard: Settings, API Key).")
+
+
+def _check_kannel(config: Mapping, gateway: str) -> None:
+    """Kannel is used (``SMS_GATEWAY`` or ``SMS_ROUTES``): its sendsms URL and credentials must be set."""
+    why = "SMS_GATEWAY=kannel" if gateway == "kannel" else "SMS_ROUTES sends through kannel, which"
+    url = str(config.get("KANNEL_SENDSMS_URL") or "")
+    if not url:
+        raise ConfigError(f"{why} needs KANNEL_SENDSMS_URL, the address of smsbox's sendsms interface, "
+                          "e.g. http://127.0.0.1:13013/cgi-bin/sendsms.")
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"KANNEL_SENDSMS_URL must be an http:// or https:// address such as "
+                          f"http://127.0.0.1:13013/cgi-bin/sendsms, not {url[:60]!r}.")
+    if not config.get("KANNEL_USERNAME") or not config.get("KANNEL_PASSWORD"):
+        raise ConfigError(f"{why} needs KANNEL_USERNAME and KANNEL_PASSWORD, the username and password "
+                          "of a sendsms-user group in Kannel's smsbox configuration.")
+    try:
+        timeout = float(config.get("KANNEL_TIMEOUT") or 10)
+    except (TypeError, ValueError):
+        timeout = -1.0
+    if not timeout > 0:
+        raise ConfigError(f"KANNEL_TIMEOUT must be a number of seconds above 0, "
+                          f"not {str(config.get('KANNEL_TIMEOUT'))[:20]!r}.")
 
 
 #: the defaults of ``config.py`` without any environment: for code and tests that take a

@@ -112,5 +112,5 @@ def test_batches_keep_each_phones_order_while_grouping_identical_texts():
     b2 = _Row("+2", "Y")   # ... so its Y must not join the first Y request, sent before X
     c1 = _Row("+3", "Y")   # another phone joins the first Y request
     batches = dispatch._batches([a1, b1, b2, c1])
-    assert [(t, [r.phone for r in rows]) for t, rows in batches] == [
+    assert [(t, [r.phone for r in rows]) for _, t, rows in batches] == [
         ("Y", ["+1", "+3"]), ("X", ["+2"]), ("Y", ["+2"])]

@@ -71,7 +71,7 @@ def dispatch_command(at: str | None, drain: bool):
     import_models()  # the outbox's foreign keys need every model mapped (PostgreSQL skips init_db)
     app = current_app._get_current_object()
     now = parse_at(at, app.config["TIMEZONE"])
-    gateway, passes = gateways.for_settings(settings()), 0
+    gateway, passes = gateways.for_routes(settings()), 0
     while True:
         summary = dispatch_once(session_factory(app), gateway, settings(), now=now)
         passes += 1

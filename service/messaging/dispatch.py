@@ -2,8 +2,11 @@
 
 One pass (:func:`dispatch_once`), following ``docs/gateway-africastalking.md`` §6–§9:
 
-0. nothing while the gateway is held after an outage (``service.messaging.gateway_state``:
-   the hold is in the database, shared by every dispatcher process);
+0. nothing through a gateway while it is held after an outage (``service.messaging.gateway_state``:
+   the hold is in the database, shared by every dispatcher process); with several gateways
+   (``SMS_ROUTES``, ``service.messaging.gateways.routes``) each phone's rows go through the
+   gateway of its route, and rows whose gateway is held are not claimed, so an outage or
+   an account problem of one gateway does not stop the others;
 1. claim due ``queued`` rows atomically (``status → sending``; on PostgreSQL
    ``FOR UPDATE SKIP LOCKED`` so parallel dispatchers never share a row),
    highest priority first, then oldest, at most ``DISPATCH_BATCH_SIZE``,
@@ -15,8 +18,8 @@ One pass (:func:`dispatch_once`), following ``docs/gateway-africastalking.md`` �
 2. drop rows to suppressed phones (state ``suppressed``), checked now, at send time,
    except what ``service.messaging.rules.sent_despite_opt_out`` lets through (the
    STOP confirmation, and replies queued before the farmer's own STOP);
-3. send identical texts together, ≤ :data:`MAX_RECIPIENTS` distinct phones a request,
-   keeping each phone's rows in claim order;
+3. send identical texts through the same gateway together, ≤ :data:`MAX_RECIPIENTS` distinct
+   phones a request, keeping each phone's rows in claim order;
 4. record each recipient's outcome and commit after every request; then apply
    delivery reports that arrived before the message ids were stored, and match
    parked reports to rows whose outcome is unknown (``service.messaging.delivery``).
@@ -28,9 +31,9 @@ What happens to a row, by the gateway's outcome (``service.messaging.gateways``)
 | accepted / delivered | ``accepted`` (message id stored) / ``delivered`` | yes |
 | permanent (403, 404, 406, bad number) | ``failed`` (406 also opts the phone out) | yes |
 | retry (AT's 407, 409, 500-502 for that recipient) | ``queued`` again after :func:`retry_delay`; ``failed`` after :data:`MAX_ATTEMPTS` | yes |
-| outage (the whole request failed: HTTP 5xx, connection refused, connect timeout) | ``queued`` again with the pass's unsent rows; the queue is held with growing pauses (30 s ... 10 min) and an ALERT | no |
-| account (401 RiskHold, 402, 405, the auth refusal) | ``queued``; every queued row held :data:`ACCOUNT_HOLD`, ALERT | no |
-| unconfirmed (read timeout, unreadable answer, missing from the answer, unexpected error) | ``unconfirmed``, never resent automatically | yes |
+| outage (the whole request failed: HTTP 5xx, connection refused, connect timeout) | ``queued`` again with the pass's unsent rows of that gateway; the gateway is held with growing pauses (30 s ... 10 min) and an ALERT | no |
+| account (401 RiskHold, 402, 405, the auth refusal) | ``queued``; every queued row of that gateway held :data:`ACCOUNT_HOLD`, ALERT | no |
+| unconfirmed (read timeout, unreadable answer, missing from the answer, unexpected error) | ``unconfirmed``, never resent automatically (a message id the gateway gave us, Kannel's, is kept for its delivery report) | yes |
 | review (a statusCode outside AT's table, e.g. 408) | ``held``; the sweep releases it after an hour (``service.messaging.outbox``) | yes |
 
 :data:`MAX_ATTEMPTS` is 10: with the backoff (30 s doubling, capped at
@@ -59,6 +62,7 @@ from service.messaging import optout
 from service.messaging.rules import EXEMPT_KINDS, Rules, sent_despite_opt_out, take_within
 from service.db import utcnow
 from service.settings import Settings, as_settings
+from service.messaging.gateways.routes import Routes
 from service.messaging.gateways import (
     ACCEPTED,
     ACCOUNT,
@@ -86,13 +90,20 @@ class Summary:
     """What one pass did: ``claimed`` rows, their ``states`` after the pass (state → count),
     the ``reasons`` of everything not sent (reason → count), ``expired`` rows failed
     unsent because their deadline passed (also in ``states["failed"]``), and
-    ``held_until`` (aware UTC) when the gateway is held after an outage."""
+    ``held_until`` (aware UTC) when a gateway is held after an outage (the earliest end of a
+    hold, with several gateways), ``held`` gateway name → end of its outage hold."""
 
     claimed: int = 0
     states: Counter = field(default_factory=Counter)
     reasons: Counter = field(default_factory=Counter)
     expired: int = 0
     held_until: dt.datetime | None = None
+    held: dict = field(default_factory=dict)
+
+    def hold(self, gateway: str, until: dt.datetime) -> None:
+        """Note that ``gateway`` is held until ``until``."""
+        self.held[gateway] = until
+        self.held_until = min(self.held.values())
 
     @property
     def sent(self) -> int:
@@ -122,43 +133,55 @@ def retry_delay(attempts: int) -> dt.timedelta:
     return ceiling * random.uniform(0.5, 1.0)
 
 
-def dispatch_once(session_factory: Callable[[], Session], gateway: Gateway, settings: Settings | Mapping,
+def dispatch_once(session_factory: Callable[[], Session], gateway: Gateway | Routes, settings: Settings | Mapping,
                   *, now: dt.datetime | None = None) -> Summary:
     """Run one dispatcher pass and return its :class:`Summary`.
 
-    ``session_factory`` makes the pass's own session; ``gateway`` an adapter
-    (``service.messaging.gateways.for_settings``); ``settings`` (a :class:`Settings`, or a
+    ``session_factory`` makes the pass's own session; ``gateway`` an adapter for every phone
+    (``service.messaging.gateways.for_settings``) or the adapters and their routes
+    (``service.messaging.gateways.for_routes``); ``settings`` (a :class:`Settings`, or a
     mapping of ``config.py`` names) gives the batch size and the delivery rules (:meth:`Rules.of`);
     ``now`` (aware UTC) decides which rows are due, whether it is quiet time and
     the rate budget.
     """
     now = now or utcnow()
     settings = as_settings(settings)
+    routes = gateway if isinstance(gateway, Routes) else Routes.single(gateway)
     summary = Summary()
     with session_factory() as session:
-        held = gateway_state.held_until(session, gateway.name)
-        if held is not None and held > now:
-            summary.held_until = held
+        in_outage = set()
+        for name in routes.names():
+            held = gateway_state.held_until(session, name)
+            if held is not None and held > now:
+                summary.hold(name, held)
+            elif held is not None:
+                in_outage.add(name)
+        if len(summary.held) == len(routes.names()):
             return summary
-        in_outage = held is not None
-        rows = _claim(session, settings.dispatch_batch_size, now, Rules.of(settings), summary)
+        rows = _claim(session, settings.dispatch_batch_size, now, Rules.of(settings), summary,
+                      _not_held(routes, summary.held))
         summary.claimed = len(rows)
         rows = _drop_suppressed(session, rows, summary)
         session.commit()
-        batches = _batches(rows)
-        for i, (text, batch) in enumerate(batches):
+        batches = _batches(rows, routes.gateway_of)
+        stopped: dict[str, dt.datetime] = {}  # gateway → until when its unsent rows wait (outage, account)
+        for name, text, batch in batches:
+            if name in stopped:
+                _put_back(batch, stopped[name], summary)
+                session.commit()
+                continue
             batch = _submit(session, batch)
             if not batch:
                 continue
-            results = _send(gateway, text, batch)
+            results = _send(routes.gateways[name], text, batch)
             outage = next((r.reason or "gateway unreachable" for r in results.values() if r.outcome == OUTAGE),
                           None)
-            until = gateway_state.record_failure(session, gateway.name, now, outage) if outage else None
+            until = gateway_state.record_failure(session, name, now, outage) if outage else None
             if until:
-                summary.held_until = until
-            elif in_outage:
-                gateway_state.record_answer(session, gateway.name, now)
-                in_outage = False
+                summary.hold(name, until)
+            elif name in in_outage:
+                gateway_state.record_answer(session, name, now)
+                in_outage.discard(name)
             ids = _record(session, batch, results, now, summary, until)
             session.commit()
             if ids:
@@ -169,23 +192,36 @@ def dispatch_once(session_factory: Callable[[], Session], gateway: Gateway, sett
                 delivery.match_unconfirmed(session, unknown, now)
                 session.commit()
             problem = next((r.reason for r in results.values() if r.outcome == ACCOUNT), None)
-            rest = [row for _, later in batches[i + 1:] for row in later]
             if until:
-                _put_back(rest, until, summary)
+                stopped[name] = until
+            elif problem:
+                stopped[name] = now + ACCOUNT_HOLD
+                _hold_queue(session, stopped[name], problem, name, _of_gateway(routes, name))
                 session.commit()
-                break
-            if problem:
-                _hold_queue(session, rest, now + ACCOUNT_HOLD, problem, summary)
-                session.commit()
-                break
     if summary.claimed or summary.expired:
-        log.info("dispatch through %s: %s", gateway.name, summary)
+        log.info("dispatch through %s: %s", routes.name, summary)
     return summary
 
 
+def _not_held(routes: Routes, held: Mapping[str, dt.datetime]):
+    """The claim's condition leaving out the rows of held gateways (None: nothing held)."""
+    if not held:
+        return None
+    return routes.sql_gateway(OutboundMessage.phone).not_in(sorted(held))
+
+
+def _of_gateway(routes: Routes, name: str):
+    """The condition on outbox rows sent through ``name`` (None: every row, one gateway)."""
+    if len(routes.names()) == 1:
+        return None
+    return routes.sql_gateway(OutboundMessage.phone) == name
+
+
 def _claim(session: Session, limit: int, now: dt.datetime, rules: Rules,
-           summary: Summary) -> list[OutboundMessage]:
+           summary: Summary, only=None) -> list[OutboundMessage]:
     """Mark up to ``limit`` due rows ``sending``, commit, and return them in send order.
+
+    ``only``: an extra SQL condition on the rows (the gateway of their phone not held), or None.
 
     During quiet hours only :data:`EXEMPT_KINDS` are due; the rows taken stop at
     the rate budget (:meth:`Rules.budget`). Due rows past their deadline are
@@ -205,6 +241,8 @@ def _claim(session: Session, limit: int, now: dt.datetime, rules: Rules,
            .limit(limit))
     if rules.is_quiet(now):
         due = due.where(OutboundMessage.kind.in_(EXEMPT_KINDS))
+    if only is not None:
+        due = due.where(only)
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     found = session.execute(due).all()
@@ -283,25 +321,28 @@ def _drop_suppressed(session: Session, rows: list[OutboundMessage], summary: Sum
     return keep
 
 
-def _batches(rows: list[OutboundMessage]) -> list[tuple[str, list[OutboundMessage]]]:
-    """Group rows by text into requests of ≤ MAX_RECIPIENTS distinct phones, in send order.
+def _batches(rows: list[OutboundMessage],
+             gateway_of: Callable[[str], str] = lambda phone: "") -> list[tuple[str, str, list[OutboundMessage]]]:
+    """Group rows by gateway (``gateway_of(phone)``) and text into requests of ≤ MAX_RECIPIENTS
+    distinct phones, in send order: ``(gateway, text, rows)``.
 
-    A row joins an open request of its text only when that request is sent after
+    A row joins an open request of its gateway and text only when that request is sent after
     every earlier row of the same phone, so one phone's messages keep their order;
     two rows with the same text and phone go into different requests."""
-    batches: list[tuple[str, list[OutboundMessage]]] = []
-    open_batches: dict[str, list[int]] = {}  # text → indexes into batches
+    batches: list[tuple[str, str, list[OutboundMessage]]] = []
+    open_batches: dict[tuple[str, str], list[int]] = {}  # (gateway, text) → indexes into batches
     last_of_phone: dict[str, int] = {}  # phone → index of the request holding its latest row
     for row in rows:
         after = last_of_phone.get(row.phone, -1)
-        for index in open_batches.setdefault(row.text, []):
-            if index > after and len(batches[index][1]) < MAX_RECIPIENTS:
-                batches[index][1].append(row)
+        key = (gateway_of(row.phone), row.text)
+        for index in open_batches.setdefault(key, []):
+            if index > after and len(batches[index][2]) < MAX_RECIPIENTS:
+                batches[index][2].append(row)
                 break
         else:
             index = len(batches)
-            batches.append((row.text, [row]))
-            open_batches[row.text].append(index)
+            batches.append((key[0], row.text, [row]))
+            open_batches[key].append(index)
         last_of_phone[row.phone] = index
     return batches
 
@@ -354,6 +395,9 @@ def _record(session: Session, batch: list[OutboundMessage], results: dict[str, R
             row.next_attempt_at = now + ACCOUNT_HOLD
         elif result.outcome == UNCONFIRMED:
             row.status = "unconfirmed"
+            if result.message_id:  # our own id (Kannel): its delivery report will find the row
+                row.gateway_message_id = result.message_id
+                stored.append(result.message_id)
         else:  # REVIEW
             row.status = "held"
             log.warning("outbox row %s held for review: %s", row.id, result.reason)
@@ -371,19 +415,17 @@ def _put_back(unsent: list[OutboundMessage], until: dt.datetime, summary: Summar
         summary.states["queued"] += 1
 
 
-def _hold_queue(session: Session, unsent: list[OutboundMessage], until: dt.datetime, problem: str,
-                summary: Summary) -> None:
-    """Account problem: put back the pass's unsent rows and delay every queued row until ``until``."""
-    for row in unsent:
-        row.status, row.attempts, row.next_attempt_at = "queued", row.attempts - 1, until
-        summary.states["queued"] += 1
+def _hold_queue(session: Session, until: dt.datetime, problem: str, gateway: str, only=None) -> None:
+    """Account problem of ``gateway``: delay every queued row (``only``: of that gateway) until ``until``
+    (the pass's unsent rows of that gateway are put back by the caller, :func:`_put_back`)."""
     session.flush()
-    session.execute(
-        update(OutboundMessage)
-        .where(OutboundMessage.status == "queued", OutboundMessage.next_attempt_at < until)
-        .values(next_attempt_at=until)
-        .execution_options(synchronize_session=False)
-    )
-    log.error("ALERT: SMS gateway account problem (%s): sending held until %s UTC; a person must act "
+    held = (update(OutboundMessage)
+            .where(OutboundMessage.status == "queued", OutboundMessage.next_attempt_at < until)
+            .values(next_attempt_at=until)
+            .execution_options(synchronize_session=False))
+    if only is not None:
+        held = held.where(only)
+    session.execute(held)
+    log.error("ALERT: SMS gateway %s account problem (%s): sending held until %s UTC; a person must act "
               "(top up, sender ID approval, risk hold or API key)",
-              problem, until.strftime("%Y-%m-%d %H:%M"))
+              gateway, problem, until.strftime("%Y-%m-%d %H:%M"))

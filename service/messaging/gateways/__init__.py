@@ -11,7 +11,10 @@ and the dispatcher holds the queue instead of using up the messages'
 attempts; :data:`RETRY` is only for a problem AT names for that recipient.
 ``local`` keeps messages for the phone simulator (delivered at once, or, with
 ``LOCAL_DELIVERY=reports``, accepted and left for simulated delivery reports);
-``africastalking`` sends through AT (``docs/gateway-africastalking.md`` §7, §8).
+``africastalking`` sends through AT (``docs/gateway-africastalking.md`` §7, §8);
+``kannel`` through a Kannel SMS gateway (``docs/gateway-kannel.md`` §2, §3). With
+``SMS_ROUTES`` several adapters serve one deployment, chosen per phone prefix
+(:func:`for_routes`, ``service.messaging.gateways.routes``).
 """
 from __future__ import annotations
 
@@ -64,17 +67,37 @@ class Gateway(Protocol):
         one :class:`RecipientResult` per phone."""
 
 
-def for_settings(settings: Settings | Mapping) -> Gateway:
-    """The adapter named by ``settings.sms_gateway`` (``local`` or ``africastalking``), built
-    from the ``at_*`` settings; ``settings`` is a :class:`service.settings.Settings` or a mapping
-    of ``config.py`` names. Raises ``ValueError`` for another name and ``RuntimeError`` when AT
-    credentials are missing (the SDK's check)."""
+def for_settings(settings: Settings | Mapping, name: str | None = None) -> Gateway:
+    """The adapter named ``name`` (default ``settings.sms_gateway``: ``local``, ``africastalking``
+    or ``kannel``), built from the ``at_*`` or ``kannel_*`` settings; ``settings`` is a
+    :class:`service.settings.Settings` or a mapping of ``config.py`` names. Raises ``ValueError``
+    for another name or missing Kannel settings and ``RuntimeError`` when AT credentials are
+    missing (the SDK's check)."""
     settings = as_settings(settings)
-    if settings.sms_gateway == "local":
+    name = name or settings.sms_gateway
+    if name == "local":
         from service.messaging.gateways.local import LocalGateway
         return LocalGateway(reports=settings.local_delivery == "reports")
-    if settings.sms_gateway == "africastalking":
+    if name == "africastalking":
         from service.messaging.gateways.africastalking import AfricasTalkingGateway
         return AfricasTalkingGateway(settings.at_username, settings.at_api_key, sender_id=settings.at_sender_id,
                                      timeout=settings.at_timeout)
-    raise ValueError(f"unknown SMS gateway {settings.sms_gateway!r}")
+    if name == "kannel":
+        from service.messaging.gateways.kannel import KannelGateway
+        return KannelGateway(settings.kannel_sendsms_url, settings.kannel_username, settings.kannel_password,
+                             sender=settings.kannel_from, smsc=settings.kannel_smsc,
+                             callback_url=settings.kannel_callback_url,
+                             token=settings.webhook_tokens[0] if settings.webhook_tokens else "",
+                             timeout=settings.kannel_timeout)
+    raise ValueError(f"unknown SMS gateway {name!r}")
+
+
+def for_routes(settings: Settings | Mapping):
+    """Every adapter the deployment sends through (``SMS_GATEWAY`` and those ``SMS_ROUTES`` names)
+    as a :class:`service.messaging.gateways.routes.Routes`, what the dispatcher takes. Raises as
+    :func:`for_settings`."""
+    from service.messaging.gateways.routes import Routes, names
+
+    settings = as_settings(settings)
+    used = names(settings.sms_routes, settings.sms_gateway)
+    return Routes({name: for_settings(settings, name) for name in used}, settings.sms_routes, settings.sms_gateway)
