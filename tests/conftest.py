@@ -217,6 +217,27 @@ def database_url(request):
     yield database.url
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request, tmp_path):
+    """The URL of an empty database of the test's own (SQLite file; PostgreSQL database created and
+    dropped here)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / f'empty-{next(_numbers)}.sqlite3'}"
+        return
+    if not PG_URL:
+        pytest.skip("TEST_DATABASE_URL is not set: PostgreSQL runs skipped")
+    admin = create_engine(_pg_driver(PG_URL), isolation_level="AUTOCOMMIT")
+    name = f"dehqon_mig_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(_pg_driver(PG_URL)).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 _staff_hash: list[str] = []
 
 

@@ -2,43 +2,15 @@
 on SQLite and PostgreSQL, and the data migrations keep and backfill rows."""
 from __future__ import annotations
 
-import itertools
-import os
 import re
-import uuid
 
-import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from conftest import PG_URL, _pg_driver
 
 from service import db as dbmod
 from service import features
-
-_numbers = itertools.count(1)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_database(request, tmp_path):
-    """The URL of an empty database of the test's own (SQLite file; PostgreSQL database created and
-    dropped here)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / f'empty-{next(_numbers)}.sqlite3'}"
-        return
-    if not PG_URL:
-        pytest.skip("TEST_DATABASE_URL is not set: PostgreSQL runs skipped")
-    admin = sa.create_engine(_pg_driver(PG_URL), isolation_level="AUTOCOMMIT")
-    name = f"dehqon_mig_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield sa.make_url(_pg_driver(PG_URL)).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_migrations_match_models(app):
