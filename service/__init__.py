@@ -10,6 +10,9 @@ APScheduler wiring.
 from __future__ import annotations
 
 import logging
+import os
+import sys
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -43,6 +46,44 @@ def _settings(overrides: dict | None) -> dict:
     return settings
 
 
+def configuration(overrides: dict | None = None) -> dict:
+    """The settings :func:`create_app` would run with (``config.py`` names: the environment's, then
+    ``overrides``), plus ``SECRET_KEY_SET``: whether ``SECRET_KEY`` was given rather than made
+    for this process."""
+    settings = _settings(overrides)
+    settings["SECRET_KEY_SET"] = bool(str((overrides or {}).get("SECRET_KEY") or "").strip()
+                                      or os.environ.get("SECRET_KEY", "").strip())
+    return settings
+
+
+def doctor_app(overrides: dict | None = None) -> Flask:
+    """An app holding only ``flask --app service doctor`` (``handlers.cli.doctor``) on
+    :func:`configuration`: nothing is checked, opened or started, so the doctor can report settings
+    the service would refuse to start with."""
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.update(configuration(overrides))
+    from handlers.cli import doctor
+
+    for command in doctor.COMMANDS:
+        app.cli.add_command(command)
+    return app
+
+
+def _cli_command() -> str | None:
+    """The ``flask`` command being run (``flask --app service doctor`` -> ``doctor``), or None
+    when not run by the ``flask`` command line."""
+    argv = sys.argv
+    if not argv or Path(argv[0]).name not in ("flask", "flask.exe", "__main__.py"):
+        return None
+    args = iter(argv[1:])
+    for arg in args:
+        if arg in ("--app", "-A", "--env-file", "-e"):
+            next(args, None)
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
 def create_app(overrides: dict | None = None) -> Flask:
     """Build the Flask app.
 
@@ -56,7 +97,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     ``DATABASE_INIT`` on, an app whose PostgreSQL schema is not at the newest migration is refused
     with :class:`StartupError` saying to run ``flask --app service db upgrade``
     (:func:`check_schema`, ``docs/migrations.md`` §2).
+    Run by ``flask ... doctor``, it gives :func:`doctor_app` instead, which starts nothing and
+    refuses no setting.
     """
+    if overrides is None and _cli_command() == "doctor":
+        return doctor_app()
     settings = _settings(overrides)
     try:
         check_startup(settings)
