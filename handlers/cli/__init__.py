@@ -6,8 +6,9 @@ Groups: ``init-db``, ``demo-data``, ``serve``, ``scheduler``, ``campaign``, ``br
 ``responders``, ``advice``, ``sales``, ``yields`` (``handlers.cli.advice``), ``centres``
 (``handlers.cli.centres``), ``outbox`` (``handlers.cli.outbox``), ``reminders``
 (``handlers.cli.reminders``), ``farmers`` (``handlers.cli.farmers``), ``staff``
-(``handlers.cli.staff``), ``programme`` (``handlers.cli.programme``) and ``db``
-(``handlers.cli.db``: the schema's migrations).
+(``handlers.cli.staff``), ``programme`` (``handlers.cli.programme``), ``db``
+(``handlers.cli.db``: the schema's migrations), ``doctor`` (``handlers.cli.doctor``) and ``backup``
+(``handlers.cli.backup``).
 """
 from __future__ import annotations
 
@@ -40,9 +41,10 @@ def register(app: Flask) -> None:
     """Attach every CLI command to ``app``."""
     from handlers.cli import (advice, centres, farmers, orders, outbox, programme, reminders, scheduler, service,
                               staff)
-    from handlers.cli import db
+    from handlers.cli import backup, db, doctor
 
     for command in (*service.COMMANDS, *scheduler.COMMANDS, orders.orders_group, outbox.outbox_group,
                     *advice.COMMANDS, *reminders.COMMANDS, *centres.COMMANDS, *farmers.COMMANDS,
-                    *staff.COMMANDS, *programme.COMMANDS, *db.COMMANDS):
+                    *staff.COMMANDS, *programme.COMMANDS, *db.COMMANDS, *doctor.COMMANDS,
+                    *backup.COMMANDS):
         app.cli.add_command(command)
