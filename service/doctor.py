@@ -220,7 +220,9 @@ def check_database(config: Mapping) -> list[Finding]:
     except Exception:
         return [Finding("database", False, "DATABASE_URL is not a database URL: write it as "
                                            "sqlite:///path/to/file.sqlite3 or postgresql+psycopg://user@host/name.")]
-    secrets = [parsed.password or "", *(config.get("WEBHOOK_TOKENS") or []), str(config.get("AT_API_KEY") or "")]
+    secrets = [parsed.password or "", *(config.get("WEBHOOK_TOKENS") or []),
+               *(str(value) for name, value in config.items()
+                 if name.endswith(("_KEY", "_PASSWORD", "_TOKEN")) and value and len(str(value)) >= 4)]
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
             and not Path(parsed.database).exists():
         return [Finding("database", False, f"The database file {parsed.database} does not exist: {UPGRADE} "

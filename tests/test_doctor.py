@@ -95,6 +95,25 @@ def test_each_problem_is_named_with_what_to_do(database_url, label, changes, sen
     assert output.splitlines()[-1] == "1 problem to fix."
 
 
+@pytest.mark.parametrize("changes, sentence", [
+    ({"SMS_GATEWAY": "kannel", "KANNEL_SENDSMS_URL": "", "KANNEL_USERNAME": "dehqon", "KANNEL_PASSWORD": "hunter2"},
+     "The kannel gateway needs KANNEL_SENDSMS_URL (the URL of Kannel's sendsms interface): set it."),
+    ({"SMS_ROUTES": "+992=kannel", "KANNEL_SENDSMS_URL": "http://127.0.0.1:13013/cgi-bin/sendsms",
+      "KANNEL_USERNAME": "dehqon", "KANNEL_PASSWORD": ""},
+     "The kannel gateway needs KANNEL_PASSWORD (the sendsms user's password): set it."),
+])
+def test_kannel_beside_or_instead_of_at_needs_its_credentials(database_url, changes, sentence):
+    """Kannel, as SMS_GATEWAY or in a per-prefix route beside AT: its settings checked, its
+    password never shown."""
+    code, output = doctor(good(database_url, **changes))
+    assert code == 1 and problems(output) == [sentence], output
+    fixed = {**changes, "KANNEL_SENDSMS_URL": "http://127.0.0.1:13013/cgi-bin/sendsms", "KANNEL_PASSWORD": "hunter2"}
+    code, output = doctor(good(database_url, **fixed))
+    assert code == 0, output
+    assert "OK      The kannel gateway has its credentials (KANNEL_SENDSMS_URL, KANNEL_USERNAME, KANNEL_PASSWORD)." \
+        in output
+
+
 def test_the_local_gateway_needs_no_token_or_credentials(database_url):
     code, output = doctor(good(database_url, SMS_GATEWAY="local", WEBHOOK_TOKEN="", AT_API_KEY="", PRIVACY_KEY=""))
     assert code == 0, output
