@@ -124,6 +124,19 @@ SEND_CASES = [
      [("account", 401), ("account", None)], 1),
     ("500 for the second phone: outage from there", "accept", {"+992911234568": (500, "Internal error")},
      [("accepted", 202), ("outage", 500)], 2),
+    ("202 Sent. (immediate-sendsms-reply): accepted", "accept", {"+992901234567": (202, "Sent.")},
+     [("accepted", 202), ("accepted", 202)], 2),
+    ("403 Not routable (bearerbox refused the route): that phone fails, not the account", "accept",
+     {"+992901234567": (403, "Not routable. Do not try again.")}, [("permanent", 403), ("accepted", 202)], 2),
+    ("400 numbers denied by white- and/or black-lists: that phone fails", "accept",
+     {"+992901234567": (400, "Number(s) has/have been denied by white- and/or black-lists.")},
+     [("permanent", 400), ("accepted", 202)], 2),
+    ("400 Sender missing (Kannel's configuration): account, the rest not tried", "accept",
+     {"+992901234567": (400, "Sender missing and no global set, rejected")}, [("account", 400), ("account", None)], 1),
+    ("400 Charset or body misformed: review, the next phone still sent", "accept",
+     {"+992901234567": (400, "Charset or body misformed, rejected")}, [("review", 400), ("accepted", 202)], 2),
+    ("503 Temporal failure (bearerbox's temporary refusal): outage", "accept",
+     {"+992901234567": (503, "Temporal failure, try again later.")}, [("outage", 503), ("outage", None)], 1),
 ]
 
 
@@ -314,3 +327,44 @@ def test_a_report_before_the_dispatcher_stored_the_id_is_applied(client, session
     dispatch.dispatch_once(session_factory(app), routes, settings)
     [row] = rows(session, row_id)
     assert row.status == "delivered"
+
+
+# --- what a real Kannel sends and answers (recorded by tests/test_kannel_real.py) -----------------
+
+from cases import kannel_wire  # noqa: E402
+
+WIRE_MO = [r for r in kannel_wire.REQUESTS if r.path == "/kannel/inbound"]
+WIRE_DLR = [r for r in kannel_wire.REQUESTS if r.path == "/kannel/delivery"]
+
+
+@pytest.mark.parametrize("request_", WIRE_MO, ids=[r.label for r in WIRE_MO])
+def test_a_real_kannel_mo_is_read_as_kannel_meant_it(request_, client, session):
+    resp = client.get(f"/kannel/inbound?key={TOKEN}&{request_.query}")
+    assert (resp.status_code, resp.get_data()) == (200, b"")
+    [row] = session.scalars(select(InboundMessage)).all()
+    assert (row.phone, row.to, row.text) == (request_.means["from"], request_.means["to"], request_.means["text"])
+
+
+@pytest.mark.parametrize("request_", WIRE_DLR, ids=[r.label for r in WIRE_DLR])
+def test_a_real_kannel_dlr_moves_the_row(request_, client, session):
+    row = queue_sms(session, PHONE, "Salom", kind="notice")
+    row.status, row.gateway_message_id, row.sent_at = "accepted", MID, utcnow()
+    session.commit()
+    resp = client.get(f"/kannel/delivery?key={TOKEN}&id={MID}&{request_.query}")
+    assert (resp.status_code, resp.get_data()) == (200, b"")
+    session.expire_all()
+    expected = {"8": "in_transit", "1": "delivered"}[request_.means["type"]]
+    assert session.get(OutboundMessage, row.id).status == expected
+
+
+WIRE_OUTCOMES = {"accepted": "accepted", "queued while the SMS centre is away": "accepted",
+                 "wrong password": "account", "unknown user": "account", "receiver not a number": "permanent",
+                 "empty receiver": "permanent", "no sender and no global-sender": "account",
+                 "coding out of range": "review", "unknown charset": "review"}
+
+
+@pytest.mark.parametrize("answer", kannel_wire.ANSWERS, ids=[a.label for a in kannel_wire.ANSWERS])
+def test_a_real_kannel_answer_is_classified(answer):
+    result = kannel_gateway.classify(PHONE, answer.status, answer.body, MID)
+    assert result.outcome == WIRE_OUTCOMES[answer.label]
+    assert result.status_code == answer.status

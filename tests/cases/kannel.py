@@ -79,6 +79,13 @@ MO_CASES = [
            [{"gateway_id": UUID, "text": "помощь", "command": "help"}], replies=1),
     MoCase("GSM text in WINDOWS-1252 with coding 0", [gsm("HELP")],
            [{"gateway_id": UUID, "text": "HELP", "command": "help"}], replies=1),
+    MoCase("UCS-2 bytes with + for the byte 0x20, as smsbox encodes them", [Req(
+        f"from=%2B992901234567&to={SHORT_CODE}&text=%04%1D%04%10%04+%04%25%00+%04%3F%048%04Q%047"
+        f"&charset=UTF-16BE&coding=2&id={UUID}&smsc=tcell&ts=2026-12-04+09:15:00")],
+           [{"gateway_id": UUID, "phone": PHONE, "text": "НАРХ пиёз", "command": "price"}], replies=1),
+    MoCase("8-bit data (coding 1, charset 8-BIT): stored as UTF-8 with the bad bytes replaced", [Req(
+        f"from=992901234567&to={SHORT_CODE}&text=HELP%FF&charset=8-BIT&coding=1&id={UUID}")],
+           [{"gateway_id": UUID, "text": "HELP\ufffd"}], replies=1),
     MoCase("UTF-8 charset (an smsbox that converts)", [mo("НАРХ пиёз", charset="UTF-8", coding="2", codec="utf-8")],
            [{"text": "НАРХ пиёз", "command": "price"}], replies=1),
     MoCase("no charset, coding 2: UTF-16BE", [mo("помощь", charset=None)], [{"text": "помощь"}], replies=1),

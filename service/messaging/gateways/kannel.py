@@ -11,12 +11,13 @@ Kannel's answer is classified per recipient (``docs/gateway-kannel.md`` §3):
 
 | Answer | Outcome |
 |---|---|
-| 2xx with ``0: Accepted for delivery`` or ``3: Queued for later delivery`` | accepted (our id stored) |
+| 2xx with ``0: Accepted for delivery``, ``3: Queued for later delivery`` or ``Sent.`` | accepted (our id stored) |
 | 2xx with another body | unconfirmed (Kannel may have taken it: never resent) |
-| 401 / 403 (``Authorization failed``) | account problem: the queue of this gateway is held |
-| 400 (bad receiver, e.g. ``Missing receiver number``) | permanent failure of that recipient |
-| any other 4xx | review (held for a person) |
-| 5xx, connection refused, connect timeout | outage: nothing taken, attempt not counted |
+| 401; 403 ``Authorization failed for sendsms`` | account problem: the queue of this gateway is held |
+| 400 ``Sender missing and no global set, rejected`` | account problem too (Kannel's sender configuration) |
+| 400 about the receiver (``Number(s) has/have been denied ...``, ``Empty receiver number ...``, ``Missing receiver number ...``); 403 ``Not routable. Do not try again.`` | permanent failure of that recipient |
+| any other 4xx (e.g. 400 ``Charset or body misformed, rejected``) | review (held for a person) |
+| 5xx (``Sending failed.``, 503 ``Temporal failure, try again later.``), connection refused, connect timeout | outage: nothing taken, attempt not counted |
 | read timeout after the request was sent | unconfirmed |
 
 After an outage, an account problem or a read timeout the remaining phones of the
@@ -45,8 +46,14 @@ from service.messaging.gateways import (
 
 #: delivery reports asked for: 1 delivered + 2 failed + 4 buffered + 8 SMSC submit + 16 SMSC reject
 DLR_MASK = 31
-#: Kannel's answers that mean it took the message (``docs/gateway-kannel.md`` §3)
-ACCEPTED_ANSWERS = ("0:", "3:")
+#: Kannel's answers that mean it took the message (``docs/gateway-kannel.md`` §3); ``Sent.`` with
+#: ``immediate-sendsms-reply``
+ACCEPTED_ANSWERS = ("0:", "3:", "Sent.")
+#: the start of 400 and 403 answers about the receiver (permanent for that phone; ``docs/gateway-kannel.md`` §3)
+RECEIVER_REFUSED = ("Number(s) has/have been denied", "Empty receiver number", "Missing receiver",
+                    "Not routable")
+#: the start of a 400 answer that is Kannel's configuration, not the message: held like an account problem
+SENDER_MISSING = "Sender missing"
 #: the ``dlr-url`` query after ``/kannel/delivery?key=...&id=...`` (Kannel's escapes, ``docs/gateway-kannel.md`` §4)
 DLR_ESCAPES = "&type=%d&smsc=%i&ts=%T&answer=%A"
 #: the message ids we give (``k`` + 16 hex digits)
@@ -159,10 +166,13 @@ def classify(phone: str, status: int, body: str, message_id: str) -> RecipientRe
             return RecipientResult(phone, ACCEPTED, status_code=status, message_id=message_id, parts=None)
         return RecipientResult(phone, UNCONFIRMED, status_code=status, message_id=message_id,
                                reason=f"unexpected Kannel answer ({reason}): may have been accepted; not resent"[:200])
+    if status in (400, 403) and said.startswith(RECEIVER_REFUSED):
+        return RecipientResult(phone, PERMANENT, status_code=status, reason=reason)
     if status in (401, 403):
         return RecipientResult(phone, ACCOUNT, status_code=status, reason=f"Kannel refused the credentials: {said}"[:200])
-    if status == 400:
-        return RecipientResult(phone, PERMANENT, status_code=status, reason=reason)
+    if status == 400 and said.startswith(SENDER_MISSING):
+        return RecipientResult(phone, ACCOUNT, status_code=status,
+                               reason=f"Kannel has no sender to use (set KANNEL_FROM or global-sender): {said}"[:200])
     if 400 <= status < 500:
         return RecipientResult(phone, REVIEW, status_code=status, reason=reason)
     return RecipientResult(phone, OUTAGE, status_code=status, reason=reason)
