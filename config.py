@@ -53,6 +53,11 @@ applies ``overrides`` (a dict) on top, which is how tests configure the app.
 | ``STAFF_COOKIE_SECURE`` | ``0`` | ``1`` behind TLS: the staff session cookie is sent over HTTPS only. |
 | ``PRIVACY_KEY`` | empty (a development key) | Secret that keys the member codes of bulk-inserted farmers and the digests kept of erased phones (``docs/privacy.md``). Set it (e.g. ``python3 -c 'import secrets; print(secrets.token_hex(32))'``) on every real deployment, the same in every process, and keep it out of the database and its backups; changing it forgets which phones were erased. |
 | ``LOG_LEVEL`` | ``INFO`` | Python logging level. |
+| ``METRICS_TOKEN`` | empty | Secret that opens ``GET /metrics`` (``Authorization: Bearer <token>`` or ``?key=<token>``); empty: the page answers 404 to everyone (``docs/operations.md`` §5). |
+| ``READYZ_SCHEDULER_MAX_AGE_SECONDS`` | ``300`` | ``GET /readyz`` answers 503 when the newest scheduler heartbeat (one per tick, every ``SCHEDULER_TICK_SECONDS``) is older (five missed ticks). |
+| ``READYZ_DISPATCHER_MAX_AGE_SECONDS`` | ``60`` | ... when the newest dispatcher heartbeat (one per pass, every ``DISPATCH_INTERVAL_SECONDS``) is older (twelve missed passes). |
+| ``READYZ_MAX_QUEUED`` | ``5000`` | ... when more outbox rows than this are ``queued``. |
+| ``READYZ_MAX_WAIT_MINUTES`` | ``15`` | ... when a queued row that may be sent now (quiet hours and retry times allowing) has waited longer. |
 """
 from __future__ import annotations
 
@@ -126,6 +131,12 @@ class Config:
     STAFF_COOKIE_SECURE = _env("STAFF_COOKIE_SECURE", "0") in ("1", "true", "yes", "on")
     PRIVACY_KEY = _env("PRIVACY_KEY", "")
     LOG_LEVEL = _env("LOG_LEVEL", "INFO")
+    METRICS_TOKEN = _env("METRICS_TOKEN", "")
+    # GET /readyz thresholds (service.health.Thresholds, docs/operations.md §4)
+    READYZ_SCHEDULER_MAX_AGE_SECONDS = float(_env("READYZ_SCHEDULER_MAX_AGE_SECONDS", "300"))
+    READYZ_DISPATCHER_MAX_AGE_SECONDS = float(_env("READYZ_DISPATCHER_MAX_AGE_SECONDS", "60"))
+    READYZ_MAX_QUEUED = int(_env("READYZ_MAX_QUEUED", "5000"))
+    READYZ_MAX_WAIT_MINUTES = float(_env("READYZ_MAX_WAIT_MINUTES", "15"))
 
 
 def as_dict() -> dict:

@@ -18,3 +18,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(kannel.bp)
     app.register_blueprint(simulator.bp)
     staff.init_app(app)
+    from handlers import metrics  # times every gateway callback, whichever blueprint registered it
+    metrics.init_app(app)
+    app.register_blueprint(metrics.bp)

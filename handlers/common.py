@@ -165,7 +165,8 @@ def token_ok() -> bool:
 
 
 def require_token(view):
-    """Answer 403 (and store nothing) unless :func:`token_ok`."""
+    """Answer 403 (and store nothing) unless :func:`token_ok`. Marks the view a gateway callback
+    (``gateway_callback``): ``handlers.metrics`` times every such view."""
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
@@ -173,6 +174,7 @@ def require_token(view):
             abort(403)
         return view(*args, **kwargs)
 
+    wrapper.gateway_callback = True
     return wrapper
 
 

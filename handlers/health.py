@@ -1,12 +1,17 @@
-"""``GET /healthz``: the process answers and its database is reachable."""
+"""``GET /healthz``: the process answers and its database is reachable. ``GET /readyz``: the service
+can do its job (``service.health``: database, scheduler and dispatcher heartbeats, outbox backlog,
+sending held)."""
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, current_app
 from sqlalchemy import text
 
-from handlers.common import db
+from handlers.common import db, settings
+from service import health
+from service.messaging.rules import Rules
 
 bp = Blueprint("health", __name__)
+_PLAIN = {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}
 
 
 @bp.get("/healthz")
@@ -17,3 +22,12 @@ def healthz():
     except Exception:
         return "database unavailable", 503, {"Content-Type": "text/plain; charset=utf-8"}
     return "ok", 200, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+@bp.get("/readyz")
+def readyz():
+    """200 with a short plain report when the service can do its job; 503 with one sentence per
+    problem otherwise (``service.health.check``, thresholds ``READYZ_*`` of ``config.py``)."""
+    report = health.check(db(), Rules.of(settings()), health.Thresholds.of(current_app.config),
+                          gateways=[settings().sms_gateway])
+    return report.text(), 200 if report.ready else 503, _PLAIN

@@ -57,6 +57,13 @@ def tick_job(database_url: str, settings: dict) -> None:
     tick(_sessions(database_url), settings)
 
 
+def started(database_url: str) -> None:
+    """A scheduler starts: record its heartbeat at once (``service.heartbeat``), so ``GET /readyz``
+    need not wait for its first tick (``SCHEDULER_TICK_SECONDS``)."""
+    from service import heartbeat
+    heartbeat.try_beat(_sessions(database_url).kw["bind"], heartbeat.SCHEDULER)
+
+
 def sweep_job(database_url: str) -> None:
     """The outbox sweep (``service.messaging.delivery.sweep``): rows without a final report or stuck mid-send
     ``unconfirmed``, late and matched orphan reports applied, unconfirmed rows past their deadline

@@ -1,5 +1,7 @@
 """The scheduler tick: one pass that queues everything due, under the scheduler lock.
 
+Every pass first records the scheduler's heartbeat (``service.heartbeat``, read by ``GET /readyz``),
+whether or not it then takes the lock.
 :func:`tick` takes the database lock (``service.scheduler_lock``): when another
 process holds it, the pass does nothing. Otherwise, as of ``now``, it queues
 due campaign reminders (``service.reminders.crop_cycle.queue_due``), due broadcasts
@@ -21,7 +23,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from service import scheduler_lock
+from service import heartbeat, scheduler_lock
 from service.advice import questions as advice
 from service.broadcasts import broadcast
 from service.farmers import privacy
@@ -89,6 +91,7 @@ def tick(session_factory: Callable[[], Session], config: Settings | Mapping, now
     grace = dt.timedelta(hours=settings.scheduler_grace_hours)
     policy = order.Policy.of(settings)
     engine = session_factory.kw["bind"]
+    heartbeat.try_beat(engine, heartbeat.SCHEDULER)  # the real clock, not --at
     with scheduler_lock.hold(engine) as taken:
         if not taken:
             log.info("scheduler tick at %s: %s", now.isoformat(), TickResult(acted=False))

@@ -52,7 +52,7 @@ MODEL_MODULES = (
     "service.advice.demo_plot", "service.advice.library", "service.advice.questions", "service.advice.responders",
     "service.audit.log", "service.broadcasts.broadcast",
     "service.farmers.models", "service.groups.cluster", "service.groups.cluster_committee", "service.groups.committee", "service.groups.membership",
-    "service.groups.producer_group", "service.messaging.gateway_state", "service.messaging.language", "service.messaging.message",
+    "service.groups.producer_group", "service.heartbeat", "service.messaging.gateway_state", "service.messaging.language", "service.messaging.message",
     "service.messaging.optout", "service.orders.catalogue", "service.orders.rounds",
     "service.prices.alerts", "service.prices.market", "service.reference.crops",
     "service.reference.geography", "service.reminders.campaign", "service.reminders.crop_cycle",

@@ -80,3 +80,16 @@ def hold(engine: Engine, name: str = "scheduler", *, ttl: dt.timedelta = DEFAULT
             with engine.begin() as conn:
                 conn.execute(update(SchedulerLease).where(SchedulerLease.name == name, SchedulerLease.holder == me)
                              .values(expires_at=utcnow()))
+
+
+def renew(engine: Engine, name: str = "scheduler", *, ttl: dt.timedelta = DEFAULT_TTL) -> bool:
+    """Keep the lock ``name`` that this thread holds (inside :func:`hold`) for ``ttl`` more; True
+    while it is still ours. SQLite: the lease's expiry moves on (a lease that expired and was
+    taken by another process is lost: False). PostgreSQL: the advisory lock lasts as long as
+    :func:`hold`'s connection, nothing to renew (True)."""
+    if engine.dialect.name == "postgresql":
+        return True
+    with engine.begin() as conn:
+        return conn.execute(update(SchedulerLease)
+                            .where(SchedulerLease.name == name, SchedulerLease.holder == holder_id())
+                            .values(expires_at=utcnow() + ttl)).rowcount == 1

@@ -1,5 +1,5 @@
 """CLI: ``flask --app service serve`` and the ``flask --app service scheduler`` group
-(``run``, ``tick``, ``dispatch``)."""
+(``run``, ``dispatchers``, ``tick``, ``dispatch``)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -28,10 +28,25 @@ def run_command():
     click.echo(f"Scheduler: tick every {config['SCHEDULER_TICK_SECONDS']:g} s, dispatching every "
                f"{config['DISPATCH_INTERVAL_SECONDS']:g} s through the {config['SMS_GATEWAY']} gateway, "
                f"timezone {config['TIMEZONE']}; Ctrl-C stops")
+    from scheduler import jobs
+    jobs.started(config["DATABASE_URL"])
     try:
         build(config, blocking=True).start()
     except (KeyboardInterrupt, SystemExit):
         click.echo("Scheduler stopped")
+
+
+@scheduler_group.command("dispatchers")
+def dispatchers_command():
+    """Run only the outbox dispatcher and the delivery sweep in this process until stopped: more
+    sending capacity beside a scheduler process (``docs/operations.md`` §1)."""
+    config = current_app.config
+    click.echo(f"Dispatcher: every {config['DISPATCH_INTERVAL_SECONDS']:g} s through the "
+               f"{config['SMS_GATEWAY']} gateway; Ctrl-C stops")
+    try:
+        build(config, blocking=True, only=("dispatch", "sweep")).start()
+    except (KeyboardInterrupt, SystemExit):
+        click.echo("Dispatcher stopped")
 
 
 def parse_at(value: str | None, timezone: str) -> dt.datetime:

@@ -58,6 +58,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+from service import metrics
 from service.messaging import optout
 from service.messaging import outbox
 from service.db import utcnow
@@ -122,7 +123,7 @@ def _retry_count(raw: str) -> int:
 
 def record_report(session: Session, *, message_id: str, status: str, phone: str = "",
                   network_code: str = "", failure_reason: str = "", retry_count: str | int = "",
-                  now: dt.datetime | None = None) -> str:
+                  now: dt.datetime | None = None, gateway: str = "africastalking") -> str:
     """Store one delivery report as AT posted it (strings, possibly empty) and apply it.
 
     Returns :data:`DUPLICATE` (same id, status and retryCount seen before:
@@ -130,7 +131,8 @@ def record_report(session: Session, *, message_id: str, status: str, phone: str 
     matched: parked) or :data:`APPLIED` (the row was found by id, or an
     unconfirmed row matched by phone and time; its state moved forward if the
     status allows). ``UserInBlackList`` puts the phone on the suppression list.
-    Raises :class:`BadReport` when ``message_id`` or ``status`` is empty.
+    Raises :class:`BadReport` when ``message_id`` or ``status`` is empty. ``gateway``: the
+    gateway that posted the report, the label of its ``service.metrics`` counts.
     """
     message_id, status = (message_id or "").strip(), (status or "").strip()
     if not message_id or not status:
@@ -159,7 +161,7 @@ def record_report(session: Session, *, message_id: str, status: str, phone: str 
             return APPLIED
         log.info("delivery report for unknown message id %s parked as an orphan", message_id)
         return ORPHAN
-    _apply(session, report, now)
+    _apply(session, report, now, gateway)
     return APPLIED
 
 
@@ -174,8 +176,9 @@ def _act_on_reason(session: Session, report: DeliveryReport) -> None:
                   report.failure_reason, report.gateway_message_id)
 
 
-def _apply(session: Session, report: DeliveryReport, now: dt.datetime) -> bool:
-    """Move the report's outbox row forward (conditional UPDATE); True when its state changed."""
+def _apply(session: Session, report: DeliveryReport, now: dt.datetime, gateway: str = "africastalking") -> bool:
+    """Move the report's outbox row forward (conditional UPDATE); True when its state changed
+    (counted in ``service.metrics`` under ``gateway``)."""
     report.applied = True
     state = STATE_OF_STATUS.get(report.status.lower())
     if state is None:
@@ -195,6 +198,8 @@ def _apply(session: Session, report: DeliveryReport, now: dt.datetime) -> bool:
         .values(**values)
         .execution_options(synchronize_session=False)
     )
+    if moved.rowcount > 0:
+        metrics.delivered(gateway, state, report.failure_reason or report.status)
     return moved.rowcount > 0
 
 

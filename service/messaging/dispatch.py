@@ -42,6 +42,10 @@ about 1.5-3 hours before the row is given up, long enough to ride out a routing
 or operator problem for one number (407/409/5xx for that recipient), short
 enough that a number that cannot be reached is settled the same day. Outages
 and account holds do not count; every row also ends at its deadline.
+
+Every pass first records the dispatcher's heartbeat (``service.heartbeat``, read by
+``GET /readyz``); every request's outcomes are counted in ``service.metrics``, and an account
+hold is kept in ``gateway_state`` (``record_account_hold``) for ``/readyz`` and ``/metrics``.
 """
 from __future__ import annotations
 
@@ -56,6 +60,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from service import heartbeat
+from service import metrics
 from service.messaging import delivery
 from service.messaging import gateway_state
 from service.messaging import optout
@@ -144,6 +150,7 @@ def dispatch_once(session_factory: Callable[[], Session], gateway: Gateway | Rou
     ``now`` (aware UTC) decides which rows are due, whether it is quiet time and
     the rate budget.
     """
+    _beat(session_factory)
     now = now or utcnow()
     settings = as_settings(settings)
     routes = gateway if isinstance(gateway, Routes) else Routes.single(gateway)
@@ -197,6 +204,7 @@ def dispatch_once(session_factory: Callable[[], Session], gateway: Gateway | Rou
             elif problem:
                 stopped[name] = now + ACCOUNT_HOLD
                 _hold_queue(session, stopped[name], problem, name, _of_gateway(routes, name))
+                gateway_state.record_account_hold(session, name, stopped[name], problem)
                 session.commit()
     if summary.claimed or summary.expired:
         log.info("dispatch through %s: %s", routes.name, summary)
@@ -356,7 +364,17 @@ def _send(gateway: Gateway, text: str, batch: list[OutboundMessage]) -> dict[str
         log.exception("gateway %s failed unexpectedly", gateway.name)
         results = [RecipientResult(p, UNCONFIRMED, reason=f"gateway error: {type(exc).__name__}")
                    for p in phones]
-    return {r.phone: r for r in results}
+    results = {r.phone: r for r in results}
+    metrics.sent(gateway.name, batch, results)
+    return results
+
+
+def _beat(session_factory: Callable[[], Session]) -> None:
+    """The dispatcher's heartbeat (``service.heartbeat``), on the real clock as the scheduler lock;
+    never stops the pass."""
+    engine = getattr(session_factory, "kw", {}).get("bind")
+    if engine is not None:
+        heartbeat.try_beat(engine, heartbeat.DISPATCHER)
 
 
 def _record(session: Session, batch: list[OutboundMessage], results: dict[str, RecipientResult],

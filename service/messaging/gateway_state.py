@@ -39,7 +39,9 @@ class GatewayState(Base):
     ``failed_passes`` consecutive passes whose request failed as a whole;
     ``held_until`` no dispatcher sends through this gateway before it;
     ``last_alert_at`` the latest ALERT log line; ``last_error`` the latest
-    failure's reason. Times UTC.
+    failure's reason; ``account_held_until`` and ``account_problem``: the latest account
+    hold (``service.messaging.dispatch.ACCOUNT_HOLD``: balance, sender ID, risk hold, API key)
+    and its reason, recorded by :func:`record_account_hold`. Times UTC.
     """
 
     __tablename__ = "gateway_state"
@@ -49,6 +51,8 @@ class GatewayState(Base):
     held_until: Mapped[dt.datetime | None]
     last_alert_at: Mapped[dt.datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(200))
+    account_held_until: Mapped[dt.datetime | None]
+    account_problem: Mapped[str | None] = mapped_column(String(200))
 
 
 def pause(failed_passes: int) -> dt.timedelta:
@@ -110,3 +114,28 @@ def record_answer(session: Session, gateway: str, now: dt.datetime) -> bool:
     state.outage_since, state.failed_passes, state.held_until, state.last_alert_at = None, 0, None, None
     session.flush()
     return True
+
+
+def record_account_hold(session: Session, gateway: str, until: dt.datetime, problem: str) -> None:
+    """``gateway``'s account refused to send (the dispatcher holds every queued row until ``until``,
+    aware UTC): keep the hold and its ``problem`` so that ``GET /readyz`` and ``/metrics`` show it.
+    The caller commits."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(insert(GatewayState).values(gateway=gateway, failed_passes=0)
+                    .on_conflict_do_nothing(index_elements=["gateway"]))
+    session.execute(update(GatewayState).where(GatewayState.gateway == gateway)
+                    .values(account_held_until=until, account_problem=(problem or "")[:200])
+                    .execution_options(synchronize_session=False))
+
+
+def holds(session: Session, now: dt.datetime) -> list[tuple[str, str, GatewayState]]:
+    """The holds in force at ``now`` (aware UTC): ``(gateway, cause, state)`` with cause
+    ``outage`` (``held_until`` after ``now``, or an outage not yet ended) or ``account``
+    (``account_held_until`` after ``now``), by gateway name."""
+    found = []
+    for state in session.scalars(select(GatewayState).order_by(GatewayState.gateway)):
+        if state.outage_since is not None or (state.held_until is not None and state.held_until > now):
+            found.append((state.gateway, "outage", state))
+        if state.account_held_until is not None and state.account_held_until > now:
+            found.append((state.gateway, "account", state))
+    return found

@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
 import templates_sms
+from service import metrics
 from service.errors import Refusal
 from service.messaging import language as phone_language
 from service.messaging.encoding import fits_ussd, normalise
@@ -719,13 +720,17 @@ def answer(session: Session, hop: Hop, *, ussd: Ussd, settings: Settings) -> str
         if row is not None and row.status != "ended":
             _close(row, utcnow())
             session.flush()
+        metrics.ussd_hop("refused")
         return too_long(lang, service_code)
     stored = stored_answer(session, hop.session_id, hop.text)
     if stored is not None:
+        metrics.ussd_hop("repeat")
         return stored
     if row is not None and row.status == "ended":
+        metrics.ussd_hop("end")
         return END + _t("ussd.dial_again", (row.state or {}).get("lang") or default_language, ussd=service_code)
     if row is None:
+        metrics.ussd_session_started()
         dialogue = Dialogue.start(session, hop.phone, ussd=ussd, settings=settings)
         row = UssdSession(session_id=hop.session_id, phone=hop.phone, service_code=hop.service_code[:40] or None,
                           network_code=hop.network_code[:12] or None, state={}, last_text="")
@@ -759,6 +764,7 @@ def answer(session: Session, hop: Hop, *, ussd: Ussd, settings: Settings) -> str
         _close(row, now)
     session.add(UssdHop(session_id=hop.session_id, text=hop.text, text_hash=text_hash(hop.text), response=body))
     session.flush()
+    metrics.ussd_hop("end" if dialogue.ended is not None else "continue")
     return body
 
 
