@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from handlers.common import db, settings
 from service import health
+from service.messaging.gateways import routes
 from service.messaging.rules import Rules
 
 bp = Blueprint("health", __name__)
@@ -29,5 +30,5 @@ def readyz():
     """200 with a short plain report when the service can do its job; 503 with one sentence per
     problem otherwise (``service.health.check``, thresholds ``READYZ_*`` of ``config.py``)."""
     report = health.check(db(), Rules.of(settings()), health.Thresholds.of(current_app.config),
-                          gateways=[settings().sms_gateway])
+                          gateways=routes.names(settings().sms_routes, settings().sms_gateway))
     return report.text(), 200 if report.ready else 503, _PLAIN

@@ -162,7 +162,8 @@ def delivery_report():
     reason = answer if kind in FAILED_TYPES else ""
 
     def record(session):
-        delivery.record_report(session, message_id=message_id, status=status, failure_reason=reason)
+        delivery.record_report(session, message_id=message_id, status=status, failure_reason=reason,
+                               gateway="kannel")
 
     body, code, headers = delivery_handlers.store(record, "Kannel delivery report", refused=200, ok="")
     return ("", code, headers) if code == 200 else (body, code, headers)

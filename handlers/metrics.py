@@ -16,6 +16,7 @@ from flask import Blueprint, Flask, abort, current_app, g, request
 
 from handlers.common import settings
 from service import health, logs, metrics
+from service.messaging.gateways import routes
 from service.messaging.rules import Rules
 
 bp = Blueprint("metrics", __name__)
@@ -54,7 +55,7 @@ def readiness():
     from handlers.common import db
     try:
         return health.check(db(), Rules.of(settings()), health.Thresholds.of(current_app.config),
-                            gateways=[settings().sms_gateway])
+                            gateways=routes.names(settings().sms_routes, settings().sms_gateway))
     except Exception:
         current_app.logger.exception("metrics: the outbox state could not be read")
         return None

@@ -81,6 +81,11 @@ CALLBACKS = [
     ("delivery report of an unknown id", f"/sms/delivery?key={HOOK}",
      {"id": "ATXid_unknown", "status": "Success", "phoneNumber": "+992901234567"}, "delivery.delivery_report", "2xx"),
     ("body over the cap", f"/sms/inbound?key={HOOK}", {"text": "x" * 70000}, "sms.inbound", "4xx"),
+    ("Kannel MO", f"/kannel/inbound?key={HOOK}",
+     {"from": "992901234567", "to": "7788", "text": "PRICES onion", "id": "k-mo-1", "ts": "1764842400"},
+     "kannel.inbound", "2xx"),
+    ("Kannel delivery report", f"/kannel/delivery?key={HOOK}", {"id": "k-unknown", "type": "1"},
+     "kannel.delivery_report", "2xx"),
 ]
 
 
