@@ -37,6 +37,9 @@ worker_class = "sync"
 timeout = 14
 graceful_timeout = 10
 keepalive = 5
+# Kannel's get-url carries an MO's text in the request line: a ten-part Cyrillic message is about
+# 4.2 KB of URL (docs/gateway-kannel.md §9), above gunicorn's default of 4094; 8190 is its most
+limit_request_line = 8190
 accesslog = _env("GUNICORN_ACCESS_LOG", "-")
 errorlog = "-"
 loglevel = _env("LOG_LEVEL", "info").lower()

@@ -157,6 +157,13 @@ def test_two_workers_readyz_metrics_access_log_and_one_embedded_scheduler(tmp_pa
         assert status == 200
         status, _ = server.request(f"/simulator/messages?phone={urllib.parse.quote(PHONE)}&key={HOOK}")
         assert status == 200
+        # Kannel's get-url carries a long Cyrillic MO in its request line (docs/gateway-kannel.md §9):
+        # ten UCS-2 parts of 67 letters, each letter 6 URL characters, about 4.2 KB, above gunicorn's
+        # default limit_request_line of 4094 bytes
+        text = "".join(f"%{byte:02X}" for byte in ("Нарх " * 134).encode("utf-16-be"))
+        query = f"key={HOOK}&from=%2B992901234578&to=1234&charset=UTF-16BE&coding=2&id=long-mo&text={text}"
+        assert len(query) > 4094
+        assert server.request(f"/kannel/inbound?{query}") == (200, "")
     finally:
         out, err = server.stop()
     access = [line for line in (out + err).splitlines() if '"POST /ussd' in line or '"GET /metrics' in line]
