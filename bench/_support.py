@@ -1,33 +1,90 @@
-"""Shared pieces of the benchmarks: a scratch database, fast bulk data, a fake AT endpoint, timing.
+"""Shared pieces of the benchmarks: scratch databases, fast bulk data, a fake AT endpoint, timing,
+the result rows and their table, and the command line every bench shares.
 
-Not tests: each script prints its figure as a ratio to a floor measured in the same run, and
-the peak Python memory (``tracemalloc``) of the measured step.
+Not tests: each bench measures its path and a floor in the same run and reports the ratio, the
+goal of ``bench/README`` (issue goals: ``README.md`` "Benchmarks"), and where asked the peak Python
+memory (``tracemalloc``) at N/10 and N.
+
+Command line of every bench (``python -m bench.<name>`` and ``python -m bench all``):
+``--quick`` (small sizes, the whole ``all`` within about 3 minutes on 2 quiet cores), ``--tiny``
+(smallest sizes, for the test suite), ``--db sqlite|postgresql|both`` (default both). On
+PostgreSQL each bench creates its own empty database ``dehqon_bench_<pid>_<n>`` on
+``BENCH_POSTGRES_URL`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``) and
+drops it afterwards; on SQLite a temporary file.
 """
 from __future__ import annotations
 
+import argparse
+import itertools
 import json
+import math
 import os
+import shutil
+import sys
 import tempfile
 import threading
 import time
 import tracemalloc
 import urllib.parse
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from sqlalchemy import insert, select
+from sqlalchemy import create_engine, insert, select, text
 
 from service import create_app
 from service.farmers.models import Farmer, FarmerCrop
 from service.reference.geography import Village
 
 
-def scratch_app(**settings):
-    """A fresh app on ``BENCH_DATABASE_URL`` (an empty PostgreSQL database) or a temporary SQLite file."""
-    url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
+SIZES = ("full", "quick", "tiny")
+ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+_databases = itertools.count(1)
+
+
+@contextmanager
+def database(kind: str):
+    """An empty database for one bench; yields its SQLAlchemy URL and removes it afterwards.
+
+    ``kind`` ``sqlite`` (a file in a temporary folder) or ``postgresql`` (``CREATE DATABASE
+    dehqon_bench_<pid>_<n>`` on :data:`ADMIN_URL`, dropped with ``FORCE``, PostgreSQL 13+)."""
+    if kind == "sqlite":
+        folder = tempfile.mkdtemp(prefix="dehqon-bench-")
+        try:
+            yield f"sqlite:///{folder}/bench.sqlite3"
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return
+    name = f"dehqon_bench_{os.getpid()}_{next(_databases)}"
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        yield ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def db_kind(url: str) -> str:
+    """``sqlite`` or ``postgresql`` for a database URL."""
+    return "sqlite" if url.startswith("sqlite") else "postgresql"
+
+
+def scratch_app(url: str | None = None, **settings):
+    """A fresh app on ``url`` (an empty database), else on ``BENCH_DATABASE_URL``, else on a
+    temporary SQLite file; the schema made and the reference data loaded (unless
+    ``DATABASE_INIT=False``: a bench database already made)."""
+    url = url or os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
+    init = settings.get("DATABASE_INIT", True)
+    postgres = not url.startswith("sqlite")
+    # an app outside the flask command refuses a PostgreSQL schema behind the newest migration:
+    # build it without the check, then migrate the empty database
     app = create_app({"DATABASE_URL": url, "SCHEDULER_EMBEDDED": False, "QUIET_HOURS_START": "00:00",
-                      "QUIET_HOURS_END": "00:00", "SEND_RATE_SEGMENTS_PER_SECOND": 0, **settings})
-    if not url.startswith("sqlite"):
+                      "QUIET_HOURS_END": "00:00", "SEND_RATE_SEGMENTS_PER_SECOND": 0, **settings,
+                      **({"DATABASE_INIT": False} if postgres else {})})
+    if postgres and init:
         from service import init_db
         init_db(app)
     return app
@@ -54,6 +111,8 @@ class _FakeAT(BaseHTTPRequestHandler):
     counter = 0
     lock = threading.Lock()
     received = 0
+    #: when a list: every request's (message, recipients, sender, enqueue), in arrival order
+    calls: list | None = None
 
     def do_POST(self):  # noqa: N802 - http.server API
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
@@ -63,6 +122,9 @@ class _FakeAT(BaseHTTPRequestHandler):
             first = _FakeAT.counter
             _FakeAT.counter += len(numbers)
             _FakeAT.received += len(numbers)
+            if _FakeAT.calls is not None:
+                _FakeAT.calls.append((form["message"][0], numbers, form.get("from", [None])[0],
+                                      form.get("enqueue", [None])[0]))
         recipients = [{"statusCode": 101, "number": n, "status": "Success", "cost": "TJS 0.1000",
                        "messageId": f"ATXid_{first + k}", "messageParts": 1} for k, n in enumerate(numbers)]
         answer = json.dumps({"SMSMessageData": {"Message": f"Sent to {len(numbers)}/{len(numbers)}",
@@ -100,3 +162,91 @@ def measured(label: str, results: dict, memory: bool = False):
     if memory:
         results[label + " peak MiB"] = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
+
+
+def mib(n_bytes: float) -> float:
+    return n_bytes / 2**20
+
+
+@dataclass
+class Row:
+    """One line of the results table.
+
+    ``figure``/``floor``: what was measured, in words with units; ``ratio``: path/floor (times
+    for durations, throughput share for USSD); ``goal``: the goal in words (``"-"`` for a floor);
+    ``met``: True/False, None without a goal; ``memory``: (N/10 label, MiB, N label, MiB) or None."""
+
+    path: str
+    db: str
+    figure: str
+    floor: str
+    ratio: float
+    goal: str = "-"
+    met: bool | None = None
+    memory: tuple | None = None
+    notes: list = field(default_factory=list)
+
+    def cells(self) -> list[str]:
+        mem = "-"
+        if self.memory:
+            small_n, small, big_n, big = self.memory
+            mem = f"{small:.1f} MiB at {small_n:,} / {big:.1f} MiB at {big_n:,}"
+        met = "-" if self.met is None else ("yes" if self.met else "NO")
+        ratio = "nan" if self.ratio is None or math.isnan(self.ratio) else f"{self.ratio:.2f}x"
+        return [self.path, self.db, self.figure, self.floor, ratio, self.goal, met, mem]
+
+
+HEADERS = ["path", "db", "figure", "floor (same run)", "ratio", "goal", "met?", "peak Python memory N/10 / N"]
+
+
+def table(rows: list[Row]) -> str:
+    """The rows as a Markdown table (pasteable into the README)."""
+    lines = [HEADERS, ["---"] * len(HEADERS), *(r.cells() for r in rows)]
+    return "\n".join("| " + " | ".join(cell.replace("|", "/") for cell in line) + " |" for line in lines)
+
+
+def parse_args(argv=None, *, name: str = "bench", extra=None) -> argparse.Namespace:
+    """The shared command line (module docstring); ``extra(parser)`` adds a bench's own options."""
+    parser = argparse.ArgumentParser(prog=f"python -m {name}")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_const", dest="size", const="quick", help="small sizes")
+    size.add_argument("--tiny", action="store_const", dest="size", const="tiny",
+                      help="smallest sizes (the test suite's check of the harness)")
+    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
+    if extra:
+        extra(parser)
+    args = parser.parse_args(argv)
+    args.size = args.size or os.environ.get("BENCH_SIZE") or "full"
+    args.kinds = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
+    return args
+
+
+def run_benches(benches, args) -> list[Row]:
+    """Run each ``(name, run)`` on each database of ``args`` (``run(url, size) -> [Row]``), each in a
+    fresh database; print progress on stderr and the table at the end on stdout."""
+    rows: list[Row] = []
+    started = time.perf_counter()
+    load = os.getloadavg()
+    for kind in args.kinds:
+        for name, run in benches:
+            t0 = time.perf_counter()
+            print(f"[bench] {name} on {kind} ({args.size}) ...", file=sys.stderr, flush=True)
+            with database(kind) as url:
+                got = run(url, args.size)
+            rows += got
+            print(f"[bench] {name} on {kind}: {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+    elapsed = time.perf_counter() - started
+    after = os.getloadavg()
+    print(table(rows))
+    print(f"\n{args.size} run of {elapsed:.0f} s on {os.cpu_count()} cores; load average (1 min) "
+          f"{load[0]:.2f} before, {after[0]:.2f} after")
+    for row in rows:
+        for note in row.notes:
+            print(f"note ({row.path}, {row.db}): {note}")
+    return rows
+
+
+def main_for(name: str, run, argv=None) -> list[Row]:
+    """``python -m bench.<name>``: the shared command line, one bench."""
+    args = parse_args(argv, name=f"bench.{name}")
+    return run_benches([(name, run)], args)
