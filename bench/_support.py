@@ -82,7 +82,7 @@ def scratch_app(url: str | None = None, **settings):
     # an app outside the flask command refuses a PostgreSQL schema behind the newest migration:
     # build it without the check, then migrate the empty database
     app = create_app({"DATABASE_URL": url, "SCHEDULER_EMBEDDED": False, "QUIET_HOURS_START": "00:00",
-                      "QUIET_HOURS_END": "00:00", "SEND_RATE_SEGMENTS_PER_SECOND": 0, **settings,
+                      "QUIET_HOURS_END": "00:00", "SEND_RATE_SEGMENTS_PER_SECOND": 0, "LOG_LEVEL": "WARNING", **settings,
                       **({"DATABASE_INIT": False} if postgres else {})})
     if postgres and init:
         from service import init_db

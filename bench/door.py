@@ -10,7 +10,9 @@ rendered and the session stored), measured in the same run. Then an inbound SMS 
 alone and while four clients send those long requests without pause: its latency with and
 without them. Printed: medians, the ratios to the floor, and the SMS latency ratio.
 
-    .venv/bin/python -m bench.door [ROUNDS]     # BENCH_DATABASE_URL=postgresql+psycopg://... for PostgreSQL
+No goal of its own (they must answer at all, and near a normal hop): the ratios are reported.
+
+    .venv/bin/python -m bench.door [--quick|--tiny] [--db sqlite|postgresql|both] [--rounds ROUNDS]
 """
 from __future__ import annotations
 
@@ -27,12 +29,13 @@ import socket
 import subprocess
 from pathlib import Path
 
-from bench._support import scratch_app
+from bench._support import Row, db_kind, parse_args, run_benches, scratch_app
 from service.ussd import engine as ussd
 
 PROJECT = Path(__file__).resolve().parent.parent
 
 PHONE = "+992901230001"
+ROUNDS = {"full": 20, "quick": 5, "tiny": 2}
 DIAL_THROUGH = "1*" * 9999 + "1"
 
 
@@ -98,9 +101,10 @@ def _serve(url: str) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("gunicorn did not start")
 
 
-def main(rounds: int = 20) -> None:
-    app = scratch_app(SMS_GATEWAY="local")
-    url = app.config["DATABASE_URL"]
+def run(url: str, size: str, rounds: int | None = None) -> list[Row]:
+    """Measure the hostile hops and the SMS on ``url`` (an empty database), medians of ``rounds``."""
+    rounds = rounds or ROUNDS[size]
+    app = scratch_app(url, SMS_GATEWAY="local")
     app.extensions["dehqon.engine"].dispose()
     too_long = ussd.too_long(app.config["DEFAULT_LANGUAGE"])
     server, base = _serve(url)
@@ -126,14 +130,22 @@ def main(rounds: int = 20) -> None:
         server.terminate()
         server.wait(30)
     sms_busy = statistics.median(sms_times)
-    print(f"hostile USSD hops on {url.split(':')[0]} under gunicorn -w 4 --threads 2, medians of {rounds}")
-    print(f"  floor (a normal first hop: main menu, session stored): {floor * 1000:.1f} ms")
-    print(f"  10,000-hop dial-through (20 KB text) -> END: {dial * 1000:.1f} ms = {dial / floor:.2f} x floor")
-    print(f"  a million * (1 MB body) -> END: {stars * 1000:.1f} ms = {stars / floor:.2f} x floor")
-    print(f"  inbound SMS alone: {sms_alone * 1000:.1f} ms; while 4 client processes send those without pause "
-          f"({count.value} requests): median {sms_busy * 1000:.1f} ms, max {max(sms_times) * 1000:.1f} ms "
-          f"= {sms_busy / sms_alone:.2f} x alone")
+    kind = db_kind(url)
+    hop = f"a normal first hop {floor * 1000:.1f} ms"
+    return [
+        Row("door: 10,000-hop dial-through (20 KB) -> END", kind, f"{dial * 1000:.1f} ms (median of {rounds})",
+            hop, dial / floor),
+        Row("door: a million * (1 MB body) -> END", kind, f"{stars * 1000:.1f} ms", hop, stars / floor),
+        Row("door: inbound SMS while 4 clients send those", kind,
+            f"median {sms_busy * 1000:.1f} ms, max {max(sms_times) * 1000:.1f} ms ({count.value} hostile requests)",
+            f"the SMS alone {sms_alone * 1000:.1f} ms", sms_busy / sms_alone),
+    ]
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv, name="bench.door", extra=lambda p: p.add_argument("--rounds", type=int))
+    run_benches([("door", lambda url, size: run(url, size, args.rounds))], args)
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 20)
+    main()
