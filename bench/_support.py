@@ -7,7 +7,8 @@ memory (``tracemalloc``) at N/10 and N.
 
 Command line of every bench (``python -m bench.<name>`` and ``python -m bench all``):
 ``--quick`` (small sizes, the whole ``all`` within about 3 minutes on 2 quiet cores), ``--tiny``
-(smallest sizes, for the test suite), ``--db sqlite|postgresql|both`` (default both). On
+(smallest sizes, for the test suite; also ``BENCH_SIZE=tiny``, which wins over ``--quick``),
+``--db sqlite|postgresql|both`` (default both). On
 PostgreSQL each bench creates its own empty database ``dehqon_bench_<pid>_<n>`` on
 ``BENCH_POSTGRES_URL`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``) and
 drops it afterwards; on SQLite a temporary file.
@@ -216,7 +217,11 @@ def parse_args(argv=None, *, name: str = "bench", extra=None) -> argparse.Namesp
     if extra:
         extra(parser)
     args = parser.parse_args(argv)
-    args.size = args.size or os.environ.get("BENCH_SIZE") or "full"
+    # BENCH_SIZE=tiny shrinks any run (the test suite runs ``all --quick`` so)
+    env_size = (os.environ.get("BENCH_SIZE") or "").strip()
+    args.size = "tiny" if env_size == "tiny" else (args.size or env_size or "full")
+    if args.size not in SIZES:
+        parser.error(f"BENCH_SIZE must be one of {', '.join(SIZES)}")
     args.kinds = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
     return args
 
@@ -226,7 +231,13 @@ def run_benches(benches, args) -> list[Row]:
     fresh database; print progress on stderr and the table at the end on stdout."""
     rows: list[Row] = []
     started = time.perf_counter()
-    load = os.getloadavg()
+    loads, stop = [os.getloadavg()[0]], threading.Event()
+
+    def sample():  # the 1-minute load average every 5 s: how quiet the machine was
+        while not stop.wait(5):
+            loads.append(os.getloadavg()[0])
+
+    threading.Thread(target=sample, daemon=True).start()
     for kind in args.kinds:
         for name, run in benches:
             t0 = time.perf_counter()
@@ -236,10 +247,12 @@ def run_benches(benches, args) -> list[Row]:
             rows += got
             print(f"[bench] {name} on {kind}: {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
     elapsed = time.perf_counter() - started
-    after = os.getloadavg()
+    stop.set()
+    loads.append(os.getloadavg()[0])
     print(table(rows))
-    print(f"\n{args.size} run of {elapsed:.0f} s on {os.cpu_count()} cores; load average (1 min) "
-          f"{load[0]:.2f} before, {after[0]:.2f} after")
+    print(f"\n{args.size} run of {elapsed:.0f} s on {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+          f"load average (1 min) during the run: min {min(loads):.2f}, mean {sum(loads) / len(loads):.2f}, "
+          f"max {max(loads):.2f}")
     for row in rows:
         for note in row.notes:
             print(f"note ({row.path}, {row.db}): {note}")
