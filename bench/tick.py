@@ -46,15 +46,19 @@ def add_cycles(session, n: int) -> None:
     add_farmers(session, farmers)
     before = TICK_AT - dt.timedelta(days=1)
     chunk = 50000
+    ahead_of = {}  # days before the tick it was sown -> (due_at, event id) of its next event, or None
+    for days in range(150):
+        sown = TICK_AT.date() - dt.timedelta(days=days)
+        transplanted = sown + dt.timedelta(days=c.transplant_days)
+        ahead_of[days] = min(((e.due_at(sown, transplanted, TZ), e.id) for e in events
+                              if e.due_at(sown, transplanted, TZ) > before), default=None)
     for base in range(0, n, chunk):
         cycles, reminders = [], []
         for i in range(base, min(base + chunk, n)):
             sown = TICK_AT.date() - dt.timedelta(days=i % 150)
             cycles.append({"id": i + 1, "farmer_id": i % farmers + 1, "crop_id": "rice", "campaign_id": c.id,
                            "sown_on": sown})
-            transplanted = sown + dt.timedelta(days=c.transplant_days)
-            ahead = min(((e.due_at(sown, transplanted, TZ), e.id) for e in events
-                         if e.due_at(sown, transplanted, TZ) > before), default=None)
+            ahead = ahead_of[i % 150]
             if ahead:
                 reminders.append({"cycle_id": i + 1, "event_id": ahead[1], "due_at": ahead[0], "status": "pending",
                                   "catch_up": False})
@@ -89,16 +93,18 @@ def floor(session, texts: dict, next_event: dict) -> int:
         outbox.append({"phone": r.phone, "farmer_id": r.farmer_id, "language": r.language, "text": text,
                        "kind": "tip", "priority": 3, "encoding": encoding, "segments": segments,
                        "status": "queued", "attempts": 0, "next_attempt_at": TICK_AT, "expires_at": expires,
-                       "dedupe_key": f"floor:{r.cycle_id}:{r.event_id}"})
-    if outbox:
-        session.execute(insert(OutboundMessage), outbox)
+                       "dedupe_key": f"floor:{r.cycle_id}:{r.event_id}", "created_at": TICK_AT,
+                       "updated_at": TICK_AT})
+    if outbox:  # Core executemany on the tables, every value given
+        session.execute(insert(OutboundMessage.__table__), outbox)
     session.execute(update(Reminder).where(Reminder.status == "pending", Reminder.due_at <= TICK_AT)
                     .values(status="sent", handled_at=TICK_AT).execution_options(synchronize_session=False))
     planned = [{"cycle_id": r.cycle_id, "event_id": next_event[r.event_id],
-                "due_at": r.due_at + dt.timedelta(days=7), "status": "pending", "catch_up": False}
+                "due_at": r.due_at + dt.timedelta(days=7), "status": "pending", "catch_up": False,
+                "handled_at": None}
                for r in due if r.event_id in next_event]  # the last event plans nothing
     if planned:
-        session.execute(insert(Reminder), planned)
+        session.execute(insert(Reminder.__table__), planned)
     session.commit()
     return len(due)
 
