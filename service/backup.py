@@ -125,11 +125,13 @@ def _libpq(url: str) -> tuple[str, dict[str, str]]:
 
 def pg_recipe(url: str, output: Path) -> list[str]:
     """The commands that back up and restore the PostgreSQL database of ``url`` to ``output``
-    (``docs/backup.md`` §2), one per line, without the password."""
+    (``docs/backup.md`` §2), one per line, without the password. The first command makes the
+    folder of ``output`` (mode 700) when it is missing."""
     dsn, _ = _libpq(url)
     name = make_url(url).database or "dehqon"
     return [
         "# back up (the password from PGPASSWORD or ~/.pgpass, never on the command line):",
+        f"mkdir -p -m 700 {output.parent}",
         f"umask 077 && pg_dump --format=custom --no-owner --file={output} '{dsn}'",
         "# check the dump can be read:",
         f"pg_restore --list {output} > /dev/null",

@@ -165,6 +165,34 @@ def test_postgresql_prints_the_recipe_without_the_password(pg_database, tmp_path
     assert not out.exists()  # a recipe only
 
 
+def test_the_postgresql_recipe_run_as_printed_in_a_fresh_folder_makes_the_backups_folder(pg_database, tmp_path):
+    """The recipe without ``--output`` writes into ``backups/``, which a fresh folder lacks: its first
+    command makes it (mode 700), before ``pg_dump``; run line by line by a shell, the back-up and the
+    check succeed and leave the dump there (mode 600)."""
+    import subprocess
+
+    app = _app(pg_database.url)
+    try:
+        result = app.test_cli_runner().invoke(args=["backup"])
+    finally:
+        app.extensions["dehqon.engine"].dispose()
+    assert result.exit_code == 0, result.output
+    commands = [line for line in result.output.splitlines() if line and not line.startswith("#")]
+    dump = next(i for i, line in enumerate(commands) if "pg_dump " in line)
+    assert commands[dump - 1] == "mkdir -p -m 700 backups" and dump >= 1
+    if not shutil.which("pg_dump") or not shutil.which("pg_restore"):
+        return  # the order is asserted; running it needs the PostgreSQL client
+    folder = tmp_path / "fresh"
+    folder.mkdir()
+    for line in commands[:dump + 2]:  # make the folder, back up, check (not the restore)
+        done = subprocess.run(["bash", "-c", line], cwd=folder, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, (line, done.stderr)
+    (made,) = (folder / "backups").iterdir()
+    assert made.suffix == ".dump" and made.stat().st_size > 0
+    assert stat.S_IMODE((folder / "backups").stat().st_mode) == 0o700
+    assert stat.S_IMODE(made.stat().st_mode) == 0o600
+
+
 def test_postgresql_run_dumps_and_pg_restore_gives_every_row_back(pg_database, tmp_path):
     if not shutil.which("pg_dump") or not shutil.which("pg_restore"):
         pytest.skip("pg_dump or pg_restore is not on PATH (Debian: apt-get install postgresql-client)")
