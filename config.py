@@ -19,7 +19,7 @@ applies ``overrides`` (a dict) on top, which is how tests configure the app.
 | ``KANNEL_SENDSMS_URL`` | empty | Kannel smsbox's sendsms address, e.g. ``http://127.0.0.1:13013/cgi-bin/sendsms``. Required when Kannel is ``SMS_GATEWAY`` or in ``SMS_ROUTES``. |
 | ``KANNEL_USERNAME`` | empty | ``username`` of a ``sendsms-user`` group of smsbox. Required with Kannel. |
 | ``KANNEL_PASSWORD`` | empty | That group's ``password`` (a secret: never logged). Required with Kannel. |
-| ``KANNEL_FROM`` | empty | Sender (short code or sender ID) sent as ``from``; empty = the one Kannel's configuration sets. |
+| ``KANNEL_FROM`` | empty | The sender id or short code sent as ``from``; empty = smsbox's ``global-sender``, which must then be set (else smsbox refuses every message: ``400 Sender missing``). |
 | ``KANNEL_SMSC`` | empty | ``smsc-id`` of the SMSC connection Kannel should send through; empty = Kannel's own routing. |
 | ``KANNEL_CALLBACK_URL`` | empty | Base address at which Kannel reaches this service (e.g. ``http://127.0.0.1:5000``): delivery reports come to ``<it>/kannel/delivery`` (the ``dlr-url``, with the first ``WEBHOOK_TOKEN``); empty = no delivery reports asked for. |
 | ``KANNEL_TIMEOUT`` | ``10`` | Seconds to connect to sendsms and to wait for its answer (a timeout after sending leaves the message unconfirmed, never resent). |

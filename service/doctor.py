@@ -2,7 +2,7 @@
 
 :func:`run` takes the settings (``config.py`` names, as ``service.configuration`` gives them)
 and returns one :class:`Finding` per check, in order: the webhook token, the gateway's
-credentials, the privacy key, the secret key, the metrics token (when that setting exists and is
+credentials (and Kannel's sender), the privacy key, the secret key, the metrics token (when that setting exists and is
 set), the timezone, the quiet hours, the database (reachable, then migrated to the newest
 revision). Each finding is one plain sentence saying what is right or what to do. No finding ever
 shows a secret (tokens, keys, passwords are described by their length, never their value), and a
@@ -40,15 +40,18 @@ PLACEHOLDERS = {"dev", "development", "secret", "changeme", "change-me", "change
 
 @dataclass(frozen=True)
 class Finding:
-    """One check: ``ok`` and the sentence to show (``what`` names the check)."""
+    """One check: ``ok`` and the sentence to show (``what`` names the check); ``warn``: ok for the
+    exit status, but something this service cannot see may be missing (the sentence says what to
+    look at)."""
 
     what: str
     ok: bool
     sentence: str
+    warn: bool = False
 
     def line(self) -> str:
-        """``OK      <sentence>`` or ``PROBLEM <sentence>``."""
-        return f"{'OK' if self.ok else 'PROBLEM':<8}{self.sentence}"
+        """``OK      <sentence>``, ``WARNING <sentence>`` or ``PROBLEM <sentence>``."""
+        return f"{'PROBLEM' if not self.ok else 'WARNING' if self.warn else 'OK':<8}{self.sentence}"
 
 
 def _gateways(config: Mapping) -> list[str]:
@@ -107,6 +110,11 @@ def check_gateways(config: Mapping) -> list[Finding]:
         else:
             found.append(Finding("gateway", True, f"The {gateway} gateway has its credentials ("
                                  + ", ".join(name for name, _ in needs) + ")."))
+            if gateway == "kannel" and "KANNEL_FROM" in config and not str(config.get("KANNEL_FROM") or "").strip():
+                found.append(Finding("gateway", True, "KANNEL_FROM (the sender id or short code sent as from) is "
+                                                      "empty: smsbox then needs global-sender in its smsbox group, "
+                                                      "else it refuses every message with 400 Sender missing "
+                                                      "(docs/gateway-kannel.md §8); set one of them.", warn=True))
     return found
 
 

@@ -11,7 +11,8 @@
    row that may be sent now has waited more than ``READYZ_MAX_WAIT_MINUTES`` (a row held by
    the quiet hours waits from their end; a retry from its retry time);
 5. sending held (``service.messaging.gateway_state.holds``): an outage of a gateway (its queue
-   waits with growing pauses) or an account hold (balance, sender ID, risk hold, API key).
+   waits with growing pauses) or an account hold (balance, sender ID, risk hold, API key; Kannel's credentials or sender),
+   each sentence from :func:`hold_sentence`.
 
 Each problem is one plain sentence saying what is wrong and what to look at. The report is
 ready when there is none. No Flask here: the caller passes a Session, the thresholds and now.
@@ -19,6 +20,7 @@ ready when there is none. No Flask here: the caller passes a Session, the thresh
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -145,6 +147,33 @@ def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds >= 120 else f"{seconds:.0f} s"
 
 
+#: the most characters of a hold's cause shown (cut at a word boundary, ``…`` marking the cut)
+CAUSE_SHOWN = 160
+
+
+def _cause(text_: str | None) -> str:
+    """``text_`` on one line, whole when at most :data:`CAUSE_SHOWN` characters, else cut at a word
+    boundary with `` …``; ``unknown`` when empty."""
+    return textwrap.shorten(text_ or "", CAUSE_SHOWN, placeholder=" …") or "unknown"
+
+
+def hold_sentence(gateway: str, cause: str, state) -> str:
+    """The sentence for one hold of :func:`gateway_state.holds` (``cause`` ``outage`` or
+    ``account``; ``state`` its :class:`~service.messaging.gateway_state.GatewayState`), shown by
+    ``/readyz`` and ``flask --app service outbox status`` alike. Times UTC."""
+    if cause == "outage":
+        since = state.outage_since.strftime("%Y-%m-%d %H:%M") if state.outage_since else "?"
+        until = state.held_until.strftime("%H:%M:%S") if state.held_until else "?"
+        return (f"Sending through {gateway} is held: the gateway has been down since {since} UTC "
+                f"({state.failed_passes} failed passes, last error: {_cause(state.last_error)}); "
+                f"the next try is at {until} UTC and the queue waits until it answers.")
+    until = state.account_held_until.strftime("%Y-%m-%d %H:%M")
+    advice = gateway_state.account_advice(gateway)
+    return (f"Sending through {gateway} is held until {until} UTC by an account problem "
+            f"({_cause(state.account_problem)}): a person must act ({advice}), then run "
+            f"flask --app service outbox resume --gateway {gateway}.")
+
+
 def check(session: Session, rules: Rules, thresholds: Thresholds = Thresholds(),
           now: dt.datetime | None = None, *, gateways: Iterable[str] = ()) -> Readiness:
     """Look at everything of the module docstring at ``now`` (aware UTC; default the clock) and
@@ -193,19 +222,7 @@ def check(session: Session, rules: Rules, thresholds: Thresholds = Thresholds(),
 
     for gateway, cause, state in gateway_state.holds(session, now):
         report.holds.append((gateway, cause))
-        if cause == "outage":
-            since = state.outage_since.strftime("%Y-%m-%d %H:%M") if state.outage_since else "?"
-            until = state.held_until.strftime("%H:%M:%S") if state.held_until else "?"
-            report.problems.append(
-                f"Sending through {gateway} is held: the gateway has been down since {since} UTC "
-                f"({state.failed_passes} failed passes, last error: {(state.last_error or 'unknown')[:80]}); "
-                f"the next try is at {until} UTC and the queue waits until it answers.")
-        else:
-            until = state.account_held_until.strftime("%Y-%m-%d %H:%M")
-            report.problems.append(
-                f"Sending through {gateway} is held until {until} UTC by an account problem "
-                f"({(state.account_problem or 'unknown')[:80]}): a person must act (top up, sender ID, "
-                "risk hold or API key).")
+        report.problems.append(hold_sentence(gateway, cause, state))
     if not report.holds:
         report.facts.append("sending: not held")
     return report

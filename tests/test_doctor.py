@@ -193,3 +193,24 @@ def test_the_command_runs_where_the_service_would_refuse_to_start(tmp_path):
     assert any(p.startswith("The database file") for p in found), done.stdout
     assert API_KEY not in done.stdout + done.stderr and "short-token" not in done.stdout + done.stderr
     assert not (tmp_path / "absent.sqlite3").exists()
+
+
+KANNEL_OK = {"SMS_GATEWAY": "kannel", "KANNEL_SENDSMS_URL": "http://127.0.0.1:13013/cgi-bin/sendsms",
+             "KANNEL_USERNAME": "dehqon", "KANNEL_PASSWORD": "hunter2"}
+
+
+@pytest.mark.parametrize("changes", [KANNEL_OK, {"SMS_ROUTES": "+992=kannel", **{k: v for k, v in KANNEL_OK.items()
+                                                                                if k != "SMS_GATEWAY"}}])
+def test_kannel_without_a_sender_is_warned_of(database_url, changes):
+    """KANNEL_FROM empty: smsbox needs global-sender, which the doctor cannot see: a WARNING line
+    (exit 0, since kannel.conf may set it) that names it; KANNEL_FROM set: no warning."""
+    code, output = doctor(good(database_url, **changes, KANNEL_FROM=""))
+    assert code == 0, output
+    warnings = [line for line in output.splitlines() if line.startswith("WARNING ")]
+    assert warnings == ["WARNING KANNEL_FROM (the sender id or short code sent as from) is empty: smsbox then "
+                        "needs global-sender in its smsbox group, else it refuses every message with 400 Sender "
+                        "missing (docs/gateway-kannel.md §8); set one of them."], output
+    assert output.splitlines()[-1] == "No problem found; read the warning above."
+    code, output = doctor(good(database_url, **changes, KANNEL_FROM="4040"))
+    assert code == 0 and "WARNING" not in output, output
+    assert output.splitlines()[-1] == "Everything checked is in order."

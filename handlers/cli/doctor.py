@@ -1,4 +1,4 @@
-"""``flask --app service doctor``: one ``OK``/``PROBLEM`` line per check of the deployment's
+"""``flask --app service doctor``: one ``OK``/``WARNING``/``PROBLEM`` line per check of the deployment's
 configuration (``service.doctor``), then a summary; exit status 1 when any check found a problem.
 
 The command runs even when the service itself would refuse to start (``service.create_app``
@@ -21,10 +21,13 @@ def doctor() -> None:
     for finding in findings:
         click.echo(finding.line())
     problems = sum(not f.ok for f in findings)
+    warnings = sum(f.ok and f.warn for f in findings)
+    also = f" ({warnings} warning{'s' if warnings != 1 else ''} to read)" if warnings else ""
     if problems:
-        click.echo(f"{problems} problem{'s' if problems != 1 else ''} to fix.")
+        click.echo(f"{problems} problem{'s' if problems != 1 else ''} to fix{also}.")
         raise SystemExit(1)
-    click.echo("Everything checked is in order.")
+    click.echo("No problem found; read the warning" + ("s" if warnings != 1 else "") + " above." if warnings
+               else "Everything checked is in order.")
 
 
 COMMANDS = (doctor,)

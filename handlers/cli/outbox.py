@@ -1,8 +1,10 @@
-"""``flask --app service outbox status|release|fail``: what is stuck in the outbox, and settling it.
+"""``flask --app service outbox status|release|fail|resume``: what is stuck in the outbox, and settling it.
 
 ``status`` counts rows by state, and by reason for what needs a person (queued
 past due, sending, held, unconfirmed, failed in the last ``--hours``), with the
-gateways' outage state. ``release`` puts chosen ``held``, ``failed`` or
+gateways' holds as ``GET /readyz`` sees them (``service.health.hold_sentence``). ``resume
+[--gateway NAME]`` ends a gateway's account and outage holds once the cause is fixed and makes the
+rows they pushed due now (``service.messaging.gateway_state.resume``; audited ``outbox.resume``). ``release`` puts chosen ``held``, ``failed`` or
 ``unconfirmed`` rows back in the queue; ``fail`` marks chosen ``queued``,
 ``held`` or ``unconfirmed`` rows failed with a reason. Rows are chosen with
 ``--id`` (repeatable), ``--state`` and ``--reason`` (part of the failure
@@ -17,8 +19,9 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from handlers.cli import audit, session
-from service.messaging import outbox
+from handlers.cli import audit, session, settings
+from service.health import hold_sentence
+from service.messaging import gateway_state, outbox
 from service.db import utcnow
 from service.logs import mask_phone
 
@@ -53,15 +56,21 @@ def status_command(hours: float):
         click.echo(f"{heading}: {sum(n for _, n in reasons)}")
         for reason, n in reasons:
             click.echo(f"  {n:>6}  {reason}")
+    held = {(gateway, cause): state for gateway, cause, state in found.holds}
+    shown = [g.gateway for g in found.gateways] or [current_app.config['SMS_GATEWAY']]
     if not found.gateways:
-        click.echo(f"gateway {current_app.config['SMS_GATEWAY']}: no outage recorded")
+        click.echo(f"gateway {shown[0]}: no outage recorded")
     for g in found.gateways:
-        if g.outage_since is None:
+        if (g.gateway, "outage") in held:
+            click.echo(f"gateway {g.gateway}: OUTAGE since "
+                       + (f"{g.outage_since:%Y-%m-%d %H:%M} UTC" if g.outage_since else "?")
+                       + f", {g.failed_passes} failed passes, next try after "
+                       + (f"{g.held_until:%Y-%m-%d %H:%M:%S} UTC" if g.held_until else "?")
+                       + f"; last error: {g.last_error}")
+        if (g.gateway, "account") in held:
+            click.echo(f"gateway {g.gateway}: HELD: {hold_sentence(g.gateway, 'account', g)}")
+        if not any(gateway == g.gateway for gateway, _ in held):
             click.echo(f"gateway {g.gateway}: answering")
-        else:
-            click.echo(f"gateway {g.gateway}: OUTAGE since {g.outage_since:%Y-%m-%d %H:%M} UTC, "
-                       f"{g.failed_passes} failed passes, next try after {g.held_until:%Y-%m-%d %H:%M:%S} UTC; "
-                       f"last error: {g.last_error}")
 
 
 def choice_options(states: tuple[str, ...]):
@@ -144,6 +153,35 @@ def fail_command(ids, state, reason, dry_run, yes, why):
                     "rows": len(failed), "ids": sorted(r.id for r in failed)[:1000]}, note=why)
             session.commit()
             click.echo(f"{_rows(len(failed))} failed")
+
+
+@outbox_group.command("resume")
+@click.option("--gateway", "name", default=None,
+              help="The gateway to resume (SMS_GATEWAY or one SMS_ROUTES names); default SMS_GATEWAY.")
+def resume_command(name: str | None):
+    """After fixing the cause of a gateway's hold: end its account hold and its outage hold and
+    send the rows they held back now (a cause not fixed holds it again at the next pass)."""
+    from service.messaging import gateways
+    from service.messaging.message import OutboundMessage
+
+    routes = gateways.for_routes(settings())
+    name = name or routes.default
+    if name not in routes.names():
+        raise click.BadParameter(f"use one of {', '.join(routes.names())}", param_hint="--gateway")
+    only = routes.sql_gateway(OutboundMessage.phone) == name if len(routes.names()) > 1 else None
+    with _session() as session:
+        done = gateway_state.resume(session, name, utcnow(), only)
+        if not done.account and not done.outage:
+            session.rollback()
+            click.echo(f"gateway {name}: no hold in force; nothing changed")
+            return
+        audit(session, "outbox.resume", "gateway_state", name, before={
+            "account_held_until": done.account[0].isoformat() if done.account else None,
+            "account_problem": done.account[1] if done.account else None, "outage": done.outage},
+            after={"rows": done.rows})
+        session.commit()
+    ended = " and ".join(n for n, on in (("account hold", done.account), ("outage hold", done.outage)) if on)
+    click.echo(f"gateway {name}: {ended} ended; {_rows(done.rows)} due now")
 
 
 @outbox_group.command("simulate-reports")

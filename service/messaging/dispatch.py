@@ -445,5 +445,5 @@ def _hold_queue(session: Session, until: dt.datetime, problem: str, gateway: str
         held = held.where(only)
     session.execute(held)
     log.error("ALERT: SMS gateway %s account problem (%s): sending held until %s UTC; a person must act "
-              "(top up, sender ID approval, risk hold or API key)",
-              gateway, problem, until.strftime("%Y-%m-%d %H:%M"))
+              "(%s), then run flask --app service outbox resume --gateway %s",
+              gateway, problem, until.strftime("%Y-%m-%d %H:%M"), gateway_state.account_advice(gateway), gateway)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 
 from sqlalchemy import String, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -30,6 +31,19 @@ log = logging.getLogger(__name__)
 PAUSE_BASE = dt.timedelta(seconds=30)
 PAUSE_CAP = dt.timedelta(minutes=10)
 ALERT_EVERY = dt.timedelta(minutes=15)
+
+#: what a person does about an account hold, per gateway: AT's refusals (``docs/gateway-africastalking.md``
+#: §8), Kannel's 403 and "Sender missing" (``docs/gateway-kannel.md`` §3)
+ACCOUNT_ADVICE = {
+    "africastalking": "top up the account, get the sender ID approved, have AT lift a risk hold, or fix AT_API_KEY",
+    "kannel": "fix KANNEL_USERNAME/KANNEL_PASSWORD or the sendsms-user's user-allow-ip after a 403, or set "
+              "KANNEL_FROM or smsbox's global-sender after \"Sender missing\"",
+}
+
+
+def account_advice(gateway: str) -> str:
+    """What a person does about an account hold of ``gateway`` (:data:`ACCOUNT_ADVICE`), one clause."""
+    return ACCOUNT_ADVICE.get(gateway, "fix the gateway account's problem")
 
 
 class GatewayState(Base):
@@ -139,3 +153,50 @@ def holds(session: Session, now: dt.datetime) -> list[tuple[str, str, GatewaySta
         if state.account_held_until is not None and state.account_held_until > now:
             found.append((state.gateway, "account", state))
     return found
+
+
+@dataclass(frozen=True)
+class Resumed:
+    """What :func:`resume` ended for one gateway: ``account`` the account hold's end and cause
+    (None: there was none), ``outage`` whether an outage hold was ended, ``rows`` the queued rows
+    brought back to now."""
+
+    gateway: str
+    account: tuple[dt.datetime, str] | None
+    outage: bool
+    rows: int
+
+
+def resume(session: Session, gateway: str, now: dt.datetime, only=None) -> Resumed:
+    """A person fixed the cause of ``gateway``'s hold: end its account hold and its outage hold
+    (a gateway still down is held again by the next failed pass, :func:`record_failure`), and
+    bring the queued rows the holds pushed back to ``now`` (aware UTC). The rows pushed are those
+    whose ``next_attempt_at`` is exactly the hold's end (``service.messaging.dispatch`` sets it
+    so); rows waiting for a time of their own (a retry, a planned send) keep it. ``only``: an SQL
+    condition picking that gateway's rows when there are several (None: every row). Nothing is
+    changed for a gateway without a state row. The caller commits."""
+    from service.messaging.message import OutboundMessage
+
+    state = session.scalars(select(GatewayState).where(GatewayState.gateway == gateway)
+                            .execution_options(populate_existing=True)).one_or_none()
+    if state is None:
+        return Resumed(gateway, None, False, 0)
+    ends = [until for until in (state.account_held_until, state.held_until) if until is not None and until > now]
+    account = ((state.account_held_until, state.account_problem or "")
+               if state.account_held_until is not None and state.account_held_until > now else None)
+    outage = state.outage_since is not None or (state.held_until is not None and state.held_until > now)
+    rows = 0
+    if ends:
+        back = (update(OutboundMessage)
+                .where(OutboundMessage.status == "queued", OutboundMessage.next_attempt_at.in_(ends))
+                .values(next_attempt_at=now).execution_options(synchronize_session=False))
+        if only is not None:
+            back = back.where(only)
+        rows = session.execute(back).rowcount or 0
+    state.account_held_until, state.account_problem = None, None
+    state.outage_since, state.failed_passes, state.held_until, state.last_alert_at = None, 0, None, None
+    session.flush()
+    if account or outage:
+        log.info("SMS gateway %s resumed by hand (%s); %d queued rows due now", gateway,
+                 ", ".join(n for n, held in (("account hold", account), ("outage hold", outage)) if held), rows)
+    return Resumed(gateway, account, outage, rows)

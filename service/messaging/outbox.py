@@ -48,6 +48,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from service.db import utcnow
+from service.messaging import gateway_state
 from service.messaging.gateway_state import GatewayState
 from service.messaging.message import OUT_STATES, OutboundMessage, deadline, expiry_reason
 
@@ -150,11 +151,13 @@ def review_held(session: Session, now: dt.datetime) -> tuple[int, int]:
 class Status:
     """What :func:`status` found. ``states``: state → rows; ``groups``: a heading (e.g.
     ``"held"``) → [(reason, rows)], most rows first, for the states that need a person;
-    ``gateways``: each gateway's :class:`GatewayState` row."""
+    ``gateways``: each gateway's :class:`GatewayState` row; ``holds``: the holds in force, as
+    ``GET /readyz`` sees them (``service.messaging.gateway_state.holds``: gateway, cause, state)."""
 
     states: dict[str, int] = field(default_factory=dict)
     groups: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     gateways: list[GatewayState] = field(default_factory=list)
+    holds: list[tuple[str, str, GatewayState]] = field(default_factory=list)
 
 
 def status(session: Session, now: dt.datetime, hours: float = 24) -> Status:
@@ -178,6 +181,7 @@ def status(session: Session, now: dt.datetime, hours: float = 24) -> Status:
         if found:
             result.groups[heading] = [(text or "(no reason)", n) for text, n in found]
     result.gateways = list(session.scalars(select(GatewayState).order_by(GatewayState.gateway)))
+    result.holds = gateway_state.holds(session, now)
     return result
 
 
