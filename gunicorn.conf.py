@@ -7,7 +7,8 @@
 * ``timeout`` 14 s (a worker stuck longer is restarted), shorter than the 15 s AT waits for an
   answer (``docs/gateway-africastalking.md`` §2), ``graceful_timeout`` 10 s, ``keepalive`` 5 s;
 * the access log on stdout (``GUNICORN_ACCESS_LOG``, ``-``) through :class:`RedactingLogger`: the
-  webhook token a callback carries as ``?key=`` is redacted and phones masked (``service.logs``).
+  webhook token a callback carries as ``?key=`` and a farmer's text (``text=``, ``answer=`` ...) are
+  redacted and phones masked (``service.logs``).
 
 Before any worker starts (``on_starting``, in the master) it refuses settings the service
 cannot run with, or a PostgreSQL schema behind the newest migration, in one sentence

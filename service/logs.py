@@ -18,7 +18,9 @@ Arguments (``log.info("... %s", value)``, tuples and gunicorn's mapping alike)
     * tokens are redacted: ``key=``, ``token=``, ``api_key=``, ``apikey=``,
       ``password=`` and ``secret=`` values at the start of a string or after
       ``?``, ``&``, ``;``, a space or a quote (so a URL's ``?key=...`` as well
-      as gunicorn's ``q`` atom ``key=...``) become ``key=[redacted]``, and the
+      as gunicorn's ``q`` atom ``key=...``) become ``key=[redacted]``, and so do the
+      free-text parameters a callback's URL may carry (``text=``, ``answer=``, ``input=``,
+      ``session_msg=``: a farmer's message in a Kannel ``get-url``), and the
       configured secrets themselves (``WEBHOOK_TOKEN`` values, ``AT_API_KEY``, ``KANNEL_PASSWORD``,
       8 characters or more) are replaced by ``[redacted]`` wherever they appear.
 
@@ -56,7 +58,11 @@ _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _PHONE = re.compile(r"(?<![\d+])(?:(?:\+|%2[Bb])\d{5,12}|992\d{6})(\d{3})(?!\d)")
 # terminal colour codes (werkzeug colours its request lines): dropped, not escaped
 _SGR = re.compile("\x1b\\[[0-9;]*m")
-_TOKEN = re.compile(r"(?i)(?<![^?&;\s\"'])((?:key|token|api_?key|password|secret)=)[^&#\s\"']+")
+#: query parameters whose value is a secret, or a farmer's free text (a Kannel MO's ``text``, a
+#: delivery report's ``answer``, a USSD hop's ``text``/``INPUT``/``session_msg``)
+SECRET_PARAMETERS = ("key", "token", "api_?key", "password", "secret")
+TEXT_PARAMETERS = ("text", "answer", "input", "session_msg")
+_TOKEN = re.compile(r"(?i)(?<![^?&;\s\"'])((?:%s)=)[^&#\s\"']+" % "|".join(SECRET_PARAMETERS + TEXT_PARAMETERS))
 
 _lock = threading.Lock()
 _secrets: set[str] = set()

@@ -103,6 +103,13 @@ RULES = [
     Rule("a configured secret is redacted wherever it is", "%s", ("token rotated-webhook-token leaked",),
          "WARNING:tests.logs:token [redacted] leaked\n"),
     Rule("monkey=... is not a token", "%s", ("monkey=1",), "WARNING:tests.logs:monkey=1\n"),
+    Rule("a Kannel MO's text in a request line is redacted", "%s",
+         ("GET /kannel/inbound?from=x&text=%04%1D%04%30&coding=2 HTTP/1.1",),
+         "WARNING:tests.logs:GET /kannel/inbound?from=x&text=[redacted]&coding=2 HTTP/1.1\n"),
+    Rule("a delivery report's answer, a USSD hop's INPUT and session_msg are redacted", "%s",
+         ("answer=id:1+text:hello&x=1 INPUT=1*2 session_msg=3",),
+         "WARNING:tests.logs:answer=[redacted]&x=1 INPUT=[redacted] session_msg=[redacted]\n"),
+    Rule("context=... is not a text parameter", "%s", ("context=1",), "WARNING:tests.logs:context=1\n"),
     Rule("a message without arguments keeps its line breaks, phones masked",
          " * Running on http://127.0.0.1?key=abc\n * for +992901234567", (),
          "WARNING:tests.logs: * Running on http://127.0.0.1?key=[redacted]\n * for ***567\n"),
@@ -285,6 +292,26 @@ def test_the_real_server_logs_every_request_with_no_token_no_phone_and_no_forged
     assert re.search(r"field alert \d+ from \*\*\*001 to districts=vose", err), err
     # the line break is gone before the value is logged (stripped at the door: handlers.common)
     assert "inbound SMS inj1ERROR:service.messaging.dispatch:ALERT FORGED LINE: unparseable date" in err
+
+
+@pytest.mark.slow
+def test_the_access_log_shows_no_farmer_text(server):
+    """A Kannel MO's text (percent-encoded UTF-16BE in smsbox's get-url, docs/gateway-kannel.md §5)
+    and a delivery report's SMSC answer are received, and neither reaches the log."""
+    words = "Нархи пиёз дар бозор"
+    encoded = "".join(f"%{byte:02X}" for byte in words.encode("utf-16-be"))
+    mo = f"/kannel/inbound?key={TOKEN}&from=%2B992901234578&to=1234&charset=UTF-16BE&coding=2&id=mo-1&text={encoded}"
+    dlr = f"/kannel/delivery?key={TOKEN}&id=dlr-1&type=1&smsc=tcell&ts=1715508000&answer=id%3A7+text%3APRIVATEWORDS"
+    assert server.request(mo) == (200, "")
+    assert server.request(dlr)[0] < 500
+    out, err = server.stop()
+    both = out + err
+    kannel = [line for line in both.splitlines() if "/kannel/" in line]
+    assert len(kannel) >= 2, both
+    assert any("/kannel/inbound" in line and "&text=[redacted] HTTP/1.1" in line for line in kannel), kannel
+    assert any("answer=[redacted]" in line for line in kannel), kannel
+    for shown in (encoded, encoded[:30], "PRIVATEWORDS", words, TOKEN):
+        assert shown not in both, shown
 
 
 @pytest.mark.slow
