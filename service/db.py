@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,11 @@ from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+# Alembic logs at INFO when it is imported (one line per autogenerate plugin) and whenever a
+# migration context opens ("Context impl ...", "Will assume ... DDL"): every `flask --app service`
+# command would start with them. `db upgrade` says itself which revisions it applied.
+logging.getLogger("alembic").setLevel(logging.WARNING)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -209,9 +215,6 @@ def migrate(engine: Engine, revision: str = "head", *, down: bool = False) -> No
     (sqlite.org/lang_altertable.html §7). The pragma only takes effect outside a transaction,
     so it is set before the migrations' transaction begins and set back after it ends.
     """
-    import logging
-
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # its per-plugin INFO lines (at import) are noise
     from alembic import command
     with engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"

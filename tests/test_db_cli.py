@@ -61,7 +61,8 @@ def test_down_to_the_first_revision_then_current_history_and_upgrade(app, runner
         assert lines[-1].startswith(f"{_head()}\t")
 
         done = runner.invoke(args=["db", "upgrade"])
-        assert (done.exit_code, done.output) == (0, f"database upgraded from {FIRST} to {_head()}\n")
+        applied = "".join(f"applied {rev.id}: {rev.message}\n" for rev in dbmod.history()[1:])
+        assert (done.exit_code, done.output) == (0, f"{applied}database upgraded from {FIRST} to {_head()}\n")
         done = runner.invoke(args=["db", "upgrade"])
         assert (done.exit_code, done.output) == (0, f"database already at {_head()}\n")
         assert dbmod.schema_behind(engine) is None
@@ -142,4 +143,36 @@ def test_gunicorn_and_flask_serve_on_postgresql_behind_stop_with_one_sentence(pg
         assert dbmod.current_revisions(engine) == {FIRST}
     finally:
         dbmod.create_schema(engine)
+        engine.dispose()
+
+
+def test_a_command_prints_no_alembic_info_and_upgrade_names_each_revision(database_url):
+    """A real ``flask --app service`` process: neither opening the database nor ``db current``
+    prints Alembic's INFO lines; ``db upgrade`` from the first revision prints one line per
+    revision it applied, and no Alembic line either."""
+    env = _env(database_url)
+    env.pop("LOG_LEVEL", None)
+
+    def flask(*args):
+        return subprocess.run([sys.executable, "-m", "flask", "--app", "service", *args], cwd=PROJECT, env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    done = flask("db", "current")
+    assert (done.returncode, done.stdout) == (0, f"{_head()} (newest)\n"), done.stderr
+    assert "INFO:alembic" not in done.stderr and "alembic" not in done.stderr, done.stderr
+    engine = dbmod.make_engine(database_url)
+    try:
+        dbmod.downgrade(engine, FIRST)
+    finally:
+        engine.dispose()
+    env["DATABASE_INIT"] = "0"  # else the app factory migrates the SQLite file before the command runs
+    done = flask("db", "upgrade")
+    assert done.returncode == 0, done.stderr
+    assert "INFO:alembic" not in done.stderr, done.stderr
+    expected = [f"applied {rev.id}: {rev.message}" for rev in dbmod.history()[1:]]
+    assert done.stdout.splitlines() == [*expected, f"database upgraded from {FIRST} to {_head()}"], done.stdout
+    engine = dbmod.make_engine(database_url)
+    try:
+        assert dbmod.current_revisions(engine) == {_head()}
+    finally:
         engine.dispose()

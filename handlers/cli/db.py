@@ -31,8 +31,13 @@ def _migrate(run, revision: str) -> tuple:
 @db_group.command("upgrade")
 @click.argument("revision", default="heads")
 def upgrade_command(revision: str):
-    """Migrate the database up to REVISION (default: the newest), in one transaction."""
+    """Migrate the database up to REVISION (default: the newest), in one transaction; one line
+    for each revision applied, then where the database is."""
+    applied = {rev.id for rev in dbmod.history(_engine()) if rev.applied}
     before, after = _migrate(dbmod.upgrade, revision)
+    for rev in dbmod.history(_engine()):
+        if rev.applied and rev.id not in applied:
+            click.echo(f"applied {rev.id}: {rev.message}")
     if before == after:
         click.echo(f"database already at {_names(after)}")
     else:
