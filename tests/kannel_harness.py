@@ -157,9 +157,12 @@ class Kannel:
     ``username``/``password`` of its sendsms-user, ``admin_port``, ``folder``. ``mo_recode``:
     smsbox's ``mo-recode`` (False, Kannel's default: a UCS-2 message reaches the service as
     UTF-16BE bytes; True: recoded to UTF-8). ``timeout`` seconds to wait for each program.
+    ``log_level``: the ``log-level`` of bearerbox and smsbox (1 info, what the harness's other
+    tests read; ``docs/gateway-kannel.md`` §8 uses 2).
     """
 
-    def __init__(self, folder: Path, inbound_url: str, *, mo_recode: bool = False, timeout: float = 30.0):
+    def __init__(self, folder: Path, inbound_url: str, *, mo_recode: bool = False, timeout: float = 30.0,
+                 log_level: int = 1):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         (self.folder / "store").mkdir(exist_ok=True)
@@ -170,6 +173,7 @@ class Kannel:
         self.sendsms_url = f"http://127.0.0.1:{self.sendsms_port}/cgi-bin/sendsms"
         self.inbound_url = inbound_url
         self.config = self.folder / "kannel.conf"
+        self.log_level = log_level
         self.config.write_text(self._config(inbound_url, mo_recode))
         self._procs: dict[str, subprocess.Popen] = {}
         self._mt_logs: list[Path] = []
@@ -189,7 +193,7 @@ smsbox-port = {self.smsbox_port}
 smsbox-interface = 127.0.0.1
 box-allow-ip = 127.0.0.1
 log-file = "{f}/bearerbox.log"
-log-level = 1
+log-level = {self.log_level}
 access-log = "{f}/access.log"
 store-type = spool
 store-location = "{f}/store"
@@ -201,7 +205,7 @@ bearerbox-port = {self.smsbox_port}
 sendsms-port = {self.sendsms_port}
 sendsms-interface = 127.0.0.1
 log-file = "{f}/smsbox.log"
-log-level = 1
+log-level = {self.log_level}
 access-log = "{f}/smsbox-access.log"
 mo-recode = {"true" if mo_recode else "false"}
 

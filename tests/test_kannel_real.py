@@ -412,3 +412,20 @@ def test_kannel_stopped_mid_broadcast_and_started_again_loses_nothing(app, servi
     for phone in set(BROADCAST_PHONES) - set(cut_off):
         accepted = [s for s in recorded.outcomes[phone] if s.startswith("202 ")]
         assert len(accepted) == 1 and got[phone] == 1, (phone, recorded.outcomes[phone])
+
+
+@pytest.mark.parametrize("log_level, token_logged, message_logged", [(0, True, True), (1, False, True), (2, False, False)])
+def test_the_log_level_of_section_8_keeps_the_token_phones_and_text_out_of_the_logs(
+        tmp_path, recorder, log_level, token_logged, message_logged):
+    """``docs/gateway-kannel.md`` §8: at ``log-level = 2`` one MO message through smsbox leaves
+    neither the webhook token nor the phone nor the text in bearerbox's or smsbox's log; at 1 (info)
+    smsbox writes the phones and the text, at 0 (debug, Kannel's default) the token too."""
+    require_kannel()
+    token = "log-level-token-" + "k" * 20
+    with Kannel(tmp_path / "kannel", f"{recorder.url}/kannel/inbound?key={token}", log_level=log_level) as kannel:
+        kannel.send_mo("992901112233", "4040", "NARX piyoz")
+        recorder.wait(1)
+    text = "\n".join((tmp_path / "kannel" / name).read_text("utf-8", "replace")
+                     for name in ("bearerbox.log", "smsbox.log"))
+    assert (token in text) is token_logged, text[-3000:]
+    assert ("992901112233" in text) is message_logged and ("piyoz" in text) is message_logged, text[-3000:]
