@@ -202,6 +202,29 @@ def init_db(app: Flask) -> bool:
     return loaded
 
 
+def sync_reference(app: Flask) -> dict[str, int]:
+    """Load what must be there where it is absent (``features.load_reference``, as :func:`init_db`
+    does: rows already there, staff's edits included, are never changed) into a database whose
+    schema is at the newest migration; returns the rows added, by table name (only tables that
+    grew; empty when everything was there)."""
+    from sqlalchemy import func, select
+
+    from service import features
+
+    features.import_models()
+    tables = list(dbmod.Base.metadata.sorted_tables)
+    with session_factory(app)() as session:
+        def counts() -> dict[str, int]:
+            return {t.name: session.scalar(select(func.count()).select_from(t)) or 0 for t in tables}
+
+        before = counts()
+        features.load_reference(session)
+        session.flush()
+        after = counts()
+        session.commit()
+    return {name: after[name] - before[name] for name in after if after[name] > before[name]}
+
+
 def new_session(app: Flask) -> Session:
     """A new session on the app's database (the caller closes it)."""
     return session_factory(app)()

@@ -4,7 +4,7 @@
 and returns one :class:`Finding` per check, in order: the webhook token, the gateway's
 credentials (and Kannel's sender), the privacy key, the secret key, the metrics token (when that setting exists and is
 set), the timezone, the quiet hours, the database (reachable, then migrated to the newest
-revision). Each finding is one plain sentence saying what is right or what to do. No finding ever
+revision, then holding the reference data the farmer menus need). Each finding is one plain sentence saying what is right or what to do. No finding ever
 shows a secret (tokens, keys, passwords are described by their length, never their value), and a
 database error is reported by its class and first line with the URL's password taken out.
 
@@ -252,6 +252,7 @@ def check_database(config: Mapping) -> list[Finding]:
     heads = set(script.get_heads())
     if current == heads:
         found.append(Finding("migrations", True, f"The schema is at the newest revision ({', '.join(sorted(heads))})."))
+        found.append(check_reference(url, secrets))
     elif not current:
         found.append(Finding("migrations", False, f"The database has no schema yet: {UPGRADE}."))
     else:
@@ -264,6 +265,29 @@ def check_database(config: Mapping) -> list[Finding]:
             found.append(Finding("migrations", False, f"The schema is at revision {', '.join(sorted(current))}, "
                                                       f"behind the newest ({', '.join(sorted(heads))}): {UPGRADE}."))
     return found
+
+
+def check_reference(url: str, secrets: list[str]) -> Finding:
+    """The reference data the farmer menus need is present (``service.reference.data.REQUIRED``:
+    crops, districts, markets) in the database of ``url``, whose schema is at the newest revision."""
+    from service import db as dbmod
+    from service.reference import data
+
+    engine = dbmod.make_engine(url)
+    try:
+        with engine.connect() as connection:
+            absent = data.missing(connection)
+    except Exception as exc:
+        first = (str(getattr(exc, "orig", None) or exc).splitlines() or [""])[0][:200]
+        return Finding("reference", False, f"The reference data cannot be read ({_scrub(first, secrets)}).")
+    finally:
+        engine.dispose()
+    if absent:
+        return Finding("reference", False, f"The database holds no {' and no '.join(absent)}: farmers' price and "
+                                           "advice questions find nothing; run flask --app service db upgrade "
+                                           "(or flask --app service init-db) to load the reference data.")
+    return Finding("reference", True, "The reference data is present (" + ", ".join(what for _, what in data.REQUIRED)
+                   + ").")
 
 
 def run(config: Mapping) -> list[Finding]:

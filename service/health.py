@@ -2,7 +2,9 @@
 
 :func:`check` looks at, in order (``docs/operations.md`` §4):
 
-1. the database: it answers a ``SELECT 1`` (if not, nothing else is looked at);
+1. the database: it answers a ``SELECT 1`` (if not, nothing else is looked at), and holds the
+   reference data the farmer menus need (``service.reference.data.REQUIRED``: without crops no
+   price or advice question can be answered);
 2. the scheduler: its newest heartbeat (``service.heartbeat``, one beat per tick) is at most
    ``READYZ_SCHEDULER_MAX_AGE_SECONDS`` old;
 3. the dispatchers: their newest heartbeat (one beat per pass) is at most
@@ -28,6 +30,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from service import heartbeat
+from service.reference import data
 from service.db import utcnow
 from service.messaging import gateway_state
 from service.messaging.message import OUT_STATES, OutboundMessage
@@ -190,6 +193,17 @@ def check(session: Session, rules: Rules, thresholds: Thresholds = Thresholds(),
                                "and that the database server runs.")
         return report
     report.facts.append("database: answers")
+    try:
+        absent = data.missing(session)
+    except Exception:  # no schema yet: the reference tables are not there either
+        session.rollback()
+        absent = [what for _, what in data.REQUIRED]
+    if absent:
+        report.facts.append(f"reference data: no {', no '.join(absent)}")
+        report.problems.append(f"The database holds no {' and no '.join(absent)}, so farmers' price and advice "
+                               "questions find nothing: run flask --app service db upgrade (or init-db).")
+    else:
+        report.facts.append("reference data: present")
 
     labels = {heartbeat.SCHEDULER: ("scheduler", thresholds.scheduler_max_age_seconds,
                                     "flask --app service scheduler run (or SCHEDULER_EMBEDDED=1 in one web process)"),

@@ -1,5 +1,6 @@
 """CLI: the ``flask --app service db`` group (``upgrade``, ``current``, ``history``, ``downgrade``),
-thin over ``service.db`` (``docs/migrations.md`` §2, §3)."""
+thin over ``service.db``; ``upgrade`` also loads the absent reference data (``service.sync_reference``)
+(``docs/migrations.md`` §2, §3)."""
 from __future__ import annotations
 
 import click
@@ -32,7 +33,10 @@ def _migrate(run, revision: str) -> tuple:
 @click.argument("revision", default="heads")
 def upgrade_command(revision: str):
     """Migrate the database up to REVISION (default: the newest), in one transaction; one line
-    for each revision applied, then where the database is."""
+    for each revision applied, then where the database is; then, at the newest, load the reference
+    data where it is absent, as ``init-db`` does, and say what was added (``docs/migrations.md`` §3)."""
+    from service import sync_reference
+
     applied = {rev.id for rev in dbmod.history(_engine()) if rev.applied}
     before, after = _migrate(dbmod.upgrade, revision)
     for rev in dbmod.history(_engine()):
@@ -42,6 +46,12 @@ def upgrade_command(revision: str):
         click.echo(f"database already at {_names(after)}")
     else:
         click.echo(f"database upgraded from {_names(before)} to {_names(after)}")
+    if dbmod.schema_behind(_engine()):
+        click.echo("reference data not loaded: the schema is not at the newest revision")
+        return
+    added = sync_reference(current_app._get_current_object())
+    click.echo("reference data added: " + ", ".join(f"{n} {name}" for name, n in sorted(added.items()))
+               if added else "reference data already present")
 
 
 @db_group.command("current")

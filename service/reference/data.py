@@ -8,7 +8,7 @@ farmer can register before staff have entered the smaller villages.
 """
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from service.reference.crops import Crop
@@ -118,6 +118,19 @@ def cluster_names(crop: str, district: str) -> dict:
     """The four-language name of the commodity cluster of ``crop`` in ``district``."""
     c, d = CROPS[crop][0], DISTRICTS[district][0]
     return {lang: f"{c[lang]} - {d[lang]}" for lang in ("tg", "ru", "uz", "en")}
+
+
+#: the reference tables the farmer menus cannot answer without (the crops of the price and advice
+#: questions, the districts of registration, the markets of the prices), with what a row is
+REQUIRED = (("crop", "crops"), ("district", "districts"), ("market", "markets"))
+
+
+def missing(connection) -> list[str]:
+    """What of :data:`REQUIRED` has no row in the database of ``connection`` (a SQLAlchemy
+    ``Connection`` or ``Session`` on a schema at the newest revision): e.g. ``["crops", "markets"]``;
+    empty when the reference data is there."""
+    return [what for table, what in REQUIRED
+            if connection.execute(text(f"SELECT 1 FROM {table} LIMIT 1")).first() is None]
 
 
 def is_loaded(session: Session) -> bool:
