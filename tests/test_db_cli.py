@@ -61,10 +61,14 @@ def test_down_to_the_first_revision_then_current_history_and_upgrade(app, runner
         assert lines[-1].startswith(f"{_head()}\t")
 
         done = runner.invoke(args=["db", "upgrade"])
-        applied = "".join(f"applied {rev.id}: {rev.message}\n" for rev in dbmod.history()[1:])
-        assert (done.exit_code, done.output) == (0, f"{applied}database upgraded from {FIRST} to {_head()}\n")
+        applied = "".join(f"applied {rev.id}: {rev.message}
+" for rev in dbmod.history()[1:])
+        assert (done.exit_code, done.output) == (0, f"{applied}database upgraded from {FIRST} to {_head()}
+"
+                                                    "reference data already present
+")
         done = runner.invoke(args=["db", "upgrade"])
-        assert (done.exit_code, done.output) == (0, f"database already at {_head()}\n")
+        assert (done.exit_code, done.output) == (0, f"database already at {_head()}\nreference data already present\n")
         assert dbmod.schema_behind(engine) is None
     finally:
         dbmod.create_schema(engine)
@@ -170,7 +174,8 @@ def test_a_command_prints_no_alembic_info_and_upgrade_names_each_revision(databa
     assert done.returncode == 0, done.stderr
     assert "INFO:alembic" not in done.stderr, done.stderr
     expected = [f"applied {rev.id}: {rev.message}" for rev in dbmod.history()[1:]]
-    assert done.stdout.splitlines() == [*expected, f"database upgraded from {FIRST} to {_head()}"], done.stdout
+    assert done.stdout.splitlines() == [*expected, f"database upgraded from {FIRST} to {_head()}",
+                                        "reference data already present"], done.stdout
     engine = dbmod.make_engine(database_url)
     try:
         assert dbmod.current_revisions(engine) == {_head()}
