@@ -61,12 +61,9 @@ def test_down_to_the_first_revision_then_current_history_and_upgrade(app, runner
         assert lines[-1].startswith(f"{_head()}\t")
 
         done = runner.invoke(args=["db", "upgrade"])
-        applied = "".join(f"applied {rev.id}: {rev.message}
-" for rev in dbmod.history()[1:])
-        assert (done.exit_code, done.output) == (0, f"{applied}database upgraded from {FIRST} to {_head()}
-"
-                                                    "reference data already present
-")
+        applied = "".join(f"applied {rev.id}: {rev.message}\n" for rev in dbmod.history()[1:])
+        assert (done.exit_code, done.output) == (0, f"{applied}database upgraded from {FIRST} to {_head()}\n"
+                                                    "reference data already present\n")
         done = runner.invoke(args=["db", "upgrade"])
         assert (done.exit_code, done.output) == (0, f"database already at {_head()}\nreference data already present\n")
         assert dbmod.schema_behind(engine) is None
