@@ -54,6 +54,7 @@ applies ``overrides`` (a dict) on top, which is how tests configure the app.
 | ``PRIVACY_KEY`` | empty (a development key) | Secret that keys the member codes of bulk-inserted farmers and the digests kept of erased phones (``docs/privacy.md``). Set it (e.g. ``python3 -c 'import secrets; print(secrets.token_hex(32))'``) on every real deployment, the same in every process, and keep it out of the database and its backups; changing it forgets which phones were erased. |
 | ``LOG_LEVEL`` | ``INFO`` | Python logging level. |
 | ``METRICS_TOKEN`` | empty | Secret that opens ``GET /metrics`` (``Authorization: Bearer <token>`` or ``?key=<token>``); empty: the page answers 404 to everyone (``docs/operations.md`` §5). |
+| ``SCHEDULER_METRICS_BIND`` | empty (off) | ``host:port`` (e.g. ``127.0.0.1:9101``) where ``flask --app service scheduler run`` / ``scheduler dispatchers`` serve their own ``GET /metrics`` (the sending counters they count), behind ``METRICS_TOKEN`` like the web's (``docs/operations.md`` §5). |
 | ``READYZ_SCHEDULER_MAX_AGE_SECONDS`` | ``300`` | ``GET /readyz`` answers 503 when the newest scheduler heartbeat (one per tick, every ``SCHEDULER_TICK_SECONDS``) is older (five missed ticks). |
 | ``READYZ_DISPATCHER_MAX_AGE_SECONDS`` | ``60`` | ... when the newest dispatcher heartbeat (one per pass, every ``DISPATCH_INTERVAL_SECONDS``) is older (twelve missed passes). |
 | ``READYZ_MAX_QUEUED`` | ``5000`` | ... when more outbox rows than this are ``queued``. |
@@ -132,6 +133,7 @@ class Config:
     PRIVACY_KEY = _env("PRIVACY_KEY", "")
     LOG_LEVEL = _env("LOG_LEVEL", "INFO")
     METRICS_TOKEN = _env("METRICS_TOKEN", "")
+    SCHEDULER_METRICS_BIND = _env("SCHEDULER_METRICS_BIND", "")
     # GET /readyz thresholds (service.health.Thresholds, docs/operations.md §4)
     READYZ_SCHEDULER_MAX_AGE_SECONDS = float(_env("READYZ_SCHEDULER_MAX_AGE_SECONDS", "300"))
     READYZ_DISPATCHER_MAX_AGE_SECONDS = float(_env("READYZ_DISPATCHER_MAX_AGE_SECONDS", "60"))

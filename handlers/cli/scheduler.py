@@ -30,6 +30,7 @@ def run_command():
                f"timezone {config['TIMEZONE']}; Ctrl-C stops")
     from scheduler import jobs
     jobs.started(config["DATABASE_URL"])
+    _serve_metrics(config)
     try:
         build(config, blocking=True).start()
     except (KeyboardInterrupt, SystemExit):
@@ -43,10 +44,25 @@ def dispatchers_command():
     config = current_app.config
     click.echo(f"Dispatcher: every {config['DISPATCH_INTERVAL_SECONDS']:g} s through the "
                f"{config['SMS_GATEWAY']} gateway; Ctrl-C stops")
+    _serve_metrics(config)
     try:
         build(config, blocking=True, only=("dispatch", "sweep")).start()
     except (KeyboardInterrupt, SystemExit):
         click.echo("Dispatcher stopped")
+
+
+def _serve_metrics(config) -> None:
+    """With ``SCHEDULER_METRICS_BIND`` set, serve this process's metrics there (``service.metrics_server``)."""
+    bind = (config.get("SCHEDULER_METRICS_BIND") or "").strip()
+    if not bind:
+        return
+    from service import metrics_server
+    try:
+        metrics_server.start(bind, config.get("METRICS_TOKEN") or "")
+    except (ValueError, OSError) as exc:
+        raise click.ClickException(f"cannot serve the metrics on {bind}: {exc}") from None
+    click.echo(f"Metrics: GET http://{bind}/metrics"
+               f"{'' if config.get('METRICS_TOKEN') else ' (404 until METRICS_TOKEN is set)'}")
 
 
 def parse_at(value: str | None, timezone: str) -> dt.datetime:
