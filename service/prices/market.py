@@ -212,6 +212,13 @@ def latest_prices(session: Session, crop_id: str, market: Market | None = None) 
     return sorted(lines.values(), key=lambda ln: (-ln.observed_on.toordinal(), ln.market.code))
 
 
+def nearest_first(lines: list[PriceLine], district_id: str | None) -> list[PriceLine]:
+    """``lines`` of :func:`latest_prices` (newest first, then by market code) with the markets of
+    ``district_id`` (the farmer's district; None: no district) first, each part kept in its order:
+    the order of the PRICE reply and of the USSD price screen. Returns a new list."""
+    return sorted(lines, key=lambda ln: district_id is None or ln.market.district_id != district_id)
+
+
 def load(session: Session) -> None:
     """Insert the markets and collection centres of ``service.reference.data.MARKETS`` (an empty database)."""
     for code, (district, kind, names) in data.MARKETS.items():

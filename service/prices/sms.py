@@ -22,7 +22,7 @@ from service.messaging.encoding import measure
 from service.prices import alerts as price_alert
 from service.prices.entry import enter_price
 from service.prices.market import (Market, MarketPrice, PriceLine, last_report, latest_prices, match_market,
-                                   parse_tjs, require_market)
+                                   nearest_first, parse_tjs, require_market)
 from service.reference.crops import Crop, find_crop
 from service.reference.geography import Village
 from service.reference.render import price as price_text
@@ -68,7 +68,7 @@ def price_list(session: Session, crop: Crop, market: Market | None, lang: str, t
     lines = latest_prices(session, crop.id, market)
     if not lines:
         return None
-    lines.sort(key=lambda ln: ln.market.district_id != near_district)  # stable: keeps newest first
+    lines = nearest_first(lines, near_district)
     newest = max(ln.observed_on for ln in lines)
     head = templates_sms.text("sms.price.header", lang, crop=crop.name(lang), date=_day(newest, today))
     rows = []

@@ -35,11 +35,15 @@ class PricesCrop(Screen):
 
 @screen
 class Prices(Screen):
-    """Latest price per market for a crop (the caller's district first, then markets before
-    collection centres, then newest first) under the newest report's date, the market by its short
-    name, with the change since its previous report (``service.reference.render.price``, as by
-    SMS: ``Кӯлоб 1,35 +0,05``) and its own date when older than the newest. Two short-named
-    markets fit a Cyrillic screen: the unit (TJS/kg) is said on the crop screen before."""
+    """Latest price per market for a crop in the order of the PRICE reply (the caller's district
+    first, each part newest first: ``market.nearest_first``), the market by its short name, with
+    the change since its previous report (``service.reference.render.price``, as by SMS:
+    ``Кӯлоб 1,35 +0,05``). Each page is headed by the date of its newest line, and a line older
+    than that says its own date (``ussd.prices.line_older``). A page holds as many markets as fit the screen (``layout``, dense:
+    the ``00`` and ``99`` hints go before a market does; ``docs/message-budgets.md`` §9.3): in
+    Tajik and Russian two short lines (``Кӯлоб 1,35 +0,05``), one when a collection centre's longer
+    name or an older date leaves no room for a second; up to five in Uzbek and English. The unit
+    (TJS/kg) is said on the crop screen before."""
 
     name = "prices"
 
@@ -49,21 +53,30 @@ class Prices(Screen):
         if not latest:
             return View(head=[d.t("ussd.prices.title_none", crop=crop.name(d.lang)), d.t("ussd.prices.none")],
                         items=[], numbered=False)
-        newest = max(line.observed_on for line in latest)
         village = d.db.get(Village, d.farmer.village_id) if d.farmer and d.farmer.village_id else None
-        # the caller's district first, then markets before collection centres (short names pair up)
-        latest.sort(key=lambda ln: (village is None or ln.market.district_id != village.district_id,
-                                    ln.market.kind != "market"))
-        lines = []
-        for line in latest:
-            price = price_text(line.price_diram, line.change_diram, d.lang)
-            if line.observed_on == newest:
-                tpl = d.t("ussd.prices.line", market="{}", price=price)
-            else:
-                tpl = d.t("ussd.prices.line_older", market="{}", price=price, date=line.observed_on.strftime("%d.%m"))
-            lines.append(Option(Part(line.market.name(d.lang, short=True), tpl)))
-        head = [d.t("ussd.prices.title", crop=crop.name(d.lang), date=newest.strftime("%d.%m"))]
-        return View(head=head, items=lines, numbered=False, dense=True)
+        # the order of the PRICE reply: the caller's district first, each part newest first
+        latest = market.nearest_first(latest, village.district_id if village else None)
+
+        def page(items: list[Option]) -> tuple[list[str], list[Option]]:
+            # the head is dated by the page's newest line; a line says its own date when older
+            shown = [latest[o.value] for o in items]
+            newest = max(line.observed_on for line in shown)
+            head = [d.t("ussd.prices.title", crop=crop.name(d.lang), date=newest.strftime("%d.%m"))]
+            return head, [Option(_price_line(d, line, newest), o.value) for line, o in zip(shown, items)]
+
+        head, lines = page([Option("", i) for i in range(len(latest))])
+        return View(head=head, items=lines, numbered=False, dense=True, page=page)
+
+
+def _price_line(d, line: market.PriceLine, newest) -> Part:
+    """``<short market name> <TJS> <change>``, and the line's ``dd.mm`` when it is older than
+    ``newest`` (the date of the page's head)."""
+    price = price_text(line.price_diram, line.change_diram, d.lang)
+    if line.observed_on == newest:
+        tpl = d.t("ussd.prices.line", market="{}", price=price)
+    else:
+        tpl = d.t("ussd.prices.line_older", market="{}", price=price, date=line.observed_on.strftime("%d.%m"))
+    return Part(line.market.name(d.lang, short=True), tpl)
 
 
 ENTRIES = (MenuEntry("main", "prices", 20, "ussd.main.prices", lambda d: push("prices_crop")),)

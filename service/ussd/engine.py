@@ -126,6 +126,9 @@ class View:
     #: the items matter more than the ``00`` and ``99`` hints: on a full page both go before an
     #: item does (a price list: two markets rather than one and the hints; the keys still work)
     dense: bool = False
+    #: ``page(items) -> (head, items)``: the head and the items of one page made from the items
+    #: on it (a price list dates its head by the page's newest line); None: ``head`` and ``items``
+    page: Callable[[list[Option]], tuple[list[str | Part], list[Option]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -208,8 +211,10 @@ def layout(view: View, *, lang: str, start: int = 0, notice: str = "", root: boo
     def compose(count: int, drop: tuple[str, ...] = (), cut: int | None = None, note: str = "",
                 first: int = 0) -> Page:
         lines = [note] if note else []
-        lines += [_show(h, cut) for h in view.head[first:]]
-        items = view.items[start:start + count]
+        head, items = view.head, view.items[start:start + count]
+        if view.page is not None and items:
+            head, items = view.page(items)
+        lines += [_show(h, cut) for h in head[first:]]
         info, options = ([], items + view.extras) if view.numbered else (items, view.extras)
         lines += [_show(o.label, cut) for o in info]
         shown = []

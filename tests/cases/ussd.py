@@ -814,9 +814,9 @@ CASES = [
          con("ussd.ec.title", words=("Раис: Раҳим Назаров",)), world=True),
     Case("leave the group", path("1", "1", "2", "1", phone=HOUSEHOLD), end("ussd.leave.done"), left_group,
          world=True),
-    # the caller's own district (Kulob) first, by short name, under the newest report's date
-    Case("prices: comma, change and date in Tajik", path("2", "3", phone=SOLO_PHONE),
-         con(words=("Помидор, 03.06:\nКӯлоб 1,35 -0,20\n",)), world=True),
+    # the caller's own district (Kulob) first, newest first then by code, by short name, under the page's date
+    Case("prices: comma, change and date in Tajik", path("2", "3", "98", phone=SOLO_PHONE),
+         con(words=("Помидор, 03.06:\nКӯлоб 1,35 -0,20\nБалх 1,50 +0,10\n",)), world=True),
     Case("prices: a first report has no change", path("2", "1", phone=SOLO_PHONE),
          con(words=("Пиёз, 03.06:\nКӯлоб 1,35\n",)), world=True),
     Case("prices: none yet", path("2", "2", phone=SOLO_PHONE), con("ussd.prices.none"), world=True),
@@ -1057,7 +1057,7 @@ NUL_CASES = [
          session_row(phone=NEW_PHONE, service_code=SERVICE_CODE, network_code="43601")),
 ]
 
-# ---- market prices in four languages: short names, one money format, two markets a Cyrillic screen
+# ---- market prices in four languages: short names, one money format, as many markets as fit a screen
 # (the world's tomato prices of 03.06 at the six markets: Balkh 1,50 +0,10, Dahana centre 1,45 +0,00,
 # Jomi 1,40 -0,10, Kulob 1,35 -0,20, Vose 1,30 -0,30, Vose centre 1,25 -0,40; the caller is in Kulob)
 PRICE_CASES = [
@@ -1070,21 +1070,68 @@ PRICE_CASES = [
     Case("prices: the crop screen says the unit (en)", path("2", phone=SOLO_PHONE),
          con("ussd.prices.crop", lang="en", words=("TJS",)), world=True, setup=speaks("en")),
     Case("prices: an unchanged price is +0,00, the centre by its short name (tg)",
-         path("2", "3", "98", phone=SOLO_PHONE), con(words=("\nМаркази Даҳана 1,45 +0,00\n",)), world=True),
+         path("2", "3", phone=SOLO_PHONE), con(words=("\nМаркази Даҳана 1,45 +0,00\n",)), world=True),
     Case("prices: two markets on one Tajik screen", path("2", "3", "98", "98", phone=SOLO_PHONE),
-         con(words=("Помидор, 03.06:\nБалх 1,50 +0,10\nҶомӣ 1,40 -0,10\n",)), world=True),
+         con(words=("Помидор, 03.06:\nҶомӣ 1,40 -0,10\nВосеъ 1,30 -0,30\n",)), world=True),
     Case("prices: two markets on one Russian screen", path("2", "3", "98", "98", phone=SOLO_PHONE),
-         con(lang="ru", words=("Томат, 03.06:\nБалх 1,50 +0,10\nДжами 1,40 -0,10\n",)), world=True,
+         con(lang="ru", words=("Томат, 03.06:\nДжами 1,40 -0,10\nВосе 1,30 -0,30\n",)), world=True,
          setup=speaks("ru")),
-    Case("prices: the last Russian screen, the centre by its short name", path("2", "3", "98", "98", "98",
-                                                                              phone=SOLO_PHONE),
-         con(lang="ru", words=("\nВосе 1,30 -0,30\nПункт Восе 1,25 -0,40\n",)), world=True, setup=speaks("ru")),
-    Case("prices: Uzbek names and the decimal point", path("2", "3", phone=SOLO_PHONE),
-         con(lang="uz", words=("Pomidor, 03.06:\nKo'lob 1.35 -0.20\nDahana markazi 1.45 +0.00\nBalx 1.50 +0.10\n"
-                               "Jomiy 1.40 -0.10\n",)), world=True, setup=speaks("uz")),
+    Case("prices: the last Russian screen, the centre by its short name, 00 shown where it fits",
+         path("2", "3", "98", "98", "98", phone=SOLO_PHONE),
+         "CON Томат, 03.06:\nПункт Восе 1,25 -0,40\n0 Назад 00 Меню 99 Пред.", world=True, setup=speaks("ru")),
+    Case("prices: Uzbek names and the decimal point, five markets a screen", path("2", "3", phone=SOLO_PHONE),
+         con(lang="uz", words=("Pomidor, 03.06:\nDahana markazi 1.45 +0.00\nKo'lob 1.35 -0.20\nBalx 1.50 +0.10\n"
+                               "Jomiy 1.40 -0.10\nVose 1.30 -0.30\n0 Orqaga 00 Menyu 98 Keyingi",)), world=True,
+         setup=speaks("uz")),
     Case("prices: English names and the decimal point", path("2", "3", phone=SOLO_PHONE),
-         con(lang="en", words=("Tomato, 03.06:\nKulob 1.35 -0.20\nDahana centre 1.45 +0.00\nBalkh 1.50 +0.10\n"
+         con(lang="en", words=("Tomato, 03.06:\nDahana centre 1.45 +0.00\nKulob 1.35 -0.20\nBalkh 1.50 +0.10\n"
                                "Jomi 1.40 -0.10\nVose 1.30 -0.30\n",)), world=True, setup=speaks("en")),
+]
+
+
+def rice_week(lang: str = "tg"):
+    """Setup: Zarina (``SOLO_PHONE``, Kulob district) speaks ``lang``; rice prices as a week runs: the
+    Dahana centre (her district) reports daily, the newest on 05.06; the bazaars reported on 03.06."""
+    def setup(session, world):
+        for code, reports in {"DAHANA": [(770, 4), (780, 5)], "KULOB": [(805, 1), (820, 3)],
+                              "BALKH": [(835, 1), (840, 3)], "JOMI": [(835, 1), (830, 3)],
+                              "VOSE": [(810, 1), (810, 3)]}.items():
+            for diram, day in reports:
+                market.set_price(session, "rice", market.find_market(session, code), diram,
+                                 dt.date(2025, 6, day), "test")
+        speaks(lang)(session, world)
+    return setup
+
+
+# ---- the price screen in the PRICE reply's order (her district first, newest first), each page headed by
+# the date of its newest line, as many markets as fit: two dated alike to a Tajik or Russian screen, one when
+# a collection centre's name leaves no room, all five on an Uzbek or English one
+PRICE_CASES += [
+    Case("prices: her district's newest report first, under its date (tg)", path("2", "2", phone=SOLO_PHONE),
+         "CON Шолӣ, 05.06:\nМаркази Даҳана 7,80 +0,10\n0 Қафо 00 Асосӣ 98 Боз", world=True, setup=rice_week("tg")),
+    Case("prices: page 2 is dated by its lines, two markets (tg)", path("2", "2", "98", phone=SOLO_PHONE),
+         "CON Шолӣ, 03.06:\nКӯлоб 8,20 +0,15\nБалх 8,40 +0,05\n0 Қафо 98 Боз", world=True, setup=rice_week("tg")),
+    Case("prices: the last page, two markets (tg)", path("2", "2", "98", "98", phone=SOLO_PHONE),
+         "CON Шолӣ, 03.06:\nҶомӣ 8,30 -0,05\nВосеъ 8,10 +0,00\n0 Қафо 99 Қаблӣ", world=True, setup=rice_week("tg")),
+    Case("prices: her district's newest report first, under its date (ru)", path("2", "2", phone=SOLO_PHONE),
+         "CON Рис, 05.06:\nПункт Даханы 7,80 +0,10\n0 Назад 00 Меню 98 Далее", world=True, setup=rice_week("ru")),
+    Case("prices: page 2 is dated by its lines, two markets (ru)", path("2", "2", "98", phone=SOLO_PHONE),
+         "CON Рис, 03.06:\nКуляб 8,20 +0,15\nБалх 8,40 +0,05\n0 Назад 98 Далее", world=True, setup=rice_week("ru")),
+    Case("prices: the last page, two markets (ru)", path("2", "2", "98", "98", phone=SOLO_PHONE),
+         "CON Рис, 03.06:\nДжами 8,30 -0,05\nВосе 8,10 +0,00\n0 Назад 99 Пред.", world=True, setup=rice_week("ru")),
+    Case("prices: all five markets on one screen, the older ones dated (uz)", path("2", "2", phone=SOLO_PHONE),
+         "CON Sholi, 05.06:\nDahana markazi 7.80 +0.10\nKo'lob 8.20 +0.15 03.06\nBalx 8.40 +0.05 03.06\n"
+         "Jomiy 8.30 -0.05 03.06\nVose 8.10 +0.00 03.06\n0 Orqaga 00 Menyu", world=True, setup=rice_week("uz")),
+    Case("prices: all five markets on one screen, the older ones dated (en)", path("2", "2", phone=SOLO_PHONE),
+         "CON Rice, 05.06:\nDahana centre 7.80 +0.10\nKulob 8.20 +0.15 03.06\nBalkh 8.40 +0.05 03.06\n"
+         "Jomi 8.30 -0.05 03.06\nVose 8.10 +0.00 03.06\n0 Back 00 Menu", world=True, setup=rice_week("en")),
+    # 00 works on every page, its hint shown or not
+    Case("prices: 00 on the last page (no 00 hint there) opens the main menu (tg)",
+         path("2", "2", "98", "98", "00", phone=SOLO_PHONE), con("ussd.main.group", "ussd.main.prices"),
+         world=True, setup=rice_week("tg")),
+    Case("prices: 00 on page 2 (no 00 hint there) opens the main menu (ru)",
+         path("2", "2", "98", "00", phone=SOLO_PHONE), con("ussd.main.group", "ussd.main.prices", lang="ru"),
+         world=True, setup=rice_week("ru")),
 ]
 
 CASES += LIMIT_CASES + NUL_CASES + PRICE_CASES
