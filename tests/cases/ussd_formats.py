@@ -147,7 +147,7 @@ class Case:
 
 NEW = NEW_PHONE.lstrip("+")
 #: the tomato prices of the caller's district, as the screen shows them (``tests/cases/ussd.py``)
-TOMATO = ("Помидор, 03.06:\nКӯлоб 1,35 -0,20\n",)
+TOMATO = ("Помидор, 03.06:\nМаркази Даҳана 1,45 +0,00\n",)  # her district first, newest then by code
 
 CASES = [
     # -- §1 Africa's Talking (the default) --------------------------------------------
