@@ -29,6 +29,12 @@ def healthz():
 def readyz():
     """200 with a short plain report when the service can do its job; 503 with one sentence per
     problem otherwise (``service.health.check``, thresholds ``READYZ_*`` of ``config.py``)."""
-    report = health.check(db(), Rules.of(settings()), health.Thresholds.of(current_app.config),
-                          gateways=routes.names(settings().sms_routes, settings().sms_gateway))
+    report = readiness_report()
     return report.text(), 200 if report.ready else 503, _PLAIN
+
+
+def readiness_report() -> health.Readiness:
+    """The ``service.health`` report of the app's database now, with the app's rules, ``READYZ_*``
+    thresholds and every gateway ``SMS_ROUTES`` names; raises what the database raises."""
+    return health.check(db(), Rules.of(settings()), health.Thresholds.of(current_app.config),
+                        gateways=routes.names(settings().sms_routes, settings().sms_gateway))

@@ -14,10 +14,7 @@ import time
 
 from flask import Blueprint, Flask, abort, current_app, g, request
 
-from handlers.common import settings
-from service import health, logs, metrics
-from service.messaging.gateways import routes
-from service.messaging.rules import Rules
+from service import logs, metrics
 
 bp = Blueprint("metrics", __name__)
 
@@ -52,10 +49,9 @@ def _token_given() -> bool:
 
 def readiness():
     """The ``service.health`` report of the app's database now, or None when it cannot be made."""
-    from handlers.common import db
+    from handlers.health import readiness_report
     try:
-        return health.check(db(), Rules.of(settings()), health.Thresholds.of(current_app.config),
-                            gateways=routes.names(settings().sms_routes, settings().sms_gateway))
+        return readiness_report()
     except Exception:
         current_app.logger.exception("metrics: the outbox state could not be read")
         return None

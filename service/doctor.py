@@ -215,8 +215,6 @@ def _scrub(text: str, secrets: list[str]) -> str:
 
 def check_database(config: Mapping) -> list[Finding]:
     """The database answers, and its schema is at the newest revision of ``service/migrations``."""
-    from alembic.migration import MigrationContext
-    from alembic.script import ScriptDirectory
     from sqlalchemy import make_url, text
 
     from service import db as dbmod
@@ -239,7 +237,7 @@ def check_database(config: Mapping) -> list[Finding]:
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-            current = set(MigrationContext.configure(connection).get_current_heads())
+        current = dbmod.current_revisions(engine)
     except Exception as exc:
         first = (str(getattr(exc, "orig", None) or exc).splitlines() or [""])[0][:200]
         return [Finding("database", False, f"The database {shown} cannot be reached "
@@ -248,15 +246,14 @@ def check_database(config: Mapping) -> list[Finding]:
     finally:
         engine.dispose()
     found = [Finding("database", True, f"The database {shown} answers.")]
-    script = ScriptDirectory.from_config(dbmod.migration_config())
-    heads = set(script.get_heads())
+    heads = dbmod.head_revisions()
     if current == heads:
         found.append(Finding("migrations", True, f"The schema is at the newest revision ({', '.join(sorted(heads))})."))
         found.append(check_reference(url, secrets))
     elif not current:
         found.append(Finding("migrations", False, f"The database has no schema yet: {UPGRADE}."))
     else:
-        known = {rev.revision for rev in script.walk_revisions()}
+        known = {revision.id for revision in dbmod.history()}
         if current - known:
             found.append(Finding("migrations", False, f"The database is at revision {', '.join(sorted(current))}, "
                                                       "which this release does not know: it was upgraded by a newer "
